@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AnonmsgConfig(AppConfig):
+    name = "anonmsg"
+    verbose_name = "Workspaces"

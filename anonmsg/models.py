@@ -1,0 +1,109 @@
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F
+from django.utils import timezone
+
+from anonmsg import keys
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Paris, UTC).")
+
+
+class Plan(models.TextChoices):
+    FREE = "free", "Free"
+    PREMIUM = "premium", "Premium"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class WorkspaceQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Workspace(models.Model):
+    """The tenant. Every other object belongs to exactly one workspace."""
+
+    name = models.CharField(max_length=100)
+    plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.FREE)
+    inapp_enabled = models.BooleanField("in-app messages enabled", default=True)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    allowed_origins = models.TextField(
+        blank=True,
+        help_text="One origin per line (https://www.example.com). Used for previews and docs.",
+    )
+    write_key = models.CharField(
+        max_length=64, unique=True, default=keys.new_write_key, editable=False
+    )
+    api_key_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
+    api_key_hint = models.CharField(max_length=12, blank=True, editable=False)
+    # Bumped whenever any of the workspace's messages (or rules) change; delivery caches on it.
+    content_version = models.PositiveBigIntegerField(default=1, editable=False)
+    sdk_last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def has_anonymous_messages(self) -> bool:
+        return self.plan in (Plan.PREMIUM, Plan.ENTERPRISE)
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def origins(self) -> list[str]:
+        return [line.strip() for line in self.allowed_origins.splitlines() if line.strip()]
+
+    def rotate_api_key(self) -> str:
+        """Replace the App API key; returns the new secret, which is never stored."""
+        secret = keys.new_api_key()
+        self.api_key_hash = keys.hash_api_key(secret)
+        self.api_key_hint = secret[:7]
+        self.save(update_fields=["api_key_hash", "api_key_hint"])
+        return secret
+
+    def bump_content_version(self) -> None:
+        Workspace.objects.filter(pk=self.pk).update(content_version=F("content_version") + 1)
+
+    def local_now(self):
+        return timezone.now().astimezone(self.tz)
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "workspace"], name="unique_membership")
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN

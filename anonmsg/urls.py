@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from anonmsg import views
+
+workspace_urls = [
+    path("", views.workspace_home, name="workspace-home"),
+    path("settings/", views.settings_inapp, name="settings-inapp"),
+    path("settings/toggle/", views.settings_toggle_inapp, name="settings-toggle-inapp"),
+    path("settings/origins/", views.settings_origins, name="settings-origins"),
+    path("settings/rotate-api-key/", views.settings_rotate_api_key, name="settings-rotate-api-key"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("w/<int:workspace_id>/", include(workspace_urls)),
+    path("w/<int:workspace_id>/", include("campaigns.urls")),
+    path("w/<int:workspace_id>/", include("delivery.urls")),
+    path("w/<int:workspace_id>/", include("metrics.urls")),
+    path("", include("campaigns.api_urls")),
+    path("", include("delivery.api_urls")),
+    path("", include("metrics.api_urls")),
+]

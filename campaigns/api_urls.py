@@ -1,0 +1,5 @@
+"""Public/API URLs of campaigns, mounted at the site root (full paths here)."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns = []

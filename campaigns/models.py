@@ -1,0 +1,249 @@
+from django.db import models
+from django.utils import timezone
+
+from anonmsg.models import Workspace
+
+
+class Platform(models.TextChoices):
+    WEB = "web", "Web"
+    IOS = "ios", "iOS"
+    ANDROID = "android", "Android"
+
+
+class Operator(models.TextChoices):
+    IS = "is", "is"
+    IS_NOT = "is_not", "is not"
+    CONTAINS = "contains", "contains"
+    NOT_CONTAINS = "not_contains", "does not contain"
+    STARTS_WITH = "starts_with", "starts with"
+    ENDS_WITH = "ends_with", "ends with"
+    MATCHES = "matches", "matches (wildcard *)"
+    REGEX = "regex", "matches regex"
+
+
+class FrequencyMode(models.TextChoices):
+    UNTIL_DISMISSED = "until_dismissed", "Until dismissed"
+    TIMES = "times", "Up to N times"
+    ALWAYS = "always", "Show always"
+
+
+class GoalTrigger(models.TextChoices):
+    CLICK = "click", "Clicked a tracked action"
+    VIEW = "view", "Viewed the message"
+
+
+class GoalCondition(models.TextChoices):
+    NONE = "none", "No extra condition"
+    EVENT = "event", "Performed an event"
+    SEGMENT_ENTERED = "segment_entered", "Entered a segment"
+    SEGMENT_LEFT = "segment_left", "Left a segment"
+
+
+class DisplayType(models.TextChoices):
+    MODAL = "modal", "Modal"
+    OVERLAY = "overlay", "Corner overlay"
+    BANNER = "banner", "Banner"
+    INLINE = "inline", "Inline"
+
+
+class Position(models.TextChoices):
+    CENTER = "center", "Center"
+    TOP = "top", "Top"
+    BOTTOM = "bottom", "Bottom"
+    TOP_LEFT = "top-left", "Top left"
+    TOP_RIGHT = "top-right", "Top right"
+    BOTTOM_LEFT = "bottom-left", "Bottom left"
+    BOTTOM_RIGHT = "bottom-right", "Bottom right"
+
+
+# Which positions each display type accepts; the first is the default.
+POSITIONS_BY_DISPLAY = {
+    DisplayType.MODAL: [Position.CENTER, Position.TOP, Position.BOTTOM],
+    DisplayType.OVERLAY: [
+        Position.BOTTOM_RIGHT,
+        Position.BOTTOM_LEFT,
+        Position.TOP_RIGHT,
+        Position.TOP_LEFT,
+    ],
+    DisplayType.BANNER: [Position.TOP, Position.BOTTOM],
+    DisplayType.INLINE: [],
+}
+
+
+class Status(models.TextChoices):
+    """What the marketer did last. The state shown to people is derived (see `state`)."""
+
+    DRAFT = "draft", "Draft"
+    LAUNCHED = "launched", "Launched"
+    PAUSED = "paused", "Paused"
+    ENDED = "ended", "Ended"
+    ARCHIVED = "archived", "Archived"
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    ENDED = "ended", "Ended"
+    ARCHIVED = "archived", "Archived"
+
+
+def derive_state(*, status: str, starts_at, ends_at, now) -> str:
+    """The state marketers see, from the stored status and the schedule (pure)."""
+    if status == Status.DRAFT:
+        return State.DRAFT
+    if status == Status.ARCHIVED:
+        return State.ARCHIVED
+    if status == Status.ENDED or (ends_at is not None and ends_at <= now):
+        return State.ENDED
+    if status == Status.PAUSED:
+        return State.PAUSED
+    if starts_at is not None and starts_at > now:
+        return State.SCHEDULED
+    return State.ACTIVE
+
+
+class AnonymousMessageQuerySet(models.QuerySet):
+    def live(self, now=None):
+        """Launched and not ended by its schedule: may be delivered now or later (scheduled)."""
+        now = now or timezone.now()
+        return self.filter(status=Status.LAUNCHED).exclude(ends_at__lte=now)
+
+    def in_state(self, state: str, now=None):
+        now = now or timezone.now()
+        q = models.Q
+        not_over = q(ends_at__isnull=True) | q(ends_at__gt=now)
+        filters = {
+            State.DRAFT: q(status=Status.DRAFT),
+            State.ARCHIVED: q(status=Status.ARCHIVED),
+            State.ENDED: q(status=Status.ENDED)
+            | (q(status__in=[Status.LAUNCHED, Status.PAUSED]) & ~not_over),
+            State.PAUSED: q(status=Status.PAUSED) & not_over,
+            State.SCHEDULED: q(status=Status.LAUNCHED, starts_at__gt=now) & not_over,
+            State.ACTIVE: q(status=Status.LAUNCHED)
+            & (q(starts_at__isnull=True) | q(starts_at__lte=now))
+            & not_over,
+        }
+        return self.filter(filters[state])
+
+
+class AnonymousMessage(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="messages")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, max_length=2000)
+    priority = models.PositiveIntegerField(default=1, help_text="Lower numbers show first.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    # Highest wizard step the marketer has saved (1-7), to resume the wizard.
+    wizard_step = models.PositiveSmallIntegerField(default=1)
+
+    frequency_mode = models.CharField(
+        max_length=20, choices=FrequencyMode.choices, default=FrequencyMode.UNTIL_DISMISSED
+    )
+    frequency_times = models.PositiveIntegerField(default=1)
+    min_interval_seconds = models.PositiveIntegerField(default=0)
+
+    goal_trigger = models.CharField(
+        max_length=10, choices=GoalTrigger.choices, default=GoalTrigger.CLICK
+    )
+    goal_window_hours = models.PositiveIntegerField(default=168)
+    goal_condition = models.CharField(
+        max_length=20, choices=GoalCondition.choices, default=GoalCondition.NONE
+    )
+    goal_event = models.CharField(max_length=200, blank=True)
+    goal_segment = models.ForeignKey(
+        "campaigns.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    # The HTML that is delivered. `content_builder` keeps the simple builder's fields when the
+    # marketer used it (the HTML is then generated from them).
+    content_html = models.TextField(blank=True)
+    content_builder = models.JSONField(null=True, blank=True)
+
+    display_type = models.CharField(
+        max_length=10, choices=DisplayType.choices, default=DisplayType.MODAL
+    )
+    display_position = models.CharField(
+        max_length=12, choices=Position.choices, default=Position.CENTER
+    )
+    display_element_id = models.CharField(max_length=200, blank=True)
+    close_on_backdrop = models.BooleanField(default=True)
+
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+
+    launched_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AnonymousMessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "status"])]
+
+    def __str__(self):
+        return self.name
+
+    def state_at(self, now) -> str:
+        return derive_state(
+            status=self.status, starts_at=self.starts_at, ends_at=self.ends_at, now=now
+        )
+
+    @property
+    def state(self) -> str:
+        return self.state_at(timezone.now())
+
+    def get_state_display(self) -> str:
+        return State(self.state).label
+
+
+class PageRule(models.Model):
+    message = models.ForeignKey(AnonymousMessage, on_delete=models.CASCADE, related_name="rules")
+    platform = models.CharField(max_length=10, choices=Platform.choices, default=Platform.WEB)
+    operator = models.CharField(max_length=20, choices=Operator.choices, default=Operator.IS)
+    value = models.CharField(max_length=500)
+    exclude = models.BooleanField(default=False)
+    case_sensitive = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        kind = "exclude" if self.exclude else "include"
+        return f"{kind} {self.platform} {self.operator} {self.value}"
+
+
+class SegmentMatch(models.TextChoices):
+    ALL = "all", "All conditions"
+    ANY = "any", "Any condition"
+
+
+class SegmentOperator(models.TextChoices):
+    EQUALS = "equals", "equals"
+    NOT_EQUALS = "not_equals", "does not equal"
+    CONTAINS = "contains", "contains"
+    EXISTS = "exists", "exists"
+    GREATER_THAN = "greater_than", "is greater than"
+    LESS_THAN = "less_than", "is less than"
+
+
+class Segment(models.Model):
+    """Named conditions on identified profiles' traits, used by message goals.
+
+    conditions: [{"trait": "plan", "operator": "equals", "value": "pro"}, ...]
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="segments")
+    name = models.CharField(max_length=120)
+    match = models.CharField(max_length=3, choices=SegmentMatch.choices, default=SegmentMatch.ALL)
+    conditions = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self):
+        return self.name

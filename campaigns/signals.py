@@ -1,0 +1,39 @@
+"""Any change to a message or its rules bumps the workspace's content version.
+
+Delivery caches live messages keyed on that version, so this is what makes an edit reach SDKs
+on their next request. Signals (rather than explicit calls) also cover admin edits. Bulk
+`QuerySet.update()` bypasses them: call `workspace.bump_content_version()` after one.
+"""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from anonmsg.models import Workspace
+from campaigns.models import AnonymousMessage, PageRule, Segment
+
+
+def _bump(workspace_id: int) -> None:
+    from django.db.models import F
+
+    Workspace.objects.filter(pk=workspace_id).update(content_version=F("content_version") + 1)
+
+
+@receiver([post_save, post_delete], sender=AnonymousMessage)
+def message_changed(sender, instance, **kwargs):
+    _bump(instance.workspace_id)
+
+
+@receiver([post_save, post_delete], sender=PageRule)
+def rule_changed(sender, instance, **kwargs):
+    workspace_id = (
+        AnonymousMessage.objects.filter(pk=instance.message_id)
+        .values_list("workspace_id", flat=True)
+        .first()
+    )
+    if workspace_id is not None:
+        _bump(workspace_id)
+
+
+@receiver([post_save, post_delete], sender=Segment)
+def segment_changed(sender, instance, **kwargs):
+    _bump(instance.workspace_id)

@@ -1,0 +1,134 @@
+from django.db import models
+
+from anonmsg.models import Workspace
+from campaigns.models import AnonymousMessage
+
+
+class Profile(models.Model):
+    """An identified person (workspace + userId). Anonymous visitors merge into it."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="profiles")
+    user_id = models.CharField(max_length=255)
+    email = models.CharField(max_length=255, blank=True)
+    traits = models.JSONField(default=dict, blank=True)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user_id"], name="unique_profile_user_id")
+        ]
+
+    def __str__(self):
+        return self.user_id
+
+
+class Visitor(models.Model):
+    """One anonymous ID as an SDK generated it. Becomes identified when merged into a profile."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="visitors")
+    anonymous_id = models.CharField(max_length=255)
+    profile = models.ForeignKey(
+        Profile, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
+    )
+    identified_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    user_agent = models.CharField(max_length=500, blank=True)
+    last_page = models.CharField(max_length=2000, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "anonymous_id"], name="unique_visitor_anonymous_id"
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "last_seen_at"], name="visitor_ws_last_seen")]
+
+    def __str__(self):
+        return self.anonymous_id
+
+    @property
+    def is_identified(self) -> bool:
+        return self.profile_id is not None
+
+
+class EventType(models.TextChoices):
+    TRACK = "track", "Track"
+    PAGE = "page", "Page"
+    SCREEN = "screen", "Screen"
+    IDENTIFY = "identify", "Identify"
+    ALIAS = "alias", "Alias"
+    GROUP = "group", "Group"
+
+
+class Event(models.Model):
+    """A raw tracking call, append-only, with its original payload.
+
+    A few fields are copied out of the payload into columns so that the activity log, rollups
+    and attribution can filter on indexes: the message-event fields (content_id, action_type,
+    action_name) are set only for `Report Content Event` tracks.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="events")
+    message_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=10, choices=EventType.choices)
+    name = models.CharField(max_length=255, blank=True)
+    anonymous_id = models.CharField(max_length=255, blank=True)
+    user_id = models.CharField(max_length=255, blank=True)
+    timestamp = models.DateTimeField(help_text="When it happened, corrected for client clock skew.")
+    received_at = models.DateTimeField()
+    content_id = models.BigIntegerField(null=True, blank=True)
+    action_type = models.CharField(max_length=30, blank=True)
+    action_name = models.CharField(max_length=255, blank=True)
+    payload = models.JSONField()
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "message_id"], name="unique_event_message_id"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "-timestamp"], name="event_ws_time"),
+            models.Index(
+                fields=["workspace", "anonymous_id", "-timestamp"], name="event_ws_anon_time"
+            ),
+            models.Index(fields=["workspace", "user_id", "-timestamp"], name="event_ws_user_time"),
+            models.Index(
+                fields=["content_id", "timestamp"],
+                name="event_content_time",
+                condition=models.Q(content_id__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.name}".strip()
+
+
+class VisitorMessageState(models.Model):
+    """What one anonymous visitor has done with one message: what delivery's frequency reads."""
+
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="message_states")
+    message = models.ForeignKey(
+        AnonymousMessage, on_delete=models.CASCADE, related_name="visitor_states"
+    )
+    views = models.PositiveIntegerField(default=0)
+    first_viewed_at = models.DateTimeField(null=True, blank=True)
+    last_viewed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    # Clicked one of the message's tracked actions.
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["visitor", "message"], name="unique_visitor_message_state"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.visitor} × {self.message_id}"
