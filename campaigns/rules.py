@@ -1,0 +1,244 @@
+"""Page-rule matching: which pages (web URLs or mobile screens) a message shows on.
+
+Pure: plain values in, plain values out; no ORM. Semantics (DESIGN.md §2 "Page rules"):
+
+- Web rules test the page's path plus query string (`/pricing?plan=pro`): scheme, host and
+  fragment are dropped and the path's trailing slash is ignored.
+  `is` / `is_not` compare the path only. `contains`, `not_contains`, `starts_with`,
+  `ends_with` act on path+query. `matches` is a wildcard pattern (`*` = any run of
+  characters) matched against the whole path, or the whole path+query when the pattern
+  contains a `?`. `regex` searches path+query with a bounded pattern and a time limit.
+- Mobile rules (ios, android) test the screen name the same way.
+- Case-insensitive unless the rule is case sensitive.
+- A page matches when (its platform has no inclusion rule, or any inclusion rule matches) and
+  no exclusion rule of its platform matches. No rules at all: every page of every platform.
+  Rules for some platforms only: never on the others.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import regex
+
+PLATFORMS = ("web", "ios", "android")
+OPERATORS = (
+    "is",
+    "is_not",
+    "contains",
+    "not_contains",
+    "starts_with",
+    "ends_with",
+    "matches",
+    "regex",
+)
+MAX_VALUE_LENGTH = 500
+MAX_REGEX_LENGTH = 300
+# A pathological pattern must never hold a delivery request: give up (no match) after this.
+REGEX_TIMEOUT_SECONDS = 0.02
+
+
+class RuleError(ValueError):
+    """A rule that cannot be saved; the message says what to change."""
+
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Rule:
+    platform: str
+    operator: str
+    value: str
+    exclude: bool = False
+    case_sensitive: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a rule is tested against: `path` (used by is/is_not/matches) and `full` (path+query)."""
+
+    platform: str
+    path: str
+    full: str
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: Rule
+    applies: bool  # the rule is for this page's platform
+    matched: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    shows: bool
+    reason: str
+    results: tuple[RuleResult, ...]
+
+
+def _strip_trailing_slash(path: str) -> str:
+    return path.rstrip("/") or "/"
+
+
+def web_page(url: str) -> Page:
+    """A web page from a full URL or a path: `https://x.com/Pricing/?a=1#top` → /Pricing, /Pricing?a=1."""
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if not parts.scheme and not url.startswith("/") and not url.startswith("?"):
+        # "pricing" or "example.com/pricing": treat a leading word with a dot as a host.
+        first, _, rest = url.partition("/")
+        parts = urlsplit("/" + rest) if "." in first else urlsplit("/" + url)
+    path = _strip_trailing_slash(parts.path or "/")
+    if not path.startswith("/"):
+        path = "/" + path
+    full = f"{path}?{parts.query}" if parts.query else path
+    return Page(platform="web", path=path, full=full)
+
+
+def screen_page(platform: str, screen: str) -> Page:
+    screen = (screen or "").strip()
+    return Page(platform=platform, path=screen, full=screen)
+
+
+def wildcard_to_regex(pattern: str) -> str:
+    return "".join(".*" if char == "*" else regex.escape(char) for char in pattern)
+
+
+def _normalise_value(rule: Rule) -> str:
+    value = rule.value.strip()
+    if rule.platform == "web" and rule.operator in ("is", "is_not"):
+        value = value.split("#", 1)[0].split("?", 1)[0]
+        value = _strip_trailing_slash(value) if value.startswith("/") else value
+    if rule.platform == "web" and rule.operator == "matches" and not value.endswith("*"):
+        value = _strip_trailing_slash(value) if value.startswith("/") else value
+    return value
+
+
+def rule_matches(rule: Rule, page: Page) -> bool:
+    """Whether one rule's condition holds for the page (ignores platform and exclusion)."""
+    value = _normalise_value(rule)
+    path, full = page.path, page.full
+    if rule.operator == "regex":
+        flags = 0 if rule.case_sensitive else regex.IGNORECASE
+        try:
+            return regex.search(value, full, flags=flags, timeout=REGEX_TIMEOUT_SECONDS) is not None
+        except (regex.error, TimeoutError):
+            return False
+    if rule.operator == "matches":
+        flags = 0 if rule.case_sensitive else regex.IGNORECASE
+        target = full if "?" in value else path
+        return regex.fullmatch(wildcard_to_regex(value), target, flags=flags) is not None
+    if not rule.case_sensitive:
+        value, path, full = value.casefold(), path.casefold(), full.casefold()
+    match rule.operator:
+        case "is":
+            return path == value
+        case "is_not":
+            return path != value
+        case "contains":
+            return value in full
+        case "not_contains":
+            return value not in full
+        case "starts_with":
+            return full.startswith(value)
+        case "ends_with":
+            return full.endswith(value)
+    raise ValueError(f"Unknown operator {rule.operator!r}")
+
+
+def evaluate(rules: list[Rule] | tuple[Rule, ...], page: Page) -> Verdict:
+    """Whether a message with these rules shows on the page, with a per-rule explanation."""
+    results = []
+    for rule in rules:
+        if rule.platform != page.platform:
+            results.append(
+                RuleResult(rule, False, False, f"for {rule.platform}, not {page.platform}")
+            )
+            continue
+        matched = rule_matches(rule, page)
+        results.append(RuleResult(rule, True, matched, _describe(rule, page, matched)))
+
+    if not rules:
+        return Verdict(True, "No page rules: shows on every page of every platform.", ())
+    mine = [r for r in results if r.applies]
+    if not mine:
+        return Verdict(False, f"No rule for {page.platform}: never shows there.", tuple(results))
+    excluded = [r for r in mine if r.rule.exclude and r.matched]
+    if excluded:
+        return Verdict(False, f"Excluded by: {_rule_text(excluded[0].rule)}.", tuple(results))
+    inclusions = [r for r in mine if not r.rule.exclude]
+    if not inclusions:
+        return Verdict(True, "No exclusion rule matches.", tuple(results))
+    included = [r for r in inclusions if r.matched]
+    if included:
+        return Verdict(True, f"Included by: {_rule_text(included[0].rule)}.", tuple(results))
+    return Verdict(False, "No inclusion rule matches.", tuple(results))
+
+
+def shows_on(rules, page: Page) -> bool:
+    return evaluate(rules, page).shows
+
+
+def _rule_text(rule: Rule) -> str:
+    label = dict(OPERATOR_LABELS).get(rule.operator, rule.operator)
+    return f"{'exclude if ' if rule.exclude else ''}{rule.platform} {label} “{rule.value}”"
+
+
+def _describe(rule: Rule, page: Page, matched: bool) -> str:
+    target = page.path if rule.operator in ("is", "is_not") else page.full
+    if rule.operator == "matches" and "?" not in rule.value:
+        target = page.path
+    verb = "matches" if matched else "does not match"
+    what = (
+        "screen"
+        if page.platform != "web"
+        else ("path" if target == page.path else "path and query")
+    )
+    return f"{what} “{target}” {verb} {_rule_text(rule)}"
+
+
+OPERATOR_LABELS = (
+    ("is", "is"),
+    ("is_not", "is not"),
+    ("contains", "contains"),
+    ("not_contains", "does not contain"),
+    ("starts_with", "starts with"),
+    ("ends_with", "ends with"),
+    ("matches", "matches"),
+    ("regex", "matches regex"),
+)
+
+
+def validate_rule(*, platform: str, operator: str, value: str) -> None:
+    """Raise RuleError (naming the field) if a rule cannot be saved."""
+    if platform not in PLATFORMS:
+        raise RuleError(
+            f"Unknown platform “{platform}”: use one of {', '.join(PLATFORMS)}.", field="platform"
+        )
+    if operator not in OPERATORS:
+        raise RuleError(
+            f"Unknown operator “{operator}”: use one of {', '.join(OPERATORS)}.", field="operator"
+        )
+    value = (value or "").strip()
+    if not value:
+        raise RuleError(
+            "Enter a value, e.g. /pricing (web) or Checkout (mobile screen).", field="value"
+        )
+    if len(value) > MAX_VALUE_LENGTH:
+        raise RuleError(f"The value is longer than {MAX_VALUE_LENGTH} characters.", field="value")
+    if operator == "regex":
+        if len(value) > MAX_REGEX_LENGTH:
+            raise RuleError(
+                f"Regular expressions are limited to {MAX_REGEX_LENGTH} characters; "
+                "split it into several rules or use “matches” with * wildcards.",
+                field="value",
+            )
+        try:
+            regex.compile(value)
+        except regex.error as exc:
+            raise RuleError(
+                f"This regular expression does not compile: {exc}.", field="value"
+            ) from None
