@@ -183,6 +183,8 @@ if PRODUCTION:
 # --- Product limits and tunables -------------------------------------------------------------
 ANONMSG_RETENTION_DAYS = env_int("ANONMSG_RETENTION_DAYS", 30, minimum=1)
 ANONMSG_POLL_INTERVAL = env_int("ANONMSG_POLL_INTERVAL", 30, minimum=1)
+# Routes /bench/noop, the no-op JSON view benchmarks compare against (bench/). Off by default.
+ANONMSG_BENCH = env_bool("ANONMSG_BENCH", False)
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,12 @@ from anonmsg.models import Workspace
 from campaigns.models import AnonymousMessage
 
 
+class ProfileQuerySet(models.QuerySet):
+    def people(self):
+        """Profiles shown as people: not folded into another profile by an alias."""
+        return self.filter(merged_into__isnull=True)
+
+
 class Profile(models.Model):
     """An identified person (workspace + userId). Anonymous visitors merge into it."""
 
@@ -13,6 +19,13 @@ class Profile(models.Model):
     traits = models.JSONField(default=dict, blank=True)
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
+    # Set when an `alias` folded this profile into another one: the other one is the person,
+    # this row only remembers the old userId (its events keep that userId).
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_profiles"
+    )
+
+    objects = ProfileQuerySet.as_manager()
 
     class Meta:
         ordering = ["-last_seen_at", "-id"]
@@ -22,6 +35,14 @@ class Profile(models.Model):
 
     def __str__(self):
         return self.user_id
+
+    @property
+    def display_name(self) -> str:
+        name = self.traits.get("name") if isinstance(self.traits, dict) else None
+        if not name and isinstance(self.traits, dict):
+            parts = [self.traits.get("firstName"), self.traits.get("lastName")]
+            name = " ".join(str(part) for part in parts if part)
+        return str(name) if name else self.email or self.user_id
 
 
 class Visitor(models.Model):

@@ -1,0 +1,246 @@
+"""Identity: anonymous visitors, profiles, and merging the first into the second.
+
+Rules (DESIGN.md §2, docs/tracking-api.md):
+- every anonymous id is a `Visitor`; every userId is a `Profile`;
+- a call carrying both a userId and an anonymousId (identify, or any later call) merges that
+  visitor into the profile, once: a visitor already merged into a profile stays with it;
+- `alias(userId, previousId)` links previousId to the profile: an anonymous id is merged like
+  identify; a previous userId's profile is folded into this one (`Profile.merged_into`);
+- identify traits are merged into the profile's traits (new keys win), `traits.email` is the
+  profile's e-mail.
+
+The set-based upserts are raw SQL (one statement for a whole batch, `INSERT … ON CONFLICT`),
+valid on PostgreSQL and SQLite.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Q
+
+from delivery.ingest import IncomingEvent
+from delivery.models import Profile, Visitor
+
+# A nullable timestamp column keeps the earlier/later of its value and the incoming one.
+# (Portable: PostgreSQL's LEAST/GREATEST and SQLite's MIN/MAX treat NULL differently.)
+EARLIER = (
+    "CASE WHEN {t}.{c} IS NULL THEN excluded.{c} WHEN excluded.{c} IS NULL THEN {t}.{c} "
+    "WHEN excluded.{c} < {t}.{c} THEN excluded.{c} ELSE {t}.{c} END"
+)
+LATER = (
+    "CASE WHEN {t}.{c} IS NULL THEN excluded.{c} WHEN excluded.{c} IS NULL THEN {t}.{c} "
+    "WHEN excluded.{c} > {t}.{c} THEN excluded.{c} ELSE {t}.{c} END"
+)
+
+
+def sql_datetime(value: datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def values_sql(rows: int, placeholders: str) -> str:
+    return ", ".join([f"({placeholders})"] * rows)
+
+
+@dataclass(slots=True)
+class VisitorRef:
+    id: int
+    profile_id: int | None
+
+
+@dataclass(slots=True)
+class _Seen:
+    first: datetime
+    last: datetime
+    user_agent: str = ""
+    user_agent_at: datetime | None = None
+    page: str = ""
+    page_at: datetime | None = None
+
+
+def upsert_visitors(*, workspace_id: int, events: Iterable[IncomingEvent]) -> dict[str, VisitorRef]:
+    """Create or refresh the visitor of every anonymous id in `events`, in one statement."""
+    seen: dict[str, _Seen] = {}
+    for event in events:
+        if not event.anonymous_id:
+            continue
+        at = event.timestamp
+        entry = seen.get(event.anonymous_id)
+        if entry is None:
+            entry = seen[event.anonymous_id] = _Seen(first=at, last=at)
+        else:
+            entry.first = min(entry.first, at)
+            entry.last = max(entry.last, at)
+        if event.user_agent and (entry.user_agent_at is None or at >= entry.user_agent_at):
+            entry.user_agent, entry.user_agent_at = event.user_agent, at
+        if event.page and (entry.page_at is None or at >= entry.page_at):
+            entry.page, entry.page_at = event.page, at
+    if not seen:
+        return {}
+
+    table = connection.ops.quote_name(Visitor._meta.db_table)
+    params = []
+    # Sorted, so that concurrent requests lock visitor rows in the same order.
+    for anonymous_id, entry in sorted(seen.items()):
+        params += [
+            workspace_id,
+            anonymous_id,
+            sql_datetime(entry.first),
+            sql_datetime(entry.last),
+            entry.user_agent,
+            entry.page,
+        ]
+    replace_if_newer = (
+        "CASE WHEN excluded.{c} <> '' AND excluded.last_seen_at >= {t}.last_seen_at "
+        "THEN excluded.{c} ELSE {t}.{c} END"
+    )
+    sql = (
+        f"INSERT INTO {table} "
+        "(workspace_id, anonymous_id, first_seen_at, last_seen_at, user_agent, last_page) "
+        f"VALUES {values_sql(len(seen), '%s, %s, %s, %s, %s, %s')} "
+        "ON CONFLICT (workspace_id, anonymous_id) DO UPDATE SET "
+        f"user_agent = {replace_if_newer.format(t=table, c='user_agent')}, "
+        f"last_page = {replace_if_newer.format(t=table, c='last_page')}, "
+        f"first_seen_at = {EARLIER.format(t=table, c='first_seen_at')}, "
+        f"last_seen_at = {LATER.format(t=table, c='last_seen_at')} "
+        "RETURNING id, anonymous_id, profile_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[1]: VisitorRef(row[0], row[2]) for row in cursor.fetchall()}
+
+
+def upsert_profiles(*, workspace_id: int, seen: dict[str, tuple[datetime, datetime]]) -> dict:
+    """Create or refresh the profile of every userId in `seen` ({user_id: (first, last)}).
+
+    Returns {user_id: id of the person}: a profile folded into another by an alias answers
+    with the other one's id.
+    """
+    if not seen:
+        return {}
+    table = connection.ops.quote_name(Profile._meta.db_table)
+    empty_traits = "'{}'::jsonb" if connection.vendor == "postgresql" else "'{}'"
+    params = []
+    for user_id, (first, last) in sorted(seen.items()):
+        params += [workspace_id, user_id, sql_datetime(first), sql_datetime(last)]
+    sql = (
+        f"INSERT INTO {table} (workspace_id, user_id, first_seen_at, last_seen_at, email, traits) "
+        f"VALUES {values_sql(len(seen), f"%s, %s, %s, %s, '', {empty_traits}")} "
+        "ON CONFLICT (workspace_id, user_id) DO UPDATE SET "
+        f"first_seen_at = {EARLIER.format(t=table, c='first_seen_at')}, "
+        f"last_seen_at = {LATER.format(t=table, c='last_seen_at')} "
+        "RETURNING id, user_id, merged_into_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[1]: row[2] or row[0] for row in cursor.fetchall()}
+
+
+@dataclass
+class TraitChanges:
+    """Profiles whose traits changed during one request: {profile_id: (before, after)}."""
+
+    changes: dict[int, tuple[dict, dict]] = field(default_factory=dict)
+
+    def record(self, profile_id: int, before: dict, after: dict) -> None:
+        if profile_id in self.changes:
+            before = self.changes[profile_id][0]
+        if before == after:
+            self.changes.pop(profile_id, None)
+        else:
+            self.changes[profile_id] = (before, after)
+
+
+def merged_traits(current: dict, incoming: dict) -> dict:
+    """Shallow merge: incoming keys replace current ones; a null value removes the trait."""
+    result = dict(current)
+    for key, value in incoming.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    return result
+
+
+def email_from_traits(traits: dict, fallback: str = "") -> str:
+    email = traits.get("email")
+    return email.strip()[:255] if isinstance(email, str) and email.strip() else fallback
+
+
+def apply_traits(*, updates: dict[int, list[dict]], changes: TraitChanges) -> None:
+    """Merge each profile's identify traits, in call order, under a row lock."""
+    if not updates:
+        return
+    for profile in Profile.objects.select_for_update().filter(pk__in=updates).order_by("pk"):
+        before = profile.traits if isinstance(profile.traits, dict) else {}
+        after = before
+        for traits in updates[profile.pk]:
+            after = merged_traits(after, traits)
+        email = email_from_traits(after, profile.email)
+        if after != before or email != profile.email:
+            profile.traits, profile.email = after, email
+            profile.save(update_fields=["traits", "email"])
+            changes.record(profile.pk, before, after)
+
+
+def merge_visitor(*, visitor_id: int, profile_id: int, at: datetime) -> bool:
+    """Merge an anonymous visitor into a profile, unless it already belongs to one."""
+    return bool(
+        Visitor.objects.filter(pk=visitor_id, profile__isnull=True).update(
+            profile_id=profile_id, identified_at=at
+        )
+    )
+
+
+def alias(
+    *, workspace_id: int, profile_id: int, previous_id: str, at: datetime, changes: TraitChanges
+) -> None:
+    """Link `previous_id` to the person `profile_id` (see the module docstring)."""
+    visitor = Visitor.objects.filter(workspace_id=workspace_id, anonymous_id=previous_id).first()
+    if visitor is not None:
+        if visitor.profile_id is None:
+            merge_visitor(visitor_id=visitor.pk, profile_id=profile_id, at=at)
+        return
+    previous = (
+        Profile.objects.filter(workspace_id=workspace_id, user_id=previous_id)
+        .values_list("pk", "merged_into_id")
+        .first()
+    )
+    if previous is None:
+        # Never seen: remember it as one of the person's anonymous ids, so that its calls,
+        # when they come, are the person's.
+        Visitor.objects.get_or_create(
+            workspace_id=workspace_id,
+            anonymous_id=previous_id,
+            defaults={
+                "profile_id": profile_id,
+                "identified_at": at,
+                "first_seen_at": at,
+                "last_seen_at": at,
+            },
+        )
+        return
+    source_id = previous[1] or previous[0]
+    if source_id != profile_id:
+        fold_profile(source_id=source_id, target_id=profile_id, changes=changes)
+
+
+def fold_profile(*, source_id: int, target_id: int, changes: TraitChanges) -> None:
+    """Fold one person into another: visitors move, traits fill gaps, the source is hidden."""
+    profiles = {
+        p.pk: p for p in Profile.objects.select_for_update().filter(pk__in=[source_id, target_id])
+    }
+    source, target = profiles[source_id], profiles[target_id]
+    Visitor.objects.filter(profile_id=source_id).update(profile_id=target_id)
+    Profile.objects.filter(Q(pk=source_id) | Q(merged_into_id=source_id)).update(
+        merged_into_id=target_id
+    )
+    before = target.traits if isinstance(target.traits, dict) else {}
+    after = {**(source.traits if isinstance(source.traits, dict) else {}), **before}
+    target.traits = after
+    target.email = target.email or source.email
+    target.first_seen_at = min(target.first_seen_at, source.first_seen_at)
+    target.last_seen_at = max(target.last_seen_at, source.last_seen_at)
+    target.save(update_fields=["traits", "email", "first_seen_at", "last_seen_at"])
+    changes.record(target_id, before, after)

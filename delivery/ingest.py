@@ -1,0 +1,436 @@
+"""Tracking calls in, plain values out: parsing and validation of the Segment HTTP spec.
+
+Pure: no ORM, no request objects. `load_body` checks sizes and parses the JSON,
+`body_write_key` reads the write key it may carry, `parse_events` validates the call(s) into
+`IncomingEvent`s. Each raises `TrackingError` naming the problem. Nothing here decides what is
+stored where; `delivery.recording` does.
+"""
+
+import json
+import re
+import uuid
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+MAX_EVENT_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+MAX_BATCH_EVENTS = 2_500
+MAX_ID_LENGTH = 255
+
+# URL route → call type. The one-letter forms are what the browser SDKs post to.
+ROUTE_TYPES = {
+    "track": "track",
+    "t": "track",
+    "page": "page",
+    "p": "page",
+    "screen": "screen",
+    "s": "screen",
+    "identify": "identify",
+    "i": "identify",
+    "alias": "alias",
+    "a": "alias",
+    "group": "group",
+    "g": "group",
+    "batch": "batch",
+    "b": "batch",
+}
+EVENT_TYPES = frozenset({"track", "page", "screen", "identify", "alias", "group"})
+
+MESSAGE_EVENT = "Report Content Event"
+VIEWED = "viewed_content"
+CLICKED = "clicked_content"
+DISMISSED = "dismissed_content"
+ACTION_TYPES = frozenset({VIEWED, CLICKED, DISMISSED})
+# Largest value a BigIntegerField holds.
+_MAX_CONTENT_ID = 2**63 - 1
+
+
+class TrackingError(Exception):
+    """A request the tracking API refuses: HTTP status, error code, message, offending field."""
+
+    def __init__(self, status: int, code: str, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def _bad(message: str, field: str | None = None, code: str = "invalid") -> TrackingError:
+    return TrackingError(400, code, message, field=field)
+
+
+@dataclass(slots=True)
+class IncomingEvent:
+    type: str
+    message_id: str
+    anonymous_id: str
+    user_id: str
+    name: str
+    timestamp: datetime  # corrected for clock skew, never later than received_at
+    payload_json: str  # what is stored: the call as sent (see `_stored_payload`)
+    content_id: int | None = None
+    action_type: str = ""
+    action_name: str = ""
+    previous_id: str = ""
+    traits: dict | None = None
+    user_agent: str = ""
+    page: str = ""
+
+
+def decompress(body: bytes, *, content_encoding: str) -> bytes:
+    """Undo `Content-Encoding: gzip|deflate`, refusing to inflate past the batch limit."""
+    encoding = content_encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "deflate"):
+        raise TrackingError(
+            415, "unsupported_encoding", f"Content-Encoding {encoding!r} is not supported."
+        )
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+    try:
+        data = inflater.decompress(body, MAX_BATCH_BYTES + 1)
+    except zlib.error as exc:
+        raise _bad(
+            f"The {encoding} body cannot be decompressed: {exc}", code="invalid_encoding"
+        ) from None
+    if len(data) > MAX_BATCH_BYTES or inflater.unconsumed_tail:
+        raise too_large_body()
+    if not inflater.eof:
+        raise _bad(f"The {encoding} body is truncated.", code="invalid_encoding")
+    return data
+
+
+def too_large_body() -> TrackingError:
+    return TrackingError(
+        413,
+        "batch_too_large",
+        f"The request body is larger than {MAX_BATCH_BYTES // 1024} KB; split it into "
+        "several batches.",
+    )
+
+
+def load_body(body: bytes, *, route_type: str) -> dict:
+    """The request body as a JSON object, after the size limits of its kind of call."""
+    if len(body) > MAX_BATCH_BYTES:
+        raise too_large_body()
+    if route_type != "batch" and len(body) > MAX_EVENT_BYTES:
+        raise TrackingError(
+            413, "event_too_large", f"The event is larger than {MAX_EVENT_BYTES // 1024} KB."
+        )
+    if _NUL_ESCAPE.search(body):
+        raise _bad("Strings cannot contain NUL characters (\\u0000).", code="invalid_json")
+    try:
+        data = json.loads(body, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad(f"The request body is not valid JSON: {exc}", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise _bad("The request body must be a JSON object.", code="invalid_json")
+    if b"\\u" in body and _LONE_SURROGATE.search(body):
+        raise _bad("Strings cannot contain unpaired UTF-16 surrogates.", code="invalid_json")
+    return data
+
+
+# What PostgreSQL cannot store in text or jsonb: NUL, unpaired surrogates, NaN/Infinity.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def body_write_key(data: dict) -> str | None:
+    write_key = data.get("writeKey")
+    if write_key is not None and not isinstance(write_key, str):
+        raise TrackingError(401, "unauthorized", "writeKey must be a string.", field="writeKey")
+    return write_key or None
+
+
+def parse_events(
+    data: dict, *, route_type: str, received_at: datetime, body_size: int
+) -> list[IncomingEvent]:
+    """Validate the call(s) of one request body (see `load_body`) for `route_type`."""
+    if route_type != "batch":
+        return [
+            _parse_event(
+                data, route_type=route_type, path="", envelope=None, received_at=received_at
+            )
+        ]
+
+    items = data.get("batch")
+    if not isinstance(items, list):
+        raise _bad("A batch needs a `batch` array of events.", field="batch")
+    if not items:
+        raise _bad("The batch is empty: send at least one event.", field="batch")
+    if len(items) > MAX_BATCH_EVENTS:
+        raise TrackingError(
+            413,
+            "too_many_events",
+            f"A batch holds at most {MAX_BATCH_EVENTS} events; this one has {len(items)}.",
+            field="batch",
+        )
+    envelope = _envelope(data)
+    measure = body_size > MAX_EVENT_BYTES  # a smaller body cannot hold a too-large event
+    events = []
+    seen = set()
+    for index, item in enumerate(items):
+        path = f"batch[{index}]"
+        if not isinstance(item, dict):
+            raise _bad("Each event of a batch must be a JSON object.", field=path)
+        if measure and _json_size(item) > MAX_EVENT_BYTES:
+            raise TrackingError(
+                413,
+                "event_too_large",
+                f"Event {index} of the batch is larger than {MAX_EVENT_BYTES // 1024} KB.",
+                field=path,
+            )
+        kind = item.get("type")
+        if kind not in EVENT_TYPES:
+            raise _bad(
+                "Each event of a batch needs a `type`: one of " + ", ".join(sorted(EVENT_TYPES)),
+                field=f"{path}.type",
+            )
+        event = _parse_event(
+            item, route_type=kind, path=path + ".", envelope=envelope, received_at=received_at
+        )
+        # The same messageId twice in one batch is one event (the first one).
+        if event.message_id in seen:
+            continue
+        seen.add(event.message_id)
+        events.append(event)
+    return events
+
+
+def _json_size(value) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+@dataclass(slots=True)
+class _Envelope:
+    """Batch-level fields every event of the batch inherits unless it has its own."""
+
+    sent_at: datetime | None
+    fields: dict
+
+
+def _envelope(data: dict) -> _Envelope:
+    fields = {}
+    for key, expect in (("context", dict), ("integrations", dict), ("sentAt", str)):
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, expect):
+            raise _bad(f"`{key}` of the batch has the wrong type.", field=key)
+        fields[key] = value
+    sent_at = parse_timestamp(fields["sentAt"], field="sentAt") if "sentAt" in fields else None
+    return _Envelope(sent_at, fields)
+
+
+def parse_timestamp(value, *, field: str) -> datetime:
+    """An ISO-8601 date-time (naive = UTC) as an aware datetime."""
+    if not isinstance(value, str):
+        raise _bad("Timestamps must be ISO-8601 strings.", field=field)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _bad(
+            f"{value[:40]!r} is not an ISO-8601 date-time (e.g. 2025-01-31T12:00:00.000Z).",
+            field=field,
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def corrected_timestamp(
+    *, timestamp: datetime | None, sent_at: datetime | None, received_at: datetime
+) -> datetime:
+    """When the event happened, by the server's clock.
+
+    The client's clock may be off: it stamped the event `timestamp` and the request `sentAt`
+    with the same wrong clock, and the server received the request at `received_at`, so the
+    skew is received_at - sent_at. An event cannot have happened after it was received.
+    """
+    if timestamp is None:
+        return received_at
+    if sent_at is not None:
+        timestamp = timestamp + (received_at - sent_at)
+    return min(timestamp, received_at)
+
+
+def _object(data: dict, key: str, path: str) -> dict | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _bad(f"`{key}` must be a JSON object.", field=path + key)
+    return value
+
+
+def _string(data: dict, key: str, path: str, *, required: bool = False, hint: str = "") -> str:
+    """An id or a name: a string (or an integer, as some SDKs send ids) of at most 255 chars."""
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise _bad(f"`{key}` is required{hint}.", field=path + key, code="missing_field")
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _bad(f"`{key}` must be a string.", field=path + key)
+    value = str(value)
+    if len(value) > MAX_ID_LENGTH:
+        raise _bad(f"`{key}` is longer than {MAX_ID_LENGTH} characters.", field=path + key)
+    return value
+
+
+def _parse_event(
+    data: dict,
+    *,
+    route_type: str,
+    path: str,
+    envelope: _Envelope | None,
+    received_at: datetime,
+) -> IncomingEvent:
+    anonymous_id = _string(data, "anonymousId", path)
+    user_id = _string(data, "userId", path)
+    previous_id = ""
+    if route_type == "alias":
+        previous_id = _string(data, "previousId", path, required=True, hint=" for an alias")
+        _string(data, "userId", path, required=True, hint=" for an alias")
+    elif not anonymous_id and not user_id:
+        raise _bad(
+            "Every event needs `userId` or `anonymousId`.",
+            field=path + "anonymousId",
+            code="missing_field",
+        )
+
+    if route_type == "track":
+        name = _string(data, "event", path, required=True, hint=" for a track call")
+    elif route_type == "group":
+        name = _string(data, "groupId", path, required=True, hint=" for a group call")
+    elif route_type in ("page", "screen"):
+        name = _string(data, "name", path)
+    else:
+        name = ""
+
+    properties = _object(data, "properties", path)
+    traits = _object(data, "traits", path)
+    context = _object(data, "context", path)
+    _object(data, "integrations", path)
+
+    sent_message_id = _string(data, "messageId", path)
+    message_id = sent_message_id or str(uuid.uuid4())
+
+    timestamp = None
+    if data.get("timestamp") is not None:
+        timestamp = parse_timestamp(data["timestamp"], field=path + "timestamp")
+    sent_at = None
+    if data.get("sentAt") is not None:
+        sent_at = parse_timestamp(data["sentAt"], field=path + "sentAt")
+    elif envelope is not None:
+        sent_at = envelope.sent_at
+
+    event = IncomingEvent(
+        type=route_type,
+        message_id=message_id,
+        anonymous_id=anonymous_id,
+        user_id=user_id,
+        name=name,
+        timestamp=corrected_timestamp(
+            timestamp=timestamp, sent_at=sent_at, received_at=received_at
+        ),
+        payload_json=_stored_payload(
+            data,
+            route_type=route_type,
+            generated_message_id=None if sent_message_id else message_id,
+            envelope=envelope,
+        ),
+        previous_id=previous_id,
+        traits=traits if route_type == "identify" else None,
+    )
+
+    if context is None and envelope is not None:
+        context = envelope.fields.get("context")
+    if context:
+        user_agent = context.get("userAgent")
+        if isinstance(user_agent, str):
+            event.user_agent = user_agent[:500]
+    if route_type == "page":
+        event.page = _page_location(properties, context)[:2000]
+    elif route_type == "screen":
+        event.page = name[:2000]
+    elif route_type == "track" and name == MESSAGE_EVENT and properties:
+        _read_message_event(event, properties)
+    return event
+
+
+def _page_location(properties: dict | None, context: dict | None) -> str:
+    page = context.get("page") if context else None
+    for source in (properties, page if isinstance(page, dict) else None):
+        if not source:
+            continue
+        for key in ("url", "path"):
+            value = source.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return ""
+
+
+def _read_message_event(event: IncomingEvent, properties: dict) -> None:
+    """Fill the message-event columns when the properties name a message and an action."""
+    action_type = properties.get("actionType")
+    content_id = parse_content_id(properties.get("contentId"))
+    if action_type not in ACTION_TYPES or content_id is None:
+        return
+    event.content_id = content_id
+    event.action_type = action_type
+    if action_type == CLICKED:
+        action_name = properties.get("actionName")
+        if isinstance(action_name, str | int) and not isinstance(action_name, bool):
+            event.action_name = str(action_name)[:255]
+
+
+def parse_content_id(value) -> int | None:
+    """A message id sent as an integer or a string of digits; anything else is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        number = int(value)
+    else:
+        return None
+    return number if 0 < number <= _MAX_CONTENT_ID else None
+
+
+def _stored_payload(
+    data: dict, *, route_type: str, generated_message_id: str | None, envelope: _Envelope | None
+) -> str:
+    """The call as sent, as JSON text, with what the server filled in.
+
+    Added: `type` (from the endpoint, for single calls), `messageId` when the client sent none
+    (the one generated here), and the batch-level `context`, `integrations`
+    and `sentAt` the event inherited. Removed: `writeKey` (it identifies the workspace, it is
+    not part of the event).
+    """
+    stored = data
+    needs_copy = (
+        "writeKey" in data
+        or data.get("type") != route_type
+        or generated_message_id
+        or (envelope is not None and any(key not in data for key in envelope.fields))
+    )
+    if needs_copy:
+        stored = dict(data)
+        stored.pop("writeKey", None)
+        stored["type"] = route_type
+        if generated_message_id:
+            stored["messageId"] = generated_message_id
+        if envelope is not None:
+            for key, value in envelope.fields.items():
+                stored.setdefault(key, value)
+    return json.dumps(stored, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,264 @@
+"""record_events: one request's validated events, written in one transaction.
+
+1. The raw events, one multi-row `INSERT … ON CONFLICT (workspace, message_id) DO NOTHING
+   RETURNING`: what comes back is what is new; a retried event is a duplicate and has no
+   other effect at all.
+2. For the new events only: visitors (one upsert), profiles (one upsert), merges, traits,
+   and the per-visitor message state that delivery reads (one upsert).
+3. After commit, `events_recorded` and `profile_traits_changed` (delivery/signals.py).
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import connection, transaction
+
+from campaigns.models import AnonymousMessage
+from delivery import identity
+from delivery.identity import EARLIER, LATER, sql_datetime, values_sql
+from delivery.ingest import CLICKED, DISMISSED, VIEWED, IncomingEvent
+from delivery.models import Event, Profile, VisitorMessageState
+from delivery.signals import events_recorded, profile_traits_changed
+
+logger = logging.getLogger(__name__)
+
+# Rows per INSERT statement: stays under SQLite's and PostgreSQL's bound-parameter limits.
+INSERT_CHUNK = 1_000
+
+_EVENT_COLUMNS = (
+    "workspace_id",
+    "message_id",
+    "type",
+    "name",
+    "anonymous_id",
+    "user_id",
+    "timestamp",
+    "received_at",
+    "content_id",
+    "action_type",
+    "action_name",
+    "payload",
+)
+
+
+@dataclass
+class Recorded:
+    """What one request changed."""
+
+    event_ids: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    profile_ids: set[int] = field(default_factory=set)
+    message_ids: set[int] = field(default_factory=set)
+    trait_changes: dict[int, tuple[dict, dict]] = field(default_factory=dict)
+
+
+def record_events(
+    *, workspace_id: int, events: list[IncomingEvent], received_at: datetime
+) -> Recorded:
+    """Store `events` (already validated and deduplicated within the request) atomically."""
+    with transaction.atomic():
+        known_messages = _messages_of_workspace(workspace_id, events)
+        inserted = _insert_events(workspace_id, events, received_at, known_messages)
+        new = [event for event in events if event.message_id in inserted]
+        recorded = Recorded(event_ids=sorted(inserted.values()), duplicates=len(events) - len(new))
+        if new:
+            visitors = identity.upsert_visitors(workspace_id=workspace_id, events=new)
+            _resolve_identities(workspace_id, new, visitors, recorded)
+            _update_message_states(new, visitors, known_messages, recorded)
+            transaction.on_commit(lambda: _announce(workspace_id, recorded))
+    return recorded
+
+
+def _messages_of_workspace(workspace_id: int, events: list[IncomingEvent]) -> set[int]:
+    """The message events' contentIds that are messages of this workspace."""
+    content_ids = {event.content_id for event in events if event.content_id is not None}
+    if not content_ids:
+        return set()
+    return set(
+        AnonymousMessage.objects.filter(workspace_id=workspace_id, pk__in=content_ids).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def _insert_events(
+    workspace_id: int,
+    events: list[IncomingEvent],
+    received_at: datetime,
+    known_messages: set[int],
+) -> dict[str, int]:
+    """Insert the raw events; returns {message_id: id} of those that were not there yet."""
+    table = connection.ops.quote_name(Event._meta.db_table)
+    payload = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    row = ", ".join(["%s"] * (len(_EVENT_COLUMNS) - 1) + [payload])
+    received = sql_datetime(received_at)
+    inserted = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(events), INSERT_CHUNK):
+            chunk = events[start : start + INSERT_CHUNK]
+            params = []
+            for event in chunk:
+                # An unknown or foreign contentId stays in the payload only: no column, so no
+                # rollup or state ever counts it.
+                is_message_event = event.content_id in known_messages
+                params += [
+                    workspace_id,
+                    event.message_id,
+                    event.type,
+                    event.name,
+                    event.anonymous_id,
+                    event.user_id,
+                    sql_datetime(event.timestamp),
+                    received,
+                    event.content_id if is_message_event else None,
+                    event.action_type if is_message_event else "",
+                    event.action_name if is_message_event else "",
+                    event.payload_json,
+                ]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(_EVENT_COLUMNS)}) "
+                f"VALUES {values_sql(len(chunk), row)} "
+                "ON CONFLICT (workspace_id, message_id) DO NOTHING "
+                "RETURNING id, message_id",
+                params,
+            )
+            inserted.update((message_id, pk) for pk, message_id in cursor.fetchall())
+    return inserted
+
+
+def _resolve_identities(
+    workspace_id: int,
+    events: list[IncomingEvent],
+    visitors: dict[str, identity.VisitorRef],
+    recorded: Recorded,
+) -> None:
+    seen: dict[str, tuple[datetime, datetime]] = {}
+    for event in events:
+        if event.user_id:
+            first, last = seen.get(event.user_id, (event.timestamp, event.timestamp))
+            seen[event.user_id] = (min(first, event.timestamp), max(last, event.timestamp))
+    if not seen:
+        return
+    profiles = identity.upsert_profiles(workspace_id=workspace_id, seen=seen)
+    changes = identity.TraitChanges()
+    trait_updates: dict[int, list[dict]] = defaultdict(list)
+    for event in events:
+        if not event.user_id:
+            continue
+        profile_id = profiles[event.user_id]
+        recorded.profile_ids.add(profile_id)
+        visitor = visitors.get(event.anonymous_id) if event.anonymous_id else None
+        if visitor is not None and visitor.profile_id is None:
+            identity.merge_visitor(visitor_id=visitor.id, profile_id=profile_id, at=event.timestamp)
+            visitor.profile_id = profile_id
+        if event.type == "identify" and event.traits:
+            trait_updates[profile_id].append(event.traits)
+        elif event.type == "alias":
+            identity.alias(
+                workspace_id=workspace_id,
+                profile_id=profile_id,
+                previous_id=event.previous_id,
+                at=event.timestamp,
+                changes=changes,
+            )
+    identity.apply_traits(updates=trait_updates, changes=changes)
+    recorded.trait_changes = changes.changes
+
+
+@dataclass(slots=True)
+class _StateDelta:
+    views: int = 0
+    first_viewed_at: datetime | None = None
+    last_viewed_at: datetime | None = None
+    dismissed_at: datetime | None = None
+    responded_at: datetime | None = None
+
+
+def _later(current: datetime | None, new: datetime) -> datetime:
+    return new if current is None or new > current else current
+
+
+def _update_message_states(
+    events: list[IncomingEvent],
+    visitors: dict[str, identity.VisitorRef],
+    known_messages: set[int],
+    recorded: Recorded,
+) -> None:
+    """Views, dismissals and clicks of this workspace's messages, per anonymous visitor."""
+    deltas: dict[tuple[int, int], _StateDelta] = {}
+    for event in events:
+        if event.content_id not in known_messages:
+            continue
+        recorded.message_ids.add(event.content_id)
+        visitor = visitors.get(event.anonymous_id)
+        if visitor is None:
+            continue
+        delta = deltas.setdefault((visitor.id, event.content_id), _StateDelta())
+        at = event.timestamp
+        if event.action_type == VIEWED:
+            delta.views += 1
+            delta.first_viewed_at = (
+                at if delta.first_viewed_at is None else min(delta.first_viewed_at, at)
+            )
+            delta.last_viewed_at = _later(delta.last_viewed_at, at)
+        elif event.action_type == DISMISSED:
+            delta.dismissed_at = _later(delta.dismissed_at, at)
+        elif event.action_type == CLICKED:
+            delta.responded_at = _later(delta.responded_at, at)
+    if not deltas:
+        return
+
+    table = connection.ops.quote_name(VisitorMessageState._meta.db_table)
+    params = []
+    for (visitor_id, message_id), delta in sorted(deltas.items()):
+        params += [visitor_id, message_id, delta.views] + [
+            None if value is None else sql_datetime(value)
+            for value in (
+                delta.first_viewed_at,
+                delta.last_viewed_at,
+                delta.dismissed_at,
+                delta.responded_at,
+            )
+        ]
+    sql = (
+        f"INSERT INTO {table} (visitor_id, message_id, views, first_viewed_at, last_viewed_at, "
+        "dismissed_at, responded_at) "
+        f"VALUES {values_sql(len(deltas), '%s, %s, %s, %s, %s, %s, %s')} "
+        "ON CONFLICT (visitor_id, message_id) DO UPDATE SET "
+        f"views = {table}.views + excluded.views, "
+        f"first_viewed_at = {EARLIER.format(t=table, c='first_viewed_at')}, "
+        f"last_viewed_at = {LATER.format(t=table, c='last_viewed_at')}, "
+        f"dismissed_at = {LATER.format(t=table, c='dismissed_at')}, "
+        f"responded_at = {LATER.format(t=table, c='responded_at')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _announce(workspace_id: int, recorded: Recorded) -> None:
+    """Tell the listeners (metrics) what was committed. A failing receiver is logged only:
+    the events are stored, and the client must still get its 200."""
+    results = events_recorded.send_robust(
+        sender=Event,
+        workspace_id=workspace_id,
+        event_ids=recorded.event_ids,
+        profile_ids=set(recorded.profile_ids),
+        message_ids=set(recorded.message_ids),
+    )
+    for profile_id, (old_traits, new_traits) in recorded.trait_changes.items():
+        results += profile_traits_changed.send_robust(
+            sender=Profile,
+            workspace_id=workspace_id,
+            profile_id=profile_id,
+            old_traits=old_traits,
+            new_traits=new_traits,
+        )
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            logger.error(
+                "Tracking signal receiver %r failed",
+                receiver,
+                exc_info=(type(result), result, result.__traceback__),
+            )

@@ -1,0 +1,132 @@
+"""The tracking API: `POST /v1/{track,page,screen,identify,alias,group,batch}` and `/v1/{t,…,b}`.
+
+Segment's HTTP tracking spec, as Customer.io's CDP API speaks it. Public (write key) and
+cross-origin: any origin, no credentials. See docs/tracking-api.md.
+"""
+
+import base64
+import binascii
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, DataError, IntegrityError
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from anonmsg.api import error
+from delivery import ingest
+from delivery.ingest import TrackingError
+from delivery.recording import record_events
+from delivery.write_keys import forget_write_key, note_sdk_seen, workspace_id_for_write_key
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 10
+ALLOWED_HEADERS = "Content-Type, Authorization, Content-Encoding"
+
+
+def _cors(response: HttpResponse) -> HttpResponse:
+    # Any site may send events; no cookies are read, so no credentials are allowed.
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@csrf_exempt
+def tracking_endpoint(request, route: str):
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=204)
+        response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+        response["Access-Control-Max-Age"] = "86400"
+        return _cors(response)
+    if request.method != "POST":
+        response = error(405, "method_not_allowed", "Send tracking calls with POST.")
+        response["Allow"] = "POST, OPTIONS"
+        return _cors(response)
+    try:
+        response = _ingest(request, ingest.ROUTE_TYPES[route])
+    except TrackingError as exc:
+        response = error(exc.status, exc.code, exc.message, field=exc.field)
+    except DataError as exc:
+        # Validation should have caught it; the transaction rolled back, nothing is stored.
+        logger.warning("Tracking call refused by the database: %s", exc)
+        response = error(400, "invalid", f"The database refused a value of these events: {exc}")
+    except DatabaseError:
+        logger.exception("Tracking call failed: database unavailable")
+        response = error(
+            503,
+            "unavailable",
+            "The event store is unavailable. Nothing was stored; retry later.",
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return _cors(response)
+
+
+def _ingest(request, route_type: str) -> HttpResponse:
+    received_at = timezone.now()
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > ingest.MAX_BATCH_BYTES:
+        raise ingest.too_large_body()
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise ingest.too_large_body() from None
+    body = ingest.decompress(body, content_encoding=request.headers.get("Content-Encoding", ""))
+
+    write_key = _basic_auth_user(request)
+    data = ingest.load_body(body, route_type=route_type)
+    write_key = write_key or ingest.body_write_key(data)
+    if not write_key:
+        raise TrackingError(
+            401,
+            "unauthorized",
+            "Send the workspace's write key as the HTTP Basic user name or as `writeKey` in "
+            "the body.",
+        )
+    workspace_id = workspace_id_for_write_key(write_key)
+    if workspace_id is None:
+        raise TrackingError(401, "unauthorized", "This write key is not valid.")
+
+    events = ingest.parse_events(
+        data, route_type=route_type, received_at=received_at, body_size=len(body)
+    )
+    try:
+        record_events(workspace_id=workspace_id, events=events, received_at=received_at)
+    except IntegrityError:
+        # The only constraint left to fail is the workspace foreign key: the workspace was
+        # deleted while its key was still cached.
+        forget_write_key(write_key)
+        raise TrackingError(401, "unauthorized", "This write key is not valid.") from None
+
+    try:
+        note_sdk_seen(workspace_id)
+    except DatabaseError:
+        logger.warning("Could not update the SDK last-seen time", exc_info=True)
+    return JsonResponse({"success": True})
+
+
+def _basic_auth_user(request) -> str | None:
+    """The user name of an `Authorization: Basic` header (the write key), or None."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(credentials.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise TrackingError(
+            401, "unauthorized", "The Authorization header is not valid HTTP Basic."
+        ) from None
+    return decoded.partition(":")[0] or None
+
+
+@csrf_exempt
+def bench_noop(request):
+    """A JSON answer doing nothing, served by the same stack: the benchmarks' yardstick.
+
+    Routed only when ANONMSG_BENCH is on (delivery/api_urls.py).
+    """
+    if not settings.ANONMSG_BENCH:  # pragma: no cover - not routed then
+        return error(404, "not_found", "Not found.")
+    return JsonResponse({"success": True})

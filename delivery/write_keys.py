@@ -1,0 +1,61 @@
+"""The SDK-facing side of a workspace: its write key, and when an SDK was last heard from.
+
+Both are on the hot path of every tracking (and delivery) request, so both avoid the database
+most of the time: the write key → workspace id mapping is cached briefly, and "SDK last seen"
+is written at most once a minute per workspace.
+"""
+
+import re
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db.models import Q
+from django.utils import timezone
+
+from anonmsg.models import Workspace
+
+# Write keys are `wk_` + URL-safe base64; anything else is refused without a query.
+WRITE_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+KNOWN_KEY_SECONDS = 60
+UNKNOWN_KEY_SECONDS = 10
+SDK_SEEN_EVERY = timedelta(seconds=60)
+
+
+def _cache_key(write_key: str) -> str:
+    return f"delivery:write-key:{write_key}"
+
+
+def workspace_id_for_write_key(write_key: str) -> int | None:
+    """The id of the workspace this write key belongs to, or None (cached; see module doc)."""
+    if not WRITE_KEY_SHAPE.fullmatch(write_key):
+        return None
+    key = _cache_key(write_key)
+    workspace_id = cache.get(key)
+    if workspace_id is None:
+        workspace_id = (
+            Workspace.objects.filter(write_key=write_key).values_list("pk", flat=True).first()
+        ) or 0
+        cache.set(key, workspace_id, KNOWN_KEY_SECONDS if workspace_id else UNKNOWN_KEY_SECONDS)
+    return workspace_id or None
+
+
+def forget_write_key(write_key: str) -> None:
+    """Drop a cached mapping (the workspace is gone, or its key changed)."""
+    cache.delete(_cache_key(write_key))
+
+
+def note_sdk_seen(workspace_id: int, *, now=None) -> bool:
+    """Record that an SDK of this workspace called us. Returns True when it wrote.
+
+    Two throttles: a cache key per workspace (no query at all most of the time) and a
+    conditional UPDATE, so that several processes with their own caches still write at most
+    once a minute per workspace.
+    """
+    if not cache.add(f"delivery:sdk-seen:{workspace_id}", 1, SDK_SEEN_EVERY.total_seconds()):
+        return False
+    now = now or timezone.now()
+    return bool(
+        Workspace.objects.filter(pk=workspace_id)
+        .filter(Q(sdk_last_seen_at__isnull=True) | Q(sdk_last_seen_at__lt=now - SDK_SEEN_EVERY))
+        .update(sdk_last_seen_at=now)
+    )
