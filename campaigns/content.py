@@ -5,6 +5,8 @@ Pure: plain values in, plain values out. Conventions the SDK relies on:
 - A tracked action is any element with `data-action="<name>"`; its URL is `data-url`, or the
   `href` of a link. Clicking it reports `clicked_content` with that name, then follows the URL.
 - A close control is any element with `data-dismiss`; clicking it reports `dismissed_content`.
+- An action's URL must be http(s), relative (`/signup`), `mailto:` or `tel:`: the SDK follows
+  it on the visitor's page, so `javascript:` and `data:` URLs are refused.
 """
 
 import re
@@ -18,6 +20,7 @@ MAX_ACTION_NAME = 100
 # Liquid output `{{ ... }}` or tags `{% ... %}`.
 LIQUID = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 ACTION_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
+SAFE_URL_SCHEMES = ("http", "https", "mailto", "tel")
 
 
 class ContentError(ValueError):
@@ -57,6 +60,20 @@ def validate_html(html: str) -> None:
                 f"The action name “{action.name[:40]}” is not valid: use letters, digits, - _ . : "
                 f'(at most {MAX_ACTION_NAME} characters), e.g. data-action="signup".'
             )
+        if action.url and not is_safe_url(action.url):
+            raise ContentError(
+                f"The URL of the action “{action.name}” is not allowed ({action.url[:40]}): "
+                "use an https:// address or a path on your site such as /signup."
+            )
+
+
+def is_safe_url(url: str) -> bool:
+    """Whether the SDK may follow this URL: http(s), mailto, tel, or relative (no scheme)."""
+    url = "".join(url.split()).lower()  # browsers ignore whitespace and control characters
+    scheme, colon, _ = url.partition(":")
+    if not colon or "/" in scheme or "?" in scheme or "#" in scheme:
+        return True  # relative: /signup, ../x, ?a=1, #top
+    return scheme in SAFE_URL_SCHEMES
 
 
 class _ActionParser(HTMLParser):
@@ -78,8 +95,9 @@ class _ActionParser(HTMLParser):
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.actions: list[list] = []  # [name, url, label parts, depth]
-        self.stack: list[int] = []  # indexes of open action elements
+        self.actions: list[list] = []  # [name, url, label parts]
+        # Open elements inside an action element: (tag, index of the action or -1).
+        self.stack: list[tuple[str, int]] = []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -90,16 +108,20 @@ class _ActionParser(HTMLParser):
                 [attrs["data-action"].strip(), url.strip(), [label] if label else []]
             )
             if tag not in self.VOID:
-                self.stack.append(len(self.actions) - 1)
+                self.stack.append((tag, len(self.actions) - 1))
         elif tag not in self.VOID and self.stack:
-            self.stack.append(-1)
+            self.stack.append((tag, -1))
 
     def handle_endtag(self, tag):
-        if self.stack and tag not in self.VOID:
-            self.stack.pop()
+        # Close up to the matching element, so an unclosed <p> inside a button cannot keep the
+        # button open for the rest of the document.
+        for depth in range(len(self.stack) - 1, -1, -1):
+            if self.stack[depth][0] == tag:
+                del self.stack[depth:]
+                return
 
     def handle_data(self, data):
-        for index in self.stack:
+        for _, index in self.stack:
             if index >= 0:
                 self.actions[index][2].append(data)
 
@@ -128,26 +150,42 @@ BUILDER_STYLE = """
   .m .b a,.m .b button{font:inherit;font-weight:600;padding:10px 18px;border-radius:8px;border:1px solid #d5d8e2;background:#fff;color:#1c1f2b;cursor:pointer;text-decoration:none}
   .m .b .primary{background:#5b4cf0;border-color:#5b4cf0;color:#fff}
   .m .x{position:absolute;top:8px;right:10px;border:0;background:none;font-size:22px;line-height:1;color:#8a8fa0;cursor:pointer}
+  .m.banner{display:flex;align-items:center;gap:16px;padding:12px 48px 12px 20px;text-align:left}
+  .m.banner img{max-height:48px;width:auto;margin:0}
+  .m.banner .t{flex:1}
+  .m.banner h1{font-size:16px;margin:0 0 2px}
+  .m.banner p{font-size:14px;margin:0}
+  .m.banner .x{top:50%;transform:translateY(-50%)}
 </style>
 """.strip()
 
 
-def build_html(builder: dict) -> str:
+def build_html(builder: dict, *, display_type: str = "modal") -> str:
     """HTML for the simple builder's fields: heading, text, image_url, buttons, close_button.
 
     buttons: [{"label": "Sign up", "action": "signup", "url": "https://…"}]; the first is primary.
+    Paragraphs are separated by a blank line; a single line break stays a line break.
+    A banner gets a one-line layout (image, text, buttons side by side); other types stack.
     Everything is escaped: the builder never lets markup through.
     """
-    parts = [BUILDER_STYLE, '<div class="m">']
+    banner = display_type == "banner"
+    parts = [BUILDER_STYLE, '<div class="m banner">' if banner else '<div class="m">']
     if builder.get("close_button", True):
         parts.append('<button class="x" data-dismiss aria-label="Close">×</button>')
     if builder.get("image_url"):
         parts.append(f'<img src="{escape(builder["image_url"])}" alt="">')
+    if banner:
+        parts.append('<div class="t">')
     if builder.get("heading"):
         parts.append(f"<h1>{escape(builder['heading'])}</h1>")
     if builder.get("text"):
-        paragraphs = [p.strip() for p in str(builder["text"]).split("\n\n") if p.strip()]
-        parts.extend(f"<p>{escape(p)}</p>" for p in paragraphs)
+        text = str(builder["text"]).replace("\r\n", "\n")
+        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+        parts.extend(
+            "<p>" + "<br>".join(escape(line) for line in p.split("\n")) + "</p>" for p in paragraphs
+        )
+    if banner:
+        parts.append("</div>")
     buttons = [b for b in builder.get("buttons") or [] if (b.get("label") or "").strip()]
     if buttons:
         parts.append('<div class="b">')

@@ -3,14 +3,22 @@
 Each function checks the transition is allowed (LifecycleError says why not), writes, and
 returns the message. Saving bumps the workspace's content version (campaigns/signals.py), so
 SDKs see the change on their next request. Used by the dashboard and the App API alike.
+
+Transitions are checked against the row as it is in the database, locked for the duration of
+the transaction, so two clicks (or a click and an API call) cannot both launch or both end.
 """
 
 from django.db import transaction
 from django.utils import timezone
 
 from campaigns.content import ContentError, validate_html
-from campaigns.models import AnonymousMessage, State, Status
+from campaigns.models import POSITIONS_BY_DISPLAY, AnonymousMessage, State, Status
 from campaigns.rules import RuleError, validate_rule
+
+MIN_GOAL_WINDOW_HOURS = 1
+MAX_GOAL_WINDOW_HOURS = 30 * 24
+MIN_PRIORITY = 1
+MAX_PRIORITY = 1000
 
 
 class LifecycleError(ValueError):
@@ -20,10 +28,10 @@ class LifecycleError(ValueError):
 
 
 def schedule_problem(*, starts_at, ends_at, now=None) -> str | None:
-    """Why a schedule is invalid, or None."""
+    """Why a schedule is invalid, or None. A start in the past is fine: it means "now"."""
     if starts_at is not None and ends_at is not None and ends_at <= starts_at:
-        return "The end must be after the start."
-    if ends_at is not None and ends_at <= (now or timezone.now()) and starts_at is None:
+        return "The end must be after the start: pick a later end, or “never”."
+    if ends_at is not None and ends_at <= (now or timezone.now()):
         return "The end is in the past: pick a later end date or choose “never”."
     return None
 
@@ -44,6 +52,18 @@ def launch_problems(message: AnonymousMessage, *, now=None) -> list[str]:
         problems.append(f"{exc.message} (step 5)")
     if message.display_type == "inline" and not message.display_element_id.strip():
         problems.append("Inline messages need the id of the page element to render into (step 5).")
+    positions = POSITIONS_BY_DISPLAY.get(message.display_type)
+    if positions is None:
+        problems.append(f"Unknown display type “{message.display_type}” (step 5).")
+    elif positions and message.display_position not in positions:
+        problems.append(
+            f"“{message.display_position}” is not a position for a {message.display_type}: "
+            f"choose {', '.join(positions)} (step 5)."
+        )
+    if message.frequency_mode == "times" and message.frequency_times < 1:
+        problems.append("“Up to N times” needs N of at least 1 (step 3).")
+    if not MIN_GOAL_WINDOW_HOURS <= message.goal_window_hours <= MAX_GOAL_WINDOW_HOURS:
+        problems.append("The conversion window must be between 1 hour and 30 days (step 4).")
     problem = schedule_problem(starts_at=message.starts_at, ends_at=message.ends_at, now=now)
     if problem:
         problems.append(f"{problem} (step 6)")
@@ -57,6 +77,14 @@ def launch_problems(message: AnonymousMessage, *, now=None) -> list[str]:
     return problems
 
 
+def _lock(message: AnonymousMessage) -> None:
+    """Reload the lifecycle fields from the locked row (other unsaved edits are kept)."""
+    message.refresh_from_db(
+        fields=["status", "starts_at", "ends_at", "launched_at"],
+        from_queryset=AnonymousMessage.objects.select_for_update(),
+    )
+
+
 def _save(message: AnonymousMessage, **fields) -> AnonymousMessage:
     for name, value in fields.items():
         setattr(message, name, value)
@@ -67,6 +95,7 @@ def _save(message: AnonymousMessage, **fields) -> AnonymousMessage:
 @transaction.atomic
 def launch_message(*, message: AnonymousMessage, now=None) -> AnonymousMessage:
     now = now or timezone.now()
+    _lock(message)
     if message.status != Status.DRAFT:
         raise LifecycleError(
             f"Only drafts can be launched; this message is {message.get_state_display().lower()}."
@@ -79,6 +108,7 @@ def launch_message(*, message: AnonymousMessage, now=None) -> AnonymousMessage:
 
 @transaction.atomic
 def pause_message(*, message: AnonymousMessage, now=None) -> AnonymousMessage:
+    _lock(message)
     state = message.state_at(now or timezone.now())
     if state not in (State.ACTIVE, State.SCHEDULED):
         raise LifecycleError(
@@ -89,6 +119,7 @@ def pause_message(*, message: AnonymousMessage, now=None) -> AnonymousMessage:
 
 @transaction.atomic
 def resume_message(*, message: AnonymousMessage, now=None) -> AnonymousMessage:
+    _lock(message)
     state = message.state_at(now or timezone.now())
     if state != State.PAUSED:
         raise LifecycleError(f"Only paused messages can be resumed; this one is {state}.")
@@ -98,6 +129,7 @@ def resume_message(*, message: AnonymousMessage, now=None) -> AnonymousMessage:
 @transaction.atomic
 def end_message(*, message: AnonymousMessage, now=None) -> AnonymousMessage:
     now = now or timezone.now()
+    _lock(message)
     state = message.state_at(now)
     if state not in (State.ACTIVE, State.SCHEDULED, State.PAUSED):
         raise LifecycleError(
@@ -109,6 +141,7 @@ def end_message(*, message: AnonymousMessage, now=None) -> AnonymousMessage:
 
 @transaction.atomic
 def archive_message(*, message: AnonymousMessage, now=None) -> AnonymousMessage:
+    _lock(message)
     state = message.state_at(now or timezone.now())
     if state in (State.ACTIVE, State.SCHEDULED, State.PAUSED):
         raise LifecycleError("End the message before archiving it.")
@@ -119,6 +152,7 @@ def archive_message(*, message: AnonymousMessage, now=None) -> AnonymousMessage:
 
 @transaction.atomic
 def delete_draft(*, message: AnonymousMessage) -> None:
+    _lock(message)
     if message.status != Status.DRAFT:
         raise LifecycleError(
             "Only drafts can be deleted; end or archive a launched message instead."
@@ -147,3 +181,13 @@ def duplicate_message(*, message: AnonymousMessage) -> AnonymousMessage:
         rule.message = copy
         rule.save()
     return copy
+
+
+def change_priority(*, message: AnonymousMessage, priority: int) -> AnonymousMessage:
+    """Set the priority (lower shows first); any state, including drafts and ended messages."""
+    if not MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        raise LifecycleError(
+            f"The priority must be a whole number from {MIN_PRIORITY} (shown first) "
+            f"to {MAX_PRIORITY}."
+        )
+    return _save(message, priority=priority)

@@ -1,7 +1,9 @@
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from anonmsg.models import Workspace
+from campaigns import rules
 
 
 class Platform(models.TextChoices):
@@ -87,6 +89,15 @@ class State(models.TextChoices):
     PAUSED = "paused", "Paused"
     ENDED = "ended", "Ended"
     ARCHIVED = "archived", "Archived"
+
+
+def describe_duration(seconds: int) -> str:
+    """`90` → "90 seconds", `3600` → "1 hour", `172800` → "2 days" (largest exact unit)."""
+    for unit_seconds, name in ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second")):
+        if seconds >= unit_seconds and seconds % unit_seconds == 0:
+            count = seconds // unit_seconds
+            return f"{count} {name}{'' if count == 1 else 's'}"
+    return "0 seconds"
 
 
 def derive_state(*, status: str, starts_at, ends_at, now) -> str:
@@ -185,6 +196,9 @@ class AnonymousMessage(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("campaigns:message-detail", args=[self.workspace_id, self.pk])
+
     def state_at(self, now) -> str:
         return derive_state(
             status=self.status, starts_at=self.starts_at, ends_at=self.ends_at, now=now
@@ -196,6 +210,50 @@ class AnonymousMessage(models.Model):
 
     def get_state_display(self) -> str:
         return State(self.state).label
+
+    @property
+    def is_editable(self) -> bool:
+        """Ended and archived messages are kept as they ran; duplicate them to run them again."""
+        return self.state not in (State.ENDED, State.ARCHIVED)
+
+    def rule_list(self) -> list[rules.Rule]:
+        return [rule.as_rule() for rule in self.rules.all()]
+
+    def describe_frequency(self) -> str:
+        match self.frequency_mode:
+            case FrequencyMode.TIMES:
+                times = self.frequency_times
+                text = f"Up to {times} time{'' if times == 1 else 's'} per visitor, until dismissed"
+            case FrequencyMode.ALWAYS:
+                text = "On every matching page, even after it was dismissed"
+            case _:
+                text = "On every matching page until the visitor dismisses it or clicks an action"
+        if self.min_interval_seconds:
+            text += f"; at least {describe_duration(self.min_interval_seconds)} between views"
+        return text + "."
+
+    def describe_goal(self) -> str:
+        trigger = "clicks a tracked action" if self.goal_trigger == GoalTrigger.CLICK else "sees it"
+        window = describe_duration(self.goal_window_hours * 3600)
+        text = f"A visitor who {trigger} converts by signing up or logging in within {window}"
+        match self.goal_condition:
+            case GoalCondition.EVENT:
+                text += f" and performing the event “{self.goal_event}”"
+            case GoalCondition.SEGMENT_ENTERED | GoalCondition.SEGMENT_LEFT:
+                verb = (
+                    "entering"
+                    if self.goal_condition == GoalCondition.SEGMENT_ENTERED
+                    else "leaving"
+                )
+                segment = self.goal_segment.name if self.goal_segment else "(no segment chosen)"
+                text += f" and {verb} the segment “{segment}”"
+        return text + "."
+
+    def describe_display(self) -> str:
+        if self.display_type == DisplayType.INLINE:
+            return f"Inline, inside the element #{self.display_element_id or '…'}"
+        position = Position(self.display_position).label.lower()
+        return f"{DisplayType(self.display_type).label}, {position}"
 
 
 class PageRule(models.Model):
@@ -213,6 +271,33 @@ class PageRule(models.Model):
     def __str__(self):
         kind = "exclude" if self.exclude else "include"
         return f"{kind} {self.platform} {self.operator} {self.value}"
+
+    def as_rule(self) -> rules.Rule:
+        """The plain value `campaigns.rules` matches with."""
+        return rules.Rule(
+            platform=self.platform,
+            operator=self.operator,
+            value=self.value,
+            exclude=self.exclude,
+            case_sensitive=self.case_sensitive,
+        )
+
+    def describe(self) -> str:
+        """“Show on web pages whose path is “/pricing”” — the rule as a sentence."""
+        verb = "Don't show on" if self.exclude else "Show on"
+        if self.platform == Platform.WEB:
+            where = "web pages whose"
+            target = "path" if self.operator in (Operator.IS, Operator.IS_NOT) else "URL"
+            if self.operator == Operator.MATCHES and "?" not in self.value:
+                target = "path"
+            subject = f"{where} {target}"
+        else:
+            subject = f"{Platform(self.platform).label} screens whose name"
+        case = " (case sensitive)" if self.case_sensitive else ""
+        operator = (
+            Operator(self.operator).label if self.operator in Operator.values else self.operator
+        )
+        return f"{verb} {subject} {operator} “{self.value}”{case}"
 
 
 class SegmentMatch(models.TextChoices):

@@ -3,11 +3,15 @@
 Pure: plain values in, plain values out; no ORM. Semantics (DESIGN.md §2 "Page rules"):
 
 - Web rules test the page's path plus query string (`/pricing?plan=pro`): scheme, host and
-  fragment are dropped and the path's trailing slash is ignored.
-  `is` / `is_not` compare the path only. `contains`, `not_contains`, `starts_with`,
-  `ends_with` act on path+query. `matches` is a wildcard pattern (`*` = any run of
-  characters) matched against the whole path, or the whole path+query when the pattern
-  contains a `?`. `regex` searches path+query with a bounded pattern and a time limit.
+  fragment are dropped, the path's trailing slash is ignored and percent-escapes are decoded
+  (`/caf%C3%A9` is `/café`). `is` / `is_not` compare the path only. `contains`,
+  `not_contains`, `starts_with`, `ends_with` act on path+query. `matches` is a wildcard
+  pattern (`*` = any run of characters) matched against the whole path, or the whole
+  path+query when the pattern contains a `?`; `/blog/*` also matches `/blog` itself.
+  `regex` searches path+query with a bounded pattern and a time limit.
+- Rule values are forgiving where that cannot change their meaning: a pasted full URL
+  (`https://example.com/pricing`) counts as its path and query, and a path-anchored value
+  without its leading slash (`is pricing`) gets one. See docs/campaigns.md.
 - Mobile rules (ios, android) test the screen name the same way.
 - Case-insensitive unless the rule is case sensitive.
 - A page matches when (its platform has no inclusion rule, or any inclusion rule matches) and
@@ -16,7 +20,8 @@ Pure: plain values in, plain values out; no ORM. Semantics (DESIGN.md §2 "Page 
 """
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from functools import lru_cache
+from urllib.parse import unquote, urlsplit
 
 import regex
 
@@ -91,10 +96,10 @@ def web_page(url: str) -> Page:
         # "pricing" or "example.com/pricing": treat a leading word with a dot as a host.
         first, _, rest = url.partition("/")
         parts = urlsplit("/" + rest) if "." in first else urlsplit("/" + url)
-    path = _strip_trailing_slash(parts.path or "/")
+    path = _strip_trailing_slash(unquote(parts.path or "/"))
     if not path.startswith("/"):
         path = "/" + path
-    full = f"{path}?{parts.query}" if parts.query else path
+    full = f"{path}?{unquote(parts.query)}" if parts.query else path
     return Page(platform="web", path=path, full=full)
 
 
@@ -107,18 +112,40 @@ def wildcard_to_regex(pattern: str) -> str:
     return "".join(".*" if char == "*" else regex.escape(char) for char in pattern)
 
 
+# Operators whose value is anchored at the start of the path: a missing leading slash is added.
+_PATH_ANCHORED = ("is", "is_not", "starts_with", "matches")
+
+
+@lru_cache(maxsize=4096)
 def _normalise_value(rule: Rule) -> str:
     value = rule.value.strip()
-    if rule.platform == "web" and rule.operator in ("is", "is_not"):
-        value = value.split("#", 1)[0].split("?", 1)[0]
-        value = _strip_trailing_slash(value) if value.startswith("/") else value
-    if rule.platform == "web" and rule.operator == "matches" and not value.endswith("*"):
-        value = _strip_trailing_slash(value) if value.startswith("/") else value
+    if rule.platform != "web" or rule.operator == "regex":
+        return value
+    if value.lower().startswith(("http://", "https://")):
+        parts = urlsplit(value)
+        value = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    value = unquote(value.split("#", 1)[0])
+    if rule.operator in _PATH_ANCHORED and not value.startswith(("/", "*", "?")):
+        value = "/" + value
+    if rule.operator in ("is", "is_not"):
+        value = _strip_trailing_slash(value.split("?", 1)[0])
+    elif rule.operator == "matches" and "?" not in value and not value.endswith("*"):
+        value = _strip_trailing_slash(value)
     return value
 
 
+def _target(rule: Rule, value: str, page: Page) -> str:
+    """What the rule looks at: the path alone, or the path and query string."""
+    if rule.operator in ("is", "is_not") or (rule.operator == "matches" and "?" not in value):
+        return page.path
+    return page.full
+
+
 def rule_matches(rule: Rule, page: Page) -> bool:
-    """Whether one rule's condition holds for the page (ignores platform and exclusion)."""
+    """Whether one rule's condition holds for the page (ignores platform and exclusion).
+
+    An unknown operator raises ValueError; `evaluate` reports it as a rule that never matches.
+    """
     value = _normalise_value(rule)
     path, full = page.path, page.full
     if rule.operator == "regex":
@@ -129,8 +156,17 @@ def rule_matches(rule: Rule, page: Page) -> bool:
             return False
     if rule.operator == "matches":
         flags = 0 if rule.case_sensitive else regex.IGNORECASE
-        target = full if "?" in value else path
-        return regex.fullmatch(wildcard_to_regex(value), target, flags=flags) is not None
+        pattern = wildcard_to_regex(value)
+        target = _target(rule, value, page)
+        if regex.fullmatch(pattern, target, flags=flags) is not None:
+            return True
+        # The trailing slash is ignored: `/blog/*` matches `/blog/`, which is `/blog`.
+        return (
+            page.platform == "web"
+            and target == path
+            and not path.endswith("/")
+            and regex.fullmatch(pattern, path + "/", flags=flags) is not None
+        )
     if not rule.case_sensitive:
         value, path, full = value.casefold(), path.casefold(), full.casefold()
     match rule.operator:
@@ -158,7 +194,12 @@ def evaluate(rules: list[Rule] | tuple[Rule, ...], page: Page) -> Verdict:
                 RuleResult(rule, False, False, f"for {rule.platform}, not {page.platform}")
             )
             continue
-        matched = rule_matches(rule, page)
+        try:
+            matched = rule_matches(rule, page)
+        except ValueError:
+            reason = f"unknown operator “{rule.operator}”: this rule never matches"
+            results.append(RuleResult(rule, True, False, reason))
+            continue
         results.append(RuleResult(rule, True, matched, _describe(rule, page, matched)))
 
     if not rules:
@@ -188,9 +229,7 @@ def _rule_text(rule: Rule) -> str:
 
 
 def _describe(rule: Rule, page: Page, matched: bool) -> str:
-    target = page.path if rule.operator in ("is", "is_not") else page.full
-    if rule.operator == "matches" and "?" not in rule.value:
-        target = page.path
+    target = _target(rule, _normalise_value(rule), page)
     verb = "matches" if matched else "does not match"
     what = (
         "screen"
