@@ -1,5 +1,39 @@
-"""Public/API URLs of campaigns, mounted at the site root (full paths here)."""
+"""Public/API URLs of campaigns, mounted at the site root (full paths here).
 
-from django.urls import path  # noqa: F401
+The App API for anonymous messages (DESIGN.md §3) and the OpenAPI document. The metrics
+endpoint, /api/v1/anonymous-messages/<id>/metrics, is defined in metrics/api_urls.py.
+"""
 
-urlpatterns = []
+from django.urls import path
+
+from campaigns import api
+
+urlpatterns = [
+    path("api/v1/anonymous-messages", api.message_collection, name="api-message-list"),
+    path(
+        "api/v1/anonymous-messages/<int:message_id>",
+        api.message_detail,
+        name="api-message-detail",
+    ),
+    path(
+        "api/v1/anonymous-messages/<int:message_id>/launch",
+        api.message_launch,
+        name="api-message-launch",
+    ),
+    path(
+        "api/v1/anonymous-messages/<int:message_id>/pause",
+        api.message_pause,
+        name="api-message-pause",
+    ),
+    path(
+        "api/v1/anonymous-messages/<int:message_id>/resume",
+        api.message_resume,
+        name="api-message-resume",
+    ),
+    path(
+        "api/v1/anonymous-messages/<int:message_id>/end",
+        api.message_end,
+        name="api-message-end",
+    ),
+    path("api/v1/openapi.json", api.openapi_document, name="api-openapi"),
+]

@@ -1,0 +1,161 @@
+"""The App API for anonymous messages (DESIGN.md §3; decisions in docs/app-api.md).
+
+Thin views: `api_key_required` authorises the Bearer App API key, gates the plan and turns
+`BadInput` into a 400; campaigns/serializers.py reads and writes the JSON; campaigns/lifecycle.py
+does the transitions. Every error is JSON: `{"error", "message"[, "field"]}`.
+"""
+
+import re
+from functools import wraps
+
+from django.db import transaction
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from anonmsg.api import BadInput, api_key_required, error, parse_json_body
+from campaigns import lifecycle
+from campaigns.models import AnonymousMessage, State, Status
+from campaigns.openapi import build_document
+from campaigns.serializers import (
+    MAX_ID,
+    message_to_json,
+    parse_message_payload,
+    save_message,
+)
+
+
+def allow_methods(*methods: str):
+    """A JSON 405 (with Allow) for any other method; checked before authorisation."""
+
+    def decorator(view_func):
+        @csrf_exempt
+        @wraps(view_func)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                response = error(
+                    405,
+                    "method_not_allowed",
+                    f"{request.method} is not allowed here: use {' or '.join(methods)}.",
+                )
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view_func(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _not_found(message_id) -> JsonResponse:
+    return error(404, "not_found", f"There is no anonymous message {message_id} in this workspace.")
+
+
+def _messages(workspace):
+    return AnonymousMessage.objects.filter(workspace=workspace).prefetch_related("rules")
+
+
+def _get_message(workspace, message_id: int, *, for_update: bool = False):
+    """The workspace's message, or None (another workspace's message does not exist here)."""
+    if not 0 < message_id <= MAX_ID:
+        return None
+    messages = _messages(workspace)
+    if for_update:
+        messages = messages.select_for_update()
+    return messages.filter(pk=message_id).first()
+
+
+def _json(request, message: AnonymousMessage, *, status: int = 200) -> JsonResponse:
+    return JsonResponse(message_to_json(message, tz=request.workspace.tz), status=status)
+
+
+@allow_methods("GET", "POST")
+@api_key_required
+def message_collection(request):
+    if request.method == "POST":
+        return _create_message(request)
+    state = request.GET.get("state")
+    messages = _messages(request.workspace).order_by("-created_at", "-id")
+    if state is not None:
+        if state not in State.values:
+            raise BadInput(
+                f"Unknown state “{state[:40]}”: use one of {', '.join(State.values)}.",
+                field="state",
+            )
+        messages = messages.in_state(state)
+    now, tz = timezone.now(), request.workspace.tz
+    return JsonResponse(
+        {"messages": [message_to_json(message, now=now, tz=tz) for message in messages]}
+    )
+
+
+def _create_message(request):
+    data = parse_json_body(request)
+    values = parse_message_payload(data, workspace=request.workspace)
+    message = save_message(
+        message=AnonymousMessage(workspace=request.workspace, status=Status.DRAFT), values=values
+    )
+    response = _json(request, message, status=201)
+    response["Location"] = f"/api/v1/anonymous-messages/{message.pk}"
+    return response
+
+
+@allow_methods("GET", "PATCH")
+@api_key_required
+def message_detail(request, message_id: int):
+    if request.method == "GET":
+        message = _get_message(request.workspace, message_id)
+        return _json(request, message) if message else _not_found(message_id)
+    data = parse_json_body(request)
+    with transaction.atomic():
+        message = _get_message(request.workspace, message_id, for_update=True)
+        if message is None:
+            return _not_found(message_id)
+        values = parse_message_payload(data, workspace=request.workspace, message=message)
+        save_message(message=message, values=values)
+    # Re-read the rules written by save_message rather than the ones prefetched before.
+    return _json(request, _get_message(request.workspace, message_id))
+
+
+def _transition(action):
+    @allow_methods("POST")
+    @api_key_required
+    def view(request, message_id: int):
+        with transaction.atomic():
+            message = _get_message(request.workspace, message_id, for_update=True)
+            if message is None:
+                return _not_found(message_id)
+            if action is lifecycle.launch_message and message.status == Status.DRAFT:
+                problems = [
+                    re.sub(r" \(step \d\)$", "", problem)
+                    for problem in lifecycle.launch_problems(message)
+                ]
+                if problems:
+                    return error(
+                        409,
+                        "not_ready",
+                        "This message cannot be launched yet: " + " ".join(problems),
+                        problems=problems,
+                    )
+            try:
+                message = action(message=message)
+            except lifecycle.LifecycleError as exc:
+                return error(409, "invalid_transition", exc.message, state=message.state)
+        return _json(request, message)
+
+    view.__name__ = view.__qualname__ = f"message_{action.__name__.removesuffix('_message')}"
+    return view
+
+
+message_launch = _transition(lifecycle.launch_message)
+message_pause = _transition(lifecycle.pause_message)
+message_resume = _transition(lifecycle.resume_message)
+message_end = _transition(lifecycle.end_message)
+
+
+@allow_methods("GET")
+def openapi_document(request):
+    """The OpenAPI 3.1 description of the public APIs (no key needed to read it)."""
+    response = JsonResponse(build_document(), json_dumps_params={"indent": 2})
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,535 @@
+"""The OpenAPI 3.1 description of anonmsg's public APIs, served at GET /api/v1/openapi.json.
+
+The document is assembled from fragments, one module per app, so that each app documents its
+own endpoints in its own file:
+
+    <app>/openapi.py  →  TAGS = [{"name", "description"}], PATHS = {"/path": {...}},
+                         SCHEMAS = {"Name": {...}}   (each optional)
+
+This module is the campaigns fragment (the App API for anonymous messages) and the builder.
+`delivery/openapi.py` (tracking and delivery) and `metrics/openapi.py` (the metrics endpoint)
+are picked up when they exist. The security schemes every fragment may use are defined here:
+`appApiKey` (Bearer App API key), `writeKeyBasic` (HTTP Basic, write key as user name) and
+`writeKeyQuery` (`?writeKey=`). A path or schema defined twice is an error (tests catch it).
+See docs/app-api.md.
+"""
+
+import copy
+import importlib
+import importlib.util
+from functools import cache
+
+from campaigns.models import (
+    DisplayType,
+    FrequencyMode,
+    GoalCondition,
+    GoalTrigger,
+    Position,
+    State,
+)
+from campaigns.rules import MAX_REGEX_LENGTH, MAX_VALUE_LENGTH, OPERATORS, PLATFORMS
+from campaigns.serializers import (
+    MAX_DESCRIPTION,
+    MAX_ELEMENT_ID,
+    MAX_EVENT_NAME,
+    MAX_INTERVAL_SECONDS,
+    MAX_NAME,
+    MAX_PRIORITY,
+    MAX_RULES,
+    MAX_TIMES,
+    MAX_WINDOW_HOURS,
+    MIN_WINDOW_HOURS,
+)
+
+FRAGMENT_MODULES = ("campaigns.openapi", "delivery.openapi", "metrics.openapi")
+
+SECURITY_SCHEMES = {
+    "appApiKey": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": (
+            "The workspace's secret App API key (Settings → In-app → App API key), sent as "
+            "`Authorization: Bearer sk_…`. Server-side only: never put it in a web page or an "
+            "app. Rotating the key invalidates the previous one at once."
+        ),
+    },
+    "writeKeyBasic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "The public write key as the user name, empty password (SDKs).",
+    },
+    "writeKeyQuery": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "writeKey",
+        "description": "The public write key in the query string (delivery).",
+    },
+}
+
+# One tag per section, so that each app's endpoints group together; fragments use these.
+BASE_TAGS = [
+    {
+        "name": "Anonymous messages",
+        "description": "App API: create, read, update, launch, pause, resume and end messages.",
+    },
+    {"name": "Metrics", "description": "App API: a message's metrics."},
+    {"name": "Tracking", "description": "SDK-facing tracking API (Segment HTTP spec)."},
+    {"name": "Delivery", "description": "SDK-facing delivery of eligible messages."},
+    {"name": "Meta", "description": "This document."},
+]
+
+
+# --- The campaigns fragment ----------------------------------------------------------------
+
+
+def _nullable(schema: dict) -> dict:
+    schema = dict(schema)
+    schema["type"] = [schema["type"], "null"]
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    return schema
+
+
+def _object(properties: dict, *, output: bool) -> dict:
+    """An object schema: in a response every field is present; in a request any may be left out
+    (it then takes its default) and unknown fields are refused."""
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if output:
+        schema["required"] = list(properties)
+    return schema
+
+
+def _message_schema(*, output: bool) -> dict:
+    when = (
+        "ISO-8601. Responses use the workspace's time zone with its offset. In requests, a "
+        "date-time without an offset (or a bare date) is read in the workspace's time zone."
+    )
+    date_time = {"type": ["string", "null"]}
+    if output:
+        date_time["format"] = "date-time"
+    rule = _object(
+        {
+            "platform": {"type": "string", "enum": list(PLATFORMS), "default": "web"},
+            "operator": {
+                "type": "string",
+                "enum": list(OPERATORS),
+                "default": "is",
+                "description": (
+                    "Web: `is`/`is_not` compare the path (query ignored); `contains`, "
+                    "`not_contains`, `starts_with`, `ends_with` the path and query; `matches` "
+                    "is a wildcard pattern (`*`); `regex` a regular expression of at most "
+                    f"{MAX_REGEX_LENGTH} characters. Mobile: the screen name."
+                ),
+            },
+            "value": {"type": "string", "minLength": 1, "maxLength": MAX_VALUE_LENGTH},
+            "exclude": {"type": "boolean", "default": False},
+            "caseSensitive": {"type": "boolean", "default": False},
+        },
+        output=output,
+    )
+    if not output:
+        rule["required"] = ["value"]
+    properties = {
+        "id": {"type": "integer", "readOnly": True},
+        "state": {
+            "type": "string",
+            "enum": list(State.values),
+            "readOnly": True,
+            "description": (
+                "Derived from the lifecycle and the schedule. Read-only: change it with the "
+                "launch, pause, resume and end operations."
+            ),
+        },
+        "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION, "default": ""},
+        "priority": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_PRIORITY,
+            "default": 1,
+            "description": "Lower numbers show first.",
+        },
+        "pageRules": {
+            "type": "array",
+            "maxItems": MAX_RULES,
+            "items": rule,
+            "default": [],
+            "description": (
+                "No rules: every page of every platform. In a PATCH, the list replaces the "
+                "current rules."
+            ),
+        },
+        "frequency": _object(
+            {
+                "mode": {
+                    "type": "string",
+                    "enum": list(FrequencyMode.values),
+                    "default": "until_dismissed",
+                },
+                "times": {
+                    "type": ["integer", "null"],
+                    "minimum": 1,
+                    "maximum": MAX_TIMES,
+                    "description": "Maximum views when mode is `times` (default 1); else null.",
+                },
+                "minIntervalSeconds": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": MAX_INTERVAL_SECONDS,
+                    "default": 0,
+                },
+            },
+            output=output,
+        ),
+        "goal": _object(
+            {
+                "trigger": {"type": "string", "enum": list(GoalTrigger.values), "default": "click"},
+                "windowHours": {
+                    "type": "integer",
+                    "minimum": MIN_WINDOW_HOURS,
+                    "maximum": MAX_WINDOW_HOURS,
+                    "default": 168,
+                },
+                "condition": _object(
+                    {
+                        "type": {
+                            "type": "string",
+                            "enum": list(GoalCondition.values),
+                            "default": "none",
+                        },
+                        "event": {
+                            "type": ["string", "null"],
+                            "maxLength": MAX_EVENT_NAME,
+                            "description": "The event's name; required when type is `event`.",
+                        },
+                        "segmentId": {
+                            "type": ["integer", "null"],
+                            "description": (
+                                "A segment of this workspace; required when type is "
+                                "`segment_entered` or `segment_left`."
+                            ),
+                        },
+                    },
+                    output=output,
+                ),
+            },
+            output=output,
+        ),
+        "content": _object(
+            {
+                "html": {
+                    "type": "string",
+                    "description": (
+                        "The message's HTML, at most 64 KB. Tracked actions are elements with "
+                        '`data-action="name"`; `data-dismiss` closes. Liquid (`{{ }}`, `{% %}`) '
+                        "is refused: visitors are anonymous. A draft may have none yet."
+                    ),
+                    "default": "",
+                }
+            },
+            output=output,
+        ),
+        "display": _object(
+            {
+                "type": {"type": "string", "enum": list(DisplayType.values), "default": "modal"},
+                "position": _nullable(
+                    {
+                        "type": "string",
+                        "enum": list(Position.values),
+                        "description": (
+                            "modal: center (default), top, bottom. overlay: bottom-right "
+                            "(default), bottom-left, top-right, top-left. banner: top (default), "
+                            "bottom. inline: null."
+                        ),
+                    }
+                ),
+                "elementId": {
+                    "type": ["string", "null"],
+                    "maxLength": MAX_ELEMENT_ID,
+                    "description": "inline only (required there): the id of the page element.",
+                },
+            },
+            output=output,
+        ),
+        "schedule": _object(
+            {
+                "startsAt": {**date_time, "description": "null: as soon as launched. " + when},
+                "endsAt": {**date_time, "description": "null: never. After startsAt. " + when},
+            },
+            output=output,
+        ),
+    }
+    schema = _object(properties, output=output)
+    if not output:
+        schema["required"] = ["name"]
+        schema["description"] = (
+            "POST: omitted fields take their defaults. PATCH: omitted fields keep their values; "
+            "nested objects merge field by field; `pageRules` replaces the list. `id` and `state` "
+            "may be sent back unchanged and are otherwise refused."
+        )
+    return schema
+
+
+def _error_response(description: str, example: dict) -> dict:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Error"},
+                "example": example,
+            }
+        },
+    }
+
+
+SCHEMAS = {
+    "Message": _message_schema(output=True),
+    "MessageInput": _message_schema(output=False),
+    "MessageList": {
+        "type": "object",
+        "properties": {
+            "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}}
+        },
+        "required": ["messages"],
+    },
+    "Error": {
+        "type": "object",
+        "properties": {
+            "error": {"type": "string", "description": "A stable code, e.g. `invalid`."},
+            "message": {"type": "string", "description": "What went wrong and what to do."},
+            "field": {
+                "type": ["string", "null"],
+                "description": "For input errors: the dotted path, e.g. `pageRules[0].operator`.",
+            },
+            "problems": {"type": "array", "items": {"type": "string"}},
+            "state": {"type": "string"},
+        },
+        "required": ["error", "message"],
+    },
+}
+
+_MESSAGE = {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}
+_APP_API = [{"appApiKey": []}]
+_TAGS = ["Anonymous messages"]
+_COMMON_ERRORS = {
+    "401": _error_response(
+        "The App API key is missing or not valid (it may have been rotated).",
+        {"error": "unauthorized", "message": "This App API key is not valid."},
+    ),
+    "403": _error_response(
+        "The workspace's plan has no anonymous messages (free plan).",
+        {"error": "plan_required", "message": "This feature is only available on…"},
+    ),
+}
+_NOT_FOUND = _error_response(
+    "No such message in this workspace (another workspace's message is not found either).",
+    {"error": "not_found", "message": "There is no anonymous message 12 in this workspace."},
+)
+_BAD_INPUT = _error_response(
+    "Invalid input; `field` names it.",
+    {
+        "error": "invalid",
+        "message": "Unknown pageRules[0].operator “like”: use one of is, is_not, …",
+        "field": "pageRules[0].operator",
+    },
+)
+_MESSAGE_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+    "description": "The message's id.",
+}
+
+
+def _transition(verb: str, summary: str, allowed: str) -> dict:
+    responses = {
+        "200": {"description": f"The message, {verb}.", "content": _MESSAGE},
+        **_COMMON_ERRORS,
+        "404": _NOT_FOUND,
+        "409": _error_response(
+            f"The transition is not allowed: {allowed}."
+            + (
+                " Or the draft is not ready (`problems` lists what to fix)."
+                if verb == "launched"
+                else ""
+            ),
+            {
+                "error": "invalid_transition",
+                "message": "Only paused messages can be resumed; this one is active.",
+                "state": "active",
+            },
+        ),
+    }
+    return {
+        "post": {
+            "operationId": f"{summary.split()[0].lower()}AnonymousMessage",
+            "summary": summary,
+            "tags": _TAGS,
+            "security": _APP_API,
+            "parameters": [_MESSAGE_ID],
+            "responses": responses,
+        }
+    }
+
+
+PATHS = {
+    "/api/v1/anonymous-messages": {
+        "get": {
+            "operationId": "listAnonymousMessages",
+            "summary": "List the workspace's messages, newest first",
+            "tags": _TAGS,
+            "security": _APP_API,
+            "parameters": [
+                {
+                    "name": "state",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": list(State.values)},
+                    "description": "Only messages in this (derived) state.",
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "The messages.",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/MessageList"}}
+                    },
+                },
+                "400": _BAD_INPUT,
+                **_COMMON_ERRORS,
+            },
+        },
+        "post": {
+            "operationId": "createAnonymousMessage",
+            "summary": "Create a draft message",
+            "tags": _TAGS,
+            "security": _APP_API,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/MessageInput"}}
+                },
+            },
+            "responses": {
+                "201": {
+                    "description": "The new draft.",
+                    "headers": {
+                        "Location": {
+                            "schema": {"type": "string"},
+                            "description": "The message's URL.",
+                        }
+                    },
+                    "content": _MESSAGE,
+                },
+                "400": _BAD_INPUT,
+                **_COMMON_ERRORS,
+            },
+        },
+    },
+    "/api/v1/anonymous-messages/{id}": {
+        "parameters": [_MESSAGE_ID],
+        "get": {
+            "operationId": "getAnonymousMessage",
+            "summary": "Get a message",
+            "tags": _TAGS,
+            "security": _APP_API,
+            "responses": {
+                "200": {"description": "The message.", "content": _MESSAGE},
+                **_COMMON_ERRORS,
+                "404": _NOT_FOUND,
+            },
+        },
+        "patch": {
+            "operationId": "updateAnonymousMessage",
+            "summary": "Change some of a message's fields (live messages too)",
+            "description": (
+                "Changes reach SDKs on their next request. Omitted fields keep their values; "
+                "`pageRules` replaces the list."
+            ),
+            "tags": _TAGS,
+            "security": _APP_API,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/MessageInput"}}
+                },
+            },
+            "responses": {
+                "200": {"description": "The updated message.", "content": _MESSAGE},
+                "400": _BAD_INPUT,
+                **_COMMON_ERRORS,
+                "404": _NOT_FOUND,
+            },
+        },
+    },
+    "/api/v1/anonymous-messages/{id}/launch": _transition(
+        "launched", "Launch a draft", "only drafts can be launched"
+    ),
+    "/api/v1/anonymous-messages/{id}/pause": _transition(
+        "paused", "Pause a message", "only active or scheduled messages can be paused"
+    ),
+    "/api/v1/anonymous-messages/{id}/resume": _transition(
+        "resumed", "Resume a paused message", "only paused messages can be resumed"
+    ),
+    "/api/v1/anonymous-messages/{id}/end": _transition(
+        "ended", "End a message now", "only active, scheduled or paused messages can be ended"
+    ),
+    "/api/v1/openapi.json": {
+        "get": {
+            "operationId": "getOpenApiDocument",
+            "summary": "This OpenAPI document",
+            "tags": ["Meta"],
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI 3.1 document.",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    },
+}
+
+
+# --- The builder ---------------------------------------------------------------------------
+
+
+def _merge(target: dict, additions: dict, what: str, origin: str) -> None:
+    for name, value in additions.items():
+        if name in target:
+            raise ValueError(f"OpenAPI {what} {name!r} from {origin} is already defined.")
+        target[name] = copy.deepcopy(value)
+
+
+@cache
+def build_document() -> dict:
+    document = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "anonmsg API",
+            "version": "1.0.0",
+            "summary": "Anonymous in-app messages: App API, tracking and delivery.",
+            "description": (
+                'Errors are JSON: `{"error": code, "message": what to do, "field": '
+                "dotted path (input errors)}`. See docs/app-api.md for examples."
+            ),
+        },
+        "tags": copy.deepcopy(BASE_TAGS),
+        "paths": {},
+        "components": {"securitySchemes": copy.deepcopy(SECURITY_SCHEMES), "schemas": {}},
+    }
+    known_tags = {tag["name"] for tag in document["tags"]}
+    for module_name in FRAGMENT_MODULES:
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        module = importlib.import_module(module_name)
+        for tag in getattr(module, "TAGS", []):
+            if tag["name"] not in known_tags:
+                document["tags"].append(copy.deepcopy(tag))
+                known_tags.add(tag["name"])
+        _merge(document["paths"], getattr(module, "PATHS", {}), "path", module_name)
+        _merge(
+            document["components"]["schemas"], getattr(module, "SCHEMAS", {}), "schema", module_name
+        )
+    return document

@@ -1,0 +1,552 @@
+"""Anonymous messages ↔ the App API's JSON (DESIGN.md §3). Decisions: docs/app-api.md.
+
+`message_to_json` writes the representation; `parse_message_payload` reads a POST or PATCH
+body into model values, raising `BadInput` whose `field` is a dotted path
+(`pageRules[0].operator`, `schedule.endsAt`); `save_message` writes them in one transaction.
+
+Parsing starts from the defaults of DESIGN.md §2 (POST) or from the message's current values
+(PATCH), lays the fields of the body over them (nested objects merge field by field;
+`pageRules`, when given, replaces the whole list) and then validates the result as a whole,
+so a PATCH can never leave a message in a shape a POST could not create.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from anonmsg.api import BadInput
+from campaigns.content import ContentError, validate_html
+from campaigns.lifecycle import schedule_problem
+from campaigns.models import (
+    POSITIONS_BY_DISPLAY,
+    AnonymousMessage,
+    DisplayType,
+    FrequencyMode,
+    GoalCondition,
+    GoalTrigger,
+    PageRule,
+    Position,
+    Segment,
+    State,
+    Status,
+)
+from campaigns.rules import OPERATORS, PLATFORMS, RuleError, validate_rule
+
+MAX_NAME = 120
+MAX_DESCRIPTION = 2000
+MAX_PRIORITY = 1_000_000
+MAX_TIMES = 1_000_000
+MAX_INTERVAL_SECONDS = 365 * 24 * 3600
+MIN_WINDOW_HOURS, MAX_WINDOW_HOURS = 1, 720
+MAX_EVENT_NAME = 200
+MAX_ELEMENT_ID = 200
+MAX_RULES = 100
+# Ids beyond a 64-bit integer name nothing (and would make the database raise).
+MAX_ID = 2**63 - 1
+
+TOP_LEVEL_KEYS = (
+    "id",
+    "state",
+    "name",
+    "description",
+    "priority",
+    "pageRules",
+    "frequency",
+    "goal",
+    "content",
+    "display",
+    "schedule",
+)
+
+DEFAULTS = {
+    "name": "",
+    "description": "",
+    "priority": 1,
+    "frequency_mode": FrequencyMode.UNTIL_DISMISSED,
+    "frequency_times": 1,
+    "min_interval_seconds": 0,
+    "goal_trigger": GoalTrigger.CLICK,
+    "goal_window_hours": 168,
+    "goal_condition": GoalCondition.NONE,
+    "goal_event": "",
+    "goal_segment": None,
+    "content_html": "",
+    "display_type": DisplayType.MODAL,
+    "display_position": Position.CENTER,
+    "display_element_id": "",
+    "starts_at": None,
+    "ends_at": None,
+}
+
+
+# --- Output --------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None, tz: tzinfo) -> str | None:
+    return value.astimezone(tz).isoformat() if value is not None else None
+
+
+def message_to_json(message: AnonymousMessage, *, now=None, tz: tzinfo | None = None) -> dict:
+    """The App API representation. Dates are ISO-8601 in the workspace's time zone.
+
+    Pass `now` and `tz` when serialising many messages (one clock, no workspace query each);
+    prefetch `rules` for lists.
+    """
+    now = now or timezone.now()
+    tz = tz or message.workspace.tz
+    condition = message.goal_condition
+    is_inline = message.display_type == DisplayType.INLINE
+    return {
+        "id": message.id,
+        "state": message.state_at(now),
+        "name": message.name,
+        "description": message.description,
+        "priority": message.priority,
+        "pageRules": [
+            {
+                "platform": rule.platform,
+                "operator": rule.operator,
+                "value": rule.value,
+                "exclude": rule.exclude,
+                "caseSensitive": rule.case_sensitive,
+            }
+            for rule in message.rules.all()
+        ],
+        "frequency": {
+            "mode": message.frequency_mode,
+            "times": (
+                message.frequency_times if message.frequency_mode == FrequencyMode.TIMES else None
+            ),
+            "minIntervalSeconds": message.min_interval_seconds,
+        },
+        "goal": {
+            "trigger": message.goal_trigger,
+            "windowHours": message.goal_window_hours,
+            "condition": {
+                "type": condition,
+                "event": message.goal_event if condition == GoalCondition.EVENT else None,
+                "segmentId": (
+                    message.goal_segment_id
+                    if condition in (GoalCondition.SEGMENT_ENTERED, GoalCondition.SEGMENT_LEFT)
+                    else None
+                ),
+            },
+        },
+        "content": {"html": message.content_html},
+        "display": {
+            "type": message.display_type,
+            "position": None if is_inline else message.display_position,
+            "elementId": (message.display_element_id or None) if is_inline else None,
+        },
+        "schedule": {
+            "startsAt": _iso(message.starts_at, tz),
+            "endsAt": _iso(message.ends_at, tz),
+        },
+    }
+
+
+# --- Input: JSON types ---------------------------------------------------------------------
+
+
+def _type_error(field_name: str, expected: str, value) -> BadInput:
+    got = "null" if value is None else type(value).__name__
+    got = {"str": "a string", "int": "a number", "float": "a number", "bool": "a boolean"}.get(
+        got, {"dict": "an object", "list": "an array"}.get(got, got)
+    )
+    return BadInput(f"`{field_name}` must be {expected}, not {got}.", field=field_name)
+
+
+def _object(value, field_name: str, keys: tuple[str, ...]) -> dict:
+    if not isinstance(value, dict):
+        raise _type_error(field_name, "an object", value)
+    for key in value:
+        if key not in keys:
+            raise BadInput(
+                f"Unknown field `{field_name}.{key}`: {field_name} has {', '.join(keys)}.",
+                field=f"{field_name}.{key}",
+                code="unknown_field",
+            )
+    return value
+
+
+def _string(value, field_name: str, *, max_length: int, nullable: bool = False) -> str:
+    if value is None and nullable:
+        return ""
+    if not isinstance(value, str):
+        raise _type_error(field_name, "a string" + (" or null" if nullable else ""), value)
+    value = value.strip()
+    if len(value) > max_length:
+        raise BadInput(f"`{field_name}` is longer than {max_length} characters.", field=field_name)
+    return value
+
+
+def _integer(value, field_name: str, *, minimum: int, maximum: int) -> int:
+    # JSON true/false are not numbers, and 2.0 is accepted as 2 but 2.5 is not.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _type_error(field_name, "an integer", value)
+    if not minimum <= value <= maximum:
+        raise BadInput(
+            f"`{field_name}` must be between {minimum} and {maximum:,}; got {value}.",
+            field=field_name,
+        )
+    return value
+
+
+def _boolean(value, field_name: str) -> bool:
+    if not isinstance(value, bool):
+        raise _type_error(field_name, "true or false", value)
+    return value
+
+
+def _choice(value, field_name: str, choices) -> str:
+    choices = [str(choice) for choice in choices]
+    if not isinstance(value, str):
+        raise _type_error(field_name, f"one of {', '.join(choices)}", value)
+    if value not in choices:
+        raise BadInput(
+            f"Unknown {field_name} “{value[:40]}”: use one of {', '.join(choices)}.",
+            field=field_name,
+        )
+    return value
+
+
+def parse_datetime_value(value, field_name: str, *, tz: tzinfo) -> datetime | None:
+    """ISO-8601 with an offset (or Z); a date-time without one is read in the workspace's
+    time zone; a bare date means midnight there."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _type_error(field_name, "an ISO-8601 date-time string or null", value)
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+        if timezone.is_naive(parsed):
+            parsed = parsed.replace(tzinfo=tz)
+        parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise BadInput(
+            f"`{field_name}` is not an ISO-8601 date-time: “{value[:40]}”. "
+            "Write e.g. 2030-01-31T09:00:00+01:00 (without an offset, the workspace's time "
+            "zone is used).",
+            field=field_name,
+        ) from None
+    return parsed
+
+
+# --- Input: the message --------------------------------------------------------------------
+
+
+@dataclass
+class MessageValues:
+    """Model field values to write, and the page rules (None: leave the rules alone)."""
+
+    fields: dict
+    rules: list[dict] | None = None
+
+
+def current_values(message: AnonymousMessage) -> dict:
+    values = {name: getattr(message, name) for name in DEFAULTS if name != "goal_segment"}
+    values["goal_segment"] = message.goal_segment_id
+    return values
+
+
+def parse_message_payload(
+    data, *, workspace, message: AnonymousMessage | None = None
+) -> MessageValues:
+    """A POST body (message=None: a new draft) or a PATCH body (partial update of `message`)."""
+    if not isinstance(data, dict):
+        raise BadInput("The request body must be a JSON object describing the message.")
+    for key in data:
+        if key not in TOP_LEVEL_KEYS:
+            raise BadInput(
+                f"Unknown field `{key}`. A message has: {', '.join(TOP_LEVEL_KEYS)}.",
+                field=key,
+                code="unknown_field",
+            )
+    _check_read_only(data, message)
+
+    creating = message is None
+    values = dict(DEFAULTS) if creating else current_values(message)
+    parsed = MessageValues(fields=values)
+
+    if "name" in data:
+        values["name"] = _string(data["name"], "name", max_length=MAX_NAME)
+    if ("name" in data or creating) and not values["name"]:
+        raise BadInput(
+            "Give the message a name (shown to your team, never to visitors).",
+            field="name",
+            code="required",
+        )
+    if "description" in data:
+        values["description"] = _string(
+            data["description"], "description", max_length=MAX_DESCRIPTION, nullable=True
+        )
+    if "priority" in data:
+        values["priority"] = _integer(data["priority"], "priority", minimum=0, maximum=MAX_PRIORITY)
+    if "pageRules" in data:
+        parsed.rules = _parse_rules(data["pageRules"])
+    # Each section is checked as a whole after merging, and only when the body sends it (all
+    # of them on POST): a PATCH of one section is never refused because of another.
+    if "frequency" in data or creating:
+        _parse_frequency(data.get("frequency", {}), values)
+    if "goal" in data or creating:
+        _parse_goal(data.get("goal", {}), values, workspace)
+    if "content" in data:
+        _parse_content(
+            data["content"], values, launched=not creating and message.status != Status.DRAFT
+        )
+    if "display" in data or creating:
+        _parse_display(data.get("display", {}), values)
+    if "schedule" in data:
+        _parse_schedule(data["schedule"], values, workspace.tz)
+    return parsed
+
+
+def _check_read_only(data: dict, message: AnonymousMessage | None) -> None:
+    """`id` and `state` may be sent back as received, but never change anything."""
+    if message is not None and "id" in data and data["id"] != message.id:
+        raise BadInput(
+            "`id` is read-only: it must match the message in the URL (or be left out).",
+            field="id",
+            code="read_only",
+        )
+    current_state = message.state if message is not None else State.DRAFT
+    if "state" in data and data["state"] != current_state:
+        raise BadInput(
+            f"`state` is read-only (this message is {current_state}). Change it with "
+            "POST /api/v1/anonymous-messages/{id}/launch, /pause, /resume or /end.",
+            field="state",
+            code="read_only",
+        )
+
+
+def _parse_frequency(value, values: dict) -> None:
+    frequency = _object(value, "frequency", ("mode", "times", "minIntervalSeconds"))
+    if "mode" in frequency:
+        values["frequency_mode"] = _choice(
+            frequency["mode"], "frequency.mode", FrequencyMode.values
+        )
+    if frequency.get("times") is not None:
+        values["frequency_times"] = _integer(
+            frequency["times"], "frequency.times", minimum=1, maximum=MAX_TIMES
+        )
+    if "minIntervalSeconds" in frequency:
+        values["min_interval_seconds"] = _integer(
+            frequency["minIntervalSeconds"],
+            "frequency.minIntervalSeconds",
+            minimum=0,
+            maximum=MAX_INTERVAL_SECONDS,
+        )
+    if values["frequency_mode"] != FrequencyMode.TIMES:
+        values["frequency_times"] = 1
+
+
+def _parse_content(value, values: dict, *, launched: bool) -> None:
+    content = _object(value, "content", ("html",))
+    if "html" not in content:
+        return
+    html = content["html"]
+    if html is not None and not isinstance(html, str):
+        raise _type_error("content.html", "a string", html)
+    values["content_html"] = html or ""
+    # HTML written through the API replaces whatever the dashboard's builder made.
+    values["content_builder"] = None
+    # A draft may wait for its content (launching checks it); a launched message may not.
+    if values["content_html"].strip() or launched:
+        try:
+            validate_html(values["content_html"])
+        except ContentError as exc:
+            raise BadInput(exc.message, field="content.html") from None
+
+
+def _parse_display(value, values: dict) -> None:
+    display = _object(value, "display", ("type", "position", "elementId"))
+    if "type" in display:
+        values["display_type"] = _choice(display["type"], "display.type", DisplayType.values)
+    position_given = display.get("position") is not None
+    if position_given:
+        values["display_position"] = _choice(
+            display["position"], "display.position", Position.values
+        )
+    elif "position" in display:
+        values["display_position"] = None
+    if "elementId" in display:
+        values["display_element_id"] = _string(
+            display["elementId"], "display.elementId", max_length=MAX_ELEMENT_ID, nullable=True
+        )
+    _check_display(values, position_given)
+
+
+def _parse_schedule(value, values: dict, tz: tzinfo) -> None:
+    schedule = _object(value, "schedule", ("startsAt", "endsAt"))
+    for key, name in (("startsAt", "starts_at"), ("endsAt", "ends_at")):
+        if key in schedule:
+            values[name] = parse_datetime_value(schedule[key], f"schedule.{key}", tz=tz)
+    problem = schedule_problem(starts_at=values["starts_at"], ends_at=values["ends_at"])
+    if problem:
+        raise BadInput(problem, field="schedule.endsAt")
+
+
+def _parse_rules(value) -> list[dict]:
+    if not isinstance(value, list):
+        raise _type_error("pageRules", "an array", value)
+    if len(value) > MAX_RULES:
+        raise BadInput(f"A message has at most {MAX_RULES} page rules.", field="pageRules")
+    keys = ("platform", "operator", "value", "exclude", "caseSensitive")
+    rules = []
+    for index, raw in enumerate(value):
+        prefix = f"pageRules[{index}]"
+        raw = _object(raw, prefix, keys)
+        platform = raw.get("platform", "web")
+        operator = raw.get("operator", "is")
+        if not isinstance(platform, str):
+            raise _type_error(f"{prefix}.platform", f"one of {', '.join(PLATFORMS)}", platform)
+        if not isinstance(operator, str):
+            raise _type_error(f"{prefix}.operator", f"one of {', '.join(OPERATORS)}", operator)
+        if "value" not in raw:
+            raise BadInput(
+                "Each page rule needs a value, e.g. /pricing (web) or Checkout (mobile screen).",
+                field=f"{prefix}.value",
+                code="required",
+            )
+        if not isinstance(raw["value"], str):
+            raise _type_error(f"{prefix}.value", "a string", raw["value"])
+        try:
+            validate_rule(platform=platform, operator=operator, value=raw["value"])
+        except RuleError as exc:
+            raise BadInput(exc.message, field=f"{prefix}.{exc.field}") from None
+        rules.append(
+            {
+                "platform": platform,
+                "operator": operator,
+                "value": raw["value"].strip(),
+                "exclude": _boolean(raw.get("exclude", False), f"{prefix}.exclude"),
+                "case_sensitive": _boolean(
+                    raw.get("caseSensitive", False), f"{prefix}.caseSensitive"
+                ),
+                "position": index,
+            }
+        )
+    return rules
+
+
+def _parse_goal(value, values: dict, workspace) -> None:
+    goal = _object(value, "goal", ("trigger", "windowHours", "condition"))
+    _parse_goal_fields(goal, values, workspace)
+    _check_goal(values)
+
+
+def _parse_goal_fields(goal: dict, values: dict, workspace) -> None:
+    if "trigger" in goal:
+        values["goal_trigger"] = _choice(goal["trigger"], "goal.trigger", GoalTrigger.values)
+    if "windowHours" in goal:
+        values["goal_window_hours"] = _integer(
+            goal["windowHours"],
+            "goal.windowHours",
+            minimum=MIN_WINDOW_HOURS,
+            maximum=MAX_WINDOW_HOURS,
+        )
+    if "condition" not in goal:
+        return
+    condition = _object(goal["condition"], "goal.condition", ("type", "event", "segmentId"))
+    if "type" in condition:
+        values["goal_condition"] = _choice(
+            condition["type"], "goal.condition.type", GoalCondition.values
+        )
+    if "event" in condition:
+        values["goal_event"] = _string(
+            condition["event"], "goal.condition.event", max_length=MAX_EVENT_NAME, nullable=True
+        )
+    if "segmentId" in condition:
+        segment_id = condition["segmentId"]
+        if segment_id is None:
+            values["goal_segment"] = None
+        else:
+            segment_id = _integer(segment_id, "goal.condition.segmentId", minimum=1, maximum=MAX_ID)
+            if not Segment.objects.filter(workspace=workspace, pk=segment_id).exists():
+                raise BadInput(
+                    f"There is no segment {segment_id} in this workspace.",
+                    field="goal.condition.segmentId",
+                )
+            values["goal_segment"] = segment_id
+
+
+def _check_goal(values: dict) -> None:
+    condition = values["goal_condition"]
+    if condition == GoalCondition.EVENT:
+        if not values["goal_event"]:
+            raise BadInput(
+                "A goal condition of type event needs the event's name (goal.condition.event).",
+                field="goal.condition.event",
+                code="required",
+            )
+    else:
+        values["goal_event"] = ""
+    if condition in (GoalCondition.SEGMENT_ENTERED, GoalCondition.SEGMENT_LEFT):
+        if values["goal_segment"] is None:
+            raise BadInput(
+                f"A goal condition of type {condition} needs a segment (goal.condition.segmentId).",
+                field="goal.condition.segmentId",
+                code="required",
+            )
+    else:
+        values["goal_segment"] = None
+
+
+def _check_display(values: dict, position_given: bool) -> None:
+    display_type = values["display_type"]
+    allowed = [str(position) for position in POSITIONS_BY_DISPLAY[DisplayType(display_type)]]
+    position = values["display_position"]
+    if display_type == DisplayType.INLINE:
+        if position_given:
+            raise BadInput(
+                "Inline messages have no position (they render inside the page element "
+                "display.elementId): send null or leave it out.",
+                field="display.position",
+            )
+        if not values["display_element_id"]:
+            raise BadInput(
+                "Inline messages need the id of the page element to render into "
+                "(display.elementId).",
+                field="display.elementId",
+                code="required",
+            )
+        if re.search(r"\s", values["display_element_id"]):
+            raise BadInput(
+                "An element id has no spaces (it is the element's id attribute, without #).",
+                field="display.elementId",
+            )
+        values["display_position"] = Position.CENTER
+        return
+    values["display_element_id"] = ""
+    if position in allowed:
+        return
+    if position_given:
+        raise BadInput(
+            f"A {display_type} cannot be at “{position}”: use one of {', '.join(allowed)}.",
+            field="display.position",
+        )
+    # Left out (or null), or no longer valid after a change of type: the type's default.
+    values["display_position"] = allowed[0]
+
+
+# --- Writing -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_message(*, message: AnonymousMessage, values: MessageValues) -> AnonymousMessage:
+    """Write parsed values (and replace the rules when given) in one transaction."""
+    for name, value in values.fields.items():
+        if name == "goal_segment":
+            message.goal_segment_id = value
+        else:
+            setattr(message, name, value)
+    message.save()
+    if values.rules is not None:
+        message.rules.all().delete()
+        PageRule.objects.bulk_create(PageRule(message=message, **rule) for rule in values.rules)
+    return message
