@@ -1,0 +1,155 @@
+"""Derived data: segment memberships, conversions and the rollups dashboards read.
+
+Nothing here is written by request handlers: django-q2 tasks and management commands fill it
+from raw `delivery.Event` rows (see metrics/memberships.py, conversions.py, rollups.py).
+"""
+
+from django.db import models
+
+from anonmsg.models import Workspace
+from campaigns.models import AnonymousMessage, GoalTrigger, Segment
+from delivery.models import Profile
+
+
+class SegmentMembershipQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(left_at__isnull=True)
+
+
+class SegmentMembership(models.Model):
+    """One stay of a profile in a segment: when it entered, and when it left (null: still in).
+
+    The rows are both the history (goals ask "entered/left within the window") and the current
+    membership (the open row). A profile that leaves and comes back gets a second row.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    profile = models.ForeignKey(
+        Profile, on_delete=models.CASCADE, related_name="segment_memberships"
+    )
+    entered_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    objects = SegmentMembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-entered_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "profile"],
+                condition=models.Q(left_at__isnull=True),
+                name="one_open_segment_membership",
+            )
+        ]
+        indexes = [models.Index(fields=["profile", "segment"], name="membership_profile_segment")]
+
+    def __str__(self):
+        return f"{self.profile_id} in {self.segment_id}"
+
+
+class Conversion(models.Model):
+    """A profile met a message's goal. At most one per (message, profile)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(
+        AnonymousMessage, on_delete=models.CASCADE, related_name="conversions"
+    )
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="conversions")
+    trigger = models.CharField(max_length=10, choices=GoalTrigger.choices)
+    triggered_at = models.DateTimeField()
+    # The raw event and anonymous id of the trigger. Not a foreign key: raw events may be
+    # deleted by retention, the conversion stays.
+    trigger_event_id = models.BigIntegerField(null=True, blank=True)
+    anonymous_id = models.CharField(max_length=255)
+    identified_at = models.DateTimeField()
+    condition_met_at = models.DateTimeField(null=True, blank=True)
+    # When the last requirement was met (identified, and the condition if any): the time the
+    # rollups count it at.
+    converted_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-converted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "profile"], name="one_conversion_per_profile"
+            )
+        ]
+        indexes = [models.Index(fields=["message", "converted_at"], name="conversion_message_time")]
+
+    def __str__(self):
+        return f"{self.profile_id} converted on {self.message_id}"
+
+
+class MessageHourlyStats(models.Model):
+    """Counts of one message's events during one UTC hour. Rows with all zeros are not kept."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(
+        AnonymousMessage, on_delete=models.CASCADE, related_name="hourly_stats"
+    )
+    hour = models.DateTimeField(help_text="Start of the UTC hour.")
+    views = models.PositiveIntegerField(default=0)
+    unique_viewers = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    clicks_by_action = models.JSONField(default=dict, blank=True)
+    dismissals = models.PositiveIntegerField(default=0)
+    conversions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["message", "hour"]
+        verbose_name_plural = "message hourly stats"
+        constraints = [
+            models.UniqueConstraint(fields=["message", "hour"], name="one_stats_row_per_hour")
+        ]
+        indexes = [models.Index(fields=["workspace", "message"], name="stats_workspace_message")]
+
+    def __str__(self):
+        return f"{self.message_id} @ {self.hour:%Y-%m-%d %H:00}"
+
+    COUNTERS = (
+        "views",
+        "unique_viewers",
+        "clicks",
+        "clicks_by_action",
+        "dismissals",
+        "conversions",
+    )
+
+    def counters(self) -> dict:
+        return {name: getattr(self, name) for name in self.COUNTERS}
+
+
+class MessageViewerDay(models.Model):
+    """Who viewed a message on a UTC day, and during which of its hours (a 24-bit mask).
+
+    What unique viewers over any hour-aligned range are counted from: hourly unique counts
+    cannot be summed. `viewer` is a 64-bit hash of the anonymous id (see rollups.viewer_key).
+    """
+
+    pk = models.CompositePrimaryKey("message", "day", "viewer")
+    message = models.ForeignKey(AnonymousMessage, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    viewer = models.BigIntegerField()
+    hours = models.IntegerField(help_text="Bit h is set when the viewer saw it in hour h (UTC).")
+
+    class Meta:
+        ordering = ["message", "day"]
+
+    def __str__(self):
+        return f"{self.viewer} saw {self.message_id} on {self.day}"
+
+
+class RollupState(models.Model):
+    """How far the rollup job has filled: the last raw event and conversion it has counted."""
+
+    name = models.CharField(max_length=50, unique=True)
+    last_event_id = models.BigIntegerField(default=0)
+    last_conversion_id = models.BigIntegerField(default=0)
+    ran_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return (
+            f"{self.name}: events ≤ {self.last_event_id}, conversions ≤ {self.last_conversion_id}"
+        )

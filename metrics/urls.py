@@ -1,7 +1,16 @@
 """Dashboard URLs of metrics, mounted under /w/<workspace_id>/ (namespace "metrics")."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from metrics import views
 
 app_name = "metrics"
 
-urlpatterns = []
+urlpatterns = [
+    path("anonymous/<int:message_id>/metrics/", views.message_metrics, name="message-metrics"),
+    path(
+        "anonymous/<int:message_id>/metrics.csv",
+        views.message_metrics_csv,
+        name="message-metrics-csv",
+    ),
+]

@@ -1,0 +1,26 @@
+"""App API: GET /api/v1/anonymous-messages/{id}/metrics?from=&to= (DESIGN.md §3)."""
+
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from anonmsg.api import BadInput, api_key_required, error
+from campaigns.models import AnonymousMessage
+from metrics.ranges import RangeError, api_range
+from metrics.summary import message_report
+
+
+@require_GET
+@api_key_required
+def message_metrics(request, message_id):
+    workspace = request.workspace
+    if not AnonymousMessage.objects.filter(workspace=workspace, pk=message_id).exists():
+        return error(404, "not_found", f"No anonymous message {message_id} in this workspace.")
+    try:
+        date_range = api_range(
+            request.GET.get("from"), request.GET.get("to"), now=timezone.now(), tz=workspace.tz
+        )
+    except RangeError as exc:
+        raise BadInput(exc.message, field=exc.field) from None
+    report = message_report(message_id=message_id, date_range=date_range, tz=workspace.tz)
+    return JsonResponse(report.as_api())

@@ -1,0 +1,174 @@
+"""The message metrics page (htmx-refreshed) and its CSV export. They read rollups only."""
+
+import csv
+
+from django import forms
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from anonmsg.plans import anonymous_messages_required
+from anonmsg.tenancy import get_for_workspace, workspace_required
+from campaigns.models import AnonymousMessage
+from metrics.charts import bar_chart
+from metrics.guidance import advise
+from metrics.ranges import DEFAULT_PRESET, PRESETS, RangeError, custom_range, preset_range
+from metrics.summary import message_report
+
+DEFINITIONS = {
+    "views": "Times the message was displayed.",
+    "clicks": "Clicks on its tracked actions (elements with data-action).",
+    "conversions": "People who met the goal: {goal}.",
+    "unique_viewers": "Distinct anonymous visitors who saw it at least once.",
+    "dismissals": "Times a visitor closed it.",
+    "ctr": "Clicks ÷ views.",
+    "conversion_rate": "Converted ÷ unique viewers.",
+}
+
+
+def poll_seconds() -> int:
+    return getattr(settings, "METRICS_POLL_SECONDS", 30)
+
+
+class RangeForm(forms.Form):
+    range = forms.ChoiceField(
+        choices=[*PRESETS.items(), ("custom", "Custom")], required=False, initial=DEFAULT_PRESET
+    )
+    start = forms.DateField(required=False, label="From", widget=forms.DateInput({"type": "date"}))
+    end = forms.DateField(required=False, label="To", widget=forms.DateInput({"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        key = data.get("range") or DEFAULT_PRESET
+        if key == "custom":
+            if not data.get("start"):
+                self.add_error("start", "Choose the first day.")
+            if not data.get("end"):
+                self.add_error("end", "Choose the last day.")
+        data["range"] = key
+        return data
+
+    def date_range(self, *, workspace):
+        """The chosen range, or the default one when the input is not valid."""
+        tz = workspace.tz
+        now = timezone.now()
+        if self.is_valid():
+            data = self.cleaned_data
+            if data["range"] != "custom":
+                return preset_range(data["range"], now=now, tz=tz)
+            try:
+                return custom_range(data["start"], data["end"], tz=tz)
+            except RangeError as exc:
+                self.add_error("start" if exc.field == "from" else "end", exc.message)
+        return preset_range(DEFAULT_PRESET, now=now, tz=tz)
+
+
+def _goal_text(message: AnonymousMessage) -> str:
+    trigger = "clicking" if message.goal_trigger == "click" else "seeing"
+    hours = message.goal_window_hours
+    window = f"{hours // 24} days" if hours % 24 == 0 and hours >= 48 else f"{hours} hours"
+    if hours == 24:
+        window = "1 day"
+    text = f"identified within {window} of {trigger} it"
+    if message.goal_condition == "event" and message.goal_event:
+        text += f", and performed “{message.goal_event}”"
+    elif message.goal_condition in ("segment_entered", "segment_left"):
+        verb = "entered" if message.goal_condition == "segment_entered" else "left"
+        name = message.goal_segment.name if message.goal_segment else "a deleted segment"
+        text += f", and {verb} the segment “{name}”"
+    return text + " in that window"
+
+
+def _charts(report):
+    labels = [bucket.label for bucket in report.buckets]
+    return [
+        bar_chart("Views", [b.views for b in report.buckets], labels),
+        bar_chart("Clicks", [b.clicks for b in report.buckets], labels),
+        bar_chart("Converted", [b.conversions for b in report.buckets], labels),
+    ]
+
+
+@require_GET
+@workspace_required
+@anonymous_messages_required
+@vary_on_headers("HX-Request")
+def message_metrics(request, message_id):
+    message = get_for_workspace(
+        AnonymousMessage.objects.select_related("goal_segment"), request.workspace, pk=message_id
+    )
+    form = RangeForm(request.GET or None)
+    date_range = form.date_range(workspace=request.workspace)
+    report = message_report(message_id=message.pk, date_range=date_range, tz=request.workspace.tz)
+    if request.htmx and request.GET.get("fingerprint") == report.fingerprint:
+        # Polling and nothing changed: htmx keeps the panel as it is.
+        return HttpResponse(status=204)
+    query = request.GET.copy()
+    query.pop("fingerprint", None)
+    query["fingerprint"] = report.fingerprint
+    context = {
+        "message": message,
+        "form": form,
+        "date_range": date_range,
+        "presets": PRESETS,
+        "report": report,
+        "charts": _charts(report),
+        "advice": advise(
+            views=report.views,
+            unique_viewers=report.unique_viewers,
+            clicks=report.clicks,
+            dismissals=report.dismissals,
+            conversions=report.conversions,
+        ),
+        "definitions": {
+            **DEFINITIONS,
+            "conversions": DEFINITIONS["conversions"].format(goal=_goal_text(message)),
+        },
+        "poll_query": query.urlencode(),
+        "poll_seconds": poll_seconds(),
+        "export_query": request.GET.urlencode(),
+    }
+    template = "metrics/message_metrics.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#metrics-panel"
+    return render(request, template, context)
+
+
+@require_GET
+@workspace_required
+@anonymous_messages_required
+def message_metrics_csv(request, message_id):
+    message = get_for_workspace(AnonymousMessage, request.workspace, pk=message_id)
+    form = RangeForm(request.GET or None)
+    date_range = form.date_range(workspace=request.workspace)
+    report = message_report(message_id=message.pk, date_range=date_range, tz=request.workspace.tz)
+    actions = [name for name, *_ in report.actions]
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"message-{message.pk}-metrics-{date_range.first_day}-{date_range.last_day}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    tz = request.workspace.tz
+    writer.writerow(
+        [
+            f"{date_range.bucket}_start ({request.workspace.time_zone})",
+            "views",
+            "clicks",
+            "dismissals",
+            "conversions",
+            *[f"clicks: {name}" for name in actions],
+        ]
+    )
+    for bucket in report.buckets:
+        writer.writerow(
+            [
+                bucket.start.astimezone(tz).isoformat(),
+                bucket.views,
+                bucket.clicks,
+                bucket.dismissals,
+                bucket.conversions,
+                *[bucket.clicks_by_action.get(name, 0) for name in actions],
+            ]
+        )
+    return response
