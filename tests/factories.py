@@ -124,3 +124,35 @@ class EventFactory(factory.django.DjangoModelFactory):
     payload = factory.LazyAttribute(
         lambda o: {"type": o.type, "event": o.name, "anonymousId": o.anonymous_id}
     )
+
+
+class MessageEventFactory(EventFactory):
+    """A `Report Content Event` track about a message, with the columns the tracking API
+    extracts (content_id, action_type, action_name). Defaults to a view."""
+
+    message = None  # pass message=<AnonymousMessage>: sets workspace and content_id
+    workspace = factory.LazyAttribute(lambda o: o.message.workspace)
+    name = "Report Content Event"
+    content_id = factory.LazyAttribute(lambda o: o.message.pk)
+    action_type = "viewed_content"
+    action_name = ""
+    payload = factory.LazyAttribute(
+        lambda o: {
+            "type": "track",
+            "event": o.name,
+            "anonymousId": o.anonymous_id,
+            "properties": {
+                "actionType": o.action_type,
+                "contentId": o.content_id,
+                "contentType": "in_app_content",
+                **({"actionName": o.action_name} if o.action_name else {}),
+            },
+        }
+    )
+
+    class Meta:
+        exclude = ["message"]
+
+    class Params:
+        click = factory.Trait(action_type="clicked_content", action_name="signup")
+        dismiss = factory.Trait(action_type="dismissed_content")
