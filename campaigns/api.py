@@ -42,6 +42,7 @@ def allow_methods(*methods: str):
                 return response
             return view_func(request, *args, **kwargs)
 
+        wrapper.allowed_methods = methods
         return wrapper
 
     return decorator
@@ -111,6 +112,14 @@ def message_detail(request, message_id: int):
         message = _get_message(request.workspace, message_id, for_update=True)
         if message is None:
             return _not_found(message_id)
+        if not message.is_editable:
+            return error(
+                409,
+                "not_editable",
+                f"This message is {message.state}: ended and archived messages are kept as they "
+                "ran. Create a new message to run it again.",
+                state=message.state,
+            )
         values = parse_message_payload(data, workspace=request.workspace, message=message)
         save_message(message=message, values=values)
     # Re-read the rules written by save_message rather than the ones prefetched before.

@@ -38,6 +38,7 @@ from campaigns.serializers import (
     MAX_RULES,
     MAX_TIMES,
     MAX_WINDOW_HOURS,
+    MIN_PRIORITY,
     MIN_WINDOW_HOURS,
 )
 
@@ -144,7 +145,7 @@ def _message_schema(*, output: bool) -> dict:
         "description": {"type": "string", "maxLength": MAX_DESCRIPTION, "default": ""},
         "priority": {
             "type": "integer",
-            "minimum": 0,
+            "minimum": MIN_PRIORITY,
             "maximum": MAX_PRIORITY,
             "default": 1,
             "description": "Lower numbers show first.",

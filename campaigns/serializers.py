@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from anonmsg.api import BadInput
+from campaigns import lifecycle
 from campaigns.content import ContentError, validate_html
-from campaigns.lifecycle import schedule_problem
 from campaigns.models import (
     POSITIONS_BY_DISPLAY,
     AnonymousMessage,
@@ -37,10 +37,14 @@ from campaigns.rules import OPERATORS, PLATFORMS, RuleError, validate_rule
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 2000
-MAX_PRIORITY = 1_000_000
-MAX_TIMES = 1_000_000
+# The same bounds as the dashboard's wizard (campaigns/forms.py, campaigns/lifecycle.py).
+MIN_PRIORITY, MAX_PRIORITY = lifecycle.MIN_PRIORITY, lifecycle.MAX_PRIORITY
+MIN_WINDOW_HOURS, MAX_WINDOW_HOURS = (
+    lifecycle.MIN_GOAL_WINDOW_HOURS,
+    lifecycle.MAX_GOAL_WINDOW_HOURS,
+)
+MAX_TIMES = 100
 MAX_INTERVAL_SECONDS = 365 * 24 * 3600
-MIN_WINDOW_HOURS, MAX_WINDOW_HOURS = 1, 720
 MAX_EVENT_NAME = 200
 MAX_ELEMENT_ID = 200
 MAX_RULES = 100
@@ -286,7 +290,9 @@ def parse_message_payload(
             data["description"], "description", max_length=MAX_DESCRIPTION, nullable=True
         )
     if "priority" in data:
-        values["priority"] = _integer(data["priority"], "priority", minimum=0, maximum=MAX_PRIORITY)
+        values["priority"] = _integer(
+            data["priority"], "priority", minimum=MIN_PRIORITY, maximum=MAX_PRIORITY
+        )
     if "pageRules" in data:
         parsed.rules = _parse_rules(data["pageRules"])
     # Each section is checked as a whole after merging, and only when the body sends it (all
@@ -386,7 +392,7 @@ def _parse_schedule(value, values: dict, tz: tzinfo) -> None:
     for key, name in (("startsAt", "starts_at"), ("endsAt", "ends_at")):
         if key in schedule:
             values[name] = parse_datetime_value(schedule[key], f"schedule.{key}", tz=tz)
-    problem = schedule_problem(starts_at=values["starts_at"], ends_at=values["ends_at"])
+    problem = lifecycle.schedule_problem(starts_at=values["starts_at"], ends_at=values["ends_at"])
     if problem:
         raise BadInput(problem, field="schedule.endsAt")
 

@@ -273,6 +273,7 @@ BAD_INPUTS = [
     ("unknown frequency mode", {"frequency": {"mode": "sometimes"}}, "frequency.mode", "Unknown frequency.mode"),
     ("times below one", {"frequency": {"mode": "times", "times": 0}}, "frequency.times", "between 1 and"),
     ("times negative", {"frequency": {"mode": "times", "times": -2}}, "frequency.times", "between 1 and"),
+    ("times over 100", {"frequency": {"mode": "times", "times": 101}}, "frequency.times", "between 1 and 100"),
     ("times a string", {"frequency": {"mode": "times", "times": "3"}}, "frequency.times", "must be an integer"),
     ("times a fraction", {"frequency": {"mode": "times", "times": 2.5}}, "frequency.times", "must be an integer"),
     ("negative interval", {"frequency": {"minIntervalSeconds": -1}}, "frequency.minIntervalSeconds", "between 0 and"),
@@ -309,7 +310,8 @@ BAD_INPUTS = [
     ("name a number", {"name": 7}, "name", "must be a string"),
     ("name null", {"name": None}, "name", "must be a string, not null"),
     ("description too long", {"description": "d" * 2001}, "description", "longer than 2000"),
-    ("priority negative", {"priority": -1}, "priority", "between 0 and"),
+    ("priority zero", {"priority": 0}, "priority", "between 1 and 1,000"),
+    ("priority over 1000", {"priority": 1001}, "priority", "between 1 and 1,000"),
     ("priority a string", {"priority": "1"}, "priority", "must be an integer"),
     ("unknown top-level field", {"colour": "red"}, "colour", "Unknown field"),
     ("unknown nested field", {"frequency": {"every": 2}}, "frequency.every", "Unknown field"),
@@ -605,6 +607,18 @@ def test_patching_one_section_is_not_refused_because_of_another_unfinished_one(a
     response = api.patch(detail_url(unfinished.id), {"description": "Later"})
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("status", [Status.ENDED, Status.ARCHIVED])
+def test_ended_and_archived_messages_are_not_editable(api, workspace, status):
+    kept = AnonymousMessageFactory(workspace=workspace, status=status, name="As it ran")
+
+    response = api.patch(detail_url(kept.id), {"name": "Changed"})
+
+    assert response.status_code == 409
+    assert response.json()["error"] == "not_editable"
+    kept.refresh_from_db()
+    assert kept.name == "As it ran"
 
 
 def test_another_workspace_key_cannot_read_this_workspace_message(client, workspace):
