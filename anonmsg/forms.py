@@ -1,3 +1,5 @@
+import zoneinfo
+from functools import cache
 from urllib.parse import urlsplit
 
 from django import forms
@@ -5,13 +7,39 @@ from django import forms
 from anonmsg.models import Workspace
 
 
+@cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    names = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+    return [(name, name.replace("_", " ")) for name in names]
+
+
+class WorkspaceForm(forms.ModelForm):
+    """The general settings an admin may change (the plan is changed by staff in the admin)."""
+
+    time_zone = forms.ChoiceField(
+        choices=time_zone_choices,
+        help_text="Schedules (start and end dates) are read in this time zone.",
+    )
+
+    class Meta:
+        model = Workspace
+        fields = ["name", "time_zone"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the workspace a name.")
+        return name
+
+
 class AllowedOriginsForm(forms.ModelForm):
     class Meta:
         model = Workspace
         fields = ["allowed_origins"]
+        labels = {"allowed_origins": "Origins"}
         widgets = {
             "allowed_origins": forms.Textarea(
-                attrs={"rows": 4, "placeholder": "https://www.example.com"}
+                attrs={"rows": 4, "placeholder": "https://www.example.com\nhttps://app.example.com"}
             )
         }
 
@@ -21,15 +49,25 @@ class AllowedOriginsForm(forms.ModelForm):
             line = line.strip().rstrip("/")
             if not line:
                 continue
-            parts = urlsplit(line)
+            try:
+                parts = urlsplit(line)
+                parts.port  # noqa: B018 - raises ValueError on a malformed port
+            except ValueError:
+                parts = None
             if (
-                parts.scheme not in ("http", "https")
-                or not parts.netloc
+                parts is None
+                or parts.scheme not in ("http", "https")
+                or not parts.hostname
                 or parts.path
                 or parts.query
+                or parts.fragment
+                or parts.username
             ):
                 raise forms.ValidationError(
-                    f"“{line}” is not an origin. Write scheme and host only, e.g. https://www.example.com"
+                    f"“{line}” is not an origin. Write the scheme and host only, "
+                    "e.g. https://www.example.com"
                 )
             origins.append(f"{parts.scheme}://{parts.netloc}".lower())
+        if len(origins) > 50:
+            raise forms.ValidationError("List at most 50 origins.")
         return "\n".join(dict.fromkeys(origins))

@@ -1,4 +1,5 @@
 import zoneinfo
+from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,8 +10,13 @@ from django.utils import timezone
 from anonmsg import keys
 
 
+@cache
+def _time_zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in _time_zone_names():
         raise ValidationError(f"{value!r} is not a known time zone (e.g. Europe/Paris, UTC).")
 
 

@@ -6,11 +6,19 @@ See docs/configuration.md for every variable.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from anonmsg.env import env_bool, env_int, env_list, env_str
+from anonmsg.env import (
+    database_from_url,
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,16 +26,27 @@ PRODUCTION = env_bool("ANONMSG_PRODUCTION", False)
 DEBUG = env_bool("DEBUG", not PRODUCTION)
 
 SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY must be set when ANONMSG_PRODUCTION=1.")
-    SECRET_KEY = "dev-only-insecure-key-0123456789-do-not-use-in-production-abcdefghij"
+if PRODUCTION and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to at least 50 random characters when ANONMSG_PRODUCTION=1, e.g. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-0123456789-do-not-use-in-production-abcdefghij"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must list this server's host names (comma-separated) when "
+        "ANONMSG_PRODUCTION=1, e.g. ALLOWED_HOSTS=anonmsg.example.com"
+    )
 # The public base URL SDK snippets point at, e.g. https://anonmsg.example.com (no trailing slash).
 # Empty: derived from each request.
-PUBLIC_URL = env_str("PUBLIC_URL").rstrip("/")
+PUBLIC_URL = env_url("PUBLIC_URL")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+if PUBLIC_URL:
+    # Behind a TLS-terminating proxy the dashboard's own origin must be trusted for CSRF.
+    _public = urlsplit(PUBLIC_URL)
+    CSRF_TRUSTED_ORIGINS.append(f"{_public.scheme}://{_public.netloc}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -79,14 +98,19 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 # DATABASE_URL selects the database; without it, an embedded SQLite file.
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-try:
-    _db = dj_database_url.parse(DATABASE_URL)
-except ValueError as exc:
-    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+_db = database_from_url(DATABASE_URL)
 if _db["ENGINE"] == "django.db.backends.postgresql":
-    # Persistent connections: each gunicorn worker keeps its connection between requests.
-    _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
-    _db["CONN_HEALTH_CHECKS"] = True
+    if env_bool("DATABASE_POOL", False):
+        # psycopg's connection pool, one per process (Django requires CONN_MAX_AGE=0 with it).
+        _db.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=0),
+            "max_size": env_int("DATABASE_POOL_MAX", 10, minimum=1),
+        }
+        _db["CONN_MAX_AGE"] = 0
+    else:
+        # Persistent connections: each web thread keeps its connection between requests.
+        _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
+        _db["CONN_HEALTH_CHECKS"] = True
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server and the task worker read while the other writes.
     _db.setdefault("OPTIONS", {}).update(
@@ -100,10 +124,10 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
-# Delivery caches each workspace's live messages keyed on a version number, so any shared
-# cache is safe across processes. REDIS_URL selects Redis; otherwise a database-backed cache
-# (shared by every process, no extra service) fronted by nothing.
-REDIS_URL = env_str("REDIS_URL")
+# Delivery caches each workspace's live messages keyed on the workspace's content version
+# (read from the database), so even a per-process cache never serves stale messages.
+# REDIS_URL selects a shared Redis cache; otherwise each process has its own memory cache.
+REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -123,6 +147,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["anonmsg.auth.CaseInsensitiveUsernameBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -190,5 +215,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
+    },
 }

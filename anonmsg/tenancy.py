@@ -4,6 +4,10 @@ Dashboard URLs carry the workspace id (/w/<workspace_id>/...). `workspace_requir
 against the user's memberships, so a workspace the user does not belong to is a 404, exactly
 like one that does not exist. Objects are then loaded with `get_for_workspace`, which 404s on
 another workspace's object.
+
+Put `workspace_required` outermost (above `require_POST` and the like), so that a visitor who
+is not a member gets a 404 on every workspace URL whatever the method, never a 405 or 403
+that would confirm the workspace exists.
 """
 
 from functools import wraps
@@ -29,11 +33,13 @@ def workspace_required(view=None, *, admin=False):
         @login_required
         @wraps(view_func)
         def wrapper(request, workspace_id, *args, **kwargs):
-            membership = (
-                Membership.objects.select_related("workspace")
-                .filter(user=request.user, workspace_id=workspace_id)
-                .first()
-            )
+            membership = None
+            if _is_database_id(workspace_id):
+                membership = (
+                    Membership.objects.select_related("workspace")
+                    .filter(user=request.user, workspace_id=workspace_id)
+                    .first()
+                )
             if membership is None:
                 raise Http404("No such workspace.")
             if admin and not membership.is_admin:
@@ -61,4 +67,21 @@ def scoped(model_or_queryset: type[Model] | QuerySet, workspace) -> QuerySet:
 
 def get_for_workspace(model_or_queryset, workspace, **lookup):
     """One object of `workspace`; another workspace's object is a 404."""
+    if not all(_fits_database_integer(value) for value in lookup.values()):
+        raise Http404("No such object.")
     return get_object_or_404(scoped(model_or_queryset, workspace), **lookup)
+
+
+# URLs accept any number of digits; a number beyond 64 bits names nothing (and would make the
+# database raise an error instead of finding no row).
+_MAX_DATABASE_INTEGER = 2**63 - 1
+
+
+def _fits_database_integer(value) -> bool:
+    return (
+        not isinstance(value, int) or -_MAX_DATABASE_INTEGER - 1 <= value <= _MAX_DATABASE_INTEGER
+    )
+
+
+def _is_database_id(value) -> bool:
+    return isinstance(value, int) and 0 < value <= _MAX_DATABASE_INTEGER

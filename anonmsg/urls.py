@@ -3,10 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from anonmsg import views
+from anonmsg.auth import LoginForm
 
 workspace_urls = [
     path("", views.workspace_home, name="workspace-home"),
     path("settings/", views.settings_inapp, name="settings-inapp"),
+    path("settings/general/", views.settings_general, name="settings-general"),
     path("settings/toggle/", views.settings_toggle_inapp, name="settings-toggle-inapp"),
     path("settings/origins/", views.settings_origins, name="settings-origins"),
     path("settings/rotate-api-key/", views.settings_rotate_api_key, name="settings-rotate-api-key"),
@@ -18,7 +20,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,23 +1,25 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
 
-from anonmsg.forms import AllowedOriginsForm
+from anonmsg.forms import AllowedOriginsForm, WorkspaceForm
 from anonmsg.models import Workspace
 from anonmsg.snippet import public_base_url, render_snippet, sdk_script_url
 from anonmsg.tenancy import SESSION_KEY, workspace_required
 
 
-@require_GET
+@require_safe
+@never_cache
 def healthz(request):
     """Liveness and database reachability, for load balancers."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception:
+    except DatabaseError:
         return JsonResponse({"status": "database unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
 
@@ -26,7 +28,10 @@ def healthz(request):
 def home(request):
     """Send the user to the workspace they used last, or their first one."""
     workspaces = Workspace.objects.for_user(request.user)
-    workspace = workspaces.filter(pk=request.session.get(SESSION_KEY)).first() or workspaces.first()
+    last_used = request.session.get(SESSION_KEY)
+    workspace = (
+        workspaces.filter(pk=last_used).first() if isinstance(last_used, int) else None
+    ) or workspaces.first()
     if workspace is None:
         return render(request, "anonmsg/no_workspace.html")
     return redirect("workspace-home", workspace_id=workspace.pk)
@@ -37,7 +42,10 @@ def workspace_home(request):
     return redirect("campaigns:message-list", workspace_id=request.workspace.pk)
 
 
-def _settings_context(request, **extra):
+# --- Settings → In-app --------------------------------------------------------------------
+
+
+def _inapp_context(request, **extra):
     workspace = request.workspace
     base_url = public_base_url(request)
     return {
@@ -50,27 +58,27 @@ def _settings_context(request, **extra):
 
 @workspace_required
 def settings_inapp(request):
-    return render(request, "anonmsg/settings_inapp.html", _settings_context(request))
+    return render(request, "anonmsg/settings_inapp.html", _inapp_context(request))
 
 
-@require_POST
 @workspace_required(admin=True)
+@require_POST
 def settings_toggle_inapp(request):
     workspace = request.workspace
     workspace.inapp_enabled = request.POST.get("enabled") == "on"
     workspace.save(update_fields=["inapp_enabled"])
     workspace.bump_content_version()
-    state = "enabled" if workspace.inapp_enabled else "disabled"
-    messages.success(request, f"In-app messages are now {state} for {workspace.name}.")
+    if workspace.inapp_enabled:
+        messages.success(request, "In-app messages are on: SDKs receive your live messages.")
+    else:
+        messages.warning(request, "In-app messages are off: SDKs receive no messages.")
     if request.htmx:
-        return render(
-            request, "anonmsg/settings_inapp.html#inapp-switch", _settings_context(request)
-        )
+        return render(request, "anonmsg/settings_inapp.html#inapp-switch", _inapp_context(request))
     return redirect("settings-inapp", workspace_id=workspace.pk)
 
 
-@require_POST
 @workspace_required(admin=True)
+@require_POST
 def settings_origins(request):
     form = AllowedOriginsForm(request.POST, instance=request.workspace)
     if form.is_valid():
@@ -78,20 +86,59 @@ def settings_origins(request):
         messages.success(request, "Allowed origins saved.")
         if not request.htmx:
             return redirect("settings-inapp", workspace_id=request.workspace.pk)
-    context = _settings_context(request, origins_form=form)
+        form = AllowedOriginsForm(instance=request.workspace)
+    else:
+        # The instance was modified by validation; show the stored origins elsewhere.
+        request.workspace.refresh_from_db(fields=["allowed_origins"])
+    context = _inapp_context(request, origins_form=form)
     if request.htmx:
         return render(request, "anonmsg/settings_inapp.html#origins", context)
     return render(request, "anonmsg/settings_inapp.html", context, status=400)
 
 
-@require_POST
 @workspace_required(admin=True)
+@require_POST
 def settings_rotate_api_key(request):
-    # The secret is shown in this response only, never stored or shown again.
+    # The secret is shown in this response only: it is stored as a hash and never shown again.
+    had_key = bool(request.workspace.api_key_hash)
     secret = request.workspace.rotate_api_key()
-    messages.success(request, "A new App API key was created. The previous key no longer works.")
+    if had_key:
+        messages.success(request, "New App API key created. The previous key no longer works.")
+    else:
+        messages.success(request, "App API key created.")
     response = render(
-        request, "anonmsg/settings_inapp.html", _settings_context(request, new_api_key=secret)
+        request, "anonmsg/settings_inapp.html", _inapp_context(request, new_api_key=secret)
     )
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- Settings → General ----------------------------------------------------------------------
+
+
+def _general_context(request, form=None):
+    workspace = request.workspace
+    return {
+        "form": form or WorkspaceForm(instance=workspace),
+        "members": workspace.memberships.select_related("user").order_by("user__username"),
+    }
+
+
+@workspace_required
+def settings_general(request):
+    if request.method == "POST":
+        if not request.membership.is_admin:
+            messages.error(request, "Only workspace admins can change these settings.")
+            return render(
+                request, "anonmsg/settings_general.html", _general_context(request), status=403
+            )
+        form = WorkspaceForm(request.POST, instance=request.workspace)
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Workspace settings saved.")
+            return redirect("settings-general", workspace_id=request.workspace.pk)
+        request.workspace.refresh_from_db(fields=["name", "time_zone"])
+        return render(
+            request, "anonmsg/settings_general.html", _general_context(request, form), status=400
+        )
+    return render(request, "anonmsg/settings_general.html", _general_context(request))

@@ -4,6 +4,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from anonmsg.models import Membership, Plan, Role, Workspace
@@ -12,8 +13,9 @@ from anonmsg.models import Membership, Plan, Role, Workspace
 @dataclass
 class NewWorkspace:
     workspace: Workspace
-    owner: object
+    owner: AbstractBaseUser
     api_key: str
+    owner_created: bool
     # Set only when the owner was created here without a given password.
     generated_password: str | None = None
 
@@ -22,23 +24,33 @@ class NewWorkspace:
 def create_workspace(
     *, name: str, plan: str = Plan.FREE, owner_email: str, password: str | None = None
 ) -> NewWorkspace:
-    """Create a workspace, its owner (if the e-mail is new) as admin member, and an App API key."""
+    """Create a workspace, its owner (if the e-mail is new) as admin member, and an App API key.
+
+    Raises ValidationError (nothing written) when the name, plan or time zone is invalid.
+    An existing owner keeps their password unless `password` is given.
+    """
     User = get_user_model()
-    owner = User.objects.filter(username__iexact=owner_email).first()
+    email = owner_email.strip().lower()
+    workspace = Workspace(name=name.strip(), plan=plan)
+    workspace.full_clean()
+    workspace.save()
+    owner = User.objects.filter(username__iexact=email).first()
     generated = None
+    owner_created = owner is None
     if owner is None:
         generated = None if password else secrets.token_urlsafe(12)
         owner = User.objects.create_user(
-            username=owner_email, email=owner_email, password=password or generated
+            username=email, email=email, password=password or generated
         )
     elif password:
         owner.set_password(password)
         owner.save(update_fields=["password"])
-    workspace = Workspace(name=name, plan=plan)
-    workspace.full_clean()
-    workspace.save()
     Membership.objects.create(user=owner, workspace=workspace, role=Role.ADMIN)
     api_key = workspace.rotate_api_key()
     return NewWorkspace(
-        workspace=workspace, owner=owner, api_key=api_key, generated_password=generated
+        workspace=workspace,
+        owner=owner,
+        api_key=api_key,
+        owner_created=owner_created,
+        generated_password=generated,
     )

@@ -39,6 +39,13 @@ def password():
     return PASSWORD
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 is slow on purpose (about a second per user on a busy CI machine); tests need
+    # working passwords, not strong ones.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 # --- Browser tests -------------------------------------------------------------------------
 
 

@@ -1,0 +1,15 @@
+"""The real URLs plus one App API view, for testing api_key_required before the App API exists."""
+
+from django.http import JsonResponse
+from django.urls import path
+
+from anonmsg.api import api_key_required
+from anonmsg.urls import urlpatterns as real_urlpatterns
+
+
+@api_key_required
+def whoami(request):
+    return JsonResponse({"workspace": request.workspace.pk})
+
+
+urlpatterns = [path("test-api/whoami", whoami, name="test-whoami"), *real_urlpatterns]
