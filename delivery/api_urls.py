@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.urls import path, re_path
 
-from delivery import tracking_views
+from delivery import delivery_views, demo_site, tracking_views
 
 urlpatterns = [
     # Tracking API (docs/tracking-api.md): /v1/track … /v1/batch and the one-letter forms.
@@ -12,6 +12,18 @@ urlpatterns = [
         tracking_views.tracking_endpoint,
         name="tracking",
     ),
+    # Delivery (docs/delivery-api.md) and the browser SDK (docs/sdk.md).
+    path("api/v1/delivery", delivery_views.delivery, name="delivery-api"),
+    path(
+        "v1/analytics-js/snippet/<str:write_key>/analytics.min.js",
+        delivery_views.sdk_script,
+        name="sdk-script",
+    ),
+    # The demo website, carrying the demo workspace's snippet (delivery/demo_site.py).
+    path("demo/", demo_site.home, name="demo-home"),
+    path("demo/pricing/", demo_site.pricing, name="demo-pricing"),
+    path("demo/blog/<slug:slug>/", demo_site.blog_post, name="demo-blog-post"),
+    path("demo/signup/", demo_site.signup, name="demo-signup"),
 ]
 
 if settings.ANONMSG_BENCH:

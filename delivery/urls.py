@@ -2,11 +2,14 @@
 
 from django.urls import path
 
-from delivery import views
+from delivery import delivery_views, views
 
 app_name = "delivery"
 
 urlpatterns = [
     path("people/", views.people, name="people"),
+    path("people/<int:profile_id>/", views.person, name="person"),
     path("activity/", views.activity, name="activity"),
+    path("activity/<int:event_id>/", views.event, name="event"),
+    path("anonymous/<int:message_id>/preview/", delivery_views.preview, name="preview"),
 ]

@@ -1,0 +1,361 @@
+"""The SDK-facing delivery endpoints and the dashboard's preview link.
+
+- `delivery`: GET /api/v1/delivery — the messages a visitor gets on a page (docs/delivery-api.md).
+- `sdk_script`: GET /v1/analytics-js/snippet/<writeKey>/analytics.min.js — the browser SDK.
+- `preview`: /w/<id>/anonymous/<message_id>/preview/ — opens the workspace's site with one
+  message forced on (delivery/preview.py).
+"""
+
+import gzip
+import hashlib
+import re
+from functools import cache, wraps
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from anonmsg.api import BadInput, error
+from anonmsg.models import Workspace
+from anonmsg.plans import anonymous_messages_required
+from anonmsg.snippet import public_base_url
+from anonmsg.tenancy import get_for_workspace, workspace_required
+from campaigns.models import AnonymousMessage
+from campaigns.rules import screen_page, web_page
+from delivery import eligibility
+from delivery.demo_site import demo_pages, is_demo_workspace
+from delivery.eligibility import LiveMessage, MessageState
+from delivery.live_messages import live_messages, to_live_message
+from delivery.models import Visitor
+from delivery.preview import (
+    PreviewError,
+    make_preview_token,
+    preview_url,
+    read_preview_token,
+    target_problem,
+)
+
+MAX_ID_LENGTH = 255
+MAX_URL_LENGTH = 2000
+MOBILE_PLATFORMS = ("ios", "android")
+# Which positions each display type accepts; the first is the default (campaigns.models).
+POSITIONS = {
+    "modal": ("center", "top", "bottom"),
+    "overlay": ("bottom-right", "bottom-left", "top-right", "top-left"),
+    "banner": ("top", "bottom"),
+}
+SDK_PATH = settings.BASE_DIR / "static" / "delivery" / "sdk.js"
+SDK_MAX_AGE = 300
+
+
+def cors(view_func):
+    """Any origin, no credentials; answers the preflight itself."""
+
+    @wraps(view_func)
+    def wrapper(request, *args, **kwargs):
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=204)
+            response["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+            response["Access-Control-Allow-Headers"] = "Content-Type"
+            response["Access-Control-Max-Age"] = "86400"
+        elif request.method not in ("GET", "HEAD"):
+            response = error(405, "method_not_allowed", "Use GET.")
+            response["Allow"] = "GET, OPTIONS"
+        else:
+            response = view_func(request, *args, **kwargs)
+        response["Access-Control-Allow-Origin"] = "*"
+        response["Access-Control-Expose-Headers"] = "X-Poll-Interval"
+        return response
+
+    return wrapper
+
+
+# --- Delivery -------------------------------------------------------------------------------
+
+
+@cors
+def delivery(request):
+    """`{"messages": [...], "pollInterval": s}`: the messages this visitor gets on this page."""
+    try:
+        params = _delivery_params(request)
+    except BadInput as exc:
+        return exc.response()
+    workspace = (
+        Workspace.objects.filter(write_key=params["write_key"])
+        .only("id", "plan", "inapp_enabled", "content_version", "time_zone")
+        .first()
+    )
+    if workspace is None:
+        return error(
+            401,
+            "unknown_write_key",
+            "No workspace has this write key: copy it again from Settings → In-app.",
+        )
+    if params["preview"]:
+        return _preview_response(workspace, params["preview"])
+    if not workspace.has_anonymous_messages:
+        return _messages_response([], reason=eligibility.PLAN)
+    if not workspace.inapp_enabled:
+        return _messages_response([], reason=eligibility.INAPP_DISABLED)
+    if params["user_id"]:
+        return _messages_response([], reason=eligibility.IDENTIFIED)
+
+    messages = live_messages(workspace_id=workspace.pk, content_version=workspace.content_version)
+    if not messages:
+        return _messages_response([])
+    identified, states = _visitor_state(workspace.pk, params["anonymous_id"])
+    if identified:
+        return _messages_response([], reason=eligibility.IDENTIFIED)
+    decisions = eligibility.decide(
+        messages=messages,
+        page=params["page"],
+        now=timezone.now(),
+        states=states,
+        time_zone=workspace.time_zone,
+    )
+    return _messages_response(eligibility.delivered(decisions))
+
+
+def _delivery_params(request) -> dict:
+    """The query string, checked; BadInput (400) names the first problem."""
+    query = request.GET
+    write_key = query.get("writeKey", "").strip()
+    if not write_key:
+        raise BadInput(
+            "Pass the workspace's write key as ?writeKey=… (Settings → In-app).",
+            field="writeKey",
+            code="missing_write_key",
+        )
+    anonymous_id = query.get("anonymousId", "").strip()
+    user_id = query.get("userId", "").strip()
+    if not anonymous_id and not user_id:
+        raise BadInput(
+            "Pass the visitor's anonymous ID as ?anonymousId=… (the SDK's UUID).",
+            field="anonymousId",
+            code="missing_anonymous_id",
+        )
+    for field, value in (("anonymousId", anonymous_id), ("userId", user_id)):
+        if len(value) > MAX_ID_LENGTH:
+            raise BadInput(f"{field} is longer than {MAX_ID_LENGTH} characters.", field=field)
+    return {
+        "write_key": write_key,
+        "anonymous_id": anonymous_id,
+        "user_id": user_id,
+        "page": _page(query, request.headers.get("User-Agent", "")),
+        "preview": query.get("preview", "").strip(),
+    }
+
+
+def _page(query, user_agent: str):
+    """The page (web URL) or screen(s) (mobile) the request is about."""
+    url = query.get("url", "").strip()
+    screen = query.get("screen", "").strip()
+    platform = query.get("platform", "").strip().lower()
+    if platform and platform not in ("web", *MOBILE_PLATFORMS):
+        raise BadInput(
+            f"Unknown platform “{platform[:20]}”: use web, ios or android.", field="platform"
+        )
+    for name, value in (("url", url), ("screen", screen)):
+        if len(value) > MAX_URL_LENGTH:
+            raise BadInput(f"{name} is longer than {MAX_URL_LENGTH} characters.", field=name)
+    if screen and (platform in MOBILE_PLATFORMS or not url):
+        if platform in MOBILE_PLATFORMS:
+            return screen_page(platform, screen)
+        guessed = _platform_from_user_agent(user_agent)
+        if guessed:
+            return screen_page(guessed, screen)
+        # Unknown mobile platform: shows if the rules allow it on either.
+        return tuple(screen_page(name, screen) for name in MOBILE_PLATFORMS)
+    if url:
+        return web_page(url)
+    raise BadInput(
+        "Pass the page as ?url=… (web) or the screen as ?screen=…&platform=ios|android (mobile).",
+        field="url" if platform in ("", "web") else "screen",
+        code="missing_page",
+    )
+
+
+_ANDROID = re.compile(r"android|okhttp", re.IGNORECASE)
+_IOS = re.compile(r"iphone|ipad|ipod|\bios\b|cfnetwork|darwin", re.IGNORECASE)
+
+
+def _platform_from_user_agent(user_agent: str) -> str:
+    if _ANDROID.search(user_agent):
+        return "android"
+    if _IOS.search(user_agent):
+        return "ios"
+    return ""
+
+
+def _visitor_state(workspace_id: int, anonymous_id: str) -> tuple[bool, dict[int, MessageState]]:
+    """(identified, message id → state) in one query on two unique indexes."""
+    if not anonymous_id:
+        return False, {}
+    rows = (
+        Visitor.objects.filter(workspace_id=workspace_id, anonymous_id=anonymous_id)
+        .order_by()
+        .values_list(
+            "profile_id",
+            "message_states__message_id",
+            "message_states__views",
+            "message_states__last_viewed_at",
+            "message_states__dismissed_at",
+            "message_states__responded_at",
+        )
+    )
+    identified = False
+    states = {}
+    for profile_id, message_id, views, last_viewed_at, dismissed_at, responded_at in rows:
+        identified = identified or profile_id is not None
+        if message_id is not None:
+            states[message_id] = MessageState(
+                views=views or 0,
+                last_viewed_at=last_viewed_at,
+                dismissed_at=dismissed_at,
+                responded_at=responded_at,
+            )
+    return identified, states
+
+
+def message_payload(message: LiveMessage) -> dict:
+    """One message as the SDK receives it (docs/delivery-api.md)."""
+    if message.display_type == "inline":
+        position = None
+    else:
+        choices = POSITIONS.get(message.display_type, POSITIONS["modal"])
+        position = message.display_position if message.display_position in choices else choices[0]
+    mode = message.frequency_mode
+    return {
+        "id": message.id,
+        "name": message.name,
+        "priority": message.priority,
+        "display": {
+            "type": message.display_type,
+            "position": position,
+            "elementId": message.display_element_id or None,
+            "closeOnBackdrop": message.close_on_backdrop,
+        },
+        "html": message.html,
+        "actions": [
+            {"name": action.name, "label": action.label, "url": action.url or None}
+            for action in message.actions
+        ],
+        # The same rules in the gist protocol's terms: max views (0 = unlimited), minimum
+        # seconds between views, whether a dismissal stops it.
+        "frequency": {
+            "mode": mode,
+            "maxViews": message.frequency_times if mode == "times" else 0,
+            "minIntervalSeconds": message.min_interval_seconds,
+            "dismissStops": mode != "always",
+        },
+    }
+
+
+def _messages_response(messages, *, reason: str | None = None, **extra) -> JsonResponse:
+    interval = settings.ANONMSG_POLL_INTERVAL
+    body = {"messages": [message_payload(m) for m in messages], "pollInterval": interval}
+    if reason is not None:
+        body["reason"] = reason
+    body.update(extra)
+    response = JsonResponse(body)
+    response["X-Poll-Interval"] = str(interval)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _preview_response(workspace, token: str) -> JsonResponse:
+    """The previewed message alone, whatever its state, rules, frequency or the visitor."""
+    try:
+        grant = read_preview_token(token)
+    except PreviewError as exc:
+        return error(400, exc.code, exc.message, field="preview")
+    if grant.workspace_id != workspace.pk:
+        return error(
+            400, "invalid_preview", "This preview link is for another workspace.", field="preview"
+        )
+    if not workspace.has_anonymous_messages:
+        return _messages_response([], reason=eligibility.PLAN)
+    message = AnonymousMessage.objects.filter(
+        workspace_id=workspace.pk, pk=grant.message_id
+    ).first()
+    if message is None:
+        return error(
+            400, "invalid_preview", "The previewed message no longer exists.", field="preview"
+        )
+    response = _messages_response([to_live_message(message)], preview=True)
+    return response
+
+
+# --- The browser SDK ------------------------------------------------------------------------
+
+
+@cache
+def _sdk_bundle() -> tuple[bytes, bytes, str]:
+    source = SDK_PATH.read_bytes()
+    etag = '"' + hashlib.sha256(source).hexdigest()[:32] + '"'
+    return source, gzip.compress(source, compresslevel=9, mtime=0), etag
+
+
+@require_GET
+def sdk_script(request, write_key):
+    """The SDK source, the same for every write key (the snippet passes the key to load())."""
+    source, compressed, etag = _sdk_bundle() if not settings.DEBUG else _read_sdk_fresh()
+    if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponseNotModified()
+    elif "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(compressed, content_type="text/javascript; charset=utf-8")
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(source, content_type="text/javascript; charset=utf-8")
+    response["ETag"] = etag
+    response["Cache-Control"] = f"public, max-age={SDK_MAX_AGE}"
+    response["Vary"] = "Accept-Encoding"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _read_sdk_fresh():
+    # In development the file is re-read on every request, so edits show up at once.
+    _sdk_bundle.cache_clear()
+    return _sdk_bundle()
+
+
+# --- Preview --------------------------------------------------------------------------------
+
+
+@require_GET
+@workspace_required
+@anonymous_messages_required
+def preview(request, message_id):
+    """Open a page of the workspace's site with this message forced on (signed, 1 hour)."""
+    workspace = request.workspace
+    message = get_for_workspace(AnonymousMessage, workspace, pk=message_id)
+    demo = is_demo_workspace(workspace)
+    demo_links = demo_pages(public_base_url(request)) if demo else []
+    demo_prefix = f"{public_base_url(request)}/demo/" if demo else ""
+    url = request.GET.get("url", "").strip()
+    problem = None
+    if url:
+        problem = target_problem(url, allowed_origins=workspace.origins, demo_prefix=demo_prefix)
+        if problem is None:
+            token = make_preview_token(workspace_id=workspace.pk, message_id=message.pk)
+            response = redirect(preview_url(url, token=token))
+            response["Cache-Control"] = "no-store"
+            return response
+    suggestions = [f"{origin.rstrip('/')}/" for origin in workspace.origins] + [
+        link["url"] for link in demo_links
+    ]
+    return render(
+        request,
+        "delivery/preview.html",
+        {
+            "message": message,
+            "url": url or (suggestions[0] if suggestions else ""),
+            "problem": problem,
+            "suggestions": suggestions,
+            "demo_links": demo_links,
+        },
+        status=400 if problem else 200,
+    )

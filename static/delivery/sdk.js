@@ -1,0 +1,638 @@
+/*! anonmsg browser SDK: tracking (Segment spec) + anonymous in-app messages. docs/sdk.md */
+// Plain ES2017, no build step, no dependencies. Loaded by the snippet of Settings → In-app,
+// which queues calls on window.cioanalytics until this file replaces it and replays them.
+(() => {
+  "use strict";
+  const VERSION = "1.0.0";
+  const SRC = /^(.*)\/v1\/analytics-js\/snippet\/([^/?#]+)\/analytics(?:\.min)?\.js/;
+  const script =
+    document.currentScript || Array.from(document.scripts).find((s) => SRC.test(s.src));
+  const globalName =
+    (script && script.getAttribute("data-global-customerio-analytics-key")) || "cioanalytics";
+  const stub = window[globalName];
+  if (stub && stub.initialized) return;
+  const match = script ? SRC.exec(script.src) : null;
+  const base = match ? match[1] : ""; // the API lives where this script came from
+  const writeKey = (stub && stub._writeKey) || (match ? decodeURIComponent(match[2]) : "");
+  const options = (stub && stub._loadOptions) || {};
+  const plugin = (options.integrations || {})["Customer.io In-App Plugin"] || {};
+  const inApp = plugin.anonymousInApp === true;
+  const QUEUE = "anonmsg_queue";
+  const MAX_QUEUE = 500;
+  const PREVIEW = "anonmsg_preview";
+  const Z = 2147483000;
+  let debug = false;
+  const log = (...args) => debug && console.log("[anonmsg]", ...args);
+
+  // --- storage: localStorage (JSON, as analytics.js does) + first-party cookies -----------
+  const memory = {};
+  const store = {
+    get(key) {
+      let raw;
+      try {
+        raw = localStorage.getItem(key);
+      } catch (e) {
+        raw = memory[key];
+      }
+      if (raw == null) return null;
+      try {
+        return JSON.parse(raw);
+      } catch (e) {
+        return raw;
+      }
+    },
+    set(key, value) {
+      const raw = value == null ? null : JSON.stringify(value);
+      try {
+        if (raw == null) localStorage.removeItem(key);
+        else localStorage.setItem(key, raw);
+      } catch (e) {
+        if (raw == null) delete memory[key];
+        else memory[key] = raw;
+      }
+    },
+  };
+  const cookie = (name, value) => {
+    if (value === undefined) {
+      const found = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+      if (!found) return null;
+      let text = decodeURIComponent(found[1]);
+      try {
+        if (text[0] === '"') text = JSON.parse(text);
+      } catch (e) {}
+      return text || null;
+    }
+    const secure = location.protocol === "https:" ? "; Secure" : "";
+    const rest = value == null ? "; max-age=0" : "; max-age=31536000";
+    document.cookie = `${name}=${encodeURIComponent(value || "")}${rest}; path=/; SameSite=Lax${secure}`;
+  };
+  const readId = (key) => {
+    const value = store.get(key) || cookie(key);
+    return value == null || value === "" ? null : String(value);
+  };
+  const writeId = (key, value) => {
+    store.set(key, value);
+    cookie(key, value);
+  };
+
+  const uuid = () => {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64;
+    b[8] = (b[8] & 63) | 128;
+    const h = Array.from(b, (x) => (x + 256).toString(16).slice(1)).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  };
+
+  let anonymousId = readId("ajs_anonymous_id") || uuid();
+  writeId("ajs_anonymous_id", anonymousId);
+  let userId = readId("ajs_user_id");
+  let traits = store.get("ajs_user_traits") || {};
+
+  // --- events: queued in localStorage, sent to /v1/batch, retried with backoff ------------
+  const listeners = {};
+  const emit = (name, ...args) =>
+    (listeners[name] || []).slice().forEach((fn) => {
+      try {
+        fn(...args);
+      } catch (e) {
+        log(e);
+      }
+    });
+  const loadQueue = () => {
+    const queue = store.get(QUEUE);
+    return Array.isArray(queue) ? queue : [];
+  };
+  const saveQueue = (queue) => store.set(QUEUE, queue.length ? queue.slice(-MAX_QUEUE) : null);
+  const forget = (events) => {
+    const ids = new Set(events.map((e) => e.messageId));
+    saveQueue(loadQueue().filter((e) => !ids.has(e.messageId)));
+  };
+  let attempt = 0;
+  let timer = null;
+  let inflight = null;
+  let backoffUntil = 0;
+
+  const pageProperties = () => ({
+    path: location.pathname,
+    referrer: document.referrer,
+    search: location.search,
+    title: document.title,
+    url: location.href.split("#")[0],
+  });
+  const context = () => ({
+    page: pageProperties(),
+    userAgent: navigator.userAgent,
+    locale: navigator.language,
+    library: { name: "anonmsg.js", version: VERSION },
+  });
+  const makeEvent = (type, fields) => {
+    const event = Object.assign(
+      { type, messageId: `ajs-${uuid()}`, anonymousId, timestamp: new Date().toISOString() },
+      fields,
+      { context: context(), integrations: {} }
+    );
+    if (userId && !event.userId) event.userId = userId;
+    return event;
+  };
+
+  // One POST of some events; true when the server has them (or rejected them for good).
+  const post = async (events, keepalive) => {
+    const sentAt = new Date().toISOString();
+    const body = JSON.stringify({
+      batch: events.map((e) => Object.assign({}, e, { sentAt })),
+      writeKey,
+      sentAt,
+    });
+    try {
+      const response = await fetch(`${base}/v1/batch`, {
+        method: "POST",
+        headers: { "Content-Type": "text/plain" },
+        body,
+        credentials: "omit",
+        keepalive: !!keepalive && body.length < 60000,
+      });
+      if (response.ok) return true;
+      // A 4xx other than a timeout or rate limit will never succeed: drop, do not loop.
+      const status = response.status;
+      if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+        log("events rejected", status);
+        return true;
+      }
+    } catch (e) {
+      log("send failed", e);
+    }
+    return false;
+  };
+
+  const schedule = (delay) => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      flush();
+    }, delay);
+  };
+  const flush = (keepalive) => {
+    if (inflight) return inflight;
+    const events = loadQueue().slice(0, 100);
+    if (!events.length) return Promise.resolve();
+    inflight = post(events, keepalive).then((done) => {
+      inflight = null;
+      if (done) {
+        attempt = 0;
+        backoffUntil = 0;
+        forget(events);
+        if (loadQueue().length) schedule(0);
+      } else {
+        attempt += 1;
+        const delay = Math.min(1000 * 2 ** attempt, 60000) * (0.5 + Math.random() / 2);
+        backoffUntil = Date.now() + delay;
+        schedule(delay);
+      }
+    });
+    return inflight;
+  };
+  const enqueue = (event) => {
+    const queue = loadQueue();
+    queue.push(event);
+    saveQueue(queue);
+    log(event.type, event.event || event.name || "", event);
+    if (Date.now() >= backoffUntil) schedule(0);
+    return event;
+  };
+  const leave = () => loadQueue().length && flush(true);
+  addEventListener("pagehide", leave);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") leave();
+    else if (pollDue) ask(lastUrl);
+  });
+
+  // --- the public API (analytics.js signatures) --------------------------------------------
+  // Leading strings (up to `count`), then properties, options, and an optional callback.
+  const split = (args, count) => {
+    args = Array.from(args);
+    const callback = typeof args[args.length - 1] === "function" ? args.pop() : null;
+    const strings = [];
+    while (args.length && strings.length < count && (typeof args[0] !== "object" || !args[0])) {
+      const value = args.shift();
+      strings.push(value == null ? null : String(value));
+    }
+    return { strings, props: args[0] || {}, opts: args[1] || {}, callback };
+  };
+  const done = (callback) => callback && setTimeout(callback, 0);
+
+  const analytics = {
+    initialized: true,
+    VERSION,
+    _writeKey: writeKey,
+    page() {
+      const { strings, props, callback } = split(arguments, 2);
+      const [category, name] = strings.length > 1 ? strings : [null, strings[0]];
+      const properties = Object.assign(pageProperties(), props);
+      if (name) properties.name = name;
+      if (category) properties.category = category;
+      const fields = { properties };
+      if (name) fields.name = name;
+      if (category) fields.category = category;
+      enqueue(makeEvent("page", fields));
+      emit("page", category, name, properties);
+      ask(properties.url);
+      done(callback);
+      return analytics;
+    },
+    pageview(url) {
+      return analytics.page(url ? { url, path: url } : {});
+    },
+    screen() {
+      const { strings, props, callback } = split(arguments, 2);
+      const name = strings[strings.length - 1];
+      enqueue(makeEvent("screen", { name, properties: props }));
+      done(callback);
+      return analytics;
+    },
+    track() {
+      const { strings, props, callback } = split(arguments, 1);
+      if (!strings[0]) return analytics;
+      enqueue(makeEvent("track", { event: strings[0], properties: props }));
+      emit("track", strings[0], props);
+      done(callback);
+      return analytics;
+    },
+    identify() {
+      const { strings, props, callback } = split(arguments, 1);
+      const id = strings[0];
+      if (id && id !== userId) {
+        userId = id;
+        writeId("ajs_user_id", id);
+      }
+      traits = Object.assign({}, traits, props);
+      store.set("ajs_user_traits", traits);
+      enqueue(makeEvent("identify", { userId: userId || undefined, traits }));
+      emit("identify", userId, traits);
+      if (userId) stopAnonymousMessages();
+      done(callback);
+      return analytics;
+    },
+    alias() {
+      const { strings, callback } = split(arguments, 2);
+      const to = strings[0];
+      if (!to) return analytics;
+      const previousId = strings[1] || userId || anonymousId;
+      enqueue(makeEvent("alias", { userId: to, previousId }));
+      done(callback);
+      return analytics;
+    },
+    group() {
+      const { strings, props, callback } = split(arguments, 1);
+      enqueue(makeEvent("group", { groupId: strings[0], traits: props }));
+      done(callback);
+      return analytics;
+    },
+    reset() {
+      stopAnonymousMessages();
+      userId = null;
+      traits = {};
+      writeId("ajs_user_id", null);
+      store.set("ajs_user_traits", null);
+      anonymousId = uuid();
+      writeId("ajs_anonymous_id", anonymousId);
+      return analytics;
+    },
+    ready(callback) {
+      done(callback);
+      return analytics;
+    },
+    setAnonymousId(id) {
+      if (id) {
+        anonymousId = String(id);
+        writeId("ajs_anonymous_id", anonymousId);
+      }
+      return anonymousId;
+    },
+    user() {
+      return {
+        id: () => userId,
+        anonymousId: (id) => (id ? analytics.setAnonymousId(id) : anonymousId),
+        traits: () => Object.assign({}, traits),
+      };
+    },
+    debug(on) {
+      debug = on !== false;
+      return analytics;
+    },
+    on(name, fn) {
+      (listeners[name] = listeners[name] || []).push(fn);
+      return analytics;
+    },
+    off(name, fn) {
+      listeners[name] = (listeners[name] || []).filter((f) => f !== fn);
+      return analytics;
+    },
+    once(name, fn) {
+      const wrapper = (...args) => {
+        analytics.off(name, wrapper);
+        fn(...args);
+      };
+      return analytics.on(name, wrapper);
+    },
+    flush: () => flush(),
+    load() {
+      return analytics;
+    },
+  };
+  for (const name of ["trackSubmit", "trackClick", "trackLink", "trackForm"]) {
+    analytics[name] = () => analytics;
+  }
+  for (const name of ["addSourceMiddleware", "addIntegrationMiddleware"]) {
+    analytics[name] = () => analytics;
+  }
+  analytics.addDestinationMiddleware = () => analytics;
+
+  // --- anonymous in-app messages ----------------------------------------------------------
+  const shown = new Map(); // message id → {message, root, box, frame, slot, type, restore}
+  let askSeq = 0;
+  let pollTimer = null;
+  let pollDue = false;
+  let lastUrl = null;
+  let previewToken = null;
+  try {
+    previewToken = new URLSearchParams(location.search).get(PREVIEW);
+    if (previewToken) sessionStorage.setItem(PREVIEW, previewToken);
+    else previewToken = sessionStorage.getItem(PREVIEW);
+  } catch (e) {}
+
+  const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const pendingReports = () => loadQueue().some((e) => e.event === "Report Content Event");
+
+  // Ask the delivery API what to show on this page, after the queued events (a view or a
+  // dismissal just made) have reached the server, so its frequency counts are current.
+  async function ask(url) {
+    if (!inApp || !url || (userId && !previewToken)) return;
+    clearTimeout(pollTimer);
+    pollDue = false;
+    lastUrl = url;
+    const seq = ++askSeq;
+    for (let i = 0; i < 3 && pendingReports() && Date.now() >= backoffUntil; i++) {
+      await Promise.race([flush(), wait(1500)]);
+    }
+    const query = new URLSearchParams({ writeKey, anonymousId, url });
+    if (previewToken) query.set("preview", previewToken);
+    let response = null;
+    let data = null;
+    try {
+      response = await fetch(`${base}/api/v1/delivery?${query}`, { credentials: "omit" });
+      data = await response.json();
+    } catch (e) {
+      log("delivery failed", e);
+    }
+    if (seq !== askSeq || (userId && !previewToken)) return;
+    if (!response || !response.ok || !data) {
+      if (data && /preview/.test(data.error || "")) {
+        console.warn("[anonmsg]", data.message);
+        previewToken = null;
+        try {
+          sessionStorage.removeItem(PREVIEW);
+        } catch (e) {}
+      }
+      data = { messages: [], pollInterval: 60 };
+    }
+    (data.messages || []).forEach(show);
+    const interval =
+      Number(response && response.headers.get("X-Poll-Interval")) || Number(data.pollInterval);
+    if (interval > 0) {
+      pollTimer = setTimeout(() => {
+        pollDue = true;
+        if (document.visibilityState !== "hidden") ask(lastUrl);
+      }, interval * 1000);
+    }
+  }
+
+  function stopAnonymousMessages() {
+    askSeq += 1;
+    clearTimeout(pollTimer);
+    pollDue = false;
+    for (const entry of Array.from(shown.values())) close(entry, false);
+  }
+
+  const report = (message, actionType, extra) => {
+    if (message.preview) return null; // previews never count as views or clicks
+    const properties = Object.assign(
+      { actionType, contentId: message.id, contentType: "in_app_content" },
+      extra
+    );
+    emit("in-app:" + actionType, message, properties);
+    return enqueue(makeEvent("track", { event: "Report Content Event", properties }));
+  };
+
+  const css = (element, text) => {
+    element.style.cssText = text;
+    return element;
+  };
+  const el = (tag, attributes) => {
+    const element = document.createElement(tag);
+    for (const key in attributes) element.setAttribute(key, attributes[key]);
+    return element;
+  };
+  const BOX = "background:#fff;color:#1c1f2b;box-sizing:border-box;overflow:hidden;";
+  const SHADOW = "box-shadow:0 12px 40px rgba(15,17,26,.28);border-radius:12px;";
+
+  function show(message) {
+    if (!message || shown.has(message.id)) return;
+    const display = message.display || {};
+    const type = display.type || "modal";
+    const position = display.position || (type === "overlay" ? "bottom-right" : "top");
+    const slot =
+      type === "modal" ? "modal" : type === "inline" ? `inline:${display.elementId}` : `${type}:${position}`;
+    for (const entry of shown.values()) if (entry.slot === slot) return;
+    let host = document.body;
+    if (type === "inline") {
+      host = display.elementId && document.getElementById(display.elementId);
+      if (!host) return log("inline element missing", display.elementId);
+    }
+    const frame = el("iframe", {
+      sandbox: "allow-scripts allow-popups",
+      title: message.name || "Message",
+      scrolling: "auto",
+    });
+    css(frame, "display:block;width:100%;height:0;border:0;margin:0;padding:0;background:transparent;");
+    frame.srcdoc = frameDocument(message.html || "");
+    const name = message.name || "Message";
+    const box = el("div", { role: "dialog", "aria-label": name, tabindex: "-1" });
+    let root = box;
+    const edge = position.split("-");
+    if (type === "modal") {
+      box.setAttribute("aria-modal", "true");
+      const align = position === "top" ? "flex-start" : position === "bottom" ? "flex-end" : "center";
+      root = css(
+        el("div", {}),
+        `position:fixed;inset:0;z-index:${Z};background:rgba(15,17,26,.5);display:flex;justify-content:center;align-items:${align};padding:16px;box-sizing:border-box;`
+      );
+      css(box, `${BOX}${SHADOW}width:480px;max-width:100%;max-height:100%;overflow:auto;outline:none;`);
+      root.appendChild(box);
+      if (display.closeOnBackdrop !== false) {
+        root.addEventListener("click", (event) => event.target === root && close(entry, true));
+      }
+    } else if (type === "overlay") {
+      css(
+        box,
+        `${BOX}${SHADOW}position:fixed;z-index:${Z - 1};width:360px;max-width:calc(100vw - 32px);max-height:calc(100vh - 32px);overflow:auto;${edge[0]}:16px;${edge[1] || "right"}:16px;`
+      );
+    } else if (type === "banner") {
+      css(
+        box,
+        `${BOX}position:fixed;z-index:${Z - 2};left:0;right:0;${position === "bottom" ? "bottom" : "top"}:0;box-shadow:0 2px 16px rgba(15,17,26,.18);`
+      );
+    } else {
+      css(box, "width:100%;");
+    }
+    root.setAttribute("data-anonmsg-message", String(message.id));
+    root.setAttribute("data-anonmsg-display", type);
+    if (type !== "inline") root.setAttribute("data-anonmsg-position", position);
+    root.className = `anonmsg anonmsg-${type}`;
+    box.appendChild(frame);
+    const entry = {
+      message,
+      root,
+      box,
+      frame,
+      slot,
+      type,
+      restore: type === "modal" ? document.activeElement : null,
+    };
+    shown.set(message.id, entry);
+    host.appendChild(root);
+    if (type === "modal") {
+      box.focus();
+      frame.addEventListener("load", () => {
+        if (document.activeElement === box) frame.focus();
+      });
+    }
+    report(message, "viewed_content");
+  }
+
+  function close(entry, dismissed) {
+    if (shown.get(entry.message.id) !== entry) return;
+    shown.delete(entry.message.id);
+    entry.root.remove();
+    if (entry.restore && entry.restore.focus && document.contains(entry.restore)) {
+      entry.restore.focus();
+    }
+    if (dismissed) report(entry.message, "dismissed_content");
+  }
+
+  function act(entry, name, url, dismiss) {
+    const extra = { actionName: name.slice(0, 255) };
+    let target = null;
+    if (url) {
+      try {
+        target = new URL(url, location.href);
+      } catch (e) {}
+      if (target && !/^https?:$/.test(target.protocol)) target = null;
+      if (target) extra.actionValue = target.href;
+      else extra.actionValue = url.slice(0, 2000);
+    }
+    const event = report(entry.message, "clicked_content", extra);
+    close(entry, dismiss);
+    if (target) {
+      // The page is about to go: send the click now, with keepalive, not after a delay.
+      if (event) post([event], true).then((ok) => ok && forget([event]));
+      location.assign(target.href);
+    }
+  }
+
+  const modalEntry = () => Array.from(shown.values()).find((e) => e.type === "modal");
+  addEventListener("message", (event) => {
+    const data = event.data;
+    if (!data || typeof data !== "object" || typeof data.anonmsg !== "string") return;
+    for (const entry of shown.values()) {
+      if (event.source !== entry.frame.contentWindow) continue;
+      if (data.anonmsg === "size") {
+        const height = Math.max(0, Math.ceil(Number(data.height) || 0));
+        const limit = entry.type === "inline" ? height : innerHeight - 32;
+        entry.frame.style.height = `${Math.min(height, limit)}px`;
+      } else if (data.anonmsg === "action") {
+        act(entry, String(data.name || ""), String(data.url || ""), !!data.dismiss);
+      } else if (data.anonmsg === "dismiss") {
+        close(entry, true);
+      } else if (data.anonmsg === "escape" && entry.type === "modal") {
+        close(entry, true);
+      }
+      return;
+    }
+  });
+  document.addEventListener(
+    "keydown",
+    (event) => {
+      const modal = modalEntry();
+      if (modal && event.key === "Escape") close(modal, true);
+    },
+    true
+  );
+  document.addEventListener("focusin", (event) => {
+    const modal = modalEntry();
+    if (modal && !modal.root.contains(event.target)) modal.frame.focus();
+  });
+
+  // Runs inside the sandboxed frame (an opaque origin: no access to this page, its cookies
+  // or storage). It reports clicks on tracked actions and close controls, Escape, and the
+  // content's height; this page only listens to messages from that frame's window.
+  function bridge() {
+    var post = function (type, data) {
+      var message = { anonmsg: type };
+      for (var key in data) message[key] = data[key];
+      parent.postMessage(message, "*");
+    };
+    document.addEventListener(
+      "click",
+      function (event) {
+        var target = event.target.closest && event.target.closest("[data-action],[data-dismiss]");
+        if (!target) return;
+        event.preventDefault();
+        if (target.hasAttribute("data-action")) {
+          post("action", {
+            name: target.getAttribute("data-action"),
+            url: target.getAttribute("data-url") || (target.tagName === "A" && target.getAttribute("href")) || "",
+            dismiss: target.hasAttribute("data-dismiss"),
+          });
+        } else post("dismiss", {});
+      },
+      true
+    );
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") post("escape", {});
+    });
+    var size = function () {
+      post("size", { height: document.documentElement.getBoundingClientRect().height });
+    };
+    document.addEventListener("DOMContentLoaded", function () {
+      size();
+      if (window.ResizeObserver) new ResizeObserver(size).observe(document.documentElement);
+    });
+    addEventListener("load", size);
+  }
+
+  function frameDocument(html) {
+    return (
+      '<!doctype html><html><head><meta charset="utf-8">' +
+      '<meta name="viewport" content="width=device-width,initial-scale=1"><base target="_blank">' +
+      "<style>html,body{margin:0;padding:0;background:transparent}</style>" +
+      `<script>(${bridge})()</` +
+      `script></head><body>${html}</body></html>`
+    );
+  }
+
+  // --- take over from the snippet's stub and replay what it queued -------------------------
+  const queued = Array.isArray(stub) ? stub.slice() : [];
+  window[globalName] = analytics;
+  if (stub) stub.push = (call) => analytics[call[0]] && analytics[call[0]](...call.slice(1));
+  for (const call of queued) {
+    if (Array.isArray(call) && typeof analytics[call[0]] === "function") {
+      try {
+        analytics[call[0]](...call.slice(1));
+      } catch (e) {
+        log(e);
+      }
+    }
+  }
+  if (loadQueue().length) schedule(0);
+})();
