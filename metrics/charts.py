@@ -52,7 +52,10 @@ def nice_ceiling(value: float) -> int:
     return int(10 * magnitude)  # pragma: no cover (the loop always returns)
 
 
-def short_number(value: int) -> str:
+def short_number(value: float) -> str:
+    if value != int(value):
+        return f"{value:.1f}"
+    value = int(value)
     if value >= 1_000_000:
         return f"{value / 1_000_000:.1f}M".replace(".0M", "M")
     if value >= 10_000:
@@ -104,7 +107,7 @@ def bar_chart(
     ticks = [
         Tick(
             y=round(plot_bottom - plot_height * fraction, 2),
-            label=short_number(int(ceiling * fraction)),
+            label=short_number(ceiling * fraction),
         )
         for fraction in (0, 0.5, 1)
     ]

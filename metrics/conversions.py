@@ -57,6 +57,19 @@ def reconcile_conversions(*, since: datetime | None = None, now: datetime | None
 
 
 def _attribute_chunk(workspace_id: int, profile_ids: list[int]) -> int:
+    # A profile folded into another by an alias is not a person any more: its visitors moved
+    # to the other profile, and a conversion it already has counts for that person.
+    folded = dict(
+        Profile.objects.filter(workspace_id=workspace_id, pk__in=profile_ids)
+        .exclude(merged_into__isnull=True)
+        .values_list("pk", "merged_into_id")
+    )
+    profile_ids = [pk for pk in profile_ids if pk not in folded]
+    folded.update(
+        Profile.objects.filter(
+            workspace_id=workspace_id, merged_into_id__in=profile_ids
+        ).values_list("pk", "merged_into_id")
+    )
     visitors = list(
         Visitor.objects.filter(workspace_id=workspace_id, profile_id__in=profile_ids).values_list(
             "profile_id", "anonymous_id", "identified_at"
@@ -95,11 +108,12 @@ def _attribute_chunk(workspace_id: int, profile_ids: list[int]) -> int:
             "goal_segment_id",
         )
     }  # fmt: skip
-    already = set(
-        Conversion.objects.filter(
-            message_id__in=list(messages), profile_id__in=profile_ids
+    already = {
+        (message_id, folded.get(profile_id, profile_id))
+        for message_id, profile_id in Conversion.objects.filter(
+            message_id__in=list(messages), profile_id__in=[*profile_ids, *folded]
         ).values_list("message_id", "profile_id")
-    )
+    }
     pending = [
         (message_id, profile_id)
         for (message_id, profile_id), found in sorted(triggers.items())
@@ -171,9 +185,13 @@ def _condition_times(
 
     if event_names:
         # The profile performed the event: tracked with its user id or any merged anonymous id.
-        profile_of_user = dict(
-            Profile.objects.filter(pk__in=profile_ids).values_list("user_id", "pk")
-        )
+        # Events keep the userId they were sent with, also the one of a folded profile.
+        profile_of_user = {
+            user_id: merged_into or pk
+            for user_id, pk, merged_into in Profile.objects.filter(
+                Q(pk__in=profile_ids) | Q(merged_into_id__in=profile_ids)
+            ).values_list("user_id", "pk", "merged_into_id")
+        }
         profile_of_anonymous = {anon: pid for pid, anon, _ in visitors if pid in set(profile_ids)}
         rows = (
             Event.objects.filter(workspace_id=workspace_id, type="track", name__in=event_names)

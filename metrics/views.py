@@ -74,12 +74,12 @@ def _goal_text(message: AnonymousMessage) -> str:
         window = "1 day"
     text = f"identified within {window} of {trigger} it"
     if message.goal_condition == "event" and message.goal_event:
-        text += f", and performed “{message.goal_event}”"
-    elif message.goal_condition in ("segment_entered", "segment_left"):
+        return text + f", and performed “{message.goal_event}” in that window"
+    if message.goal_condition in ("segment_entered", "segment_left"):
         verb = "entered" if message.goal_condition == "segment_entered" else "left"
         name = message.goal_segment.name if message.goal_segment else "a deleted segment"
-        text += f", and {verb} the segment “{name}”"
-    return text + " in that window"
+        return text + f", and {verb} the segment “{name}” in that window"
+    return text
 
 
 def _charts(report):
