@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Q, Subquery
 
 from delivery.ingest import IncomingEvent
 from delivery.models import Profile, Visitor
@@ -185,12 +185,20 @@ def apply_traits(*, updates: dict[int, list[dict]], changes: TraitChanges) -> No
 
 
 def merge_visitor(*, visitor_id: int, profile_id: int, at: datetime) -> bool:
-    """Merge an anonymous visitor into a profile, unless it already belongs to one."""
-    return bool(
-        Visitor.objects.filter(pk=visitor_id, profile__isnull=True).update(
-            profile_id=profile_id, identified_at=at
-        )
+    """Merge an anonymous visitor into a profile, unless it already belongs to one.
+
+    The person was first seen when their first anonymous id was: the profile's first_seen_at
+    moves back to the visitor's.
+    """
+    merged = Visitor.objects.filter(pk=visitor_id, profile__isnull=True).update(
+        profile_id=profile_id, identified_at=at
     )
+    if merged:
+        first_seen = Subquery(Visitor.objects.filter(pk=visitor_id).values("first_seen_at"))
+        Profile.objects.filter(pk=profile_id, first_seen_at__gt=first_seen).update(
+            first_seen_at=first_seen
+        )
+    return bool(merged)
 
 
 def alias(
