@@ -8,8 +8,3 @@ from anonmsg.tenancy import workspace_required
 @anonymous_messages_required
 def message_list(request):
     return render(request, "_not_built.html", {"title": "Anonymous messages"})
-
-
-@workspace_required
-def segment_list(request):
-    return render(request, "_not_built.html", {"title": "Segments"})
