@@ -1,0 +1,191 @@
+"""Django admin for anonymous messages (page rules inline) and segments.
+
+For staff who operate the installation. The forms run the same validation as the dashboard and
+the App API (page rules, content, display position, schedule, segment conditions), so the admin
+cannot store a message that delivery would choke on.
+"""
+
+from django import forms
+from django.contrib import admin
+
+from campaigns.content import ContentError, validate_html
+from campaigns.models import (
+    POSITIONS_BY_DISPLAY,
+    AnonymousMessage,
+    DisplayType,
+    PageRule,
+    Segment,
+    State,
+)
+from campaigns.rules import RuleError, validate_rule
+from campaigns.segment_conditions import ConditionError, clean_conditions, describe_condition
+
+
+class StateFilter(admin.SimpleListFilter):
+    """The derived state (draft, scheduled, active, paused, ended, archived)."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return State.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in State.values:
+            return queryset.in_state(self.value())
+        return queryset
+
+
+class PageRuleForm(forms.ModelForm):
+    class Meta:
+        model = PageRule
+        fields = ["position", "platform", "operator", "value", "exclude", "case_sensitive"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                validate_rule(
+                    platform=data.get("platform"),
+                    operator=data.get("operator"),
+                    value=data.get("value"),
+                )
+            except RuleError as exc:
+                self.add_error(exc.field, exc.message)
+        return data
+
+
+class PageRuleInline(admin.TabularInline):
+    model = PageRule
+    form = PageRuleForm
+    extra = 0
+    fields = ["position", "platform", "operator", "value", "exclude", "case_sensitive"]
+
+
+class AnonymousMessageAdminForm(forms.ModelForm):
+    class Meta:
+        model = AnonymousMessage
+        # ModelAdmin.fieldsets decides the fields shown; this only satisfies ModelForm.
+        fields = ["workspace", "name"]
+
+    def clean(self):
+        data = super().clean()
+        html = data.get("content_html") or ""
+        if html.strip():
+            try:
+                validate_html(html)
+            except ContentError as exc:
+                self.add_error("content_html", exc.message)
+        display_type = data.get("display_type")
+        positions = POSITIONS_BY_DISPLAY.get(display_type) if display_type else None
+        if positions and data.get("display_position") not in positions:
+            self.add_error(
+                "display_position",
+                f"A {display_type} is shown at {', '.join(positions)}.",
+            )
+        if display_type == DisplayType.INLINE and not (data.get("display_element_id") or ""):
+            self.add_error("display_element_id", "Inline messages need the page element's id.")
+        segment, workspace = data.get("goal_segment"), data.get("workspace")
+        if segment is not None and workspace is not None and segment.workspace_id != workspace.pk:
+            self.add_error("goal_segment", "This segment belongs to another workspace.")
+        starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
+        # Unlike the dashboard, an end in the past is allowed here: ended messages have one.
+        if starts_at and ends_at and ends_at <= starts_at:
+            self.add_error("ends_at", "The end must be after the start.")
+        return data
+
+
+@admin.register(AnonymousMessage)
+class AnonymousMessageAdmin(admin.ModelAdmin):
+    form = AnonymousMessageAdminForm
+    list_display = ["name", "workspace", "state", "priority", "updated_at"]
+    list_filter = [
+        StateFilter,
+        "display_type",
+        "workspace__plan",
+        ("workspace", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["name", "description", "workspace__name"]
+    list_select_related = ["workspace"]
+    autocomplete_fields = ["workspace", "goal_segment"]
+    readonly_fields = ["state", "launched_at", "created_at", "updated_at"]
+    date_hierarchy = "created_at"
+    inlines = [PageRuleInline]
+    fieldsets = [
+        (None, {"fields": ["workspace", "name", "description", "priority"]}),
+        ("Lifecycle", {"fields": ["state", "status", "starts_at", "ends_at", "launched_at"]}),
+        (
+            "Frequency",
+            {"fields": ["frequency_mode", "frequency_times", "min_interval_seconds"]},
+        ),
+        (
+            "Goal",
+            {
+                "fields": [
+                    "goal_trigger",
+                    "goal_window_hours",
+                    "goal_condition",
+                    "goal_event",
+                    "goal_segment",
+                ]
+            },
+        ),
+        (
+            "Content and display",
+            {
+                "fields": [
+                    "content_html",
+                    "content_builder",
+                    "display_type",
+                    "display_position",
+                    "display_element_id",
+                    "close_on_backdrop",
+                ]
+            },
+        ),
+        ("Bookkeeping", {"fields": ["wizard_step", "created_at", "updated_at"]}),
+    ]
+
+    @admin.display(description="state")
+    def state(self, message):
+        return message.get_state_display()
+
+
+class SegmentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Segment
+        fields = ["workspace", "name", "match", "conditions"]
+        help_texts = {
+            "conditions": (
+                'A list of {"trait": "plan", "operator": "equals", "value": "pro"}; operators: '
+                "equals, not_equals, contains, exists (no value), greater_than, less_than."
+            )
+        }
+
+    def clean(self):
+        data = super().clean()
+        if "conditions" in data and "match" in data:
+            try:
+                data["conditions"] = clean_conditions(
+                    match=data["match"], conditions=data["conditions"]
+                )
+            except ConditionError as exc:
+                field = "match" if exc.field == "match" else "conditions"
+                self.add_error(field, f"{exc.field}: {exc.message}")
+        return data
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    form = SegmentAdminForm
+    list_display = ["name", "workspace", "match", "summary", "updated_at"]
+    list_filter = ["match", ("workspace", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["name", "workspace__name"]
+    list_select_related = ["workspace"]
+    autocomplete_fields = ["workspace"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    @admin.display(description="conditions")
+    def summary(self, segment):
+        joiner = " or " if segment.match == "any" else " and "
+        return joiner.join(describe_condition(c) for c in segment.conditions)
