@@ -37,6 +37,7 @@ class AllowedOriginsForm(forms.ModelForm):
         model = Workspace
         fields = ["allowed_origins"]
         labels = {"allowed_origins": "Origins"}
+        help_texts = {"allowed_origins": ""}
         widgets = {
             "allowed_origins": forms.Textarea(
                 attrs={"rows": 4, "placeholder": "https://www.example.com\nhttps://app.example.com"}
