@@ -253,12 +253,17 @@ def message_payload(message: LiveMessage) -> dict:
     }
 
 
-def _messages_response(messages, *, reason: str | None = None, **extra) -> JsonResponse:
+def _messages_response(messages, *, reason: str | None = None, preview=False) -> JsonResponse:
     interval = settings.ANONMSG_POLL_INTERVAL
-    body = {"messages": [message_payload(m) for m in messages], "pollInterval": interval}
+    payloads = [message_payload(message) for message in messages]
+    body = {"messages": payloads, "pollInterval": interval}
     if reason is not None:
         body["reason"] = reason
-    body.update(extra)
+    if preview:
+        # The SDK shows a preview but never reports its views or clicks.
+        body["preview"] = True
+        for payload in payloads:
+            payload["preview"] = True
     response = JsonResponse(body)
     response["X-Poll-Interval"] = str(interval)
     response["Cache-Control"] = "no-store"
@@ -284,8 +289,7 @@ def _preview_response(workspace, token: str) -> JsonResponse:
         return error(
             400, "invalid_preview", "The previewed message no longer exists.", field="preview"
         )
-    response = _messages_response([to_live_message(message)], preview=True)
-    return response
+    return _messages_response([to_live_message(message)], preview=True)
 
 
 # --- The browser SDK ------------------------------------------------------------------------

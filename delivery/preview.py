@@ -40,10 +40,12 @@ def make_preview_token(*, workspace_id: int, message_id: int) -> str:
     return signing.dumps({"w": workspace_id, "m": message_id}, salt=SALT)
 
 
-def read_preview_token(token: str, *, max_age: int = PREVIEW_MAX_AGE) -> PreviewGrant:
+def read_preview_token(token: str, *, max_age: int | None = None) -> PreviewGrant:
     """The grant in a token, or PreviewError saying what is wrong with it."""
     try:
-        data = signing.loads(token, salt=SALT, max_age=max_age)
+        data = signing.loads(
+            token, salt=SALT, max_age=PREVIEW_MAX_AGE if max_age is None else max_age
+        )
     except signing.SignatureExpired:
         raise PreviewError(
             "This preview link has expired: open a new preview from the dashboard.",
