@@ -1,10 +1,605 @@
-from django.shortcuts import render
+"""Dashboard views of anonymous messages: the list, the wizard, the detail page, lifecycle.
+
+Every view is behind `campaign_view`: a member of the workspace (else 404), on a plan with
+anonymous messages (else the upgrade page), with the workspace's time zone active (dates are
+shown and typed in it). Messages are loaded with `get_for_workspace`: another workspace's is
+a 404. htmx requests get the region they refresh; the same URLs work as plain pages.
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect, push_url
 
 from anonmsg.plans import anonymous_messages_required
-from anonmsg.tenancy import workspace_required
+from anonmsg.tenancy import get_for_workspace, scoped, workspace_required
+from campaigns import content, lifecycle, rules, wizard
+from campaigns.forms import (
+    ContentForm,
+    MessageFilterForm,
+    PageRuleForm,
+    PriorityForm,
+    RuleTestForm,
+)
+from campaigns.models import (
+    AnonymousMessage,
+    DisplayType,
+    GoalTrigger,
+    Platform,
+    State,
+    Status,
+    derive_state,
+)
+
+LIST_PAGE_SIZE = 50
 
 
-@workspace_required
-@anonymous_messages_required
+def campaign_view(view):
+    """A workspace member's view of anonymous messages, in the workspace's time zone."""
+
+    @workspace_required
+    @anonymous_messages_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        with timezone.override(request.workspace.tz):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _get_message(request, message_id: int) -> AnonymousMessage:
+    return get_for_workspace(
+        AnonymousMessage.objects.select_related("goal_segment"), request.workspace, pk=message_id
+    )
+
+
+def _partial(request) -> bool:
+    """htmx asked for a region (not a history restore, which needs the whole page)."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _step_url(message: AnonymousMessage, step: wizard.Step) -> str:
+    return reverse("campaigns:wizard-step", args=[message.workspace_id, message.pk, step.slug])
+
+
+# --- The list --------------------------------------------------------------------------------
+
+
+@campaign_view
+@require_GET
+@vary_on_headers("HX-Request")
 def message_list(request):
-    return render(request, "_not_built.html", {"title": "Anonymous messages"})
+    workspace = request.workspace
+    filters = MessageFilterForm(request.GET)
+    filters.is_valid()
+    state = filters.cleaned_data.get("state") or ""
+    if state not in State.values:
+        state = ""
+    query = (filters.cleaned_data.get("q") or "").strip()
+
+    # One query for the tab counts: the state is derived from three columns.
+    now = timezone.now()
+    counts = Counter(
+        derive_state(status=status, starts_at=starts_at, ends_at=ends_at, now=now)
+        for status, starts_at, ends_at in scoped(AnonymousMessage, workspace).values_list(
+            "status", "starts_at", "ends_at"
+        )
+    )
+    found = scoped(AnonymousMessage, workspace)
+    found = found.in_state(state, now=now) if state else found.exclude(status=Status.ARCHIVED)
+    if query:
+        found = found.filter(name__icontains=query)
+    page = Paginator(found.order_by("-created_at", "-id"), LIST_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    # Metrics columns: the metrics app fills `list_metrics` ({message id: numbers}) from
+    # metrics.summary.headline_numbers(workspace=, message_ids=) and the two includes
+    # campaigns/_list_metrics_head.html and campaigns/_list_metrics_cells.html render them.
+    list_metrics = {}
+    tabs = [("", "All", sum(n for s, n in counts.items() if s != State.ARCHIVED))] + [
+        (value, label, counts.get(value, 0)) for value, label in State.choices
+    ]
+    context = {
+        "page": page,
+        "state": state,
+        "query": query,
+        "tabs": tabs,
+        "has_any": sum(counts.values()) > 0,
+        "list_metrics": list_metrics,
+    }
+    template = "campaigns/message_list.html"
+    if _partial(request):
+        template += "#message-table"
+    return render(request, template, context)
+
+
+# --- The wizard ------------------------------------------------------------------------------
+
+
+@campaign_view
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def message_create(request):
+    """Step 1 of a new message; saving it creates the draft."""
+    step = wizard.FIRST
+    form = step.form_class(request.POST or None, message=None, workspace=request.workspace)
+    if request.method == "POST" and form.is_valid():
+        message = form.save()
+        wizard.record_progress(message, step)
+        return _after_step(request, message, step, "next")
+    status = 400 if request.method == "POST" and not _partial(request) else 200
+    return _render_step(request, None, step, form, status=status)
+
+
+@campaign_view
+@require_GET
+def message_edit(request, message_id):
+    message = _get_message(request, message_id)
+    return redirect(_step_url(message, wizard.resume_step(message)))
+
+
+@campaign_view
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def wizard_step(request, message_id, step):
+    message = _get_message(request, message_id)
+    current = wizard.get_step(step)
+    if current is None:
+        raise Http404("No such step.")
+    refused = _refuse_edit(request, message)
+    if refused:
+        return refused
+    if not wizard.can_open(message, current):
+        resume = wizard.resume_step(message)
+        messages.info(request, f"Finish “{resume.title}” first: steps open one after another.")
+        return _redirect(request, _step_url(message, resume))
+
+    form = current.form_class(
+        request.POST if request.method == "POST" else None,
+        message=message,
+        workspace=request.workspace,
+    )
+    if request.method == "GET":
+        return _render_step(request, message, current, form)
+    go = request.POST.get("go", "next")
+    if go == "preview":  # "Update preview" without JavaScript: show, do not save.
+        form.is_valid()
+        return _render_step(request, message, current, form)
+    if not form.is_valid():
+        status = 200 if _partial(request) else 400
+        return _render_step(request, message, current, form, status=status)
+    form.save()
+    wizard.record_progress(message, current)
+    return _after_step(request, message, current, go)
+
+
+def _after_step(request, message, step, go):
+    """Where a saved step leads: the next step, the previous one, or out of the wizard."""
+    if go == "back":
+        target = wizard.previous_step(message, step) or step
+    elif go == "exit":
+        target = None
+        messages.success(request, _saved_text(message))
+    else:
+        target = wizard.next_step(message, step)
+        if target is None:
+            messages.success(request, _saved_text(message))
+    if target is None:
+        return _redirect(request, message.get_absolute_url())
+    url = _step_url(message, target)
+    if _partial(request):
+        form = target.form_class(message=message, workspace=request.workspace)
+        return push_url(_render_step(request, message, target, form), url)
+    return redirect(url)
+
+
+def _saved_text(message) -> str:
+    if message.status == Status.DRAFT:
+        return f"Draft “{message.name}” saved. Continue editing and launch it when it is ready."
+    return f"Changes to “{message.name}” saved: SDKs get them on their next request."
+
+
+def _refuse_edit(request, message):
+    if message.is_editable:
+        return None
+    messages.error(
+        request,
+        f"“{message.name}” is {message.get_state_display().lower()} and can no longer be edited. "
+        "Duplicate it to run it again with changes.",
+    )
+    return _redirect(request, message.get_absolute_url())
+
+
+def _redirect(request, url):
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _render_step(request, message, step, form, *, status=200, **extra):
+    context = _step_context(request, message, step, form)
+    context.update(extra)
+    template = "campaigns/wizard.html"
+    if _partial(request):
+        template += "#wizard"
+    return render(request, template, context, status=status)
+
+
+def _step_context(request, message, step, form) -> dict:
+    items = []
+    for item in wizard.progress(message, step):
+        url = _step_url(message, item.step) if message and item.openable else None
+        items.append({"item": item, "step": item.step, "status": item.status, "url": url})
+    previous = wizard.previous_step(message, step)
+    following = wizard.next_step(message, step)
+    context = {
+        "message": message,
+        "step": step,
+        "form": form,
+        "progress": items,
+        "step_count": len(items),
+        "previous_step": previous,
+        "next_step": following,
+        "back_url": _step_url(message, previous) if message and previous else None,
+        "action_url": _step_url(message, step)
+        if message
+        else reverse("campaigns:message-create", args=[request.workspace.pk]),
+        "launched": message is not None and message.status != Status.DRAFT,
+    }
+    if message is not None and step.slug == "rules":
+        context.update(_rules_context(request, message))
+    elif message is not None and step.slug == "content":
+        context["preview"] = _content_preview(form, message)
+    elif message is not None and step.slug == "review":
+        context.update(_review_context(request, message))
+    return context
+
+
+# --- Step 2: page rules ----------------------------------------------------------------------
+
+
+def _rules_context(request, message, *, rule_form=None, tester=None) -> dict:
+    message_rules = list(message.rules.all())
+    if tester is None:
+        tester = RuleTestForm(request.GET if "test-target" in request.GET else None)
+    page = tester.page() if tester.is_bound else None
+    verdict = rules.evaluate([r.as_rule() for r in message_rules], page) if page else None
+    platforms = {rule.platform for rule in message_rules}
+    return {
+        "message": message,
+        "page_rules": [
+            {"rule": rule, "result": verdict.results[index] if verdict else None}
+            for index, rule in enumerate(message_rules)
+        ],
+        "rule_form": rule_form or PageRuleForm(message=message),
+        "tester": tester,
+        "verdict": verdict,
+        "platform_note": _platform_note(platforms),
+    }
+
+
+def _platform_note(platforms: set[str]) -> str:
+    if not platforms or platforms == set(Platform.values):
+        return ""
+    missing = [Platform(p).label for p in Platform.values if p not in platforms]
+    return (
+        f"Only rules for {', '.join(Platform(p).label for p in Platform.values if p in platforms)}: "
+        f"the message never shows on {' or '.join(missing)}."
+    )
+
+
+def _render_rules(request, message, *, status=200, **kwargs):
+    """The rules region for htmx, or the whole rules step for a plain request."""
+    step = wizard.get_step("rules")
+    if _partial(request):
+        context = _rules_context(request, message, **kwargs)
+        return render(request, "campaigns/wizard/step_rules.html#rules", context, status=status)
+    response = _render_step(
+        request, message, step, step.form_class(message=message, workspace=request.workspace)
+    )
+    if kwargs:
+        context = _step_context(
+            request, message, step, step.form_class(message=message, workspace=request.workspace)
+        )
+        context.update(_rules_context(request, message, **kwargs))
+        response = render(request, "campaigns/wizard.html", context, status=status)
+    return response
+
+
+def _rules_message(request, message_id):
+    message = _get_message(request, message_id)
+    refused = _refuse_edit(request, message)
+    if refused is None and not wizard.can_open(message, wizard.get_step("rules")):
+        raise Http404("Save the first step before adding page rules.")
+    return message, refused
+
+
+@campaign_view
+@require_POST
+@vary_on_headers("HX-Request")
+def rule_add(request, message_id):
+    message, refused = _rules_message(request, message_id)
+    if refused:
+        return refused
+    form = PageRuleForm(request.POST, message=message)
+    tester = RuleTestForm(request.POST) if "test-target" in request.POST else None
+    if not form.is_valid():
+        return _render_rules(request, message, rule_form=form, tester=tester, status=400)
+    rule = form.save()
+    if not _partial(request):
+        messages.success(request, f"Rule added: {rule.describe()}.")
+        return redirect(_step_url(message, wizard.get_step("rules")))
+    return _render_rules(request, message, tester=tester)
+
+
+@campaign_view
+@require_POST
+@vary_on_headers("HX-Request")
+def rule_delete(request, message_id, rule_id):
+    message, refused = _rules_message(request, message_id)
+    if refused:
+        return refused
+    rule = get_object_or_404(message.rules, pk=rule_id)
+    rule.delete()
+    if not _partial(request):
+        messages.success(request, f"Rule removed: {rule.describe()}.")
+        return redirect(_step_url(message, wizard.get_step("rules")))
+    tester = RuleTestForm(request.POST) if "test-target" in request.POST else None
+    return _render_rules(request, message, tester=tester)
+
+
+@campaign_view
+@require_GET
+@vary_on_headers("HX-Request")
+def rule_test(request, message_id):
+    message, refused = _rules_message(request, message_id)
+    if refused:
+        return refused
+    tester = RuleTestForm(request.GET)
+    if _partial(request):
+        context = _rules_context(request, message, tester=tester)
+        return render(request, "campaigns/wizard/step_rules.html#rule-test", context)
+    return _render_rules(request, message, tester=tester)
+
+
+# --- Step 5: content and the live preview ----------------------------------------------------
+
+
+def preview_context(*, html: str, display_type: str, position: str, element_id: str) -> dict:
+    """The mock page (for an iframe's srcdoc) and the tracked actions of the HTML."""
+    mock_page = render_to_string(
+        "campaigns/_mock_page.html",
+        {
+            "message_html": html,
+            "display_type": display_type,
+            "position": position,
+            "element_id": element_id or "your-element",
+        },
+    )
+    return {
+        "mock_page": mock_page,
+        "actions": content.extract_actions(html),
+        "display_type": display_type,
+        "display_label": DisplayType(display_type).label
+        if display_type in DisplayType
+        else display_type,
+        "has_content": bool(html.strip()),
+    }
+
+
+def _saved_preview(message) -> dict:
+    return preview_context(
+        html=message.content_html,
+        display_type=message.display_type,
+        position=message.display_position,
+        element_id=message.display_element_id,
+    )
+
+
+def _content_preview(form, message) -> dict:
+    if not form.is_bound:
+        return _saved_preview(message)
+    values = form.preview_values()
+    preview = preview_context(
+        html=values["html"],
+        display_type=values["display_type"],
+        position=values["display_position"],
+        element_id=values["display_element_id"],
+    )
+    preview["errors"] = [e for errors in form.errors.values() for e in errors]
+    return preview
+
+
+@campaign_view
+@require_http_methods(["GET", "POST"])
+def message_preview(request, message_id):
+    """The live preview region: the posted content form (not saved), or the saved message."""
+    message = _get_message(request, message_id)
+    if request.method == "POST":
+        form = ContentForm(request.POST, message=message, workspace=request.workspace)
+        form.is_valid()
+        preview = _content_preview(form, message)
+    else:
+        preview = _saved_preview(message)
+    return render(request, "campaigns/_preview.html", {"preview": preview, "message": message})
+
+
+# --- Step 7: review, and the detail page -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Warning:
+    text: str
+    step: str  # slug of the step that fixes it
+
+
+def message_warnings(message, *, workspace) -> list[Warning]:
+    """Things worth a second look that do not block launching."""
+    warnings = []
+    platforms = {rule.platform for rule in message.rules.all()}
+    if not platforms:
+        warnings.append(
+            Warning("No page rules: this message shows on every page (and app screen).", "rules")
+        )
+    elif note := _platform_note(platforms):
+        warnings.append(Warning(note, "rules"))
+    actions = content.extract_actions(message.content_html)
+    if message.goal_trigger == GoalTrigger.CLICK and message.content_html and not actions:
+        warnings.append(
+            Warning(
+                "The goal counts clicks on tracked actions, but the content has none: add a "
+                "button with an action name, or count views instead.",
+                "content",
+            )
+        )
+    if not workspace.inapp_enabled:
+        warnings.append(
+            Warning(
+                "In-app messages are switched off for this workspace (Settings → In-app): "
+                "nobody sees this message until they are switched on.",
+                "",
+            )
+        )
+    return warnings
+
+
+def _review_context(request, message) -> dict:
+    return {
+        "problems": lifecycle.launch_problems(message),
+        "warnings": message_warnings(message, workspace=request.workspace),
+        "preview": _saved_preview(message),
+        "step_urls": {step.slug: _step_url(message, step) for step in wizard.STEPS},
+        "page_rules": [{"rule": rule} for rule in message.rules.all()],
+    }
+
+
+@campaign_view
+@require_GET
+def message_detail(request, message_id):
+    message = _get_message(request, message_id)
+    context = _review_context(request, message)
+    context.update(
+        {
+            "message": message,
+            "state": message.state,
+            "priority_form": PriorityForm(initial={"priority": message.priority}),
+            "resume_url": _step_url(message, wizard.resume_step(message)),
+        }
+    )
+    return render(request, "campaigns/message_detail.html", context)
+
+
+# --- Lifecycle -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LifecycleAction:
+    verb: str
+    run: object
+    done: str
+    confirm: str = ""  # destructive actions ask first
+    button: str = ""
+
+
+ACTIONS = {
+    "launch": LifecycleAction("Launch", lifecycle.launch_message, "“{name}” is {state}."),
+    "pause": LifecycleAction(
+        "Pause", lifecycle.pause_message, "“{name}” is paused: visitors no longer see it."
+    ),
+    "resume": LifecycleAction("Resume", lifecycle.resume_message, "“{name}” is {state} again."),
+    "end": LifecycleAction(
+        "End",
+        lifecycle.end_message,
+        "“{name}” has ended. Its metrics stay available.",
+        confirm="Visitors stop seeing it at once. An ended message cannot be restarted "
+        "(you can duplicate it).",
+        button="End now",
+    ),
+    "archive": LifecycleAction(
+        "Archive",
+        lifecycle.archive_message,
+        "“{name}” is archived. Find it under the Archived tab.",
+        confirm="It moves to the Archived tab and can no longer be edited. Metrics are kept.",
+        button="Archive",
+    ),
+    "delete": LifecycleAction(
+        "Delete",
+        lifecycle.delete_draft,
+        "Draft “{name}” deleted.",
+        confirm="The draft and its page rules are deleted for good.",
+        button="Delete draft",
+    ),
+    "duplicate": LifecycleAction(
+        "Duplicate",
+        lifecycle.duplicate_message,
+        "This is a copy of “{name}”, saved as a draft: rename it, check the settings and "
+        "launch it.",
+    ),
+}
+
+
+@campaign_view
+@require_http_methods(["GET", "POST"])
+def message_action(request, message_id, action):
+    spec = ACTIONS[action]
+    message = _get_message(request, message_id)
+    if request.method == "GET":
+        if not spec.confirm:
+            return HttpResponseNotAllowed(["POST"])
+        return render(
+            request,
+            "campaigns/confirm.html",
+            {"message": message, "spec": spec, "action": action},
+        )
+    name = message.name
+    try:
+        result = spec.run(message=message)
+    except lifecycle.LifecycleError as exc:
+        messages.error(request, exc.message)
+        failed_url = message.get_absolute_url()
+        if action == "launch" and message.status == Status.DRAFT:
+            failed_url = _step_url(message, wizard.LAST)
+        return _redirect(request, failed_url)
+
+    state = result.get_state_display().lower() if result is not None else ""
+    text = spec.done.format(name=name, state=state)
+    if action == "launch" and result.state == State.SCHEDULED:
+        starts = date_format(timezone.localtime(result.starts_at), "DATETIME_FORMAT")
+        text = f"“{name}” is scheduled: it starts on {starts} ({request.workspace.time_zone})."
+    elif action == "launch":
+        text = f"“{name}” is live: visitors on matching pages see it from their next page view."
+    messages.success(request, text)
+
+    if action in ("launch", "delete"):
+        url = reverse("campaigns:message-list", args=[request.workspace.pk])
+    elif action == "duplicate":
+        result.wizard_step = wizard.LAST.number
+        result.save(update_fields=["wizard_step", "updated_at"])
+        url = _step_url(result, wizard.FIRST)
+    else:
+        url = message.get_absolute_url()
+    return _redirect(request, url)
+
+
+@campaign_view
+@require_POST
+def message_priority(request, message_id):
+    message = _get_message(request, message_id)
+    form = PriorityForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["priority"]))
+    else:
+        lifecycle.change_priority(message=message, priority=form.cleaned_data["priority"])
+        messages.success(
+            request, f"Priority of “{message.name}” set to {message.priority} (1 shows first)."
+        )
+    return _redirect(request, message.get_absolute_url())

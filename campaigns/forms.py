@@ -1,0 +1,761 @@
+"""Forms of the create-message wizard and the lifecycle actions.
+
+Every wizard step form takes the message (None only for step 1 of a new message) and the
+workspace, validates, and `save()`s its part of the message. Errors say what to do next.
+"""
+
+from django import forms
+from django.utils.text import slugify
+
+from campaigns import content, rules
+from campaigns.lifecycle import (
+    MAX_GOAL_WINDOW_HOURS,
+    MAX_PRIORITY,
+    MIN_PRIORITY,
+    schedule_problem,
+)
+from campaigns.models import (
+    POSITIONS_BY_DISPLAY,
+    AnonymousMessage,
+    DisplayType,
+    FrequencyMode,
+    GoalCondition,
+    GoalTrigger,
+    PageRule,
+    Position,
+    Segment,
+)
+
+MAX_BUTTONS = 3
+ELEMENT_ID_HELP = "The id of the element on your page, without #, e.g. signup-slot."
+
+
+class StepForm(forms.Form):
+    """A wizard step: reads its initial values from the message and writes them back."""
+
+    def __init__(self, data=None, *, message: AnonymousMessage | None, workspace):
+        self.message = message
+        self.workspace = workspace
+        super().__init__(data, initial=self.initial_from(message) if message else None)
+
+    def initial_from(self, message: AnonymousMessage) -> dict:
+        return {}
+
+    def save(self) -> AnonymousMessage:
+        return self.message
+
+
+class NameForm(StepForm):
+    name = forms.CharField(
+        max_length=120,
+        error_messages={
+            "required": "Give the message a name, e.g. “Pricing page sign-up offer”.",
+            "max_length": "Keep the name under 120 characters; use the description for more.",
+        },
+        widget=forms.TextInput(
+            attrs={"placeholder": "Pricing page sign-up offer", "autofocus": True}
+        ),
+        help_text="Only your team sees it, in lists and metrics.",
+    )
+    description = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "What the message is for and who asked for it."}
+        ),
+        help_text="Optional. A note for your team.",
+    )
+
+    def initial_from(self, message):
+        return {"name": message.name, "description": message.description}
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the message a name, e.g. “Pricing page offer”.")
+        return name
+
+    def save(self):
+        if self.message is None:
+            self.message = AnonymousMessage(workspace=self.workspace)
+        self.message.name = self.cleaned_data["name"]
+        self.message.description = self.cleaned_data["description"].strip()
+        self.message.save()
+        return self.message
+
+
+class EmptyStepForm(StepForm):
+    """Steps whose content is saved by their own inline actions (page rules, review)."""
+
+
+class PageRuleForm(forms.ModelForm):
+    exclude = forms.TypedChoiceField(
+        label="Rule",
+        choices=[("0", "Show on"), ("1", "Don't show on")],
+        coerce=lambda value: value == "1",
+        initial="0",
+    )
+
+    class Meta:
+        model = PageRule
+        fields = ["exclude", "platform", "operator", "value", "case_sensitive"]
+        labels = {"case_sensitive": "Case sensitive"}
+        widgets = {
+            "value": forms.TextInput(attrs={"placeholder": "/pricing", "aria-label": "Value"})
+        }
+
+    def __init__(self, *args, message: AnonymousMessage, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.message = message
+        self.fields["value"].error_messages["required"] = (
+            "Enter a value, e.g. /pricing (web) or Checkout (mobile screen)."
+        )
+        self.fields["operator"].error_messages["invalid_choice"] = (
+            "Unknown operator “%(value)s”: choose one from the list."
+        )
+        self.fields["platform"].error_messages["invalid_choice"] = (
+            "Unknown platform “%(value)s”: choose web, iOS or Android."
+        )
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            rules.validate_rule(
+                platform=data["platform"], operator=data["operator"], value=data["value"]
+            )
+        except rules.RuleError as exc:
+            self.add_error(exc.field, exc.message)
+        data["value"] = (data.get("value") or "").strip()
+        return data
+
+    def save(self, commit=True):
+        rule = super().save(commit=False)
+        rule.message = self.message
+        last = self.message.rules.order_by("-position").values_list("position", flat=True).first()
+        rule.position = (last or 0) + 1
+        if commit:
+            rule.save()
+        return rule
+
+
+class RuleTestForm(forms.Form):
+    # Prefixed: the tester's fields travel with the add-rule form (hx-include), whose own
+    # fields have the same names.
+    prefix = "test"
+
+    platform = forms.ChoiceField(
+        choices=[("web", "Web page"), ("ios", "iOS screen"), ("android", "Android screen")],
+        initial="web",
+    )
+    target = forms.CharField(
+        label="URL or screen name",
+        max_length=2000,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"placeholder": "https://example.com/pricing?plan=pro", "type": "search"}
+        ),
+    )
+
+    def page(self) -> rules.Page | None:
+        if not self.is_valid() or not self.cleaned_data["target"].strip():
+            return None
+        platform, target = self.cleaned_data["platform"], self.cleaned_data["target"]
+        if platform == "web":
+            return rules.web_page(target)
+        return rules.screen_page(platform, target)
+
+
+FREQUENCY_OPTIONS = {
+    FrequencyMode.UNTIL_DISMISSED: (
+        "Until dismissed",
+        "On every matching page until the visitor closes it or clicks one of its actions.",
+    ),
+    FrequencyMode.TIMES: (
+        "Up to a number of times",
+        "At most N views per visitor; closing it also stops it.",
+    ),
+    FrequencyMode.ALWAYS: (
+        "Show always",
+        "On every matching page, even after the visitor closed it.",
+    ),
+}
+
+INTERVAL_UNITS = [("minutes", "minutes"), ("hours", "hours"), ("days", "days")]
+UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+def split_duration(seconds: int, units=("days", "hours", "minutes")) -> tuple[int, str]:
+    """The largest listed unit that divides `seconds` exactly: 7200 → (2, "hours")."""
+    for unit in units:
+        if seconds and seconds % UNIT_SECONDS[unit] == 0:
+            return seconds // UNIT_SECONDS[unit], unit
+    return seconds // UNIT_SECONDS[units[-1]], units[-1]
+
+
+class ChoiceCardsMixin:
+    """Radio choices rendered as cards with a title and a description."""
+
+    def cards(self, field_name: str, options: dict):
+        for radio in self[field_name]:
+            title, text = options[radio.data["value"]]
+            yield {"radio": radio, "title": title, "text": text, "value": radio.data["value"]}
+
+
+class FrequencyForm(ChoiceCardsMixin, StepForm):
+    mode = forms.ChoiceField(
+        label="How often",
+        choices=FrequencyMode.choices,
+        widget=forms.RadioSelect,
+        initial=FrequencyMode.UNTIL_DISMISSED,
+    )
+    times = forms.IntegerField(
+        label="Number of views",
+        min_value=1,
+        max_value=100,
+        required=False,
+        initial=1,
+        widget=forms.NumberInput(
+            attrs={
+                "class": "input-inline",
+                "aria-label": "Number of views",
+                "data-selects": "times",
+            }
+        ),
+        error_messages={
+            "min_value": "Show it at least once: enter a number from 1 to 100.",
+            "max_value": "Enter a number from 1 to 100 (or choose “Show always”).",
+        },
+    )
+    min_interval = forms.IntegerField(
+        label="Minimum time between two views",
+        min_value=0,
+        max_value=100_000,
+        required=False,
+        widget=forms.NumberInput(attrs={"class": "input-inline", "placeholder": "0"}),
+        error_messages={"min_value": "Enter 0 (no minimum) or more."},
+        help_text="Optional. 0 shows it again on the next matching page.",
+    )
+    min_interval_unit = forms.ChoiceField(
+        label="Unit", choices=INTERVAL_UNITS, initial="hours", required=False
+    )
+
+    def initial_from(self, message):
+        value, unit = split_duration(message.min_interval_seconds)
+        return {
+            "mode": message.frequency_mode,
+            "times": message.frequency_times,
+            "min_interval": value or "",
+            "min_interval_unit": unit if value else "hours",
+        }
+
+    def options(self):
+        return self.cards("mode", FREQUENCY_OPTIONS)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == FrequencyMode.TIMES and not data.get("times"):
+            self.add_error("times", "Enter how many times a visitor may see it (1 to 100).")
+        seconds = (data.get("min_interval") or 0) * UNIT_SECONDS[
+            data.get("min_interval_unit") or "hours"
+        ]
+        if seconds > 365 * 86400:
+            self.add_error("min_interval", "Keep the minimum interval under a year.")
+        data["min_interval_seconds"] = seconds
+        return data
+
+    def save(self):
+        message, data = self.message, self.cleaned_data
+        message.frequency_mode = data["mode"]
+        if data["mode"] == FrequencyMode.TIMES:
+            message.frequency_times = data["times"]
+        message.min_interval_seconds = data["min_interval_seconds"]
+        message.save()
+        return message
+
+
+TRIGGER_OPTIONS = {
+    GoalTrigger.CLICK: (
+        "Clicked an action",
+        "The visitor clicked one of the message's tracked actions (e.g. “Sign up”).",
+    ),
+    GoalTrigger.VIEW: ("Saw the message", "The visitor was shown the message."),
+}
+
+CONDITION_OPTIONS = {
+    GoalCondition.NONE: ("Nothing else", "Signing up or logging in is the conversion."),
+    GoalCondition.EVENT: (
+        "Also performed an event",
+        "For example “Started Trial”, sent with track() after they were identified.",
+    ),
+    GoalCondition.SEGMENT_ENTERED: (
+        "Also entered a segment",
+        "Their profile joined the segment, e.g. “Paying customers”.",
+    ),
+    GoalCondition.SEGMENT_LEFT: (
+        "Also left a segment",
+        "Their profile left the segment, e.g. “Free plan”.",
+    ),
+}
+
+WINDOW_UNITS = [("hours", "hours"), ("days", "days")]
+
+
+class GoalForm(ChoiceCardsMixin, StepForm):
+    trigger = forms.ChoiceField(
+        label="Count a conversion when a visitor",
+        choices=GoalTrigger.choices,
+        widget=forms.RadioSelect,
+        initial=GoalTrigger.CLICK,
+    )
+    window = forms.IntegerField(
+        label="Conversion window",
+        min_value=1,
+        initial=7,
+        widget=forms.NumberInput(attrs={"class": "input-inline"}),
+        error_messages={
+            "required": "Enter the conversion window: 1 hour to 30 days (7 days is usual).",
+            "min_value": "The window must be at least 1 hour.",
+        },
+    )
+    window_unit = forms.ChoiceField(label="Unit", choices=WINDOW_UNITS, initial="days")
+    condition = forms.ChoiceField(
+        label="Condition",
+        choices=GoalCondition.choices,
+        widget=forms.RadioSelect,
+        initial=GoalCondition.NONE,
+    )
+    event = forms.CharField(
+        label="Event name",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Started Trial"}),
+    )
+    segment = forms.ModelChoiceField(
+        label="Segment",
+        queryset=Segment.objects.none(),
+        required=False,
+        empty_label="Choose a segment…",
+        error_messages={
+            "invalid_choice": "That segment does not exist in this workspace: choose one from "
+            "the list."
+        },
+    )
+
+    def __init__(self, data=None, *, message, workspace):
+        super().__init__(data, message=message, workspace=workspace)
+        self.fields["segment"].queryset = Segment.objects.filter(workspace=workspace)
+
+    def initial_from(self, message):
+        value, unit = split_duration(message.goal_window_hours * 3600, units=("days", "hours"))
+        return {
+            "trigger": message.goal_trigger,
+            "window": value,
+            "window_unit": unit,
+            "condition": message.goal_condition,
+            "event": message.goal_event,
+            "segment": message.goal_segment_id,
+        }
+
+    def trigger_options(self):
+        return self.cards("trigger", TRIGGER_OPTIONS)
+
+    def condition_options(self):
+        return self.cards("condition", CONDITION_OPTIONS)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("window") and data.get("window_unit"):
+            hours = data["window"] * (24 if data["window_unit"] == "days" else 1)
+            if hours > MAX_GOAL_WINDOW_HOURS:
+                self.add_error("window", "The window can be at most 30 days (720 hours).")
+            data["window_hours"] = hours
+        condition = data.get("condition")
+        data["event"] = (data.get("event") or "").strip()
+        if condition == GoalCondition.EVENT and not data["event"]:
+            self.add_error("event", "Enter the event name, exactly as your site sends it.")
+        if condition in (GoalCondition.SEGMENT_ENTERED, GoalCondition.SEGMENT_LEFT):
+            if not self.fields["segment"].queryset.exists():
+                self.add_error(
+                    "segment",
+                    "This workspace has no segments yet: create one under Segments, or choose "
+                    "another condition.",
+                )
+            elif not data.get("segment") and "segment" not in self.errors:
+                self.add_error("segment", "Choose the segment.")
+        return data
+
+    def save(self):
+        message, data = self.message, self.cleaned_data
+        message.goal_trigger = data["trigger"]
+        message.goal_window_hours = data["window_hours"]
+        message.goal_condition = data["condition"]
+        message.goal_event = data["event"] if data["condition"] == GoalCondition.EVENT else ""
+        segment_condition = data["condition"] in (
+            GoalCondition.SEGMENT_ENTERED,
+            GoalCondition.SEGMENT_LEFT,
+        )
+        message.goal_segment = data["segment"] if segment_condition else None
+        message.save()
+        return message
+
+
+class PositionSelect(forms.Select):
+    """Positions carry the display types they are valid for (data-for), for the page's script."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        valid_for = [kind for kind, positions in POSITIONS_BY_DISPLAY.items() if value in positions]
+        option["attrs"]["data-for"] = " ".join(valid_for)
+        return option
+
+
+CONTENT_MODES = {
+    "builder": ("Simple builder", "Heading, text, image and buttons. No code."),
+    "html": ("HTML", "Write your own HTML and CSS."),
+}
+
+
+class ContentForm(ChoiceCardsMixin, StepForm):
+    mode = forms.ChoiceField(
+        label="Write the content with",
+        choices=[(key, title) for key, (title, _) in CONTENT_MODES.items()],
+        widget=forms.RadioSelect,
+        initial="builder",
+    )
+    heading = forms.CharField(
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Get 20% off your first month"}),
+    )
+    text = forms.CharField(
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "class": "prose",
+                "placeholder": "Create a free account to unlock the offer.",
+            }
+        ),
+        help_text="A blank line starts a new paragraph.",
+    )
+    image_url = forms.URLField(
+        label="Image URL",
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"placeholder": "https://example.com/offer.png"}),
+        error_messages={"invalid": "Enter the full address of the image, starting https://."},
+    )
+    close_button = forms.BooleanField(label="Show a close button (×)", required=False, initial=True)
+    html = forms.CharField(
+        label="HTML",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+        help_text=(
+            'Tracked actions: <code>data-action="name"</code> (and <code>data-url</code> for a '
+            "link); close controls: <code>data-dismiss</code>. Up to 64 KB. "
+            "No Liquid: visitors are anonymous."
+        ),
+    )
+    display_type = forms.ChoiceField(
+        label="Display as", choices=DisplayType.choices, initial=DisplayType.MODAL
+    )
+    display_position = forms.ChoiceField(
+        label="Position",
+        choices=Position.choices,
+        initial=Position.CENTER,
+        widget=PositionSelect,
+        required=False,
+    )
+    display_element_id = forms.CharField(
+        label="Page element id",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "signup-slot"}),
+        help_text=ELEMENT_ID_HELP + " The message is not shown on pages without it.",
+    )
+    close_on_backdrop = forms.BooleanField(
+        label="Close when the visitor clicks outside the modal", required=False
+    )
+
+    def __init__(self, data=None, *, message, workspace):
+        super().__init__(data, message=message, workspace=workspace)
+        for index in range(1, MAX_BUTTONS + 1):
+            self.fields[f"button{index}_label"] = forms.CharField(
+                label=f"Button {index} label",
+                max_length=60,
+                required=False,
+                widget=forms.TextInput(
+                    attrs={"placeholder": "Sign up" if index == 1 else "Maybe later"}
+                ),
+            )
+            self.fields[f"button{index}_action"] = forms.CharField(
+                label=f"Button {index} action name",
+                max_length=content.MAX_ACTION_NAME,
+                required=False,
+                widget=forms.TextInput(
+                    attrs={"placeholder": "signup" if index == 1 else "from the label"}
+                ),
+            )
+            self.fields[f"button{index}_url"] = forms.CharField(
+                label=f"Button {index} URL",
+                max_length=500,
+                required=False,
+                widget=forms.TextInput(
+                    attrs={"placeholder": "/signup" if index == 1 else "optional"}
+                ),
+            )
+
+    def initial_from(self, message):
+        builder = message.content_builder
+        initial = {
+            "mode": "builder" if builder is not None or not message.content_html else "html",
+            "html": message.content_html,
+            "display_type": message.display_type,
+            "display_position": message.display_position,
+            "display_element_id": message.display_element_id,
+            "close_on_backdrop": message.close_on_backdrop,
+            "close_button": True,
+        }
+        if builder:
+            initial.update(
+                {
+                    key: builder.get(key, "")
+                    for key in ("heading", "text", "image_url", "close_button")
+                }
+            )
+            for index, button in enumerate((builder.get("buttons") or [])[:MAX_BUTTONS], 1):
+                initial[f"button{index}_label"] = button.get("label", "")
+                initial[f"button{index}_action"] = button.get("action", "")
+                initial[f"button{index}_url"] = button.get("url", "")
+        return initial
+
+    def mode_options(self):
+        return self.cards("mode", CONTENT_MODES)
+
+    def button_rows(self):
+        return [
+            (self[f"button{i}_label"], self[f"button{i}_action"], self[f"button{i}_url"])
+            for i in range(1, MAX_BUTTONS + 1)
+        ]
+
+    def clean(self):
+        data = super().clean()
+        self._clean_display(data)
+        if data.get("mode") == "html":
+            self._clean_html(data)
+        elif data.get("mode") == "builder":
+            self._clean_builder(data)
+        return data
+
+    def _clean_display(self, data):
+        kind = data.get("display_type")
+        if kind is None:
+            return
+        positions = POSITIONS_BY_DISPLAY[DisplayType(kind)]
+        if positions and data.get("display_position") not in positions:
+            if not data.get("display_position"):
+                data["display_position"] = positions[0]
+            else:
+                names = " or ".join(Position(p).label for p in positions)
+                self.add_error(
+                    "display_position",
+                    f"A {DisplayType(kind).label.lower()} can be shown at: {names}. Choose one.",
+                )
+        if not positions:
+            data["display_position"] = self.message.display_position if self.message else ""
+            data["display_position"] = data["display_position"] or Position.CENTER
+            element_id = (data.get("display_element_id") or "").strip().lstrip("#")
+            if not element_id:
+                self.add_error(
+                    "display_element_id", "Inline messages need the element id. " + ELEMENT_ID_HELP
+                )
+            elif any(char.isspace() for char in element_id):
+                self.add_error("display_element_id", "An id has no spaces. " + ELEMENT_ID_HELP)
+            data["display_element_id"] = element_id
+
+    def _clean_html(self, data):
+        html = data.get("html") or ""
+        try:
+            content.validate_html(html)
+        except content.ContentError as exc:
+            self.add_error("html", exc.message)
+        data["content_html"] = html
+        data["content_builder"] = None
+
+    def _clean_builder(self, data):
+        heading = (data.get("heading") or "").strip()
+        text = (data.get("text") or "").strip()
+        for name, value in (("heading", heading), ("text", text)):
+            found = content.LIQUID.search(value)
+            if found:
+                self.add_error(
+                    name,
+                    f"Liquid is not supported (found “{found.group(0)[:40]}”): the visitor is "
+                    "anonymous, so there is nothing to personalise. Write plain text instead.",
+                )
+        buttons, seen = [], set()
+        for index in range(1, MAX_BUTTONS + 1):
+            button = self._clean_button(data, index, seen)
+            if button:
+                buttons.append(button)
+        if not heading and not text:
+            self.add_error("heading", "Add a heading or some text: the message would be empty.")
+        builder = {
+            "heading": heading,
+            "text": text,
+            "image_url": data.get("image_url") or "",
+            "buttons": buttons,
+            "close_button": bool(data.get("close_button")),
+        }
+        html = content.build_html(builder, display_type=data.get("display_type") or "modal")
+        if not self.errors:
+            try:
+                content.validate_html(html)
+            except content.ContentError as exc:
+                self.add_error(None, exc.message)
+        data["content_builder"] = builder
+        data["content_html"] = html
+
+    def _clean_button(self, data, index, seen) -> dict | None:
+        label = (data.get(f"button{index}_label") or "").strip()
+        action = (data.get(f"button{index}_action") or "").strip()
+        url = (data.get(f"button{index}_url") or "").strip()
+        if not label:
+            if action or url:
+                self.add_error(f"button{index}_label", "Give the button a label, or clear it.")
+            return None
+        action = action or slugify(label) or f"button-{index}"
+        if not content.ACTION_NAME.match(action):
+            self.add_error(
+                f"button{index}_action",
+                "Use letters, digits, - _ . or : for the action name, e.g. signup.",
+            )
+        elif action in seen:
+            self.add_error(
+                f"button{index}_action",
+                f"Another button already reports “{action}”: give each button its own name.",
+            )
+        seen.add(action)
+        if url and not (url.startswith(("https://", "http://", "/", "mailto:", "tel:"))):
+            self.add_error(
+                f"button{index}_url",
+                "Enter a full address (https://…) or a path on your site (/signup).",
+            )
+        return {"label": label, "action": action, "url": url}
+
+    def save(self):
+        message, data = self.message, self.cleaned_data
+        message.content_html = data["content_html"]
+        message.content_builder = data["content_builder"]
+        message.display_type = data["display_type"]
+        message.display_position = data["display_position"]
+        message.display_element_id = data.get("display_element_id", "").strip().lstrip("#")
+        message.close_on_backdrop = bool(data.get("close_on_backdrop"))
+        message.save()
+        return message
+
+    def preview_values(self) -> dict:
+        """What the live preview shows for the submitted data, valid or not."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        kind = data.get("display_type") or DisplayType.MODAL
+        return {
+            "html": data.get("content_html", ""),
+            "display_type": kind,
+            "display_position": data.get("display_position") or Position.CENTER,
+            "display_element_id": data.get("display_element_id", ""),
+        }
+
+
+START_OPTIONS = {
+    "now": ("As soon as it is launched", ""),
+    "at": ("At a date and time", ""),
+}
+END_OPTIONS = {"never": ("Never", "Until you end it."), "at": ("At a date and time", "")}
+
+DATETIME_WIDGET = forms.DateTimeInput(
+    attrs={"type": "datetime-local", "class": "input-inline"}, format="%Y-%m-%dT%H:%M"
+)
+
+
+class ScheduleForm(ChoiceCardsMixin, StepForm):
+    start = forms.ChoiceField(
+        label="Start", choices=[("now", "Now"), ("at", "At")], widget=forms.RadioSelect
+    )
+    starts_at = forms.DateTimeField(
+        label="Start date and time",
+        required=False,
+        widget=DATETIME_WIDGET,
+        error_messages={"invalid": "Enter a date and time, e.g. 2030-01-31 09:00."},
+    )
+    end = forms.ChoiceField(
+        label="End", choices=[("never", "Never"), ("at", "At")], widget=forms.RadioSelect
+    )
+    ends_at = forms.DateTimeField(
+        label="End date and time",
+        required=False,
+        widget=DATETIME_WIDGET,
+        error_messages={"invalid": "Enter a date and time, e.g. 2030-02-28 18:00."},
+    )
+
+    def initial_from(self, message):
+        return {
+            "start": "at" if message.starts_at else "now",
+            "starts_at": message.starts_at,
+            "end": "at" if message.ends_at else "never",
+            "ends_at": message.ends_at,
+        }
+
+    def start_options(self):
+        return self.cards("start", START_OPTIONS)
+
+    def end_options(self):
+        return self.cards("end", END_OPTIONS)
+
+    def clean(self):
+        data = super().clean()
+        missing_start = data.get("start") == "at" and not data.get("starts_at")
+        if missing_start and "starts_at" not in self.errors:
+            self.add_error("starts_at", "Pick the start date and time, or choose “now”.")
+        missing_end = data.get("end") == "at" and not data.get("ends_at")
+        if missing_end and "ends_at" not in self.errors:
+            self.add_error("ends_at", "Pick the end date and time, or choose “never”.")
+        if self.errors:
+            return data
+        starts_at = data["starts_at"] if data["start"] == "at" else None
+        ends_at = data["ends_at"] if data["end"] == "at" else None
+        problem = schedule_problem(starts_at=starts_at, ends_at=ends_at)
+        if problem:
+            self.add_error("ends_at", problem)
+        data["starts_at"], data["ends_at"] = starts_at, ends_at
+        return data
+
+    def save(self):
+        self.message.starts_at = self.cleaned_data["starts_at"]
+        self.message.ends_at = self.cleaned_data["ends_at"]
+        self.message.save()
+        return self.message
+
+
+class PriorityForm(forms.Form):
+    priority = forms.IntegerField(
+        min_value=MIN_PRIORITY,
+        max_value=MAX_PRIORITY,
+        widget=forms.NumberInput(attrs={"class": "input-inline"}),
+        error_messages={
+            "required": f"Enter a priority from {MIN_PRIORITY} (shown first) to {MAX_PRIORITY}.",
+            "invalid": f"Enter a whole number from {MIN_PRIORITY} to {MAX_PRIORITY}.",
+            "min_value": f"Enter a whole number from {MIN_PRIORITY} (shown first) to "
+            f"{MAX_PRIORITY}.",
+            "max_value": f"Enter a whole number from {MIN_PRIORITY} to {MAX_PRIORITY}.",
+        },
+    )
+
+
+class MessageFilterForm(forms.Form):
+    state = forms.CharField(required=False)
+    q = forms.CharField(required=False, max_length=120)
