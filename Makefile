@@ -1,28 +1,38 @@
 # anonmsg: `make run` starts the product, `make test` runs the suite. Both set themselves up.
+#
+#   make run                  web server + task worker on http://127.0.0.1:8000/ (Ctrl-C stops both)
+#   make test                 the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise)
+#   PORT=8080 make run        another port;  DATABASE_URL=postgres://... make run   PostgreSQL
+#   make test PYTEST_ARGS="tests/anonmsg -x"
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
-export PORT
+HOST ?= 127.0.0.1
+export PORT HOST
 
-.PHONY: run test lint format install install-dev browsers bench clean
+.PHONY: run test lint format install install-dev bench clean help
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 run: install  ## Migrate, seed the demo, start the web server and the task worker (Ctrl-C stops both)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	@echo ""
-	@echo "  anonmsg is starting on http://127.0.0.1:$(PORT)/  (Ctrl-C stops the web server and the worker)"
+	@echo "  anonmsg is starting at http://$(HOST):$(PORT)/  (log in with the demo login above)"
+	@echo "  Ctrl-C stops the web server and the worker."
 	@echo ""
-	$(BIN)/honcho start --no-prefix -f Procfile 2>&1 || true
+	@$(BIN)/honcho start -f Procfile
 
 test: install-dev  ## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise)
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-dev  ## Lint and check formatting
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install-dev
+format: install-dev  ## Fix lint and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
@@ -30,18 +40,23 @@ bench: install-dev  ## Benchmarks (need DATABASE_URL pointing at PostgreSQL); se
 	$(BIN)/python bench/run.py
 
 $(BIN)/python:
-	@PY=$$(bin/find-python) && echo "Creating $(VENV) with $$PY" && $$PY -m venv $(VENV)
+	@PY="$$(bin/find-python)" || exit 1; \
+	echo "Creating $(VENV) with $$PY"; \
+	"$$PY" -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "Could not create $(VENV). On Debian/Ubuntu: apt-get install python3-venv" >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet .
+	$(BIN)/python bin/requirements > $(VENV)/requirements.txt
+	$(BIN)/pip install --quiet -r $(VENV)/requirements.txt
 	@touch $@
 
 install-dev: $(VENV)/.installed-dev
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet ".[dev]"
+	$(BIN)/python bin/requirements dev > $(VENV)/requirements-dev.txt
+	$(BIN)/pip install --quiet -r $(VENV)/requirements-dev.txt
 	@touch $(VENV)/.installed $@
 
-clean:
-	rm -rf $(VENV) staticfiles .pytest_cache build *.egg-info
+clean:  ## Remove the virtualenv and generated files (keeps db.sqlite3)
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache build *.egg-info
