@@ -1,0 +1,102 @@
+"""Retention: anonymous visitors never identified are deleted, with their events, after a while.
+
+The period is `ANONMSG_RETENTION_DAYS` (default 30), never shorter than the longest goal window
+of a live message of the visitor's workspace: a visitor who clicked a message may still convert
+until that window closes. A visitor is deleted once it has not been seen for that long; its
+message states go with it (cascade), its events are deleted explicitly (raw events have no
+foreign key to visitors). Identified visitors and everything of people are kept. Metrics rollups
+and conversions already counted are kept (they are not derived on read).
+
+Idempotent and safe to run at any time, also while events arrive: each chunk re-checks the
+conditions under a row lock, so a visitor identified meanwhile is never deleted.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from campaigns.models import AnonymousMessage
+from delivery.models import Event, Visitor
+
+CHUNK = 1_000
+
+
+@dataclass
+class Purged:
+    visitors: int = 0
+    events: int = 0
+
+
+def retention_period(*, configured_days: int, longest_goal_window_hours: int) -> timedelta:
+    """How long never-identified anonymous data is kept in one workspace (pure)."""
+    return max(timedelta(days=configured_days), timedelta(hours=longest_goal_window_hours))
+
+
+def retention_cutoffs(*, now: datetime, configured_days: int | None = None) -> dict[int, datetime]:
+    """{workspace_id: cutoff} for every workspace holding anonymous visitors older than the
+    configured period (a workspace with a longer live goal window gets a later cutoff)."""
+    days = configured_days or settings.ANONMSG_RETENTION_DAYS
+    candidates = (
+        Visitor.objects.filter(profile__isnull=True, last_seen_at__lt=now - timedelta(days=days))
+        .values_list("workspace_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+    workspace_ids = set(candidates)
+    windows = dict(
+        AnonymousMessage.objects.live(now)
+        .filter(workspace_id__in=workspace_ids)
+        .values("workspace_id")
+        .annotate(longest=Max("goal_window_hours"))
+        .values_list("workspace_id", "longest")
+        .order_by()
+    )
+    return {
+        workspace_id: now
+        - retention_period(
+            configured_days=days, longest_goal_window_hours=windows.get(workspace_id, 0)
+        )
+        for workspace_id in sorted(workspace_ids)
+    }
+
+
+def purge_anonymous_data(*, now: datetime | None = None, dry_run: bool = False) -> Purged:
+    """Delete never-identified anonymous visitors (and their events) past their retention."""
+    now = now or timezone.now()
+    purged = Purged()
+    for workspace_id, cutoff in retention_cutoffs(now=now).items():
+        expired = Visitor.objects.filter(
+            workspace_id=workspace_id, profile__isnull=True, last_seen_at__lt=cutoff
+        )
+        if dry_run:
+            anonymous_ids = expired.values("anonymous_id")
+            purged.visitors += expired.count()
+            purged.events += _events_of(workspace_id, anonymous_ids, cutoff).count()
+            continue
+        while _purge_chunk(expired, workspace_id, cutoff, purged):
+            pass
+    return purged
+
+
+def _events_of(workspace_id: int, anonymous_ids, cutoff: datetime):
+    return Event.objects.filter(
+        workspace_id=workspace_id, anonymous_id__in=anonymous_ids, user_id="", timestamp__lt=cutoff
+    )
+
+
+def _purge_chunk(expired, workspace_id: int, cutoff: datetime, purged: Purged) -> bool:
+    with transaction.atomic():
+        rows = list(
+            expired.select_for_update().order_by("pk").values_list("pk", "anonymous_id")[:CHUNK]
+        )
+        if not rows:
+            return False
+        anonymous_ids = [anonymous_id for _, anonymous_id in rows]
+        purged.events += _events_of(workspace_id, anonymous_ids, cutoff).delete()[0]
+        Visitor.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+        purged.visitors += len(rows)
+    return len(rows) == CHUNK
