@@ -397,6 +397,7 @@
       data = { messages: [], pollInterval: 60 };
     }
     (data.messages || []).forEach(show);
+    emit("in-app:delivered", data.messages || []);
     const interval =
       Number(response && response.headers.get("X-Poll-Interval")) || Number(data.pollInterval);
     if (interval > 0) {
@@ -415,12 +416,12 @@
   }
 
   const report = (message, actionType, extra) => {
-    if (message.preview) return null; // previews never count as views or clicks
     const properties = Object.assign(
       { actionType, contentId: message.id, contentType: "in_app_content" },
       extra
     );
-    emit("in-app:" + actionType, message, properties);
+    emit(`in-app:${actionType}`, message, properties);
+    if (message.preview) return null; // previews never count as views or clicks
     return enqueue(makeEvent("track", { event: "Report Content Event", properties }));
   };
 
