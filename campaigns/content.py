@@ -108,7 +108,8 @@ class _ActionParser(HTMLParser):
                 [attrs["data-action"].strip(), url.strip(), [label] if label else []]
             )
             if tag not in self.VOID:
-                self.stack.append((tag, len(self.actions) - 1))
+                # An aria-label is the element's name: its text (an icon, "×") is not.
+                self.stack.append((tag, -1 if label else len(self.actions) - 1))
         elif tag not in self.VOID and self.stack:
             self.stack.append((tag, -1))
 
@@ -150,9 +151,9 @@ BUILDER_STYLE = """
   .m .b a,.m .b button{font:inherit;font-weight:600;padding:10px 18px;border-radius:8px;border:1px solid #d5d8e2;background:#fff;color:#1c1f2b;cursor:pointer;text-decoration:none}
   .m .b .primary{background:#5b4cf0;border-color:#5b4cf0;color:#fff}
   .m .x{position:absolute;top:8px;right:10px;border:0;background:none;font-size:22px;line-height:1;color:#8a8fa0;cursor:pointer}
-  .m.banner{display:flex;align-items:center;gap:16px;padding:12px 48px 12px 20px;text-align:left}
+  .m.banner{display:flex;flex-wrap:wrap;align-items:center;gap:10px 16px;padding:12px 48px 12px 20px;text-align:left}
   .m.banner img{max-height:48px;width:auto;margin:0}
-  .m.banner .t{flex:1}
+  .m.banner .t{flex:1 1 220px}
   .m.banner h1{font-size:16px;margin:0 0 2px}
   .m.banner p{font-size:14px;margin:0}
   .m.banner .x{top:50%;transform:translateY(-50%)}

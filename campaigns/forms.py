@@ -411,6 +411,16 @@ class PositionSelect(forms.Select):
         return option
 
 
+class DisplayTypeSelect(forms.Select):
+    """Display types carry their default position (data-default-position) for the script."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        positions = POSITIONS_BY_DISPLAY.get(value) or [""]
+        option["attrs"]["data-default-position"] = positions[0]
+        return option
+
+
 CONTENT_MODES = {
     "builder": ("Simple builder", "Heading, text, image and buttons. No code."),
     "html": ("HTML", "Write your own HTML and CSS."),
@@ -454,7 +464,19 @@ class ContentForm(ChoiceCardsMixin, StepForm):
         label="HTML",
         required=False,
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 14, "spellcheck": "false"}),
+        widget=forms.Textarea(
+            attrs={
+                "rows": 14,
+                "spellcheck": "false",
+                "placeholder": (
+                    '<div style="padding:24px;text-align:center;font-family:sans-serif">\n'
+                    "  <h2>Get 20% off</h2>\n"
+                    '  <a href="/signup" data-action="signup">Sign up</a>\n'
+                    "  <button data-dismiss>No thanks</button>\n"
+                    "</div>"
+                ),
+            }
+        ),
         help_text=(
             'Tracked actions: <code>data-action="name"</code> (and <code>data-url</code> for a '
             "link); close controls: <code>data-dismiss</code>. Up to 64 KB. "
@@ -462,7 +484,10 @@ class ContentForm(ChoiceCardsMixin, StepForm):
         ),
     )
     display_type = forms.ChoiceField(
-        label="Display as", choices=DisplayType.choices, initial=DisplayType.MODAL
+        label="Display as",
+        choices=DisplayType.choices,
+        initial=DisplayType.MODAL,
+        widget=DisplayTypeSelect,
     )
     display_position = forms.ChoiceField(
         label="Position",
@@ -490,16 +515,14 @@ class ContentForm(ChoiceCardsMixin, StepForm):
                 max_length=60,
                 required=False,
                 widget=forms.TextInput(
-                    attrs={"placeholder": "Sign up" if index == 1 else "Maybe later"}
+                    attrs={"placeholder": {1: "Sign up", 2: "Maybe later"}.get(index, "")}
                 ),
             )
             self.fields[f"button{index}_action"] = forms.CharField(
                 label=f"Button {index} action name",
                 max_length=content.MAX_ACTION_NAME,
                 required=False,
-                widget=forms.TextInput(
-                    attrs={"placeholder": "signup" if index == 1 else "from the label"}
-                ),
+                widget=forms.TextInput(attrs={"placeholder": "from the label"}),
             )
             self.fields[f"button{index}_url"] = forms.CharField(
                 label=f"Button {index} URL",

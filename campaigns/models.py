@@ -294,9 +294,7 @@ class PageRule(models.Model):
         else:
             subject = f"{Platform(self.platform).label} screens whose name"
         case = " (case sensitive)" if self.case_sensitive else ""
-        operator = (
-            Operator(self.operator).label if self.operator in Operator.values else self.operator
-        )
+        operator = rules.operator_phrase(self.operator)
         return f"{verb} {subject} {operator} “{self.value}”{case}"
 
 

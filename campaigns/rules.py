@@ -190,9 +190,8 @@ def evaluate(rules: list[Rule] | tuple[Rule, ...], page: Page) -> Verdict:
     results = []
     for rule in rules:
         if rule.platform != page.platform:
-            results.append(
-                RuleResult(rule, False, False, f"for {rule.platform}, not {page.platform}")
-            )
+            mine, theirs = (PLATFORM_LABELS.get(p, p) for p in (rule.platform, page.platform))
+            results.append(RuleResult(rule, False, False, f"a rule for {mine}, not {theirs}"))
             continue
         try:
             matched = rule_matches(rule, page)
@@ -206,7 +205,12 @@ def evaluate(rules: list[Rule] | tuple[Rule, ...], page: Page) -> Verdict:
         return Verdict(True, "No page rules: shows on every page of every platform.", ())
     mine = [r for r in results if r.applies]
     if not mine:
-        return Verdict(False, f"No rule for {page.platform}: never shows there.", tuple(results))
+        platform = PLATFORM_LABELS.get(page.platform, page.platform)
+        return Verdict(
+            False,
+            f"No rule for {platform}: the message never shows there.",
+            tuple(results),
+        )
     excluded = [r for r in mine if r.rule.exclude and r.matched]
     if excluded:
         return Verdict(False, f"Excluded by: {_rule_text(excluded[0].rule)}.", tuple(results))
@@ -223,20 +227,50 @@ def shows_on(rules, page: Page) -> bool:
     return evaluate(rules, page).shows
 
 
+PLATFORM_LABELS = {"web": "web", "ios": "iOS", "android": "Android"}
+
+# How a rule reads when its condition holds, and when it does not.
+_PHRASES = {
+    "is": ("is", "is not"),
+    "is_not": ("is not", "is"),
+    "contains": ("contains", "does not contain"),
+    "not_contains": ("does not contain", "contains"),
+    "starts_with": ("starts with", "does not start with"),
+    "ends_with": ("ends with", "does not end with"),
+    "matches": ("matches", "does not match"),
+    "regex": ("matches the regex", "does not match the regex"),
+}
+
+
+def operator_phrase(operator: str) -> str:
+    """How an operator reads in a sentence: "starts with", "matches the regex"."""
+    return _PHRASES.get(operator, (operator, ""))[0]
+
+
+def _subject(rule: Rule) -> str:
+    """What the rule looks at: "web path", "web URL" (path and query) or "iOS screen"."""
+    if rule.platform != "web":
+        return f"{PLATFORM_LABELS.get(rule.platform, rule.platform)} screen"
+    value = _normalise_value(rule)
+    looks_at_path = rule.operator in ("is", "is_not") or (
+        rule.operator == "matches" and "?" not in value
+    )
+    return "web path" if looks_at_path else "web URL"
+
+
 def _rule_text(rule: Rule) -> str:
-    label = dict(OPERATOR_LABELS).get(rule.operator, rule.operator)
-    return f"{'exclude if ' if rule.exclude else ''}{rule.platform} {label} “{rule.value}”"
+    """The rule in words: `web URL contains “plan=pro”`, `iOS screen is “Checkout”`."""
+    phrase = _PHRASES.get(rule.operator, (rule.operator, ""))[0]
+    case = " (case sensitive)" if rule.case_sensitive else ""
+    return f"{_subject(rule)} {phrase} “{rule.value}”{case}"
 
 
 def _describe(rule: Rule, page: Page, matched: bool) -> str:
+    """`path “/blog/x” matches “/blog/*”`: the page's value, then what the rule asks of it."""
     target = _target(rule, _normalise_value(rule), page)
-    verb = "matches" if matched else "does not match"
-    what = (
-        "screen"
-        if page.platform != "web"
-        else ("path" if target == page.path else "path and query")
-    )
-    return f"{what} “{target}” {verb} {_rule_text(rule)}"
+    what = _subject(rule).split(" ", 1)[1]
+    yes, no = _PHRASES.get(rule.operator, (rule.operator, f"not {rule.operator}"))
+    return f"{what} “{target}” {yes if matched else no} “{rule.value}”"
 
 
 OPERATOR_LABELS = (
@@ -279,5 +313,7 @@ def validate_rule(*, platform: str, operator: str, value: str) -> None:
             regex.compile(value)
         except regex.error as exc:
             raise RuleError(
-                f"This regular expression does not compile: {exc}.", field="value"
+                f"This regular expression does not compile ({exc}): check its brackets and "
+                "escape special characters with \\, or use “matches” with * wildcards.",
+                field="value",
             ) from None

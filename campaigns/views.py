@@ -301,18 +301,13 @@ def _render_rules(request, message, *, status=200, **kwargs):
     """The rules region for htmx, or the whole rules step for a plain request."""
     step = wizard.get_step("rules")
     if _partial(request):
+        # htmx swaps only 2xx answers: an invalid rule comes back as 200 with its errors.
         context = _rules_context(request, message, **kwargs)
-        return render(request, "campaigns/wizard/step_rules.html#rules", context, status=status)
-    response = _render_step(
-        request, message, step, step.form_class(message=message, workspace=request.workspace)
-    )
-    if kwargs:
-        context = _step_context(
-            request, message, step, step.form_class(message=message, workspace=request.workspace)
-        )
-        context.update(_rules_context(request, message, **kwargs))
-        response = render(request, "campaigns/wizard.html", context, status=status)
-    return response
+        return render(request, "campaigns/wizard/step_rules.html#rules", context)
+    form = step.form_class(message=message, workspace=request.workspace)
+    context = _step_context(request, message, step, form)
+    context.update(_rules_context(request, message, **kwargs))
+    return render(request, "campaigns/wizard.html", context, status=status)
 
 
 def _rules_message(request, message_id):

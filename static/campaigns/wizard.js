@@ -15,7 +15,8 @@
     });
     var current = position.options[position.selectedIndex];
     if (valid.length && (!current || current.disabled)) {
-      position.value = valid[0].value;
+      var chosen = type.options[type.selectedIndex];
+      position.value = (chosen && chosen.dataset.defaultPosition) || valid[0].value;
       position.dispatchEvent(new Event("change", { bubbles: true }));
     }
   }

@@ -156,26 +156,52 @@ def test_the_tester_explains_each_rule():
     ]
     verdict = evaluate(rule_list, web_page("https://example.com/blog/launch?ref=x"))
     assert verdict.shows is False
-    assert verdict.reason == "Excluded by: exclude if web is “/blog/launch”."
+    assert verdict.reason == "Excluded by: web path is “/blog/launch”."
     first, second, third = verdict.results
     assert (first.applies, first.matched) == (True, True)
-    assert first.reason == "path “/blog/launch” matches web matches “/blog/*”"
+    assert first.reason == "path “/blog/launch” matches “/blog/*”"
     assert (second.applies, second.matched) == (True, True)
+    assert second.reason == "path “/blog/launch” is “/blog/launch”"
     assert third.applies is False
-    assert third.reason == "for ios, not web"
+    assert third.reason == "a rule for iOS, not web"
+
+
+@pytest.mark.parametrize(
+    ("rule", "url", "reason"),
+    [
+        (web("is", "/a"), "/b?x=1", "path “/b” is not “/a”"),
+        (web("is_not", "/a"), "/a", "path “/a” is “/a”"),
+        (web("contains", "x=1"), "/b?x=1", "URL “/b?x=1” contains “x=1”"),
+        (web("not_contains", "x=1"), "/b?x=1", "URL “/b?x=1” contains “x=1”"),
+        (web("starts_with", "/docs"), "/blog", "URL “/blog” does not start with “/docs”"),
+        (web("ends_with", ".pdf"), "/a.pdf", "URL “/a.pdf” ends with “.pdf”"),
+        (web("matches", "/p?plan=*"), "/p?plan=pro", "URL “/p?plan=pro” matches “/p?plan=*”"),
+        (web("regex", "^/b$"), "/a", "URL “/a” does not match the regex “^/b$”"),
+    ],
+)
+def test_each_rule_result_reads_as_a_sentence(rule, url, reason):
+    assert evaluate([rule], web_page(url)).results[0].reason == reason
+
+
+def test_screen_rules_name_the_screen():
+    verdict = evaluate([ios("starts_with", "Check", case_sensitive=True)], screen_page("ios", "X"))
+    assert verdict.results[0].reason == "screen “X” does not start with “Check”"
+    assert verdict.reason == "No inclusion rule matches."
+    verdict = evaluate([ios("is", "X")], screen_page("ios", "x"))
+    assert verdict.reason == "Included by: iOS screen is “X”."
 
 
 def test_the_tester_names_the_target_a_rule_looks_at():
     verdict = evaluate([web("contains", "ref=x")], web_page("/blog?ref=x"))
-    assert verdict.results[0].reason.startswith("path and query “/blog?ref=x” matches")
-    assert verdict.reason == "Included by: web contains “ref=x”."
+    assert verdict.results[0].reason == "URL “/blog?ref=x” contains “ref=x”"
+    assert verdict.reason == "Included by: web URL contains “ref=x”."
 
 
 @pytest.mark.parametrize(
     ("rule_list", "reason"),
     [
         ([], "No page rules: shows on every page of every platform."),
-        ([ios("is", "Home")], "No rule for web: never shows there."),
+        ([ios("is", "Home")], "No rule for web: the message never shows there."),
         ([web("is", "/x")], "No inclusion rule matches."),
         ([web("is", "/x", exclude=True)], "No exclusion rule matches."),
     ],

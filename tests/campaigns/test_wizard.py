@@ -187,7 +187,7 @@ def test_invalid_rules_are_refused_with_the_reason_and_nothing_is_saved(
     url = reverse("campaigns:rule-add", args=[fresh_draft.workspace_id, fresh_draft.pk])
     form = {"exclude": "0", "platform": "web", "operator": "is", "value": "/pricing", **data}
     response = owner_client.post(url, form, **(HTMX if htmx else {}))
-    assert response.status_code == 400
+    assert response.status_code == (200 if htmx else 400)  # htmx swaps only 2xx answers
     assert error in text_of(response)
     assert PageRule.objects.count() == 0
 
@@ -222,8 +222,8 @@ def test_the_rule_tester_explains_with_htmx(owner_client, fresh_draft):
     body = text_of(response)
     assert body.lstrip().startswith('<div id="rule-test"')
     assert "✗ Does not show here." in body
-    assert "Excluded by: exclude if web is “/blog/launch”." in body
-    assert "path “/blog/launch” matches web matches “/blog/*”" in body
+    assert "Excluded by: web path is “/blog/launch”." in body
+    assert "path “/blog/launch” matches “/blog/*”" in body
 
 
 def test_the_rule_tester_works_without_javascript(owner_client, fresh_draft):
