@@ -3,7 +3,7 @@
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
@@ -47,6 +47,7 @@ class Bucket:
     dismissals: int = 0
     conversions: int = 0
     clicks_by_action: dict = field(default_factory=dict)
+    day: date | None = None  # the local day of a daily bucket
 
 
 @dataclass
@@ -102,10 +103,14 @@ def message_report(*, message_id: int, date_range: DateRange, tz: ZoneInfo) -> R
         .values_list("hour", "views", "clicks", "clicks_by_action", "dismissals", "conversions")
     )
     buckets = _empty_buckets(date_range, tz)
-    index = {bucket.start: bucket for bucket in buckets}
+    if date_range.bucket == "hour":
+        index = {bucket.start: bucket for bucket in buckets}
+    else:
+        index = {bucket.day: bucket for bucket in buckets}
     totals = Bucket(start=date_range.start, label="total")
     for hour, views, clicks, by_action, dismissals, conversions in rows:
-        bucket = index.get(_bucket_start(hour, date_range.bucket, tz))
+        key = hour if date_range.bucket == "hour" else hour.astimezone(tz).date()
+        bucket = index.get(key)
         for target in (bucket, totals) if bucket is not None else (totals,):
             target.views += views
             target.clicks += clicks
@@ -178,12 +183,6 @@ def _hour_mask(first_hour: int, last_hour: int) -> int:
     return sum(1 << hour for hour in range(first_hour, last_hour + 1))
 
 
-def _bucket_start(hour: datetime, bucket: str, tz: ZoneInfo) -> datetime:
-    if bucket == "hour":
-        return hour
-    return local_midnight(hour.astimezone(tz).date(), tz)
-
-
 def _empty_buckets(date_range: DateRange, tz: ZoneInfo) -> list[Bucket]:
     buckets = []
     if date_range.bucket == "hour":
@@ -195,7 +194,7 @@ def _empty_buckets(date_range: DateRange, tz: ZoneInfo) -> list[Bucket]:
         return buckets
     day = date_range.start.astimezone(tz).date()
     while (start := local_midnight(day, tz)) < date_range.end:
-        buckets.append(Bucket(start=start, label=day.strftime("%b %d")))
+        buckets.append(Bucket(start=start, label=day.strftime("%b %d"), day=day))
         day += timedelta(days=1)
     return buckets
 

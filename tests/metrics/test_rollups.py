@@ -258,3 +258,19 @@ def test_rebuild_command_refuses_a_range_older_than_retention_without_force(db):
     with pytest.raises(CommandError, match="not a date"):
         call_command("rebuild_rollups", "--from", "yesterday")
     call_command("rebuild_rollups", "--from", "2000-01-01", "--to", "2000-01-02", "--force")
+
+
+def test_action_names_beyond_fifty_add_up_under_other(message):
+    now = timezone.now()
+    for n in range(55):
+        for _ in range(2 if n < 10 else 1):
+            MessageEventFactory(
+                message=message, click=True, action_name=f"action-{n:02}", timestamp=now - H
+            )
+    roll_up(now=now + H)
+    [bucket] = MessageHourlyStats.objects.all()
+    assert len(bucket.clicks_by_action) == 50
+    assert bucket.clicks_by_action["action-00"] == 2
+    assert bucket.clicks_by_action["(other)"] == 6
+    assert sum(bucket.clicks_by_action.values()) == bucket.clicks == 65
+    assert rebuild_rollups(start=now - 2 * H, end=now + H).buckets_written == 0

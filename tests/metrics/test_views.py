@@ -174,3 +174,13 @@ def test_the_page_reads_rollups_with_few_queries(
     owner_client.get(url(message))  # warm the session
     with django_assert_max_num_queries(8):
         assert owner_client.get(url(message, range="90d")).status_code == 200
+
+
+def test_daily_buckets_follow_a_half_hour_time_zone(owner_client, message, workspace):
+    workspace.time_zone = "Asia/Kolkata"
+    workspace.save()
+    record(message, views=2)
+    report = owner_client.get(url(message, range="7d")).context["report"]
+    assert [b.day for b in report.buckets] == sorted({b.day for b in report.buckets})
+    assert report.buckets[-1].day == timezone.now().astimezone(workspace.tz).date()
+    assert report.views == 2
