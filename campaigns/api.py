@@ -48,22 +48,27 @@ def allow_methods(*methods: str):
     return decorator
 
 
-def _not_found(message_id) -> JsonResponse:
-    return error(404, "not_found", f"There is no anonymous message {message_id} in this workspace.")
+def _not_found(message_id: str) -> JsonResponse:
+    return error(
+        404, "not_found", f"There is no anonymous message “{message_id[:40]}” in this workspace."
+    )
 
 
 def _messages(workspace):
     return AnonymousMessage.objects.filter(workspace=workspace).prefetch_related("rules")
 
 
-def _get_message(workspace, message_id: int, *, for_update: bool = False):
+def _get_message(workspace, message_id: str, *, for_update: bool = False):
     """The workspace's message, or None (another workspace's message does not exist here)."""
-    if not 0 < message_id <= MAX_ID:
+    # ASCII digits only ("²".isdigit() is true), and short enough for int() to take.
+    if not (message_id.isascii() and message_id.isdigit() and len(message_id) <= 19):
+        return None
+    if not 0 < int(message_id) <= MAX_ID:
         return None
     messages = _messages(workspace)
     if for_update:
         messages = messages.select_for_update()
-    return messages.filter(pk=message_id).first()
+    return messages.filter(pk=int(message_id)).first()
 
 
 def _json(request, message: AnonymousMessage, *, status: int = 200) -> JsonResponse:
@@ -103,7 +108,7 @@ def _create_message(request):
 
 @allow_methods("GET", "PATCH")
 @api_key_required
-def message_detail(request, message_id: int):
+def message_detail(request, message_id: str):
     if request.method == "GET":
         message = _get_message(request.workspace, message_id)
         return _json(request, message) if message else _not_found(message_id)
@@ -129,7 +134,7 @@ def message_detail(request, message_id: int):
 def _transition(action):
     @allow_methods("POST")
     @api_key_required
-    def view(request, message_id: int):
+    def view(request, message_id: str):
         with transaction.atomic():
             message = _get_message(request.workspace, message_id, for_update=True)
             if message is None:

@@ -2,6 +2,7 @@
 
 The App API for anonymous messages (DESIGN.md §3) and the OpenAPI document. The metrics
 endpoint, /api/v1/anonymous-messages/<id>/metrics, is defined in metrics/api_urls.py.
+Ids are captured as text so that a non-numeric one gets the API's JSON 404, not the site's page.
 """
 
 from django.urls import path
@@ -11,27 +12,27 @@ from campaigns import api
 urlpatterns = [
     path("api/v1/anonymous-messages", api.message_collection, name="api-message-list"),
     path(
-        "api/v1/anonymous-messages/<int:message_id>",
+        "api/v1/anonymous-messages/<str:message_id>",
         api.message_detail,
         name="api-message-detail",
     ),
     path(
-        "api/v1/anonymous-messages/<int:message_id>/launch",
+        "api/v1/anonymous-messages/<str:message_id>/launch",
         api.message_launch,
         name="api-message-launch",
     ),
     path(
-        "api/v1/anonymous-messages/<int:message_id>/pause",
+        "api/v1/anonymous-messages/<str:message_id>/pause",
         api.message_pause,
         name="api-message-pause",
     ),
     path(
-        "api/v1/anonymous-messages/<int:message_id>/resume",
+        "api/v1/anonymous-messages/<str:message_id>/resume",
         api.message_resume,
         name="api-message-resume",
     ),
     path(
-        "api/v1/anonymous-messages/<int:message_id>/end",
+        "api/v1/anonymous-messages/<str:message_id>/end",
         api.message_end,
         name="api-message-end",
     ),

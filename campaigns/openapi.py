@@ -108,6 +108,11 @@ def _message_schema(*, output: bool) -> dict:
     date_time = {"type": ["string", "null"]}
     if output:
         date_time["format"] = "date-time"
+    else:
+        # RFC 3339 `date-time` requires an offset; requests may leave it out, or send a date.
+        date_time["pattern"] = (
+            r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$"
+        )
     rule = _object(
         {
             "platform": {"type": "string", "enum": list(PLATFORMS), "default": "web"},
@@ -122,7 +127,12 @@ def _message_schema(*, output: bool) -> dict:
                     f"{MAX_REGEX_LENGTH} characters. Mobile: the screen name."
                 ),
             },
-            "value": {"type": "string", "minLength": 1, "maxLength": MAX_VALUE_LENGTH},
+            "value": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_VALUE_LENGTH,
+                "pattern": r"\S",
+            },
             "exclude": {"type": "boolean", "default": False},
             "caseSensitive": {"type": "boolean", "default": False},
         },
@@ -141,7 +151,7 @@ def _message_schema(*, output: bool) -> dict:
                 "launch, pause, resume and end operations."
             ),
         },
-        "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
+        "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME, "pattern": r"\S"},
         "description": {"type": "string", "maxLength": MAX_DESCRIPTION, "default": ""},
         "priority": {
             "type": "integer",
@@ -262,7 +272,6 @@ def _message_schema(*, output: bool) -> dict:
     }
     schema = _object(properties, output=output)
     if not output:
-        schema["required"] = ["name"]
         schema["description"] = (
             "POST: omitted fields take their defaults. PATCH: omitted fields keep their values; "
             "nested objects merge field by field; `pageRules` replaces the list. `id` and `state` "
@@ -285,7 +294,8 @@ def _error_response(description: str, example: dict) -> dict:
 
 SCHEMAS = {
     "Message": _message_schema(output=True),
-    "MessageInput": _message_schema(output=False),
+    "MessageInput": {**_message_schema(output=False), "required": ["name"]},
+    "MessagePatch": _message_schema(output=False),
     "MessageList": {
         "type": "object",
         "properties": {
@@ -453,7 +463,7 @@ PATHS = {
             "requestBody": {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/MessageInput"}}
+                    "application/json": {"schema": {"$ref": "#/components/schemas/MessagePatch"}}
                 },
             },
             "responses": {
@@ -461,6 +471,14 @@ PATHS = {
                 "400": _BAD_INPUT,
                 **_COMMON_ERRORS,
                 "404": _NOT_FOUND,
+                "409": _error_response(
+                    "Ended and archived messages are kept as they ran and cannot be changed.",
+                    {
+                        "error": "not_editable",
+                        "message": "This message is ended: ended and archived messages are …",
+                        "state": "ended",
+                    },
+                ),
             },
         },
     },

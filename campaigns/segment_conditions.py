@@ -53,6 +53,17 @@ def is_date(text: str) -> bool:
     return True
 
 
+def _storable(text: str, field: str) -> str:
+    # PostgreSQL's jsonb cannot hold NUL, and no database can hold a lone surrogate.
+    if "\x00" in text:
+        raise ConditionError("Remove the NUL character (\\u0000).", field=field)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise ConditionError("This is not valid Unicode text.", field=field) from None
+    return text
+
+
 def clean_condition(*, trait, operator, value) -> dict:
     """The condition as stored, or ConditionError naming the field to fix."""
     if not isinstance(trait, str) or not trait.strip():
@@ -60,7 +71,7 @@ def clean_condition(*, trait, operator, value) -> dict:
             "Enter the trait name, as sent with identify (e.g. plan or company.size).",
             field="trait",
         )
-    trait = trait.strip()
+    trait = _storable(trait.strip(), "trait")
     if len(trait) > MAX_TRAIT_LENGTH:
         raise ConditionError(
             f"Trait names are at most {MAX_TRAIT_LENGTH} characters.", field="trait"
@@ -73,7 +84,7 @@ def clean_condition(*, trait, operator, value) -> dict:
         return {"trait": trait, "operator": operator, "value": None}
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         value = ""
-    text = str(value).strip()
+    text = _storable(str(value).strip(), "value")
     if not text:
         raise ConditionError(
             "Enter the value to compare with (only “exists” needs none).", field="value"

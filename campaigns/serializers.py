@@ -176,12 +176,26 @@ def _object(value, field_name: str, keys: tuple[str, ...]) -> dict:
     return value
 
 
+def _check_text(value: str, field_name: str) -> str:
+    """Text the database can store: no NUL character, no lone surrogate (`"\\ud800"`)."""
+    if "\x00" in value:
+        raise BadInput(f"`{field_name}` contains a NUL character (\\u0000).", field=field_name)
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise BadInput(
+            f"`{field_name}` is not valid Unicode (it has a lone surrogate escape).",
+            field=field_name,
+        ) from None
+    return value
+
+
 def _string(value, field_name: str, *, max_length: int, nullable: bool = False) -> str:
     if value is None and nullable:
         return ""
     if not isinstance(value, str):
         raise _type_error(field_name, "a string" + (" or null" if nullable else ""), value)
-    value = value.strip()
+    value = _check_text(value, field_name).strip()
     if len(value) > max_length:
         raise BadInput(f"`{field_name}` is longer than {max_length} characters.", field=field_name)
     return value
@@ -287,7 +301,7 @@ def parse_message_payload(
         )
     if "description" in data:
         values["description"] = _string(
-            data["description"], "description", max_length=MAX_DESCRIPTION, nullable=True
+            data["description"], "description", max_length=MAX_DESCRIPTION
         )
     if "priority" in data:
         values["priority"] = _integer(
@@ -356,9 +370,9 @@ def _parse_content(value, values: dict, *, launched: bool) -> None:
     if "html" not in content:
         return
     html = content["html"]
-    if html is not None and not isinstance(html, str):
+    if not isinstance(html, str):
         raise _type_error("content.html", "a string", html)
-    values["content_html"] = html or ""
+    values["content_html"] = _check_text(html, "content.html")
     # HTML written through the API replaces whatever the dashboard's builder made.
     values["content_builder"] = None
     # A draft may wait for its content (launching checks it); a launched message may not.
@@ -421,6 +435,7 @@ def _parse_rules(value) -> list[dict]:
             )
         if not isinstance(raw["value"], str):
             raise _type_error(f"{prefix}.value", "a string", raw["value"])
+        _check_text(raw["value"], f"{prefix}.value")
         try:
             validate_rule(platform=platform, operator=operator, value=raw["value"])
         except RuleError as exc:

@@ -238,7 +238,9 @@ def test_another_workspace_message_is_not_found(api):
     assert "Not yours" not in response.content.decode()
 
 
-@pytest.mark.parametrize("message_id", [0, 987654, 99999999999999999999999])
+@pytest.mark.parametrize(
+    "message_id", [0, 987654, 99999999999999999999999, "9" * 5000, "abc", "1e3", "-1", "²", "١٢"]
+)
 def test_a_message_id_that_names_nothing_is_a_json_404(api, message_id):
     response = api.get(detail_url(message_id))
 
@@ -309,6 +311,13 @@ BAD_INPUTS = [
     ("name too long", {"name": "n" * 121}, "name", "longer than 120"),
     ("name a number", {"name": 7}, "name", "must be a string"),
     ("name null", {"name": None}, "name", "must be a string, not null"),
+    ("NUL in the name", {"name": "Hi\u0000"}, "name", "NUL character"),
+    ("NUL in a rule value", rule(value="/pricing\u0000"), "pageRules[0].value", "NUL character"),
+    ("NUL in the HTML", {"content": {"html": "<p>\u0000</p>"}}, "content.html", "NUL character"),
+    ("lone surrogate in the name", {"name": "Hi \ud800"}, "name", "not valid Unicode"),
+    ("lone surrogate in the HTML", {"content": {"html": "<p>\udfff</p>"}}, "content.html", "not valid Unicode"),
+    ("HTML null", {"content": {"html": None}}, "content.html", "must be a string, not null"),
+    ("description null", {"description": None}, "description", "must be a string, not null"),
     ("description too long", {"description": "d" * 2001}, "description", "longer than 2000"),
     ("priority zero", {"priority": 0}, "priority", "between 1 and 1,000"),
     ("priority over 1000", {"priority": 1001}, "priority", "between 1 and 1,000"),

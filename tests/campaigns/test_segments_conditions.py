@@ -50,6 +50,9 @@ INVALID = [
     ("size", "greater_than", "nan", "value", "compare numbers or dates"),
     ("size", "greater_than", "inf", "value", "compare numbers or dates"),
     ("at", "less_than", "2025-13-01", "value", "compare numbers or dates"),
+    ("pl\x00an", "equals", "pro", "trait", "NUL character"),
+    ("plan", "equals", "pro\x00", "value", "NUL character"),
+    ("plan\ud800", "equals", "pro", "trait", "not valid Unicode"),
 ]  # fmt: skip
 
 
