@@ -41,6 +41,7 @@ from campaigns.models import (
     Status,
     derive_state,
 )
+from metrics.summary import headline_numbers
 
 LIST_PAGE_SIZE = 50
 
@@ -106,7 +107,9 @@ def message_list(request):
     # Metrics columns: the metrics app fills `list_metrics` ({message id: numbers}) from
     # metrics.summary.headline_numbers(workspace=, message_ids=) and the two includes
     # campaigns/_list_metrics_head.html and campaigns/_list_metrics_cells.html render them.
-    list_metrics = {}
+    list_metrics = headline_numbers(
+        workspace=workspace, message_ids=[m.pk for m in page.object_list]
+    )
     tabs = [("", "All", sum(n for s, n in counts.items() if s != State.ARCHIVED))] + [
         (value, label, counts.get(value, 0)) for value, label in State.choices
     ]

@@ -14,8 +14,11 @@ from metrics.summary import message_report
 @api_key_required
 def message_metrics(request, message_id):
     workspace = request.workspace
-    if not AnonymousMessage.objects.filter(workspace=workspace, pk=message_id).exists():
-        return error(404, "not_found", f"No anonymous message {message_id} in this workspace.")
+    message_id = int(message_id) if message_id.isascii() and message_id.isdigit() else None
+    if message_id is None or not (
+        AnonymousMessage.objects.filter(workspace=workspace, pk=message_id).exists()
+    ):
+        return error(404, "not_found", "There is no such anonymous message in this workspace.")
     try:
         date_range = api_range(
             request.GET.get("from"), request.GET.get("to"), now=timezone.now(), tz=workspace.tz

@@ -99,3 +99,40 @@ def test_a_free_workspace_gets_a_403(client, message, api_key, workspace):
 def test_only_get_is_allowed(client, message, api_key):
     path = reverse("metrics-api", args=[message.pk])
     assert client.post(path, HTTP_AUTHORIZATION=f"Bearer {api_key}").status_code == 405
+
+
+def test_the_endpoint_is_in_the_openapi_document_and_answers_its_schema(client, message, api_key):
+    from jsonschema import Draft202012Validator
+    from openapi_spec_validator import validate
+
+    from campaigns.openapi import build_document
+
+    document = build_document()
+    validate(document)
+    operation = document["paths"]["/api/v1/anonymous-messages/{id}/metrics"]
+    assert set(operation) == {"get"}
+    assert operation["get"]["security"] == [{"appApiKey": []}]
+    validator = Draft202012Validator(
+        {"$ref": "#/components/schemas/MessageMetrics", "components": document["components"]}
+    )
+    MessageEventFactory(message=message, click=True)
+    roll_up(now=timezone.now() + timedelta(minutes=1))
+    body = get(client, message.pk, api_key).json()
+    assert list(validator.iter_errors(body)) == []
+    assert (
+        list(
+            validator.iter_errors(
+                operation["get"]["responses"]["200"]["content"]["application/json"]["example"]
+            )
+        )
+        == []
+    )
+
+
+@pytest.mark.parametrize("bad_id", ["abc", "99999999999999999999999", "0"])
+def test_a_malformed_or_unknown_id_is_a_json_404(client, api_key, bad_id):
+    response = client.get(
+        f"/api/v1/anonymous-messages/{bad_id}/metrics", HTTP_AUTHORIZATION=f"Bearer {api_key}"
+    )
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"

@@ -1,0 +1,141 @@
+"""The metrics fragment of the OpenAPI document (assembled by campaigns/openapi.py)."""
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error(description: str, example: dict) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": _ERROR, "example": example}},
+    }
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+
+SCHEMAS = {
+    "MessageMetrics": {
+        "type": "object",
+        "description": (
+            "A message's metrics over [from, to), read from hourly rollups (refreshed every "
+            "minute). Conversions are counted at the time they happened (the identify, or the "
+            "goal condition if later)."
+        ),
+        "properties": {
+            "views": {**_COUNT, "description": "Times the message was displayed."},
+            "uniqueViewers": {
+                **_COUNT,
+                "description": "Distinct anonymous visitors who saw it at least once.",
+            },
+            "clicks": {
+                "type": "object",
+                "properties": {
+                    "total": {**_COUNT, "description": "Clicks on its tracked actions."},
+                    "byAction": {
+                        "type": "object",
+                        "additionalProperties": _COUNT,
+                        "description": (
+                            "Clicks per tracked action name (`data-action`). Beyond 50 names "
+                            "in an hour, the least clicked add up under `(other)`."
+                        ),
+                    },
+                },
+                "required": ["total", "byAction"],
+                "additionalProperties": False,
+            },
+            "dismissals": {**_COUNT, "description": "Times a visitor closed it."},
+            "conversions": {
+                **_COUNT,
+                "description": "Distinct people who met the goal (one per message and person).",
+            },
+            "conversionRate": {
+                "type": "number",
+                "minimum": 0,
+                "description": "conversions ÷ uniqueViewers, rounded to 4 decimals (0 if none).",
+            },
+        },
+        "required": [
+            "views",
+            "uniqueViewers",
+            "clicks",
+            "dismissals",
+            "conversions",
+            "conversionRate",
+        ],
+        "additionalProperties": False,
+    }  # fmt: skip
+}
+
+_BOUND = (
+    "A date (`2026-03-01`, a whole day in the workspace's time zone; `to` is then included) or "
+    "an ISO-8601 date-time (without an offset: the workspace's time zone). Widened to whole "
+    "hours."
+)
+
+PATHS = {
+    "/api/v1/anonymous-messages/{id}/metrics": {
+        "get": {
+            "operationId": "getAnonymousMessageMetrics",
+            "summary": "A message's metrics for a date range",
+            "tags": ["Metrics"],
+            "security": [{"appApiKey": []}],
+            "parameters": [
+                {
+                    "name": "id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1},
+                    "description": "The message's id.",
+                },
+                {
+                    "name": "from",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": f"Start of the range. {_BOUND} Default: 30 days before `to`.",
+                },
+                {
+                    "name": "to",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": f"End of the range. {_BOUND} Default: now. At most 366 days.",
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "The metrics.",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/MessageMetrics"},
+                            "example": {
+                                "views": 1520,
+                                "uniqueViewers": 1210,
+                                "clicks": {"total": 96, "byAction": {"signup": 80, "pricing": 16}},
+                                "dismissals": 430,
+                                "conversions": 31,
+                                "conversionRate": 0.0256,
+                            },
+                        }
+                    },
+                },
+                "400": _error(
+                    "`from` or `to` is not a date, `from` is not before `to`, or the range is "
+                    "longer than 366 days; `field` names the parameter.",
+                    {"error": "invalid", "message": "`from` must be before `to`.", "field": "from"},
+                ),
+                "401": _error(
+                    "The App API key is missing or not valid (it may have been rotated).",
+                    {"error": "unauthorized", "message": "This App API key is not valid."},
+                ),
+                "403": _error(
+                    "The workspace's plan has no anonymous messages (free plan).",
+                    {"error": "plan_required", "message": "This feature is only available on…"},
+                ),
+                "404": _error(
+                    "No such message in this workspace.",
+                    {"error": "not_found", "message": "No anonymous message 12 in this workspace."},
+                ),
+            },
+        }
+    }
+}
