@@ -9,8 +9,8 @@ Rules (DESIGN.md §2, docs/tracking-api.md):
 - identify traits are merged into the profile's traits (new keys win), `traits.email` is the
   profile's e-mail.
 
-The set-based upserts are raw SQL (one statement for a whole batch, `INSERT … ON CONFLICT`),
-valid on PostgreSQL and SQLite.
+The set-based upserts are one statement for a whole batch (`INSERT … ON CONFLICT`, see
+delivery/bulk_sql.py), on PostgreSQL and SQLite.
 """
 
 from collections.abc import Iterable
@@ -20,6 +20,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Q, Subquery
 
+from delivery.bulk_sql import insert_rows
 from delivery.ingest import IncomingEvent
 from delivery.models import Profile, Visitor
 
@@ -35,12 +36,22 @@ LATER = (
 )
 
 
-def sql_datetime(value: datetime):
-    return connection.ops.adapt_datetimefield_value(value)
-
-
-def values_sql(rows: int, placeholders: str) -> str:
-    return ", ".join([f"({placeholders})"] * rows)
+VISITOR_COLUMNS = [
+    ("workspace_id", "bigint"),
+    ("anonymous_id", "text"),
+    ("first_seen_at", "timestamptz"),
+    ("last_seen_at", "timestamptz"),
+    ("user_agent", "text"),
+    ("last_page", "text"),
+]
+PROFILE_COLUMNS = [
+    ("workspace_id", "bigint"),
+    ("user_id", "text"),
+    ("first_seen_at", "timestamptz"),
+    ("last_seen_at", "timestamptz"),
+    ("email", "text"),
+    ("traits", "jsonb"),
+]
 
 
 @dataclass(slots=True)
@@ -59,8 +70,16 @@ class _Seen:
     page_at: datetime | None = None
 
 
-def upsert_visitors(*, workspace_id: int, events: Iterable[IncomingEvent]) -> dict[str, VisitorRef]:
-    """Create or refresh the visitor of every anonymous id in `events`, in one statement."""
+def upsert_visitors(
+    *, workspace_id: int, events: Iterable[IncomingEvent], need_ids: bool = True
+) -> dict[str, VisitorRef]:
+    """Create or refresh the visitor of every anonymous id in `events`, in one statement.
+
+    Returns {anonymous_id: VisitorRef}. With need_ids=False (nothing to merge, no message
+    state to update), returns {} and leaves a known visitor's row alone unless something
+    shown about it changed: first seen earlier, a new user agent or page, or last seen moved
+    by more than a minute. Most calls of a browsing visitor then write no visitor row at all.
+    """
     seen: dict[str, _Seen] = {}
     for event in events:
         if not event.anonymous_id:
@@ -80,35 +99,37 @@ def upsert_visitors(*, workspace_id: int, events: Iterable[IncomingEvent]) -> di
         return {}
 
     table = connection.ops.quote_name(Visitor._meta.db_table)
-    params = []
     # Sorted, so that concurrent requests lock visitor rows in the same order.
-    for anonymous_id, entry in sorted(seen.items()):
-        params += [
-            workspace_id,
-            anonymous_id,
-            sql_datetime(entry.first),
-            sql_datetime(entry.last),
-            entry.user_agent,
-            entry.page,
-        ]
+    rows = [
+        (workspace_id, anonymous_id, entry.first, entry.last, entry.user_agent, entry.page)
+        for anonymous_id, entry in sorted(seen.items())
+    ]
     replace_if_newer = (
         "CASE WHEN excluded.{c} <> '' AND excluded.last_seen_at >= {t}.last_seen_at "
         "THEN excluded.{c} ELSE {t}.{c} END"
     )
-    sql = (
-        f"INSERT INTO {table} "
-        "(workspace_id, anonymous_id, first_seen_at, last_seen_at, user_agent, last_page) "
-        f"VALUES {values_sql(len(seen), '%s, %s, %s, %s, %s, %s')} "
+    if connection.vendor == "postgresql":
+        a_minute_later = f"{table}.last_seen_at + interval '1 minute'"
+    else:
+        a_minute_later = f"datetime({table}.last_seen_at, '+60 seconds')"
+    only_if_changed = (
+        f" WHERE excluded.first_seen_at < {table}.first_seen_at"
+        f" OR excluded.last_seen_at > {a_minute_later}"
+        f" OR (excluded.user_agent <> '' AND excluded.user_agent <> {table}.user_agent)"
+        f" OR (excluded.last_page <> '' AND excluded.last_page <> {table}.last_page)"
+    )
+    returned = insert_rows(
+        Visitor._meta.db_table,
+        VISITOR_COLUMNS,
+        rows,
         "ON CONFLICT (workspace_id, anonymous_id) DO UPDATE SET "
         f"user_agent = {replace_if_newer.format(t=table, c='user_agent')}, "
         f"last_page = {replace_if_newer.format(t=table, c='last_page')}, "
         f"first_seen_at = {EARLIER.format(t=table, c='first_seen_at')}, "
-        f"last_seen_at = {LATER.format(t=table, c='last_seen_at')} "
-        "RETURNING id, anonymous_id, profile_id"
+        f"last_seen_at = {LATER.format(t=table, c='last_seen_at')}"
+        + (" RETURNING id, anonymous_id, profile_id" if need_ids else only_if_changed),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {row[1]: VisitorRef(row[0], row[2]) for row in cursor.fetchall()}
+    return {anonymous_id: VisitorRef(pk, profile_id) for pk, anonymous_id, profile_id in returned}
 
 
 def upsert_profiles(*, workspace_id: int, seen: dict[str, tuple[datetime, datetime]]) -> dict:
@@ -120,21 +141,20 @@ def upsert_profiles(*, workspace_id: int, seen: dict[str, tuple[datetime, dateti
     if not seen:
         return {}
     table = connection.ops.quote_name(Profile._meta.db_table)
-    empty_traits = "'{}'::jsonb" if connection.vendor == "postgresql" else "'{}'"
-    params = []
-    for user_id, (first, last) in sorted(seen.items()):
-        params += [workspace_id, user_id, sql_datetime(first), sql_datetime(last)]
-    sql = (
-        f"INSERT INTO {table} (workspace_id, user_id, first_seen_at, last_seen_at, email, traits) "
-        f"VALUES {values_sql(len(seen), f"%s, %s, %s, %s, '', {empty_traits}")} "
+    rows = [
+        (workspace_id, user_id, first, last, "", {})
+        for user_id, (first, last) in sorted(seen.items())
+    ]
+    returned = insert_rows(
+        Profile._meta.db_table,
+        PROFILE_COLUMNS,
+        rows,
         "ON CONFLICT (workspace_id, user_id) DO UPDATE SET "
         f"first_seen_at = {EARLIER.format(t=table, c='first_seen_at')}, "
         f"last_seen_at = {LATER.format(t=table, c='last_seen_at')} "
-        "RETURNING id, user_id, merged_into_id"
+        "RETURNING id, user_id, merged_into_id",
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {row[1]: row[2] or row[0] for row in cursor.fetchall()}
+    return {user_id: merged_into_id or pk for pk, user_id, merged_into_id in returned}
 
 
 @dataclass

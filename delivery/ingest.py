@@ -69,7 +69,7 @@ class IncomingEvent:
     user_id: str
     name: str
     timestamp: datetime  # corrected for clock skew, never later than received_at
-    payload_json: str  # what is stored: the call as sent (see `_stored_payload`)
+    payload: dict  # what is stored: the call as sent (see `_stored_payload`)
     content_id: int | None = None
     action_type: str = ""
     action_name: str = ""
@@ -119,7 +119,7 @@ def load_body(body: bytes, *, route_type: str) -> dict:
         raise TrackingError(
             413, "event_too_large", f"The event is larger than {MAX_EVENT_BYTES // 1024} KB."
         )
-    if _NUL_ESCAPE.search(body):
+    if b"\\u0000" in body and _NUL_ESCAPE.search(body):
         raise _bad("Strings cannot contain NUL characters (\\u0000).", code="invalid_json")
     try:
         data = json.loads(body, parse_constant=_no_constant)
@@ -343,7 +343,7 @@ def _parse_event(
         timestamp=corrected_timestamp(
             timestamp=timestamp, sent_at=sent_at, received_at=received_at
         ),
-        payload_json=_stored_payload(
+        payload=_stored_payload(
             data,
             route_type=route_type,
             generated_message_id=None if sent_message_id else message_id,
@@ -409,8 +409,8 @@ def parse_content_id(value) -> int | None:
 
 def _stored_payload(
     data: dict, *, route_type: str, generated_message_id: str | None, envelope: _Envelope | None
-) -> str:
-    """The call as sent, as JSON text, with what the server filled in.
+) -> dict:
+    """The call as sent, with what the server filled in.
 
     Added: `type` (from the endpoint, for single calls), `messageId` when the client sent none
     (the one generated here), and the batch-level `context`, `integrations`
@@ -433,4 +433,4 @@ def _stored_payload(
         if envelope is not None:
             for key, value in envelope.fields.items():
                 stored.setdefault(key, value)
-    return json.dumps(stored, separators=(",", ":"), ensure_ascii=False)
+    return stored

@@ -17,30 +17,37 @@ from django.db import connection, transaction
 
 from campaigns.models import AnonymousMessage
 from delivery import identity
-from delivery.identity import EARLIER, LATER, sql_datetime, values_sql
+from delivery.bulk_sql import insert_rows
+from delivery.identity import EARLIER, LATER
 from delivery.ingest import CLICKED, DISMISSED, VIEWED, IncomingEvent
 from delivery.models import Event, Profile, VisitorMessageState
 from delivery.signals import events_recorded, profile_traits_changed
 
 logger = logging.getLogger(__name__)
 
-# Rows per INSERT statement: stays under SQLite's and PostgreSQL's bound-parameter limits.
-INSERT_CHUNK = 1_000
-
-_EVENT_COLUMNS = (
-    "workspace_id",
-    "message_id",
-    "type",
-    "name",
-    "anonymous_id",
-    "user_id",
-    "timestamp",
-    "received_at",
-    "content_id",
-    "action_type",
-    "action_name",
-    "payload",
-)
+EVENT_COLUMNS = [
+    ("workspace_id", "bigint"),
+    ("message_id", "text"),
+    ("type", "text"),
+    ("name", "text"),
+    ("anonymous_id", "text"),
+    ("user_id", "text"),
+    ("timestamp", "timestamptz"),
+    ("received_at", "timestamptz"),
+    ("content_id", "bigint"),
+    ("action_type", "text"),
+    ("action_name", "text"),
+    ("payload", "jsonb"),
+]
+STATE_COLUMNS = [
+    ("visitor_id", "bigint"),
+    ("message_id", "bigint"),
+    ("views", "integer"),
+    ("first_viewed_at", "timestamptz"),
+    ("last_viewed_at", "timestamptz"),
+    ("dismissed_at", "timestamptz"),
+    ("responded_at", "timestamptz"),
+]
 
 
 @dataclass
@@ -64,7 +71,10 @@ def record_events(
         new = [event for event in events if event.message_id in inserted]
         recorded = Recorded(event_ids=sorted(inserted.values()), duplicates=len(events) - len(new))
         if new:
-            visitors = identity.upsert_visitors(workspace_id=workspace_id, events=new)
+            need_ids = any(event.user_id or event.content_id in known_messages for event in new)
+            visitors = identity.upsert_visitors(
+                workspace_id=workspace_id, events=new, need_ids=need_ids
+            )
             _resolve_identities(workspace_id, new, visitors, recorded)
             _update_message_states(new, visitors, known_messages, recorded)
             transaction.on_commit(lambda: _announce(workspace_id, recorded))
@@ -90,42 +100,34 @@ def _insert_events(
     known_messages: set[int],
 ) -> dict[str, int]:
     """Insert the raw events; returns {message_id: id} of those that were not there yet."""
-    table = connection.ops.quote_name(Event._meta.db_table)
-    payload = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    row = ", ".join(["%s"] * (len(_EVENT_COLUMNS) - 1) + [payload])
-    received = sql_datetime(received_at)
-    inserted = {}
-    with connection.cursor() as cursor:
-        for start in range(0, len(events), INSERT_CHUNK):
-            chunk = events[start : start + INSERT_CHUNK]
-            params = []
-            for event in chunk:
-                # An unknown or foreign contentId stays in the payload only: no column, so no
-                # rollup or state ever counts it.
-                is_message_event = event.content_id in known_messages
-                params += [
-                    workspace_id,
-                    event.message_id,
-                    event.type,
-                    event.name,
-                    event.anonymous_id,
-                    event.user_id,
-                    sql_datetime(event.timestamp),
-                    received,
-                    event.content_id if is_message_event else None,
-                    event.action_type if is_message_event else "",
-                    event.action_name if is_message_event else "",
-                    event.payload_json,
-                ]
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(_EVENT_COLUMNS)}) "
-                f"VALUES {values_sql(len(chunk), row)} "
-                "ON CONFLICT (workspace_id, message_id) DO NOTHING "
-                "RETURNING id, message_id",
-                params,
+    rows = []
+    for event in events:
+        # An unknown or foreign contentId stays in the payload only: no column, so no rollup
+        # or state ever counts it.
+        is_message_event = event.content_id in known_messages
+        rows.append(
+            (
+                workspace_id,
+                event.message_id,
+                event.type,
+                event.name,
+                event.anonymous_id,
+                event.user_id,
+                event.timestamp,
+                received_at,
+                event.content_id if is_message_event else None,
+                event.action_type if is_message_event else "",
+                event.action_name if is_message_event else "",
+                event.payload,
             )
-            inserted.update((message_id, pk) for pk, message_id in cursor.fetchall())
-    return inserted
+        )
+    returned = insert_rows(
+        Event._meta.db_table,
+        EVENT_COLUMNS,
+        rows,
+        "ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING id, message_id",
+    )
+    return {message_id: pk for pk, message_id in returned}
 
 
 def _resolve_identities(
@@ -211,30 +213,29 @@ def _update_message_states(
         return
 
     table = connection.ops.quote_name(VisitorMessageState._meta.db_table)
-    params = []
-    for (visitor_id, message_id), delta in sorted(deltas.items()):
-        params += [visitor_id, message_id, delta.views] + [
-            None if value is None else sql_datetime(value)
-            for value in (
-                delta.first_viewed_at,
-                delta.last_viewed_at,
-                delta.dismissed_at,
-                delta.responded_at,
-            )
-        ]
-    sql = (
-        f"INSERT INTO {table} (visitor_id, message_id, views, first_viewed_at, last_viewed_at, "
-        "dismissed_at, responded_at) "
-        f"VALUES {values_sql(len(deltas), '%s, %s, %s, %s, %s, %s, %s')} "
+    rows = [
+        (
+            visitor_id,
+            message_id,
+            delta.views,
+            delta.first_viewed_at,
+            delta.last_viewed_at,
+            delta.dismissed_at,
+            delta.responded_at,
+        )
+        for (visitor_id, message_id), delta in sorted(deltas.items())
+    ]
+    insert_rows(
+        VisitorMessageState._meta.db_table,
+        STATE_COLUMNS,
+        rows,
         "ON CONFLICT (visitor_id, message_id) DO UPDATE SET "
         f"views = {table}.views + excluded.views, "
         f"first_viewed_at = {EARLIER.format(t=table, c='first_viewed_at')}, "
         f"last_viewed_at = {LATER.format(t=table, c='last_viewed_at')}, "
         f"dismissed_at = {LATER.format(t=table, c='dismissed_at')}, "
-        f"responded_at = {LATER.format(t=table, c='responded_at')}"
+        f"responded_at = {LATER.format(t=table, c='responded_at')}",
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 def _announce(workspace_id: int, recorded: Recorded) -> None:
