@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import reverse
 
+from delivery.activity import describe_delay
 from tests.factories import (
     AnonymousMessageFactory,
     EventFactory,
@@ -241,3 +242,17 @@ def test_event_detail_shows_the_raw_payload_pretty_printed(owner_client, workspa
 def test_event_detail_of_a_missing_event_is_404(owner_client, workspace):
     url = reverse("delivery:event", args=[workspace.pk, 999_999])
     assert owner_client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("delay", "text"),
+    [
+        (timedelta(seconds=0.2), ""),
+        (timedelta(seconds=4), "4 s"),
+        (timedelta(seconds=61), "1 min"),
+        (timedelta(hours=2, minutes=10), "2 h"),
+        (timedelta(days=3, hours=1), "3 days"),
+    ],
+)
+def test_describe_delay(delay, text):
+    assert describe_delay(delay) == text

@@ -16,6 +16,7 @@ from tests.factories import WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
+
 @pytest.fixture(autouse=True)
 def fresh_cache():
     # Write-key and "SDK last seen" throttles live in the cache; ids repeat between tests.
@@ -262,6 +263,31 @@ def test_a_visitors_last_seen_moves_forward_and_first_seen_stays(client, write_k
     visitor = Visitor.objects.get()
     assert visitor.first_seen_at == datetime(2025, 1, 1, tzinfo=UTC)
     assert visitor.last_seen_at == datetime(2025, 1, 3, tzinfo=UTC)
+
+
+def test_a_visitors_last_seen_is_rewritten_at_most_once_a_minute_unless_its_page_changes(
+    client, write_key
+):
+    def at(clock):
+        return f"2025-01-01T10:{clock}Z"
+
+    send(
+        client, "page", track(timestamp=at("00:00"), properties={"path": "/a"}), write_key=write_key
+    )
+    send(client, "track", track(timestamp=at("00:30")), write_key=write_key)
+    visitor = Visitor.objects.get()
+    assert (visitor.last_seen_at.second, visitor.last_page) == (0, "/a")
+
+    send(
+        client, "page", track(timestamp=at("00:40"), properties={"path": "/b"}), write_key=write_key
+    )
+    visitor.refresh_from_db()
+    assert (visitor.last_seen_at.second, visitor.last_page) == (40, "/b")
+
+    send(client, "track", track(timestamp=at("02:00")), write_key=write_key)
+    visitor.refresh_from_db()
+    assert visitor.last_seen_at == datetime(2025, 1, 1, 10, 2, tzinfo=UTC)
+    assert visitor.last_page == "/b"
 
 
 # --- CORS -----------------------------------------------------------------------------------
