@@ -100,9 +100,7 @@ class PageRuleForm(forms.ModelForm):
         model = PageRule
         fields = ["exclude", "platform", "operator", "value", "case_sensitive"]
         labels = {"case_sensitive": "Case sensitive"}
-        widgets = {
-            "value": forms.TextInput(attrs={"placeholder": "/pricing", "aria-label": "Value"})
-        }
+        widgets = {"value": forms.TextInput(attrs={"placeholder": "/pricing"})}
 
     def __init__(self, *args, message: AnonymousMessage, **kwargs):
         super().__init__(*args, **kwargs)
@@ -532,6 +530,11 @@ class ContentForm(ChoiceCardsMixin, StepForm):
                     attrs={"placeholder": "/signup" if index == 1 else "optional"}
                 ),
             )
+
+        # The grid shows column headings; each input still carries its own name for readers.
+        for name, field in self.fields.items():
+            if name.startswith("button"):
+                field.widget.attrs["aria-label"] = field.label
 
     def initial_from(self, message):
         builder = message.content_builder

@@ -1,0 +1,146 @@
+"""Real Chromium: a marketer creates, previews and launches an anonymous message."""
+
+import re
+
+import pytest
+
+from campaigns.models import AnonymousMessage, Status
+from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def marketer(transactional_db):
+    user = UserFactory(username="mia@acme.test")
+    MembershipFactory(user=user, workspace=WorkspaceFactory(name="Acme shop"))
+    return user
+
+
+def log_in(page, live_server):
+    page.goto(live_server.url + "/")
+    page.wait_for_url("**/accounts/login/**")
+    page.get_by_label("E-mail").fill("mia@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/anonymous/")
+
+
+def next_step(page, title):
+    page.get_by_role("button", name=re.compile(r"^Next")).click()
+    page.get_by_role("heading", name=title, exact=True).wait_for()
+
+
+def test_a_marketer_creates_and_launches_an_anonymous_message(page, live_server, marketer):
+    log_in(page, live_server)
+    page.get_by_role("link", name="Create anonymous message").first.click()
+
+    # 1. Name
+    page.get_by_role("heading", name="Name", exact=True).wait_for()
+    page.evaluate("window.sameDocument = true")  # htmx steps never reload the page
+    page.get_by_label("Name", exact=True).fill("Pricing page offer")
+    page.get_by_label("Description").fill("Spring campaign")
+    next_step(page, "Page rules")
+    assert re.search(r"/anonymous/\d+/edit/rules/$", page.url)
+    assert page.get_by_text("No page rules: this message shows on every page").is_visible()
+
+    # 2. Page rules: add one inline, then ask the tester about two pages.
+    page.get_by_label("Condition").select_option("matches")
+    page.get_by_label("Path, URL or screen name").fill("/pricing*")
+    page.get_by_role("button", name="Add rule").click()
+    page.get_by_text("Show on web pages whose path matches “/pricing*”").wait_for()
+    assert page.get_by_text("No page rules").count() == 0
+    tester = page.get_by_label("URL or screen name", exact=True)
+    tester.fill("https://shop.example.com/pricing/?plan=pro")
+    page.get_by_text("✓ Shows here.").wait_for()
+    tester.fill("/blog")
+    page.get_by_text("✗ Does not show here.").wait_for()
+    assert "path “/blog” does not match “/pricing*”" in page.locator("#rule-test").inner_text()
+    next_step(page, "Frequency")
+
+    # 3. Frequency
+    page.get_by_text("Up to a number of times").click()
+    page.get_by_label("Number of views").fill("3")
+    next_step(page, "Goal")
+
+    # 4. Goal: the defaults (a click, within 7 days)
+    assert page.get_by_label("Conversion window").input_value() == "7"
+    next_step(page, "Content")
+
+    # 5. Content with the builder; the preview follows the typing.
+    page.get_by_label("Heading", exact=True).fill("Get 20% off")
+    page.get_by_label("Text", exact=True).fill("Create a free account to unlock the offer.")
+    page.get_by_label("Button 1 label").fill("Sign up")
+    page.get_by_label("Button 1 URL").fill("/signup")
+    preview = page.frame_locator(".preview-frame").frame_locator("#m")
+    preview.get_by_role("heading", name="Get 20% off").wait_for()
+    assert preview.get_by_role("button", name="Sign up").is_visible()
+    page.locator(".action-list").get_by_text("sign-up").wait_for()
+    frame = page.locator(".preview-frame")
+    assert frame.get_attribute("sandbox") == "allow-scripts"
+
+    # Liquid is refused, live, with the reason; the builder is taken back.
+    page.get_by_role("radio", name=re.compile("^HTML")).check()
+    page.get_by_label("HTML", exact=True).fill("<p>Hi {{ first_name }}</p>")
+    page.locator(".preview-errors").get_by_text("Liquid is not supported").wait_for()
+    page.get_by_role("radio", name=re.compile("^Simple builder")).check()
+    page.get_by_label("Display as").select_option("overlay")
+    assert page.get_by_label("Position").input_value() == "bottom-right"
+    next_step(page, "Schedule")
+
+    # 6. Schedule: start at launch, never end (the defaults)
+    assert page.get_by_text("Times are in the workspace's time zone").is_visible()
+    next_step(page, "Review")
+
+    # 7. Review, then launch.
+    summary = page.locator(".summary").inner_text()
+    assert "Show on web pages whose path matches “/pricing*”" in summary
+    assert "Up to 3 times per visitor" in summary
+    assert "Corner overlay, bottom right" in summary
+    assert page.evaluate("window.sameDocument") is True
+    page.get_by_role("button", name="Launch anonymous message").click()
+
+    page.wait_for_url("**/anonymous/")
+    assert page.get_by_text("“Pricing page offer” is live").is_visible()
+    row = page.get_by_role("row").filter(has_text="Pricing page offer")
+    assert row.locator(".badge").inner_text() == "Active"
+    message = AnonymousMessage.objects.get()
+    assert (message.status, message.frequency_times, message.display_type) == (
+        Status.LAUNCHED,
+        3,
+        "overlay",
+    )
+    assert message.rules.get().value == "/pricing*"
+
+
+def test_the_wizard_works_without_javascript(browser, live_server, marketer):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        log_in(page, live_server)
+        page.get_by_role("link", name="Create anonymous message").first.click()
+        page.get_by_label("Name", exact=True).fill("No-JS offer")
+        next_step(page, "Page rules")
+        page.get_by_label("Path, URL or screen name").fill("/pricing")
+        page.get_by_role("button", name="Add rule").click()
+        page.get_by_text("Show on web pages whose path is “/pricing”", exact=True).wait_for()
+        page.get_by_label("URL or screen name", exact=True).fill("/pricing?x=1")
+        page.get_by_role("button", name="Test", exact=True).click()
+        page.get_by_text("✓ Shows here.").wait_for()
+        next_step(page, "Frequency")
+        next_step(page, "Goal")
+        next_step(page, "Content")
+        page.get_by_label("Heading", exact=True).fill("Welcome")
+        page.get_by_role("button", name="Update preview").click()
+        page.frame_locator(".preview-frame").frame_locator("#m").get_by_role(
+            "heading", name="Welcome"
+        ).wait_for()
+        next_step(page, "Schedule")
+        next_step(page, "Review")
+        page.get_by_role("button", name="Launch anonymous message").click()
+        page.wait_for_url("**/anonymous/")
+        row = page.get_by_role("row").filter(has_text="No-JS offer")
+        assert row.locator(".badge").inner_text() == "Active"
+    finally:
+        context.close()
