@@ -4,6 +4,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
@@ -60,7 +61,20 @@ class Report:
     dismissals: int
     conversions: int
     buckets: list[Bucket]
-    fingerprint: str
+    rows: list[tuple] = field(repr=False, default_factory=list)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Changes whenever anything shown for this range does (the htmx poll's 204 test)."""
+        return _digest(
+            [
+                self.date_range.start.isoformat(),
+                self.date_range.end.isoformat(),
+                self.date_range.bucket,
+                self.unique_viewers,
+                [(h.isoformat(), v, c, a, d, k) for h, v, c, a, d, k in self.rows],
+            ]
+        )
 
     @property
     def click_through_rate(self) -> float:
@@ -120,18 +134,9 @@ def message_report(*, message_id: int, date_range: DateRange, tz: ZoneInfo) -> R
                 target.clicks_by_action[name] = target.clicks_by_action.get(name, 0) + count
     # Any new view changes some hour's view count, so the views per hour identify the viewer
     # data: a cache key that needs no extra query.
-    views_digest = _digest([(hour.isoformat(), views) for hour, views, *_ in rows])
+    views_digest = _digest([(int(hour.timestamp()), views) for hour, views, *_ in rows])
     unique = count_unique_viewers(
         message_id=message_id, start=date_range.start, end=date_range.end, version=views_digest
-    )
-    fingerprint = _digest(
-        [
-            date_range.start.isoformat(),
-            date_range.end.isoformat(),
-            date_range.bucket,
-            unique,
-            [(h.isoformat(), v, c, a, d, k) for h, v, c, a, d, k in rows],
-        ]
     )
     return Report(
         date_range=date_range,
@@ -142,7 +147,7 @@ def message_report(*, message_id: int, date_range: DateRange, tz: ZoneInfo) -> R
         dismissals=totals.dismissals,
         conversions=totals.conversions,
         buckets=buckets,
-        fingerprint=fingerprint,
+        rows=rows,
     )
 
 
