@@ -475,7 +475,12 @@ def _review_context(request, message) -> dict:
         "problems": lifecycle.launch_problems(message),
         "warnings": message_warnings(message, workspace=request.workspace),
         "preview": _saved_preview(message),
-        "step_urls": {step.slug: _step_url(message, step) for step in wizard.STEPS},
+        # Edit links only for the steps the wizard lets the marketer open.
+        "step_urls": {
+            step.slug: _step_url(message, step)
+            for step in wizard.STEPS
+            if wizard.can_open(message, step)
+        },
         "page_rules": [{"rule": rule} for rule in message.rules.all()],
     }
 
@@ -562,11 +567,13 @@ def message_action(request, message_id, action):
     try:
         result = spec.run(message=message)
     except lifecycle.LifecycleError as exc:
-        messages.error(request, exc.message)
-        failed_url = message.get_absolute_url()
         if action == "launch" and message.status == Status.DRAFT:
-            failed_url = _step_url(message, wizard.LAST)
-        return _redirect(request, failed_url)
+            messages.error(request, exc.message)  # lists what to fix, step by step
+            return _redirect(request, _step_url(message, wizard.LAST))
+        # Usually a stale page (another tab or a colleague acted first): the message page
+        # shows its current state and the actions it allows now.
+        messages.error(request, f"{exc.message} The page now shows what you can do with it.")
+        return _redirect(request, message.get_absolute_url())
 
     state = result.get_state_display().lower() if result is not None else ""
     text = spec.done.format(name=name, state=state)
