@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from anonmsg.models import Plan, Workspace
@@ -584,6 +585,15 @@ def test_sdk_last_seen_is_set_by_the_first_call(client, workspace, write_key):
 
     workspace.refresh_from_db()
     assert workspace.sdk_last_seen_at is not None
+
+
+def test_the_settings_page_shows_when_the_sdk_was_last_seen(owner_client, workspace, write_key):
+    url = reverse("settings-inapp", args=[workspace.pk])
+    assert "sdk-seen-ok" not in owner_client.get(url).content.decode()
+
+    send(owner_client, "track", track(), write_key=write_key)
+
+    assert "sdk-seen-ok" in owner_client.get(url).content.decode()
 
 
 def test_sdk_last_seen_is_written_at_most_once_a_minute(client, workspace, write_key):
