@@ -8,10 +8,13 @@
 
 import gzip
 import hashlib
+import json
 import re
+from datetime import UTC
 from functools import cache, wraps
 
 from django.conf import settings
+from django.db import connection
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,9 +29,14 @@ from campaigns.models import AnonymousMessage
 from campaigns.rules import screen_page, web_page
 from delivery import eligibility
 from delivery.demo_site import demo_pages, is_demo_workspace
-from delivery.eligibility import LiveMessage, MessageState
-from delivery.live_messages import live_messages, to_live_message
-from delivery.models import Visitor
+from delivery.eligibility import MessageState
+from delivery.live_messages import (
+    live_messages,
+    message_payload,
+    rules_allowed,
+    to_live_message,
+)
+from delivery.models import Visitor, VisitorMessageState
 from delivery.preview import (
     PreviewError,
     make_preview_token,
@@ -40,12 +48,6 @@ from delivery.preview import (
 MAX_ID_LENGTH = 255
 MAX_URL_LENGTH = 2000
 MOBILE_PLATFORMS = ("ios", "android")
-# Which positions each display type accepts; the first is the default (campaigns.models).
-POSITIONS = {
-    "modal": ("center", "top", "bottom"),
-    "overlay": ("bottom-right", "bottom-left", "top-right", "top-left"),
-    "banner": ("top", "bottom"),
-}
 SDK_PATH = settings.BASE_DIR / "static" / "delivery" / "sdk.js"
 SDK_MAX_AGE = 300
 
@@ -82,10 +84,8 @@ def delivery(request):
         params = _delivery_params(request)
     except BadInput as exc:
         return exc.response()
-    workspace = (
-        Workspace.objects.filter(write_key=params["write_key"])
-        .only("id", "plan", "inapp_enabled", "content_version", "time_zone")
-        .first()
+    workspace, identified, states = _workspace_and_visitor(
+        params["write_key"], params["anonymous_id"]
     )
     if workspace is None:
         return error(
@@ -99,21 +99,26 @@ def delivery(request):
         return _messages_response([], reason=eligibility.PLAN)
     if not workspace.inapp_enabled:
         return _messages_response([], reason=eligibility.INAPP_DISABLED)
-    if params["user_id"]:
+    if params["user_id"] or identified:
         return _messages_response([], reason=eligibility.IDENTIFIED)
 
     messages = live_messages(workspace_id=workspace.pk, content_version=workspace.content_version)
     if not messages:
         return _messages_response([])
-    identified, states = _visitor_state(workspace.pk, params["anonymous_id"])
-    if identified:
-        return _messages_response([], reason=eligibility.IDENTIFIED)
+    pages = params["page"] if isinstance(params["page"], tuple) else (params["page"],)
     decisions = eligibility.decide(
         messages=messages,
-        page=params["page"],
+        page=pages,
         now=timezone.now(),
         states=states,
         time_zone=workspace.time_zone,
+        explain=False,
+        rules_allowed=rules_allowed(
+            workspace_id=workspace.pk,
+            content_version=workspace.content_version,
+            messages=messages,
+            pages=pages,
+        ),
     )
     return _messages_response(eligibility.delivered(decisions))
 
@@ -189,82 +194,93 @@ def _platform_from_user_agent(user_agent: str) -> str:
     return ""
 
 
-def _visitor_state(workspace_id: int, anonymous_id: str) -> tuple[bool, dict[int, MessageState]]:
-    """(identified, message id → state) in one query on two unique indexes."""
-    if not anonymous_id:
-        return False, {}
-    rows = (
-        Visitor.objects.filter(workspace_id=workspace_id, anonymous_id=anonymous_id)
-        .order_by()
-        .values_list(
-            "profile_id",
-            "message_states__message_id",
-            "message_states__views",
-            "message_states__last_viewed_at",
-            "message_states__dismissed_at",
-            "message_states__responded_at",
-        )
+WORKSPACE_FIELDS = ("id", "plan", "inapp_enabled", "content_version", "time_zone")
+STATE_FIELDS = ("message_id", "views", "last_viewed_at", "dismissed_at", "responded_at")
+
+
+@cache
+def _lookup_sql(vendor: str) -> str:
+    """The hot path's one query, written out: compiling it with the ORM on every request
+    cost three times as much as running it. Names come from the models' metadata."""
+    quote = connection.ops.quote_name
+
+    def columns(model, alias, names):
+        return [f"{alias}.{quote(model._meta.get_field(name).column)}" for name in names]
+
+    select = [
+        *columns(Workspace, "w", WORKSPACE_FIELDS),
+        *columns(Visitor, "v", ["profile"]),
+        *columns(VisitorMessageState, "s", [name.removesuffix("_id") for name in STATE_FIELDS]),
+    ]
+    workspace, visitor, state = (
+        quote(model._meta.db_table) for model in (Workspace, Visitor, VisitorMessageState)
+    )
+    return (
+        f"SELECT {', '.join(select)} FROM {workspace} w "
+        f"LEFT JOIN {visitor} v ON v.{quote('workspace_id')} = w.{quote('id')} "
+        f"AND v.{quote('anonymous_id')} = %s "
+        f"LEFT JOIN {state} s ON s.{quote('visitor_id')} = v.{quote('id')} "
+        f"WHERE w.{quote('write_key')} = %s"
+    )
+
+
+def _aware(value):
+    # PostgreSQL returns aware datetimes; SQLite's driver returns naive UTC ones.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def _workspace_and_visitor(write_key: str, anonymous_id: str):
+    """(workspace or None, identified, message id → MessageState): one query, three indexes.
+
+    The workspace by its write key (unique), LEFT JOIN the visitor by (workspace, anonymous
+    id) (unique), LEFT JOIN its per-message states by visitor (unique with message). The
+    workspace row carries `content_version`, the key of the live-message cache, so the warm
+    path needs no other query.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_lookup_sql(connection.vendor), [anonymous_id, write_key])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, False, {}
+    pk, plan, inapp_enabled, content_version, time_zone = rows[0][: len(WORKSPACE_FIELDS)]
+    workspace = Workspace(
+        pk=pk,
+        plan=plan,
+        inapp_enabled=bool(inapp_enabled),
+        content_version=content_version,
+        time_zone=time_zone,
+        write_key=write_key,
     )
     identified = False
     states = {}
-    for profile_id, message_id, views, last_viewed_at, dismissed_at, responded_at in rows:
+    for row in rows:
+        profile_id, message_id, views, last_viewed_at, dismissed_at, responded_at = row[
+            len(WORKSPACE_FIELDS) :
+        ]
         identified = identified or profile_id is not None
         if message_id is not None:
             states[message_id] = MessageState(
                 views=views or 0,
-                last_viewed_at=last_viewed_at,
-                dismissed_at=dismissed_at,
-                responded_at=responded_at,
+                last_viewed_at=_aware(last_viewed_at),
+                dismissed_at=_aware(dismissed_at),
+                responded_at=_aware(responded_at),
             )
-    return identified, states
+    return workspace, identified, states
 
 
-def message_payload(message: LiveMessage) -> dict:
-    """One message as the SDK receives it (docs/delivery-api.md)."""
-    if message.display_type == "inline":
-        position = None
-    else:
-        choices = POSITIONS.get(message.display_type, POSITIONS["modal"])
-        position = message.display_position if message.display_position in choices else choices[0]
-    mode = message.frequency_mode
-    return {
-        "id": message.id,
-        "name": message.name,
-        "priority": message.priority,
-        "display": {
-            "type": message.display_type,
-            "position": position,
-            "elementId": message.display_element_id or None,
-            "closeOnBackdrop": message.close_on_backdrop,
-        },
-        "html": message.html,
-        "actions": [
-            {"name": action.name, "label": action.label, "url": action.url or None}
-            for action in message.actions
-        ],
-        # The same rules in the gist protocol's terms: max views (0 = unlimited), minimum
-        # seconds between views, whether a dismissal stops it.
-        "frequency": {
-            "mode": mode,
-            "maxViews": message.frequency_times if mode == "times" else 0,
-            "minIntervalSeconds": message.min_interval_seconds,
-            "dismissStops": mode != "always",
-        },
-    }
-
-
-def _messages_response(messages, *, reason: str | None = None, preview=False) -> JsonResponse:
+def _messages_response(messages, *, reason: str | None = None, preview=False) -> HttpResponse:
     interval = settings.ANONMSG_POLL_INTERVAL
-    payloads = [message_payload(message) for message in messages]
+    payloads = [message.payload or message_payload(message) for message in messages]
     body = {"messages": payloads, "pollInterval": interval}
     if reason is not None:
         body["reason"] = reason
     if preview:
         # The SDK shows a preview but never reports its views or clicks.
         body["preview"] = True
-        for payload in payloads:
-            payload["preview"] = True
-    response = JsonResponse(body)
+        body["messages"] = [{**payload, "preview": True} for payload in payloads]
+    response = HttpResponse(json.dumps(body), content_type="application/json")
     response["X-Poll-Interval"] = str(interval)
     response["Cache-Control"] = "no-store"
     return response

@@ -24,12 +24,13 @@ Semantics (DESIGN.md §2):
   each overlay corner, each banner edge and each inline element id is its own slot.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from campaigns.rules import Page, Rule, evaluate
+from campaigns.rules import Page, Rule, evaluate, rule_matches
 
 ELIGIBLE = "eligible"
 PLAN = "plan"
@@ -96,6 +97,9 @@ class LiveMessage:
     html: str = ""
     actions: tuple[Action, ...] = ()
     rules: tuple[Rule, ...] = ()
+    # The message as the delivery API sends it, rendered once when the cache is filled
+    # (delivery.live_messages); not part of the message's identity.
+    payload: dict | None = field(default=None, compare=False)
 
     @property
     def slot(self) -> str:
@@ -146,12 +150,17 @@ def decide(
     inapp_enabled: bool = True,
     plan_allows: bool = True,
     time_zone: str = "UTC",
+    explain: bool = True,
+    rules_allowed: Collection[int] | None = None,
 ) -> list[Decision]:
     """One decision per message, in delivery order.
 
     `page` may be several pages (e.g. a mobile screen whose platform is unknown: the message
     shows if its rules allow any of them). `states` maps message id → MessageState; a message
-    without an entry was never seen by this visitor.
+    without an entry was never seen by this visitor. With `explain=False` (the delivery hot
+    path) the decisions carry reason codes but no human-readable detail. `rules_allowed`, if
+    given, is the ids of the messages whose page rules allow this page (`allowed_by_rules`,
+    which the caller may have memoised).
     """
     states = states or {}
     pages = (page,) if isinstance(page, Page) else tuple(page)
@@ -168,12 +177,18 @@ def decide(
             inapp_enabled=inapp_enabled,
             plan_allows=plan_allows,
             tz=tz,
+            explain=explain,
+            rules_allowed=rules_allowed,
         )
         if reason == ELIGIBLE:
             holder = taken.get(message.slot)
             if holder is not None:
                 reason = DISPLAY_SLOT_TAKEN
-                detail = f"Message {holder} is shown in the same place ({message.slot})."
+                detail = (
+                    f"Message {holder} is shown in the same place ({message.slot})."
+                    if explain
+                    else ""
+                )
             else:
                 taken[message.slot] = message.id
         decisions.append(Decision(message, reason, detail))
@@ -194,6 +209,8 @@ def _gate(
     inapp_enabled: bool,
     plan_allows: bool,
     tz: ZoneInfo,
+    explain: bool,
+    rules_allowed: Collection[int] | None,
 ) -> tuple[str, str]:
     if not plan_allows:
         return PLAN, "Anonymous messages need a premium or enterprise plan."
@@ -206,10 +223,12 @@ def _gate(
     if reason is not None:
         return reason
 
-    if message.rules:
-        verdicts = [evaluate(message.rules, page) for page in pages]
-        if not any(verdict.shows for verdict in verdicts):
-            return PAGE_RULE, verdicts[0].reason if verdicts else "No page."
+    if rules_allowed is not None:
+        allowed = message.id in rules_allowed
+    else:
+        allowed = not message.rules or any(rules_allow(message.rules, page) for page in pages)
+    if not allowed:
+        return PAGE_RULE, evaluate(message.rules, pages[0]).reason if explain and pages else ""
 
     reason = _frequency_reason(message, state=state, now=now)
     if reason is not None:
@@ -257,3 +276,42 @@ def _frequency_reason(message: LiveMessage, *, state: MessageState, now: datetim
                 f"Seen {int(elapsed)} s ago; shows again after {interval} s.",
             )
     return None
+
+
+@lru_cache(maxsize=20_000)
+def rules_allow(rules: tuple[Rule, ...], page: Page) -> bool:
+    """`campaigns.rules.evaluate(rules, page).shows`, without the explanations, memoised.
+
+    Pure, so the memo is safe; the same pages come back again and again, so a warm delivery
+    request rarely matches a rule at all. The semantics are DESIGN.md §2's (and a test keeps
+    this equal to `evaluate`): no rules → every page; no rule for the page's platform → never;
+    a matching exclusion → never; else any inclusion matches, or there is none.
+    """
+    if not rules:
+        return True
+    applicable = False
+    has_inclusion = included = False
+    for rule in rules:
+        if rule.platform != page.platform:
+            continue
+        applicable = True
+        try:
+            matched = rule_matches(rule, page)
+        except ValueError:  # an unknown operator never matches (as in evaluate)
+            matched = False
+        if rule.exclude:
+            if matched:
+                return False
+        else:
+            has_inclusion = True
+            included = included or matched
+    return applicable and (included or not has_inclusion)
+
+
+def allowed_by_rules(messages: Sequence[LiveMessage], pages: Sequence[Page]) -> frozenset[int]:
+    """The ids of the messages whose page rules allow any of these pages."""
+    return frozenset(
+        message.id
+        for message in messages
+        if not message.rules or any(rules_allow(message.rules, page) for page in pages)
+    )

@@ -15,18 +15,28 @@ messages are included and their start/end are checked by eligibility at request 
 entry stays correct as time passes.
 """
 
+from dataclasses import replace
+
 from django.core.cache import caches
 
 from campaigns.content import extract_actions
 from campaigns.models import AnonymousMessage, PageRule
-from campaigns.rules import Rule
-from delivery.eligibility import Action, LiveMessage
+from campaigns.rules import Page, Rule
+from delivery.eligibility import Action, LiveMessage, allowed_by_rules
 
+# Which positions each display type accepts; the first is the default (campaigns.models).
+POSITIONS = {
+    "modal": ("center", "top", "bottom"),
+    "overlay": ("bottom-right", "bottom-left", "top-right", "top-left"),
+    "banner": ("top", "bottom"),
+}
 CACHE_ALIAS = "default"
 CACHE_TIMEOUT = 24 * 60 * 60
 LOCAL_LIMIT = 1000
 
 _local: dict[tuple[int, int], tuple[LiveMessage, ...]] = {}
+_allowed: dict[tuple[int, int, tuple[Page, ...]], frozenset[int]] = {}
+ALLOWED_LIMIT = 20_000
 
 
 def cache_key(workspace_id: int, content_version: int) -> str:
@@ -50,9 +60,27 @@ def live_messages(*, workspace_id: int, content_version: int) -> tuple[LiveMessa
     return messages
 
 
+def rules_allowed(
+    *, workspace_id: int, content_version: int, messages, pages: tuple[Page, ...]
+) -> frozenset[int]:
+    """Which of these live messages' page rules allow the page, memoised per version and page.
+
+    Visitors keep asking about the same pages; rules only change with the content version.
+    """
+    key = (workspace_id, content_version, pages)
+    allowed = _allowed.get(key)
+    if allowed is None:
+        allowed = allowed_by_rules(messages, pages)
+        if len(_allowed) >= ALLOWED_LIMIT:
+            _allowed.clear()
+        _allowed[key] = allowed
+    return allowed
+
+
 def clear_local() -> None:
     """Forget this process's copies (tests use it to play "another process")."""
     _local.clear()
+    _allowed.clear()
 
 
 def load_live_messages(*, workspace_id: int) -> tuple[LiveMessage, ...]:
@@ -74,7 +102,7 @@ def rule_of(rule: PageRule) -> Rule:
 
 
 def to_live_message(message: AnonymousMessage, *, rules=()) -> LiveMessage:
-    return LiveMessage(
+    live = LiveMessage(
         id=message.pk,
         name=message.name,
         priority=message.priority,
@@ -95,3 +123,38 @@ def to_live_message(message: AnonymousMessage, *, rules=()) -> LiveMessage:
         ),
         rules=tuple(rules),
     )
+    return replace(live, payload=message_payload(live))
+
+
+def message_payload(message: LiveMessage) -> dict:
+    """One message as the delivery API sends it (docs/delivery-api.md)."""
+    if message.display_type == "inline":
+        position = None
+    else:
+        choices = POSITIONS.get(message.display_type, POSITIONS["modal"])
+        position = message.display_position if message.display_position in choices else choices[0]
+    mode = message.frequency_mode
+    return {
+        "id": message.id,
+        "name": message.name,
+        "priority": message.priority,
+        "display": {
+            "type": message.display_type,
+            "position": position,
+            "elementId": message.display_element_id or None,
+            "closeOnBackdrop": message.close_on_backdrop,
+        },
+        "html": message.html,
+        "actions": [
+            {"name": action.name, "label": action.label, "url": action.url or None}
+            for action in message.actions
+        ],
+        # The same rules in the gist protocol's terms: max views (0 = unlimited), minimum
+        # seconds between views, whether a dismissal stops it.
+        "frequency": {
+            "mode": mode,
+            "maxViews": message.frequency_times if mode == "times" else 0,
+            "minIntervalSeconds": message.min_interval_seconds,
+            "dismissStops": mode != "always",
+        },
+    }

@@ -353,9 +353,9 @@ def test_a_warm_request_makes_at_most_two_queries(client, workspace, django_asse
 
 def test_a_cold_request_loads_the_live_messages_once(client, workspace, django_assert_num_queries):
     launched(workspace)
-    with django_assert_num_queries(4):  # workspace, messages, rules, visitor state
+    with django_assert_num_queries(3):  # workspace + visitor state, messages, rules
         ask(client, workspace)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):  # workspace + visitor state, in one query
         ask(client, workspace)
 
 

@@ -211,3 +211,52 @@ def test_state_of_one_message_does_not_affect_another():
     states = {2: MessageState(views=1, dismissed_at=ago(minutes=5))}
     decisions = decide(messages=messages, states=states, page=PRICING, now=NOW)
     assert [m.id for m in delivered(decisions)] == [1]
+
+
+RULE_SETS = [
+    (),
+    (Rule("web", "is", "/pricing"),),
+    (Rule("web", "is", "/pricing"), Rule("web", "contains", "plan=pro", exclude=True)),
+    (Rule("web", "contains", "plan=pro", exclude=True),),
+    (Rule("web", "matches", "/blog/*"), Rule("web", "starts_with", "/docs")),
+    (Rule("web", "regex", "^/(pricing|plans)"), Rule("ios", "is", "Paywall")),
+    (Rule("ios", "is", "Paywall"),),
+    (Rule("android", "contains", "check", case_sensitive=True),),
+    (Rule("web", "no_such_operator", "/pricing"),),
+    (Rule("web", "is_not", "/login"), Rule("web", "ends_with", "/admin", exclude=True)),
+]
+PAGES = [
+    PRICING,
+    web_page("/pricing?plan=basic"),
+    web_page("/blog"),
+    web_page("/blog/launch"),
+    web_page("/docs/setup"),
+    web_page("/team/admin"),
+    web_page("/login/"),
+    screen_page("ios", "Paywall"),
+    screen_page("android", "Checkout"),
+    screen_page("android", "checkout"),
+]
+
+
+@pytest.mark.parametrize("rules", RULE_SETS, ids=[repr(r)[:60] for r in RULE_SETS])
+def test_the_memoised_rule_check_agrees_with_campaigns_evaluate(rules):
+    from campaigns.rules import evaluate
+    from delivery.eligibility import rules_allow
+
+    for page in PAGES:
+        assert rules_allow(rules, page) == evaluate(rules, page).shows, page
+
+
+def test_without_explanations_the_decisions_are_the_same():
+    messages = [
+        message(id=1, rules=(WEB_PRICING,)),
+        message(id=2, rules=(Rule("web", "is", "/blog"),), display_type="banner"),
+        message(id=3, status="paused", display_type="banner"),
+    ]
+    explained = decide(messages=messages, page=PRICING, now=NOW)
+    terse = decide(messages=messages, page=PRICING, now=NOW, explain=False)
+    assert [(d.message.id, d.reason) for d in explained] == [
+        (d.message.id, d.reason) for d in terse
+    ]
+    assert terse[1].detail == ""
