@@ -21,6 +21,10 @@
   const MAX_QUEUE = 500;
   const PREVIEW = "anonmsg_preview";
   const Z = 2147483000;
+  // A message frame (srcdoc) inherits the host page's Content-Security-Policy: under a
+  // nonce-based script-src, the frame's bridge script runs only with the page's nonce.
+  const nonceOf = (s) => s && s.nonce;
+  const nonce = String(nonceOf(script) || nonceOf(Array.from(document.scripts).find(nonceOf)) || "");
   let debug = false;
   const log = (...args) => debug && console.log("[anonmsg]", ...args);
 
@@ -617,7 +621,7 @@
       '<!doctype html><html><head><meta charset="utf-8">' +
       '<meta name="viewport" content="width=device-width,initial-scale=1"><base target="_blank">' +
       "<style>html,body{margin:0;padding:0;background:transparent}</style>" +
-      `<script>(${bridge})()</` +
+      `<script${nonce ? ` nonce="${nonce.replace(/"/g, "")}"` : ""}>(${bridge})()</` +
       `script></head><body>${html}</body></html>`
     );
   }

@@ -6,6 +6,7 @@ http://127.0.0.1:<other port> and carries the snippet exactly as Settings → In
 """
 
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -496,3 +497,43 @@ def test_a_preview_link_forces_a_draft_on_without_counting_it(browser_page, site
     assert not db(Event.objects.filter(workspace=workspace, content_id=draft.pk).exists)
     assert draft.state == "draft"
     assert timezone.now()
+
+
+# --- A strict Content-Security-Policy on the host page ----------------------------------------
+
+
+def test_a_strict_csp_needs_only_this_server_and_the_pages_nonce(
+    browser_page, host_site, live_server, workspace
+):
+    """script-src: a nonce + this server; connect-src: this server; frame-src 'none' (a srcdoc
+    frame is not fetched); the frame inherits the policy, so its bridge carries the nonce."""
+    page = browser_page
+    nonce = "n0nce4test"
+    api = live_server.url
+    policy = (
+        f"default-src 'self'; script-src 'nonce-{nonce}' {api}; connect-src {api}; "
+        "style-src 'self'; img-src 'self'; frame-src 'none'"
+    )
+    snippet = render_snippet(base_url=api, write_key=workspace.write_key)
+    host_site.pages["/strict/pricing"] = (
+        f"<!doctype html><html><head><meta http-equiv='Content-Security-Policy' "
+        f'content="{policy}"><title>Strict</title>'
+        f"{snippet.replace('<script>', f'<script nonce={nonce}>', 1)}</head>"
+        "<body><h1>Strict page</h1></body></html>"
+    )
+    violations = []
+    page.on(
+        "console",
+        lambda m: "Content Security Policy" in m.text and violations.append(m.text),
+    )
+    message = launched(workspace, rule="/strict/pricing", display_type="modal")
+    page.goto(f"{host_site.url}/strict/pricing")
+    assert deliveries(page, 1) == [message.pk]
+    frame = page.frame_locator("[data-anonmsg-message] iframe")
+    frame.get_by_role("button", name="Later").click()
+    assert shown(page).count() == 0
+    wait_for(lambda: message_events(workspace, "clicked_content", message).exists())
+    # Only the message's own inline styles are refused here (docs/sdk.md: style-src).
+    blocked = [v for v in violations if re.search(r"directive '(script|connect|frame)-src", v)]
+    assert blocked == []
+    assert any("style-src" in v for v in violations)
