@@ -294,3 +294,18 @@ def test_a_free_workspace_gets_no_preview(client, db):
     response = ask(client, workspace, token)
     assert response.json()["messages"] == []
     assert response.json()["reason"] == "plan"
+
+
+@pytest.mark.parametrize(
+    "page", ["campaigns:message-detail", "campaigns:wizard-step"], ids=["message", "review"]
+)
+def test_the_message_page_and_the_review_step_link_to_the_preview(
+    owner_client, workspace, message, page
+):
+    message.wizard_step = 7  # the review step is reachable once every step was saved
+    message.save()
+    args = [workspace.pk, message.pk] + (["review"] if page == "campaigns:wizard-step" else [])
+    response = owner_client.get(reverse(page, args=args))
+    assert response.status_code == 200
+    link = reverse("delivery:preview", args=[workspace.pk, message.pk])
+    assert f'href="{link}"' in response.content.decode()
