@@ -6,8 +6,14 @@ import shutil
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest
+from django.conf import settings
 
 from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
+
+# live_server threads serve browsers' keep-alive connections; with persistent database
+# connections an idle thread would keep the PostgreSQL test database open, and dropping it at
+# the end of the run would fail ("database is being accessed by other users").
+settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
 @pytest.fixture(scope="session", autouse=True)
