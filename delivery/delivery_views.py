@@ -376,6 +376,7 @@ def preview(request, message_id):
             "problem": problem,
             "suggestions": suggestions,
             "demo_links": demo_links,
+            "nav_section": "anonymous",
         },
         status=400 if problem else 200,
     )
