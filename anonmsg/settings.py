@@ -202,7 +202,7 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    # Health checks and SDK traffic arrive over plain HTTP inside the load balancer.
+    # Load balancers call the health check over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- Product limits and tunables -------------------------------------------------------------
