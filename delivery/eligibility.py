@@ -28,7 +28,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns.rules import Page, Rule, evaluate, rule_matches
 
@@ -164,7 +164,10 @@ def decide(
     """
     states = states or {}
     pages = (page,) if isinstance(page, Page) else tuple(page)
-    tz = ZoneInfo(time_zone)
+    try:
+        tz = ZoneInfo(time_zone)
+    except (ValueError, ZoneInfoNotFoundError):  # validated on save; never fail a request on it
+        tz = ZoneInfo("UTC")
     decisions = []
     taken: dict[str, int] = {}
     for message in delivery_order(messages):

@@ -56,6 +56,8 @@ def live_messages(*, workspace_id: int, content_version: int) -> tuple[LiveMessa
         cache.set(cache_key(*key), messages, CACHE_TIMEOUT)
     if len(_local) >= LOCAL_LIMIT:
         _local.clear()
+    for older in [k for k in _local if k[0] == workspace_id]:
+        _local.pop(older, None)  # a newer version replaces the workspace's older ones
     _local[key] = messages
     return messages
 

@@ -397,8 +397,11 @@
         try {
           sessionStorage.removeItem(PREVIEW);
         } catch (e) {}
+        return ask(url); // the page as a visitor sees it
       }
-      data = { messages: [], pollInterval: 60 };
+      // Ask again later after a server or network error, not after a refusal (4xx).
+      data = { messages: [], pollInterval: response && response.status < 500 ? 0 : 60 };
+      response = null;
     }
     (data.messages || []).forEach(show);
     emit("in-app:delivered", data.messages || []);

@@ -537,3 +537,11 @@ def test_a_strict_csp_needs_only_this_server_and_the_pages_nonce(
     blocked = [v for v in violations if re.search(r"directive '(script|connect|frame)-src", v)]
     assert blocked == []
     assert any("style-src" in v for v in violations)
+
+
+def test_a_bad_preview_token_falls_back_to_what_a_visitor_sees(browser_page, site, workspace):
+    page = browser_page
+    live = launched(workspace)
+    page.goto(f"{site.url}/shop/pricing?anonmsg_preview=expired-or-forged")
+    assert deliveries(page, 1) == [live.pk]
+    assert page.evaluate("sessionStorage.getItem('anonmsg_preview')") is None
