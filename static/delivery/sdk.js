@@ -116,6 +116,7 @@
   let timer = null;
   let inflight = null;
   let backoffUntil = 0;
+  let single = false;
 
   const pageProperties = () => ({
     path: location.pathname,
@@ -140,7 +141,7 @@
     return event;
   };
 
-  // One POST of some events; true when the server has them (or rejected them for good).
+  // One POST of some events: "ok", "rejected" (a 4xx that will never succeed) or "retry".
   const post = async (events, keepalive) => {
     const sentAt = new Date().toISOString();
     const body = JSON.stringify({
@@ -156,17 +157,16 @@
         credentials: "omit",
         keepalive: !!keepalive && body.length < 60000,
       });
-      if (response.ok) return true;
-      // A 4xx other than a timeout or rate limit will never succeed: drop, do not loop.
+      if (response.ok) return "ok";
       const status = response.status;
       if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
         log("events rejected", status);
-        return true;
+        return "rejected";
       }
     } catch (e) {
       log("send failed", e);
     }
-    return false;
+    return "retry";
   };
 
   const schedule = (delay) => {
@@ -178,15 +178,19 @@
   };
   const flush = (keepalive) => {
     if (inflight) return inflight;
-    const events = loadQueue().slice(0, 100);
+    const events = loadQueue().slice(0, single ? 1 : 100);
     if (!events.length) return Promise.resolve();
-    inflight = post(events, keepalive).then((done) => {
+    inflight = post(events, keepalive).then((outcome) => {
       inflight = null;
-      if (done) {
+      if (outcome === "rejected" && events.length > 1) {
+        single = true; // one bad event refuses the whole batch: find it, one by one
+        schedule(0);
+      } else if (outcome !== "retry") {
         attempt = 0;
         backoffUntil = 0;
-        forget(events);
+        forget(events); // sent, or a single event refused for good (dropped)
         if (loadQueue().length) schedule(0);
+        else single = false;
       } else {
         attempt += 1;
         const delay = Math.min(1000 * 2 ** attempt, 60000) * (0.5 + Math.random() / 2);
@@ -543,7 +547,7 @@
     close(entry, dismiss);
     if (target) {
       // The page is about to go: send the click now, with keepalive, not after a delay.
-      if (event) post([event], true).then((ok) => ok && forget([event]));
+      if (event) post([event], true).then((outcome) => outcome === "ok" && forget([event]));
       location.assign(target.href);
     }
   }

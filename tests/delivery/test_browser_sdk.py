@@ -545,3 +545,23 @@ def test_a_bad_preview_token_falls_back_to_what_a_visitor_sees(browser_page, sit
     page.goto(f"{site.url}/shop/pricing?anonmsg_preview=expired-or-forged")
     assert deliveries(page, 1) == [live.pk]
     assert page.evaluate("sessionStorage.getItem('anonmsg_preview')") is None
+
+
+def test_an_event_the_server_refuses_does_not_hold_back_the_others(browser_page, site, workspace):
+    page = browser_page
+    page.route("**/v1/batch", lambda route: route.abort())
+    page.goto(f"{site.url}/shop/home")
+    deliveries(page, 1)
+    page.evaluate(
+        "cioanalytics.track('Too Big', {blob: 'x'.repeat(40000)});"
+        "cioanalytics.track('Small One', {ok: true})"
+    )
+    page.unroute("**/v1/batch")
+    page.evaluate("cioanalytics.flush()")
+    wait_for(
+        lambda: Event.objects.filter(workspace=workspace, name="Small One").exists(),
+        what="the good event",
+    )
+    page.wait_for_function("() => localStorage.getItem('anonmsg_queue') === null")
+    assert db(Event.objects.filter(workspace=workspace, type="page").exists)
+    assert not db(Event.objects.filter(workspace=workspace, name="Too Big").exists)
