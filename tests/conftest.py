@@ -16,20 +16,6 @@ from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceF
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _no_persistent_connections():
-    """Close each request's database connection when it ends (CONN_MAX_AGE=0).
-
-    With persistent connections, a live-server thread kept alive by a browser's keep-alive
-    socket holds its connection, and dropping the test database at the end of the session fails.
-    """
-    from django.db import connections
-
-    for alias in connections:
-        connections.settings[alias]["CONN_MAX_AGE"] = 0
-        connections[alias].settings_dict["CONN_MAX_AGE"] = 0
-
-
 @pytest.fixture
 def workspace(db):
     return WorkspaceFactory(name="Acme")
