@@ -46,6 +46,8 @@ def parse_json_body(request, *, max_bytes: int = 1_000_000):
         return json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadInput(f"The request body is not valid JSON: {exc}", code="invalid_json") from None
+    except RecursionError:
+        raise BadInput("The request body is nested too deeply.", code="invalid_json") from None
 
 
 def _bearer_token(request) -> str | None:

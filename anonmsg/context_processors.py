@@ -3,6 +3,7 @@
 from functools import cache
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
 from anonmsg.models import Membership, Workspace
 from anonmsg.tenancy import SESSION_KEY
@@ -15,9 +16,11 @@ def workspace_nav(request):
     workspace = getattr(request, "workspace", None)
     membership = getattr(request, "membership", None)
     if workspace is None:
-        # Pages outside a workspace (password change, no workspace): keep the last one used.
-        membership = _last_used_membership(request)
-        workspace = membership.workspace if membership else None
+        # Pages outside a workspace (password change, errors): keep the last one used. Lazy, so
+        # pages that never show the navigation (the admin) cost no query.
+        last_used = cache(lambda: _last_used_membership(request))
+        membership = SimpleLazyObject(last_used)
+        workspace = SimpleLazyObject(lambda: last_used() and last_used().workspace)
     match = getattr(request, "resolver_match", None)
     # After a POST the current URL may not answer GET: switch to the workspace's home instead.
     page = match if request.method == "GET" else None

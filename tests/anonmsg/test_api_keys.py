@@ -61,3 +61,35 @@ def test_a_free_workspace_gets_a_403_plan_error(client, workspace):
     assert response.status_code == 403
     assert response.json()["error"] == "plan_required"
     assert "only available on our premium and enterprise plans" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "The request body is not valid JSON"),
+        (b"\xff\xfe", "The request body is not valid JSON"),
+        (b"[" * 50_000, "The request body is nested too deeply."),
+        (b"1" * 1_000_001, "The request body is larger than 1000000 bytes."),
+    ],
+)
+def test_a_malformed_json_body_is_a_400_naming_the_problem(client, workspace, body, message):
+    key = workspace.rotate_api_key()
+    response = client.post(
+        "/test-api/echo",
+        body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 400
+    assert message in response.json()["message"]
+
+
+def test_a_json_body_reaches_the_view(client, workspace):
+    key = workspace.rotate_api_key()
+    response = client.post(
+        "/test-api/echo",
+        b'{"name": "Welcome"}',
+        content_type="text/plain",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.json() == {"received": {"name": "Welcome"}}

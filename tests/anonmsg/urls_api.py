@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.urls import path
 
-from anonmsg.api import api_key_required
+from anonmsg.api import api_key_required, parse_json_body
 from anonmsg.urls import urlpatterns as real_urlpatterns
 
 
@@ -12,4 +12,13 @@ def whoami(request):
     return JsonResponse({"workspace": request.workspace.pk})
 
 
-urlpatterns = [path("test-api/whoami", whoami, name="test-whoami"), *real_urlpatterns]
+@api_key_required
+def echo(request):
+    return JsonResponse({"received": parse_json_body(request)})
+
+
+urlpatterns = [
+    path("test-api/whoami", whoami, name="test-whoami"),
+    path("test-api/echo", echo, name="test-echo"),
+    *real_urlpatterns,
+]
