@@ -7,6 +7,7 @@ stored where; `delivery.recording` does.
 """
 
 import json
+import math
 import re
 import uuid
 import zlib
@@ -122,9 +123,11 @@ def load_body(body: bytes, *, route_type: str) -> dict:
     if b"\\u0000" in body and _NUL_ESCAPE.search(body):
         raise _bad("Strings cannot contain NUL characters (\\u0000).", code="invalid_json")
     try:
-        data = json.loads(body, parse_constant=_no_constant)
+        data = json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad(f"The request body is not valid JSON: {exc}", code="invalid_json") from None
+    except RecursionError:
+        raise _bad("The JSON is nested too deeply.", code="invalid_json") from None
     if not isinstance(data, dict):
         raise _bad("The request body must be a JSON object.", code="invalid_json")
     if b"\\u" in body and _LONE_SURROGATE.search(body):
@@ -132,7 +135,8 @@ def load_body(body: bytes, *, route_type: str) -> dict:
     return data
 
 
-# What PostgreSQL cannot store in text or jsonb: NUL, unpaired surrogates, NaN/Infinity.
+# What PostgreSQL cannot store in text or jsonb: NUL, unpaired surrogates, NaN/Infinity
+# (also refused above, with numbers too large for a float).
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _LONE_SURROGATE = re.compile(
     rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
@@ -142,6 +146,13 @@ _LONE_SURROGATE = re.compile(
 
 def _no_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text[:20]} is too large a number")
+    return value
 
 
 def body_write_key(data: dict) -> str | None:

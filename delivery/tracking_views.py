@@ -5,13 +5,13 @@ cross-origin: any origin, no credentials. See docs/tracking-api.md.
 """
 
 import base64
-import binascii
 import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, DataError, IntegrityError
 from django.http import HttpResponse, JsonResponse
+from django.http.request import UnreadablePostError
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
@@ -49,6 +49,8 @@ def tracking_endpoint(request, route: str):
         response = _ingest(request, ingest.ROUTE_TYPES[route])
     except TrackingError as exc:
         response = error(exc.status, exc.code, exc.message, field=exc.field)
+    except RecursionError:
+        response = error(400, "invalid_json", "The JSON is nested too deeply.")
     except DataError as exc:
         # Validation should have caught it; the transaction rolled back, nothing is stored.
         logger.warning("Tracking call refused by the database: %s", exc)
@@ -73,6 +75,8 @@ def _ingest(request, route_type: str) -> HttpResponse:
         body = request.body
     except RequestDataTooBig:
         raise ingest.too_large_body() from None
+    except UnreadablePostError:
+        raise TrackingError(400, "invalid", "The request body could not be read.") from None
     body = ingest.decompress(body, content_encoding=request.headers.get("Content-Encoding", ""))
 
     write_key = _basic_auth_user(request)
@@ -114,7 +118,7 @@ def _basic_auth_user(request) -> str | None:
         return None
     try:
         decoded = base64.b64decode(credentials.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, non-ASCII characters, UnicodeDecodeError
         raise TrackingError(
             401, "unauthorized", "The Authorization header is not valid HTTP Basic."
         ) from None

@@ -357,6 +357,18 @@ def assert_refused(response, status, *, error=None, field=None):
             None,
         ),
         ("track", b'{"anonymousId": "a\\u0000", "event": "x"}', "invalid_json", None),
+        (
+            "track",
+            b'{"anonymousId": "a", "event": "x", "properties": {"n": 1e400}}',
+            "invalid_json",
+            None,
+        ),
+        (
+            "track",
+            b'{"anonymousId": "a", "event": "x", "p": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+            "invalid_json",
+            None,
+        ),
         ("track", b'{"anonymousId": "a\\ud800", "event": "x"}', "invalid_json", None),
         ("track", {"event": "Signed Up"}, "missing_field", "anonymousId"),
         ("track", {"anonymousId": "", "userId": "", "event": "x"}, "missing_field", "anonymousId"),
@@ -399,6 +411,14 @@ def test_bad_input_is_refused_with_400_naming_the_problem(
 ):
     response = send(client, route, body, write_key=write_key)
     assert_refused(response, 400, error=error, field=field)
+
+
+@pytest.mark.parametrize("depth", [100, 900])
+def test_deeply_nested_properties_are_stored_or_refused_never_a_500(client, write_key, depth):
+    nested = b"[" * depth + b"]" * depth
+    body = b'{"anonymousId": "a", "event": "x", "properties": {"n": ' + nested + b"}}"
+    response = send(client, "track", body, write_key=write_key)
+    assert response.status_code in (200, 400)
 
 
 def test_one_bad_event_refuses_the_whole_batch(client, write_key):
@@ -463,6 +483,8 @@ def test_a_batch_of_exactly_2500_events_is_stored(client, write_key):
         ({"HTTP_AUTHORIZATION": "Basic !!!not-base64"}, None),
         ({"HTTP_AUTHORIZATION": basic_auth("not a key; drop table")}, None),
         ({"HTTP_AUTHORIZATION": "Bearer something"}, None),
+        ({"HTTP_AUTHORIZATION": "Basic w6nDqQ=="}, None),
+        ({"HTTP_AUTHORIZATION": "Basic ééé"}, None),
     ],
 )
 def test_a_missing_or_unknown_write_key_is_refused_with_401(client, workspace, headers, body_key):
