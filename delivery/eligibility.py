@@ -100,6 +100,7 @@ class LiveMessage:
     # The message as the delivery API sends it, rendered once when the cache is filled
     # (delivery.live_messages); not part of the message's identity.
     payload: dict | None = field(default=None, compare=False)
+    payload_json: str = field(default="", compare=False)
 
     @property
     def slot(self) -> str:
@@ -200,6 +201,49 @@ def decide(
 
 def delivered(decisions: Sequence[Decision]) -> list[LiveMessage]:
     return [decision.message for decision in decisions if decision.deliver]
+
+
+_STOPPED = frozenset({"draft", "archived", "ended", "paused"})
+
+
+def select(
+    *,
+    messages: Sequence[LiveMessage],
+    page: Page | Sequence[Page],
+    now: datetime,
+    states: Mapping[int, MessageState] | None = None,
+    rules_allowed: Collection[int] | None = None,
+) -> list[LiveMessage]:
+    """`delivered(decide(...))` for an anonymous visitor of an open workspace, without reasons.
+
+    The delivery hot path: the caller has already answered the workspace and visitor gates
+    (plan, in-app switch, identity), and wants only the messages to show, so each one is
+    dropped at its first failed check, cheapest first. A test keeps it equal to `decide`.
+    """
+    states = states or {}
+    pages = (page,) if isinstance(page, Page) else tuple(page)
+    taken = set()
+    chosen = []
+    for message in delivery_order(messages):
+        if rules_allowed is not None:
+            if message.id not in rules_allowed:
+                continue
+        elif message.rules and not any(rules_allow(message.rules, p) for p in pages):
+            continue
+        if (
+            message.status in _STOPPED
+            or (message.ends_at is not None and message.ends_at <= now)
+            or (message.starts_at is not None and message.starts_at > now)
+        ):
+            continue
+        if _frequency_reason(message, state=states.get(message.id, NO_STATE), now=now):
+            continue
+        slot = message.slot
+        if slot in taken:
+            continue
+        taken.add(slot)
+        chosen.append(message)
+    return chosen
 
 
 def _gate(

@@ -15,6 +15,7 @@ messages are included and their start/end are checked by eligibility at request 
 entry stays correct as time passes.
 """
 
+import json
 from dataclasses import replace
 
 from django.core.cache import caches
@@ -22,7 +23,7 @@ from django.core.cache import caches
 from campaigns.content import extract_actions
 from campaigns.models import AnonymousMessage, PageRule
 from campaigns.rules import Page, Rule
-from delivery.eligibility import Action, LiveMessage, allowed_by_rules
+from delivery.eligibility import Action, LiveMessage, allowed_by_rules, delivery_order
 
 # Which positions each display type accepts; the first is the default (campaigns.models).
 POSITIONS = {
@@ -90,7 +91,8 @@ def load_live_messages(*, workspace_id: int) -> tuple[LiveMessage, ...]:
     rules: dict[int, list[Rule]] = {message.pk: [] for message in messages}
     for rule in PageRule.objects.filter(message__in=messages).order_by("position", "id"):
         rules[rule.message_id].append(rule_of(rule))
-    return tuple(to_live_message(message, rules=rules[message.pk]) for message in messages)
+    live = [to_live_message(message, rules=rules[message.pk]) for message in messages]
+    return tuple(delivery_order(live))
 
 
 def rule_of(rule: PageRule) -> Rule:
@@ -125,7 +127,8 @@ def to_live_message(message: AnonymousMessage, *, rules=()) -> LiveMessage:
         ),
         rules=tuple(rules),
     )
-    return replace(live, payload=message_payload(live))
+    payload = message_payload(live)
+    return replace(live, payload=payload, payload_json=json.dumps(payload))
 
 
 def message_payload(message: LiveMessage) -> dict:

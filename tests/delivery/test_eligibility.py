@@ -260,3 +260,75 @@ def test_without_explanations_the_decisions_are_the_same():
         (d.message.id, d.reason) for d in terse
     ]
     assert terse[1].detail == ""
+
+
+GATES = ("identified", "inapp_enabled", "plan_allows")
+
+
+@pytest.mark.parametrize(
+    ("fields", "state", "arguments", "expected"),
+    [case[1:] for case in CASES if not set(case[3]) & set(GATES)],
+    ids=[case[0] for case in CASES if not set(case[3]) & set(GATES)],
+)
+def test_the_hot_path_selection_agrees_with_the_table(fields, state, arguments, expected):
+    from delivery.eligibility import select
+
+    arguments = {"page": PRICING, "now": NOW, **arguments}
+    arguments.pop("time_zone", None)
+    states = {1: state} if state is not None else {}
+    chosen = select(messages=[message(**fields)], states=states, **arguments)
+    assert [m.id for m in chosen] == ([1] if expected == "eligible" else [])
+
+
+def test_the_hot_path_selection_agrees_with_decide_on_random_workspaces():
+    import random
+
+    from delivery.eligibility import allowed_by_rules, select
+
+    rng = random.Random(7)
+    displays = [
+        ("modal", "center", ""),
+        ("modal", "top", ""),
+        ("overlay", "top-left", ""),
+        ("overlay", "bottom-right", ""),
+        ("banner", "top", ""),
+        ("inline", "center", "a"),
+        ("inline", "center", "b"),
+    ]
+    for _ in range(300):
+        messages, states = [], {}
+        for number in range(1, rng.randint(1, 12)):
+            kind, position, element = rng.choice(displays)
+            messages.append(
+                message(
+                    id=number,
+                    priority=rng.randint(1, 4),
+                    status=rng.choice(["launched"] * 5 + ["paused", "draft", "ended"]),
+                    starts_at=rng.choice([None, None, ago(hours=1), later(hours=1)]),
+                    ends_at=rng.choice([None, None, ago(minutes=1), later(days=1)]),
+                    frequency_mode=rng.choice(["until_dismissed", "times", "always"]),
+                    frequency_times=rng.randint(1, 3),
+                    min_interval_seconds=rng.choice([0, 0, 60, 3600]),
+                    display_type=kind,
+                    display_position=position,
+                    display_element_id=element,
+                    rules=rng.choice(RULE_SETS),
+                )
+            )
+            if rng.random() < 0.5:
+                states[number] = MessageState(
+                    views=rng.randint(0, 4),
+                    last_viewed_at=rng.choice([None, ago(seconds=30), ago(hours=2)]),
+                    dismissed_at=rng.choice([None, None, ago(hours=1)]),
+                    responded_at=rng.choice([None, None, ago(hours=1)]),
+                )
+        page = rng.choice(PAGES)
+        expected = [
+            m.id for m in delivered(decide(messages=messages, states=states, page=page, now=NOW))
+        ]
+        assert [
+            m.id for m in select(messages=messages, states=states, page=page, now=NOW)
+        ] == expected
+        allowed = allowed_by_rules(messages, (page,))
+        chosen = select(messages=messages, states=states, page=page, now=NOW, rules_allowed=allowed)
+        assert [m.id for m in chosen] == expected
