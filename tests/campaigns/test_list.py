@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from anonmsg.models import Plan
 from campaigns.models import Status
+from campaigns.templatetags.campaigns_format import ago, short_datetime
 from tests.factories import AnonymousMessageFactory
 
 HOUR = dt.timedelta(hours=1)
@@ -140,7 +141,7 @@ def test_the_schedule_is_shown_in_the_workspace_time_zone(owner_client, list_url
         starts_at=dt.datetime(2099, 1, 15, 17, 0, tzinfo=dt.UTC),
     )
     body = text_of(owner_client.get(list_url))
-    assert "Starts Jan 15, 2099 12:00" in body
+    assert "Starts Jan 15, 2099, 12:00" in body
     assert "(America/New_York)" in body
 
 
@@ -179,3 +180,21 @@ def test_the_metrics_columns_have_their_place(owner_client, list_url, workspace)
     assert owner_client.get(list_url).status_code == 200
     head = get_template("campaigns/_list_metrics_head.html").render({})
     assert ">Views</th>" in head and ">Converted</th>" in head
+
+
+@pytest.mark.parametrize(
+    ("delta", "text"),
+    [
+        (dt.timedelta(seconds=10), "just now"),
+        (dt.timedelta(minutes=5, seconds=3), "5\xa0minutes ago"),  # never split
+        (dt.timedelta(days=2, hours=3), "2\xa0days ago"),
+    ],
+)
+def test_last_change_reads_naturally(delta, text):
+    assert ago(timezone.now() - delta) == text
+
+
+def test_dates_of_this_year_leave_the_year_out():
+    this_year = timezone.now().replace(month=3, day=3, hour=14, minute=5)
+    assert short_datetime(this_year) == "Mar 3, 14:05"
+    assert short_datetime(this_year.replace(year=2099)) == "Mar 3, 2099, 14:05"
