@@ -136,7 +136,8 @@ def message_list(request):
 def message_create(request):
     """Step 1 of a new message; saving it creates the draft."""
     step = wizard.FIRST
-    form = step.form_class(request.POST or None, message=None, workspace=request.workspace)
+    data = request.POST if request.method == "POST" else None
+    form = step.form_class(data, message=None, workspace=request.workspace)
     if request.method == "POST" and form.is_valid():
         message = form.save()
         wizard.record_progress(message, step)
