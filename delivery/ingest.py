@@ -217,8 +217,12 @@ def parse_events(
     return events
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _json_size(value) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    """Bytes of `value` as compact UTF-8 JSON (how the 32 KB limit is measured in a batch)."""
+    return len(_COMPACT.encode(value).encode())
 
 
 @dataclass(slots=True)
