@@ -419,7 +419,9 @@ def main():
             with Timer(label, figures, key):
                 roll_up(now=datetime.now(UTC) + timedelta(minutes=5))
         figures["hourly_rows"] = MessageHourlyStats.objects.count()
-        figures["viewer_day_rows"] = MessageViewerDay.objects.count()
+        figures["viewer_days"] = sum(
+            MessageViewerDay.objects.values_list("viewer_count", flat=True)
+        )
 
     # Sanity: the rollups agree with the raw events for the busiest message.
     top = messages[0]

@@ -122,23 +122,35 @@ class MessageHourlyStats(models.Model):
 
 
 class MessageViewerDay(models.Model):
-    """Who viewed a message on a UTC day, and during which of its hours (a 24-bit mask).
+    """Who viewed a message on one UTC day, and during which of its hours.
 
-    What unique viewers over any hour-aligned range are counted from: hourly unique counts
-    cannot be summed. `viewer` is a 64-bit hash of the anonymous id (see rollups.viewer_key).
+    What unique viewers over any hour-aligned range are counted from (hourly unique counts
+    cannot be summed). Packed: `viewers` holds the sorted 64-bit viewer keys (a hash of the
+    anonymous id, see rollups.viewer_key) and `hours` the matching 24-bit masks (bit h: seen
+    during hour h), as little-endian arrays, so a 30-day range is 30 rows (see
+    docs/metrics.md, "Unique viewers over a range").
     """
 
-    pk = models.CompositePrimaryKey("message", "day", "viewer")
     message = models.ForeignKey(AnonymousMessage, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    viewer = models.BigIntegerField()
-    hours = models.IntegerField(help_text="Bit h is set when the viewer saw it in hour h (UTC).")
+    viewer_count = models.PositiveIntegerField(default=0)
+    viewers = models.BinaryField(default=b"")
+    hours = models.BinaryField(default=b"")
 
     class Meta:
         ordering = ["message", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "day"], name="one_viewer_row_per_day")
+        ]
 
     def __str__(self):
-        return f"{self.viewer} saw {self.message_id} on {self.day}"
+        return f"{self.viewer_count} viewers of {self.message_id} on {self.day}"
+
+    def masks(self) -> dict[int, int]:
+        """{viewer key: hour mask}."""
+        from metrics.viewer_sets import unpack
+
+        return unpack(self.viewers, self.hours)
 
 
 class RollupState(models.Model):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -30,6 +30,7 @@ from delivery.models import Event
 from metrics.message_events import CLICKED, DISMISSED, VIEWED
 from metrics.models import Conversion, MessageHourlyStats, MessageViewerDay, RollupState
 from metrics.ranges import HOUR, ceil_hour, floor_hour
+from metrics.viewer_sets import pack
 
 STATE_NAME = "message-stats"
 # Rows received this recently are read again next run (their neighbours may not be committed).
@@ -38,7 +39,6 @@ CHUNK = 50_000
 # Distinct action names kept per bucket (names come from SDKs); the rest add up under OTHER.
 MAX_ACTIONS = 50
 OTHER_ACTIONS = "(other)"
-ALL_HOURS = (1 << 24) - 1
 
 
 @dataclass
@@ -144,7 +144,11 @@ def rebuild_rollups(
         while hour < span_end:
             hours.append(hour)
             hour += HOUR
-        written, deleted = recompute_buckets({(m, h) for m in ids for h in hours})
+        with transaction.atomic():
+            # The rollup job's lock: a concurrent run does not merge the same rows meanwhile.
+            RollupState.objects.get_or_create(name=STATE_NAME)
+            RollupState.objects.select_for_update().get(name=STATE_NAME)
+            written, deleted = recompute_buckets({(m, h) for m in ids for h in hours})
         run.buckets_written += written
         run.buckets_deleted += deleted
         span_start = span_end
@@ -303,43 +307,44 @@ def _capped(by_action: dict[str, int]) -> dict[str, int]:
 
 
 def _merge_viewer_masks(masks: dict[tuple[int, date, int], int]) -> None:
-    """Upsert viewer rows, OR-ing the hour bits (idempotent; never forgets a counted view)."""
+    """Merge viewers into their (message, day) rows, OR-ing the hour bits (idempotent; never
+    forgets a counted view). Rows whose sets do not change are not written."""
     if not masks:
         return
-    table = MessageViewerDay._meta.db_table
-    upsert = (
-        f"ON CONFLICT (message_id, day, viewer) DO UPDATE "
-        f"SET hours = {table}.hours | excluded.hours "
-        f"WHERE ({table}.hours | excluded.hours) <> {table}.hours"
-    )
-    items = sorted(masks.items())
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Four array parameters instead of thousands of scalars: much cheaper to send.
-            for i in range(0, len(items), 20_000):
-                batch = items[i : i + 20_000]
-                cursor.execute(
-                    f"INSERT INTO {table} (message_id, day, viewer, hours) "
-                    "SELECT * FROM unnest(%s::bigint[], %s::date[], %s::bigint[], %s::int[]) "
-                    + upsert,
-                    [
-                        [message_id for (message_id, _, _), _ in batch],
-                        [day for (_, day, _), _ in batch],
-                        [key for (_, _, key), _ in batch],
-                        [mask for _, mask in batch],
-                    ],
+    new_by_day = defaultdict(dict)
+    for (message_id, day, key), mask in masks.items():
+        new_by_day[message_id, day][key] = mask
+    existing = {
+        (row.message_id, row.day): row
+        for row in MessageViewerDay.objects.filter(
+            message_id__in={m for m, _ in new_by_day}, day__in={d for _, d in new_by_day}
+        )
+    }
+    to_write = []
+    for (message_id, day), new in sorted(new_by_day.items()):
+        row = existing.get((message_id, day))
+        merged = row.masks() if row is not None else {}
+        changed = False
+        for key, mask in new.items():
+            old = merged.get(key, 0)
+            if old | mask != old:
+                merged[key] = old | mask
+                changed = True
+        if changed:
+            viewers, hours = pack(merged)
+            to_write.append(
+                MessageViewerDay(
+                    message_id=message_id,
+                    day=day,
+                    viewer_count=len(merged),
+                    viewers=viewers,
+                    hours=hours,
                 )
-            return
-        adapt = connection.ops.adapt_datefield_value
-        for i in range(0, len(items), 1000):
-            batch = items[i : i + 1000]
-            values = ", ".join(["(%s, %s, %s, %s)"] * len(batch))
-            params = [
-                p
-                for (message_id, day, key), mask in batch
-                for p in (message_id, adapt(day), key, mask)
-            ]
-            cursor.execute(
-                f"INSERT INTO {table} (message_id, day, viewer, hours) VALUES {values} " + upsert,
-                params,
             )
+    MessageViewerDay.objects.bulk_create(
+        to_write,
+        batch_size=50,
+        update_conflicts=True,
+        unique_fields=["message", "day"],
+        update_fields=["viewer_count", "viewers", "hours"],
+    )

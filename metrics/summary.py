@@ -8,13 +8,13 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Sum
 
+from metrics import viewer_sets
 from metrics.guidance import rate
 from metrics.models import MessageHourlyStats, MessageViewerDay
 from metrics.ranges import HOUR, DateRange, local_midnight
 
-FULL_DAY = (1 << 24) - 1
 UNIQUE_CACHE_SECONDS = 24 * 3600
 
 
@@ -156,8 +156,8 @@ def count_unique_viewers(
 ) -> int:
     """Distinct viewers of a message during [start, end) (whole UTC hours).
 
-    Counted from the per-(message, day, viewer) table: whole days in the middle of the range,
-    and on the first and last day only viewers whose hour mask overlaps the range's hours.
+    Counted from the per-(message, day) viewer sets: every viewer of the days inside the
+    range, and on its first and last day those whose hour mask overlaps the range's hours.
     Cached under `version` (something that changes whenever the viewer data does).
     """
     key = None
@@ -168,17 +168,18 @@ def count_unique_viewers(
             return cached
     last = end - HOUR
     first_day, last_day = start.date(), last.date()
-    if first_day == last_day:
-        mask = _hour_mask(start.hour, last.hour)
-        where = Q(day=first_day, first_edge__gt=0)
-        masks = {"first_edge": mask}
-    else:
-        where = Q(day__gt=first_day, day__lt=last_day)
-        where |= Q(day=first_day, first_edge__gt=0) | Q(day=last_day, last_edge__gt=0)
-        masks = {"first_edge": _hour_mask(start.hour, 23), "last_edge": _hour_mask(0, last.hour)}
-    viewers = MessageViewerDay.objects.filter(message_id=message_id)
-    viewers = viewers.alias(**{name: F("hours").bitand(mask) for name, mask in masks.items()})
-    count = viewers.filter(where).aggregate(n=Count("viewer", distinct=True))["n"]
+    rows = MessageViewerDay.objects.filter(
+        message_id=message_id, day__gte=first_day, day__lte=last_day
+    ).values_list("day", "viewers", "hours")
+    seen: set[int] = set()
+    for day, viewers, hours in rows:
+        if first_day < day < last_day:
+            seen.update(viewer_sets.keys(viewers))
+            continue
+        first_hour = start.hour if day == first_day else 0
+        last_hour = last.hour if day == last_day else 23
+        seen.update(viewer_sets.keys_seen_during(viewers, hours, _hour_mask(first_hour, last_hour)))
+    count = len(seen)
     if key is not None:
         cache.set(key, count, UNIQUE_CACHE_SECONDS)
     return count

@@ -103,7 +103,12 @@ def stored_buckets() -> dict:
 def snapshot():
     return (
         sorted(MessageHourlyStats.objects.values_list("id", "message_id", "hour", "views", "unique_viewers", "clicks", "clicks_by_action", "dismissals", "conversions")),
-        sorted(MessageViewerDay.objects.values_list("message_id", "day", "viewer", "hours")),
+        sorted(
+            (m, d, n, bytes(v), bytes(h))
+            for m, d, n, v, h in MessageViewerDay.objects.values_list(
+                "message_id", "day", "viewer_count", "viewers", "hours"
+            )
+        ),
     )  # fmt: skip
 
 

@@ -184,3 +184,9 @@ def test_daily_buckets_follow_a_half_hour_time_zone(owner_client, message, works
     assert [b.day for b in report.buckets] == sorted({b.day for b in report.buckets})
     assert report.buckets[-1].day == timezone.now().astimezone(workspace.tz).date()
     assert report.views == 2
+
+
+def test_an_unknown_range_falls_back_to_the_last_7_days(owner_client, message):
+    response = owner_client.get(url(message, range="forever"))
+    assert response.status_code == 200
+    assert response.context["date_range"].key == "7d"

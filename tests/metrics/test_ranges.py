@@ -1,0 +1,82 @@
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from metrics.ranges import RangeError, api_range, custom_range, preset_range
+
+NOW = datetime(2026, 3, 29, 14, 25, tzinfo=UTC)  # the day Europe/Paris switches to summer time
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def test_last_24_hours_end_with_the_current_hour():
+    r = preset_range("24h", now=NOW, tz=UTC)
+    assert (r.start, r.end, r.bucket) == (
+        datetime(2026, 3, 28, 15, tzinfo=UTC), datetime(2026, 3, 29, 15, tzinfo=UTC), "hour"
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("key", ["7d", "30d", "90d"])
+def test_day_presets_are_whole_local_days_including_today(key):
+    r = preset_range(key, now=NOW, tz=PARIS)
+    days = int(key[:-1])
+    assert r.bucket == "day"
+    assert r.last_day == date(2026, 3, 29)
+    assert r.first_day == date(2026, 3, 29) - timedelta(days=days - 1)
+    assert r.start.astimezone(PARIS).hour == 0 and r.end.astimezone(PARIS).hour == 0
+    assert r.end.astimezone(PARIS).date() == date(2026, 3, 30)
+
+
+def test_a_custom_range_includes_both_days_and_uses_hours_up_to_two_days():
+    assert custom_range(date(2026, 3, 1), date(2026, 3, 2), tz=UTC).bucket == "hour"
+    r = custom_range(date(2026, 3, 1), date(2026, 3, 3), tz=UTC)
+    assert (r.start, r.end, r.bucket) == (
+        datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 4, tzinfo=UTC), "day"
+    )  # fmt: skip
+    assert r.label == "Mar 01, 2026 – Mar 03, 2026"
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "field"),
+    [(date(2026, 3, 5), date(2026, 3, 1), "to"), (date(2024, 1, 1), date(2026, 1, 1), "from")],
+)
+def test_bad_custom_ranges_name_the_field(first, last, field):
+    with pytest.raises(RangeError) as error:
+        custom_range(first, last, tz=UTC)
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("from_text", "to_text", "start", "end"),
+    [
+        (None, None, datetime(2026, 2, 27, 15, tzinfo=UTC), datetime(2026, 3, 29, 15, tzinfo=UTC)),
+        ("2026-03-01", "2026-03-01", datetime(2026, 2, 28, 23, tzinfo=UTC), datetime(2026, 3, 1, 23, tzinfo=UTC)),
+        ("2026-03-01T10:30:00+00:00", "2026-03-01T12:10:00Z", datetime(2026, 3, 1, 10, tzinfo=UTC), datetime(2026, 3, 1, 13, tzinfo=UTC)),
+        ("2026-03-01T10:30:00 01:00", None, datetime(2026, 3, 1, 9, tzinfo=UTC), datetime(2026, 3, 29, 15, tzinfo=UTC)),
+        ("2026-03-01T10:00", None, datetime(2026, 3, 1, 9, tzinfo=UTC), datetime(2026, 3, 29, 15, tzinfo=UTC)),
+    ],
+    ids=["default-30-days", "one-local-day", "date-times-widened", "unencoded-plus", "naive-is-local"],
+)  # fmt: skip
+def test_api_from_and_to(from_text, to_text, start, end):
+    r = api_range(from_text, to_text, now=NOW, tz=PARIS)
+    assert (r.start, r.end) == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("from_text", "to_text", "field"),
+    [
+        ("soon", None, "from"),
+        (None, "2026-02-30", "to"),
+        ("2026-03-02", "2026-03-01", "from"),
+        ("2025-01-01", "2026-03-01", "from"),
+    ],
+)
+def test_api_errors_name_the_parameter(from_text, to_text, field):
+    with pytest.raises(RangeError) as error:
+        api_range(from_text, to_text, now=NOW, tz=PARIS)
+    assert error.value.field == field
+
+
+def test_an_unknown_preset_is_an_error():
+    with pytest.raises(RangeError):
+        preset_range("1y", now=NOW, tz=UTC)
