@@ -142,6 +142,13 @@ def _delivery_params(request) -> dict:
     for field, value in (("anonymousId", anonymous_id), ("userId", user_id)):
         if len(value) > MAX_ID_LENGTH:
             raise BadInput(f"{field} is longer than {MAX_ID_LENGTH} characters.", field=field)
+    for field, value in (
+        ("writeKey", write_key),
+        ("anonymousId", anonymous_id),
+        ("userId", user_id),
+    ):
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL: refuse it here, not with a 500
+            raise BadInput(f"{field} contains a NUL character.", field=field)
     return {
         "write_key": write_key,
         "anonymous_id": anonymous_id,
