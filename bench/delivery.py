@@ -18,6 +18,7 @@ Target (issue 5): delivery ≥ 0.5× the no-op rate.
 import argparse
 import http.client
 import json
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -168,13 +169,21 @@ def main():
         if not eligible:
             sys.exit(f"The benchmark page gets no message: {sample}")
         rounds = []
+        cpu = {"noop": [0.0, 0.0, 0], "delivery": [0.0, 0.0, 0]}
         for _ in range(args.rounds):
-            base = run_load(make_request=noop, **load)
-            measured = run_load(make_request=delivery, **load)
-            for result in (base, measured):
+            pair = []
+            for name, make_request in (("noop", noop), ("delivery", delivery)):
+                before = _cpu_seconds(args.port, args.database)
+                result = run_load(make_request=make_request, **load)
+                after = _cpu_seconds(args.port, args.database)
                 if set(result.statuses) != {200}:
                     sys.exit(f"Unexpected statuses: {dict(result.statuses)}")
-            rounds.append((base, measured))
+                server, database_side = _cpu_used(before, after)
+                cpu[name][0] += server
+                cpu[name][1] += database_side
+                cpu[name][2] += result.acknowledged
+                pair.append(result)
+            rounds.append(tuple(pair))
 
     rows = []
     for number, (base, measured) in enumerate(rounds, 1):
@@ -205,6 +214,14 @@ def main():
     )
     verdict = "meets" if ratio >= 0.5 else "MISSES"
     print(f"\nDelivery/no-op: {ratio:.2f}× — {verdict} the ≥ 0.5× target.")
+    per_request = {}
+    for name, (server, database, requests) in cpu.items():
+        if requests:
+            per_request[name] = (server * 1000 / requests, database * 1000 / requests)
+            print(
+                f"CPU per {name} request: {per_request[name][0]:.2f} ms in gunicorn, "
+                f"{per_request[name][1]:.2f} ms in PostgreSQL (this machine: {os.cpu_count()} cores)"
+            )
     if args.json:
         Path(args.json).write_text(
             json.dumps(
@@ -214,10 +231,40 @@ def main():
                     "ratio": round(ratio, 3),
                     "ratios": [round(r, 3) for r in ratios],
                     "eligibleMessages": len(eligible),
+                    "cpuMsPerRequest": {
+                        name: {"gunicorn": round(a, 3), "postgres": round(b, 3)}
+                        for name, (a, b) in per_request.items()
+                    },
                 },
                 indent=2,
             )
         )
+
+
+def _cpu_seconds(port: int, database: str) -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by each process of this gunicorn and each PostgreSQL backend of
+    the database (Linux /proc; empty elsewhere): where a request's cost goes."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if "gunicorn" in command and f"{HOST}:{port}" in command:
+            found[int(stat.parent.name)] = ("gunicorn", seconds)
+        elif command.startswith("postgres:") and f" {database} " in command:
+            found[int(stat.parent.name)] = ("postgres", seconds)
+    return found
+
+
+def _cpu_used(before: dict, after: dict) -> tuple[float, float]:
+    used = {"gunicorn": 0.0, "postgres": 0.0}
+    for pid, (kind, seconds) in after.items():
+        used[kind] += seconds - before.get(pid, (kind, 0.0))[1]
+    return used["gunicorn"], used["postgres"]
 
 
 def _get(port: int, path: str) -> dict:
