@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from campaigns.models import AnonymousMessage, Status
 from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
@@ -72,17 +73,20 @@ def test_a_marketer_creates_and_launches_an_anonymous_message(page, live_server,
     page.get_by_label("Text", exact=True).fill("Create a free account to unlock the offer.")
     page.get_by_label("Button 1 label").fill("Sign up")
     page.get_by_label("Button 1 URL").fill("/signup")
+    # Each pause in typing refreshes the preview; wait for the one with everything typed.
+    page.get_by_label("Button 1 URL").blur()
+    expect(page.locator(".action-list")).to_contain_text("sign-up “Sign up” → /signup")
+    page.wait_for_load_state("networkidle")
     preview = page.frame_locator(".preview-frame").frame_locator("#m")
-    preview.get_by_role("heading", name="Get 20% off").wait_for()
-    assert preview.get_by_role("button", name="Sign up").is_visible()
-    page.locator(".action-list").get_by_text("sign-up").wait_for()
+    expect(preview.get_by_role("heading", name="Get 20% off")).to_be_visible()
+    expect(preview.get_by_role("button", name="Sign up")).to_be_visible()
     frame = page.locator(".preview-frame")
     assert frame.get_attribute("sandbox") == "allow-scripts"
 
     # Liquid is refused, live, with the reason; the builder is taken back.
     page.get_by_role("radio", name=re.compile("^HTML")).check()
     page.get_by_label("HTML", exact=True).fill("<p>Hi {{ first_name }}</p>")
-    page.locator(".preview-errors").get_by_text("Liquid is not supported").wait_for()
+    expect(page.locator(".preview-errors")).to_contain_text("Liquid is not supported")
     page.get_by_role("radio", name=re.compile("^Simple builder")).check()
     page.get_by_label("Display as").select_option("overlay")
     assert page.get_by_label("Position").input_value() == "bottom-right"
