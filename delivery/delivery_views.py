@@ -208,11 +208,20 @@ STATE_FIELDS = ("message_id", "views", "last_viewed_at", "dismissed_at", "respon
 @cache
 def _lookup_sql(vendor: str) -> str:
     """The hot path's one query, written out: compiling it with the ORM on every request
-    cost three times as much as running it. Names come from the models' metadata."""
+    cost three times as much as running it. Names come from the models' metadata.
+
+    Timestamps come back naive in UTC on both databases: on PostgreSQL `AT TIME ZONE 'UTC'`
+    lets psycopg's C loader read them (Django's time-zone-aware loader is Python, per value).
+    """
     quote = connection.ops.quote_name
 
     def columns(model, alias, names):
-        return [f"{alias}.{quote(model._meta.get_field(name).column)}" for name in names]
+        for name in names:
+            field = model._meta.get_field(name)
+            column = f"{alias}.{quote(field.column)}"
+            if vendor == "postgresql" and field.get_internal_type() == "DateTimeField":
+                column = f"{column} AT TIME ZONE 'UTC'"
+            yield column
 
     select = [
         *columns(Workspace, "w", WORKSPACE_FIELDS),
@@ -232,14 +241,7 @@ def _lookup_sql(vendor: str) -> str:
 
 
 def _aware(value):
-    # PostgreSQL returns aware datetimes; SQLite's driver returns naive UTC ones.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def _same(value):
-    return value
+    return value if value is None else value.replace(tzinfo=UTC)
 
 
 def _workspace_and_visitor(write_key: str, anonymous_id: str):
@@ -264,7 +266,6 @@ def _workspace_and_visitor(write_key: str, anonymous_id: str):
         time_zone=time_zone,
         write_key=write_key,
     )
-    aware = _aware if connection.vendor == "sqlite" else _same
     identified = False
     states = {}
     for row in rows:
@@ -275,9 +276,9 @@ def _workspace_and_visitor(write_key: str, anonymous_id: str):
         if message_id is not None:
             states[message_id] = MessageState(
                 views=views or 0,
-                last_viewed_at=aware(last_viewed_at),
-                dismissed_at=aware(dismissed_at),
-                responded_at=aware(responded_at),
+                last_viewed_at=_aware(last_viewed_at),
+                dismissed_at=_aware(dismissed_at),
+                responded_at=_aware(responded_at),
             )
     return workspace, identified, states
 

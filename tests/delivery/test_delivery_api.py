@@ -485,3 +485,18 @@ def test_a_click_reported_by_the_sdk_stops_an_until_dismissed_message(client, wo
     report(client, workspace, message, "viewed_content")
     report(client, workspace, message, "clicked_content", actionName="claim")
     assert ids(ask(client, workspace)) == []
+
+
+@pytest.mark.parametrize(("seconds_ago", "delivered"), [(50, False), (70, True)])
+def test_the_minimum_interval_is_counted_to_the_second_from_the_stored_view(
+    client, workspace, seconds_ago, delivered
+):
+    message = launched(workspace, frequency_mode="always", min_interval_seconds=60)
+    visitor = VisitorFactory(workspace=workspace, anonymous_id=ANON)
+    VisitorMessageStateFactory(
+        visitor=visitor,
+        message=message,
+        views=1,
+        last_viewed_at=timezone.now() - timedelta(seconds=seconds_ago),
+    )
+    assert ids(ask(client, workspace)) == ([message.pk] if delivered else [])
