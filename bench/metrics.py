@@ -233,6 +233,26 @@ def drop_event_indexes(connection) -> list[str]:
     return rebuild
 
 
+def copy_visitors(connection, *, workspace_id, visitors, since) -> None:
+    """The visitor of every anonymous id, as the tracking API creates them (the rollup counts
+    unique viewers by visitor id)."""
+    seen = since.isoformat()
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(
+            "COPY delivery_visitor (workspace_id, anonymous_id, first_seen_at, last_seen_at, "
+            "user_agent, last_page) FROM STDIN"
+        ) as copy,
+    ):
+        for start in range(0, len(visitors), 100_000):
+            copy.write(
+                "".join(
+                    f"{workspace_id}\t{anonymous_id}\t{seen}\t{seen}\t\t\n"
+                    for anonymous_id in visitors[start : start + 100_000]
+                )
+            )
+
+
 def seed_conversions(connection, rng, *, workspace_id, message_ids, start, hours, count) -> None:
     """Profiles and conversions (≈ one per 200 events), in time order."""
     weights = message_weights(len(message_ids))
@@ -367,6 +387,7 @@ def main():
         )]  # fmt: skip
         with connection.cursor() as cursor:
             cursor.execute("SET maintenance_work_mem = '512MB'")
+        copy_visitors(connection, workspace_id=workspace.pk, visitors=visitors, since=start)
         rebuild = drop_event_indexes(connection)
         with Timer(f"COPY {args.events:,} events", figures, "copy_seconds"):
             copy_events(
@@ -422,6 +443,12 @@ def main():
         figures["viewer_days"] = sum(
             MessageViewerDay.objects.values_list("viewer_count", flat=True)
         )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_size_pretty(pg_total_relation_size('metrics_messageviewerday') "
+                "+ pg_total_relation_size('metrics_messagehourlystats'))"
+            )
+            figures["rollup_tables_size"] = cursor.fetchone()[0]
 
     # Sanity: the rollups agree with the raw events for the busiest message.
     top = messages[0]

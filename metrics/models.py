@@ -96,6 +96,9 @@ class MessageHourlyStats(models.Model):
     clicks_by_action = models.JSONField(default=dict, blank=True)
     dismissals = models.PositiveIntegerField(default=0)
     conversions = models.PositiveIntegerField(default=0)
+    # The ids of the visitors who viewed it this hour, a serialised roaring bitmap
+    # (metrics/viewer_sets.py): unique viewers of a range are unions of these and of the days'.
+    viewer_set = models.BinaryField(default=b"")
 
     class Meta:
         ordering = ["message", "hour"]
@@ -115,27 +118,23 @@ class MessageHourlyStats(models.Model):
         "clicks_by_action",
         "dismissals",
         "conversions",
+        "viewer_set",
     )
 
     def counters(self) -> dict:
-        return {name: getattr(self, name) for name in self.COUNTERS}
+        values = {name: getattr(self, name) for name in self.COUNTERS}
+        values["viewer_set"] = bytes(values["viewer_set"])
+        return values
 
 
 class MessageViewerDay(models.Model):
-    """Who viewed a message on one UTC day, and during which of its hours.
-
-    What unique viewers over any hour-aligned range are counted from (hourly unique counts
-    cannot be summed). Packed: `viewers` holds the sorted 64-bit viewer keys (a hash of the
-    anonymous id, see rollups.viewer_key) and `hours` the matching 24-bit masks (bit h: seen
-    during hour h), as little-endian arrays, so a 30-day range is 30 rows (see
-    docs/metrics.md, "Unique viewers over a range").
-    """
+    """The visitors who viewed a message during one UTC day: the union of its hours' viewer
+    sets, so that a 30-day range unions 30 bitmaps rather than 720 (docs/metrics.md)."""
 
     message = models.ForeignKey(AnonymousMessage, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     viewer_count = models.PositiveIntegerField(default=0)
-    viewers = models.BinaryField(default=b"")
-    hours = models.BinaryField(default=b"")
+    viewer_set = models.BinaryField(default=b"")
 
     class Meta:
         ordering = ["message", "day"]
@@ -145,12 +144,6 @@ class MessageViewerDay(models.Model):
 
     def __str__(self):
         return f"{self.viewer_count} viewers of {self.message_id} on {self.day}"
-
-    def masks(self) -> dict[int, int]:
-        """{viewer key: hour mask}."""
-        from metrics.viewer_sets import unpack
-
-        return unpack(self.viewers, self.hours)
 
 
 class RollupState(models.Model):

@@ -14,23 +14,23 @@ twice changes nothing. Buckets older than the retention period are never recompu
 scheduled job: their raw anonymous events may have been deleted, and counted numbers are kept.
 """
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
+from pyroaring import BitMap64
 
 from campaigns.models import AnonymousMessage
-from delivery.models import Event
+from delivery.models import Event, Visitor
+from metrics import viewer_sets
 from metrics.message_events import CLICKED, DISMISSED, VIEWED
 from metrics.models import Conversion, MessageHourlyStats, MessageViewerDay, RollupState
 from metrics.ranges import HOUR, ceil_hour, floor_hour
-from metrics.viewer_sets import pack
 
 STATE_NAME = "message-stats"
 # Rows received this recently are read again next run (their neighbours may not be committed).
@@ -51,13 +51,6 @@ class RollupRun:
     last_conversion_id: int = 0
     skipped_old_buckets: int = 0
     touched: set = field(default_factory=set, repr=False)
-
-
-def viewer_key(anonymous_id: str, user_id: str = "") -> int:
-    """A stable signed 64-bit key for a viewer (collisions are negligible below billions)."""
-    text = anonymous_id or f"user:{user_id}"
-    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def retention_horizon(now: datetime) -> datetime:
@@ -157,6 +150,7 @@ def rebuild_rollups(
 
 # --- Recomputing buckets from raw data -------------------------------------------------------
 
+DAY = timedelta(days=1)
 # Touched hours closer than this are recomputed together (one set of queries); a span is at
 # most MAX_SPAN long, which bounds the rows read at once.
 SPAN_GAP = timedelta(hours=6)
@@ -209,6 +203,7 @@ def _empty_counts() -> dict:
         "clicks_by_action": {},
         "dismissals": 0,
         "conversions": 0,
+        "viewer_set": b"",
     }
 
 
@@ -243,18 +238,24 @@ def _recompute_span(messages: dict[int, int], start: datetime, end: datetime) ->
     for counts in computed.values():
         counts["clicks_by_action"] = _capped(counts["clicks_by_action"])
 
-    masks = defaultdict(int)  # (message_id, UTC day, viewer key) -> hour bits
-    viewers_by_bucket = defaultdict(set)
-    views = events.filter(action_type=VIEWED).values_list(
-        "content_id", "anonymous_id", "user_id", "timestamp"
+    # Viewers are visitor ids (dense integers: compact roaring bitmaps). The tracking API
+    # creates a visitor for every anonymous id it records, in the same transaction.
+    views = list(
+        events.filter(action_type=VIEWED)
+        .exclude(anonymous_id="")
+        .values_list("workspace_id", "content_id", "anonymous_id", "timestamp")
+        .iterator(chunk_size=10_000)
     )
-    for message_id, anonymous_id, user_id, at in views.iterator(chunk_size=10_000):
-        key = viewer_key(anonymous_id, user_id)
-        hour = floor_hour(at)
-        viewers_by_bucket[message_id, hour].add(key)
-        masks[message_id, hour.date(), key] |= 1 << hour.hour
-    for bucket, viewers in viewers_by_bucket.items():
+    visitor_ids = _visitor_ids({(workspace_id, anon) for workspace_id, _, anon, _ in views})
+    viewer_sets_by_bucket = defaultdict(BitMap64)
+    for workspace_id, message_id, anonymous_id, at in views:
+        visitor_id = visitor_ids.get((workspace_id, anonymous_id))
+        if visitor_id is not None:
+            viewer_sets_by_bucket[message_id, floor_hour(at)].add(visitor_id)
+    del views
+    for bucket, viewers in viewer_sets_by_bucket.items():
         computed[bucket]["unique_viewers"] = len(viewers)
+        computed[bucket]["viewer_set"] = viewer_sets.serialize(viewers)
 
     conversions = (
         Conversion.objects.filter(
@@ -292,8 +293,64 @@ def _recompute_span(messages: dict[int, int], start: datetime, end: datetime) ->
         )
     if stale:
         MessageHourlyStats.objects.filter(pk__in=stale).delete()
-    _merge_viewer_masks(masks)
+    _recompute_days(messages, start, end)
     return len(to_write), len(stale)
+
+
+def _visitor_ids(keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """{(workspace id, anonymous id): visitor id}, looked up in chunks on the unique index."""
+    by_workspace = defaultdict(list)
+    for workspace_id, anonymous_id in keys:
+        by_workspace[workspace_id].append(anonymous_id)
+    found = {}
+    for workspace_id, anonymous_ids in by_workspace.items():
+        anonymous_ids.sort()
+        for i in range(0, len(anonymous_ids), 5000):
+            rows = Visitor.objects.filter(
+                workspace_id=workspace_id, anonymous_id__in=anonymous_ids[i : i + 5000]
+            ).values_list("anonymous_id", "pk")
+            found.update(((workspace_id, anonymous_id), pk) for anonymous_id, pk in rows)
+    return found
+
+
+def _recompute_days(messages: dict[int, int], start: datetime, end: datetime) -> None:
+    """Rebuild the day viewer sets of the UTC days [start, end) touches, as the union of their
+    hours' sets; only rows that change are written."""
+    first = datetime.combine(start.date(), datetime.min.time(), tzinfo=UTC)
+    last = datetime.combine((end - HOUR).date(), datetime.min.time(), tzinfo=UTC) + DAY
+    hours_by_day = defaultdict(list)
+    for message_id, hour, viewer_set in MessageHourlyStats.objects.filter(
+        message_id__in=list(messages), hour__gte=first, hour__lt=last
+    ).values_list("message_id", "hour", "viewer_set"):
+        if viewer_set:
+            hours_by_day[message_id, floor_hour(hour).date()].append(viewer_set)
+    existing = {
+        (row.message_id, row.day): row
+        for row in MessageViewerDay.objects.filter(
+            message_id__in=list(messages), day__gte=first.date(), day__lt=last.date()
+        )
+    }
+    to_write = []
+    for (message_id, day), blobs in sorted(hours_by_day.items()):
+        union = viewer_sets.union(blobs)
+        data = viewer_sets.serialize(union)
+        row = existing.get((message_id, day))
+        if row is None or bytes(row.viewer_set) != data:
+            to_write.append(
+                MessageViewerDay(
+                    message_id=message_id, day=day, viewer_count=len(union), viewer_set=data
+                )
+            )
+    stale = [row.pk for key, row in existing.items() if key not in hours_by_day]
+    MessageViewerDay.objects.bulk_create(
+        to_write,
+        batch_size=200,
+        update_conflicts=True,
+        unique_fields=["message", "day"],
+        update_fields=["viewer_count", "viewer_set"],
+    )
+    if stale:
+        MessageViewerDay.objects.filter(pk__in=stale).delete()
 
 
 def _capped(by_action: dict[str, int]) -> dict[str, int]:
@@ -304,47 +361,3 @@ def _capped(by_action: dict[str, int]) -> dict[str, int]:
     kept = dict(ranked[: MAX_ACTIONS - 1])
     kept[OTHER_ACTIONS] = kept.get(OTHER_ACTIONS, 0) + sum(n for _, n in ranked[MAX_ACTIONS - 1 :])
     return kept
-
-
-def _merge_viewer_masks(masks: dict[tuple[int, date, int], int]) -> None:
-    """Merge viewers into their (message, day) rows, OR-ing the hour bits (idempotent; never
-    forgets a counted view). Rows whose sets do not change are not written."""
-    if not masks:
-        return
-    new_by_day = defaultdict(dict)
-    for (message_id, day, key), mask in masks.items():
-        new_by_day[message_id, day][key] = mask
-    existing = {
-        (row.message_id, row.day): row
-        for row in MessageViewerDay.objects.filter(
-            message_id__in={m for m, _ in new_by_day}, day__in={d for _, d in new_by_day}
-        )
-    }
-    to_write = []
-    for (message_id, day), new in sorted(new_by_day.items()):
-        row = existing.get((message_id, day))
-        merged = row.masks() if row is not None else {}
-        changed = False
-        for key, mask in new.items():
-            old = merged.get(key, 0)
-            if old | mask != old:
-                merged[key] = old | mask
-                changed = True
-        if changed:
-            viewers, hours = pack(merged)
-            to_write.append(
-                MessageViewerDay(
-                    message_id=message_id,
-                    day=day,
-                    viewer_count=len(merged),
-                    viewers=viewers,
-                    hours=hours,
-                )
-            )
-    MessageViewerDay.objects.bulk_create(
-        to_write,
-        batch_size=50,
-        update_conflicts=True,
-        unique_fields=["message", "day"],
-        update_fields=["viewer_count", "viewers", "hours"],
-    )

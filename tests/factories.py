@@ -152,7 +152,18 @@ class MessageEventFactory(EventFactory):
 
     class Meta:
         exclude = ["message"]
+        skip_postgeneration_save = True
 
     class Params:
         click = factory.Trait(action_type="clicked_content", action_name="signup")
         dismiss = factory.Trait(action_type="dismissed_content")
+
+    @factory.post_generation
+    def visitor(obj, create, extracted, **kwargs):
+        """Like the tracking API: every recorded anonymous id has its visitor."""
+        if create and obj.anonymous_id:
+            Visitor.objects.get_or_create(
+                workspace_id=obj.workspace_id,
+                anonymous_id=obj.anonymous_id,
+                defaults={"first_seen_at": obj.timestamp, "last_seen_at": obj.timestamp},
+            )

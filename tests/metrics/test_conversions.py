@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 
 from campaigns.models import GoalCondition, GoalTrigger
+from delivery.models import Visitor
 from metrics.conversions import attribute_conversions, reconcile_conversions
 from metrics.models import Conversion, SegmentMembership
 from tests.factories import (
@@ -11,7 +12,6 @@ from tests.factories import (
     MessageEventFactory,
     ProfileFactory,
     SegmentFactory,
-    VisitorFactory,
 )
 from tests.metrics.conftest import at
 
@@ -28,9 +28,16 @@ def person(workspace, *anonymous_ids, identified_at=None, user_id=None):
         identified_at if isinstance(identified_at, list) else [identified_at] * len(anonymous_ids)
     )
     for anonymous_id, when in zip(anonymous_ids, times, strict=True):
-        VisitorFactory(
-            workspace=workspace, anonymous_id=anonymous_id, profile=profile, identified_at=when
-        )
+        # The visitor may already exist (its message events created it, as tracking does).
+        Visitor.objects.update_or_create(
+            workspace=workspace,
+            anonymous_id=anonymous_id,
+            defaults={"profile": profile, "identified_at": when},
+            create_defaults={
+                "profile": profile, "identified_at": when,
+                "first_seen_at": T, "last_seen_at": T,
+            },
+        )  # fmt: skip
     return profile
 
 

@@ -4,6 +4,7 @@ from django.utils import timezone
 from django_q.models import OrmQ
 
 from campaigns.models import GoalCondition
+from delivery.models import Visitor
 from delivery.signals import events_recorded, profile_traits_changed
 from metrics.memberships import refresh_profile_memberships
 from metrics.models import Conversion, SegmentMembership
@@ -12,7 +13,6 @@ from tests.factories import (
     MessageEventFactory,
     ProfileFactory,
     SegmentFactory,
-    VisitorFactory,
 )
 from tests.metrics.conftest import at
 
@@ -109,10 +109,9 @@ def test_entering_the_goal_segment_completes_a_waiting_conversion(
         message=message, anonymous_id="anon-1", timestamp=now - timedelta(hours=2), click=True
     )
     profile = ProfileFactory(workspace=workspace, traits={"plan": "free"})
-    VisitorFactory(
-        workspace=workspace, anonymous_id="anon-1", profile=profile,
-        identified_at=now - timedelta(hours=1),
-    )  # fmt: skip
+    Visitor.objects.filter(workspace=workspace, anonymous_id="anon-1").update(
+        profile=profile, identified_at=now - timedelta(hours=1)
+    )
     with django_capture_on_commit_callbacks(execute=True):
         events_recorded.send(
             sender=None, workspace_id=workspace.pk, event_ids=[], profile_ids={profile.pk},

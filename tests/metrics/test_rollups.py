@@ -10,6 +10,7 @@ from metrics.models import Conversion, MessageHourlyStats, MessageViewerDay, Rol
 from metrics.ranges import floor_hour
 from metrics.rollups import STATE_NAME, rebuild_rollups, roll_up
 from metrics.summary import count_unique_viewers, headline_numbers
+from metrics.viewer_sets import deserialize
 from tests.factories import (
     AnonymousMessageFactory,
     EventFactory,
@@ -97,16 +98,21 @@ def expected_buckets(messages) -> dict:
 
 
 def stored_buckets() -> dict:
-    return {(row.message_id, row.hour): row.counters() for row in MessageHourlyStats.objects.all()}
+    stored = {}
+    for row in MessageHourlyStats.objects.all():
+        counts = row.counters()
+        assert len(deserialize(counts.pop("viewer_set"))) == counts["unique_viewers"]
+        stored[row.message_id, row.hour] = counts
+    return stored
 
 
 def snapshot():
     return (
-        sorted(MessageHourlyStats.objects.values_list("id", "message_id", "hour", "views", "unique_viewers", "clicks", "clicks_by_action", "dismissals", "conversions")),
+        sorted((row.pk, row.message_id, row.hour, repr(row.counters())) for row in MessageHourlyStats.objects.all()),
         sorted(
-            (m, d, n, bytes(v), bytes(h))
-            for m, d, n, v, h in MessageViewerDay.objects.values_list(
-                "message_id", "day", "viewer_count", "viewers", "hours"
+            (m, d, n, bytes(v))
+            for m, d, n, v in MessageViewerDay.objects.values_list(
+                "message_id", "day", "viewer_count", "viewer_set"
             )
         ),
     )  # fmt: skip

@@ -1,32 +1,20 @@
-import pytest
-
-from metrics.viewer_sets import ALL_HOURS, keys, keys_seen_during, pack, unpack
-
-MASKS = {-(2**63): 1, -5: 1 << 23, 0: ALL_HOURS, 7: 0b1010, 2**63 - 1: 1 << 12}
+from metrics.viewer_sets import deserialize, serialize, union
 
 
-def test_packing_round_trips_and_sorts_the_keys():
-    viewers, hours = pack(MASKS)
-    assert len(viewers) == 8 * len(MASKS) and len(hours) == 4 * len(MASKS)
-    assert unpack(viewers, hours) == MASKS
-    assert list(keys(viewers)) == sorted(MASKS)
-    assert unpack(memoryview(viewers), memoryview(hours)) == MASKS  # what PostgreSQL returns
+def test_serialisation_is_canonical_and_round_trips():
+    ids = [5, 1, 2**40, 3, 4, 5, 1_000_000]
+    data = serialize(ids)
+    assert data == serialize(sorted(set(ids)))
+    assert list(deserialize(data)) == sorted(set(ids))
+    assert list(deserialize(memoryview(data))) == sorted(set(ids))  # what PostgreSQL returns
 
 
-@pytest.mark.parametrize(
-    ("mask", "expected"),
-    [
-        (ALL_HOURS, sorted(MASKS)),
-        (1, [-(2**63), 0]),
-        (0b1000, [0, 7]),
-        (1 << 23, [-5, 0]),
-        (0, []),
-    ],
-)
-def test_keys_seen_during_some_hours(mask, expected):
-    assert sorted(keys_seen_during(*pack(MASKS), mask)) == expected
+def test_the_empty_set_is_empty_bytes():
+    assert serialize([]) == b""
+    assert len(deserialize(b"")) == 0
+    assert len(deserialize(None)) == 0
 
 
-def test_an_empty_set_packs_to_nothing():
-    assert pack({}) == (b"", b"")
-    assert unpack(b"", b"") == {}
+def test_union_counts_each_viewer_once():
+    assert len(union([serialize([1, 2, 3]), serialize([3, 4]), b"", None])) == 4
+    assert len(union([])) == 0
