@@ -79,19 +79,20 @@ def _ingest(request, route_type: str) -> HttpResponse:
         raise TrackingError(400, "invalid", "The request body could not be read.") from None
     body = ingest.decompress(body, content_encoding=request.headers.get("Content-Encoding", ""))
 
+    # Authenticate before parsing when the key is in the header (server SDKs).
     write_key = _basic_auth_user(request)
+    workspace_id = _workspace_id(write_key) if write_key else None
     data = ingest.load_body(body, route_type=route_type)
-    write_key = write_key or ingest.body_write_key(data)
     if not write_key:
-        raise TrackingError(
-            401,
-            "unauthorized",
-            "Send the workspace's write key as the HTTP Basic user name or as `writeKey` in "
-            "the body.",
-        )
-    workspace_id = workspace_id_for_write_key(write_key)
-    if workspace_id is None:
-        raise TrackingError(401, "unauthorized", "This write key is not valid.")
+        write_key = ingest.body_write_key(data)
+        if not write_key:
+            raise TrackingError(
+                401,
+                "unauthorized",
+                "Send the workspace's write key as the HTTP Basic user name or as `writeKey` "
+                "in the body.",
+            )
+        workspace_id = _workspace_id(write_key)
 
     events = ingest.parse_events(
         data, route_type=route_type, received_at=received_at, body_size=len(body)
@@ -99,16 +100,24 @@ def _ingest(request, route_type: str) -> HttpResponse:
     try:
         record_events(workspace_id=workspace_id, events=events, received_at=received_at)
     except IntegrityError:
-        # The only constraint left to fail is the workspace foreign key: the workspace was
-        # deleted while its key was still cached.
+        # A foreign key checked at commit: the workspace (its key was still cached) or a
+        # message was deleted meanwhile. Gone workspace: 401; otherwise a retry will do (503).
         forget_write_key(write_key)
-        raise TrackingError(401, "unauthorized", "This write key is not valid.") from None
+        _workspace_id(write_key)
+        raise
 
     try:
         note_sdk_seen(workspace_id)
     except DatabaseError:
         logger.warning("Could not update the SDK last-seen time", exc_info=True)
     return JsonResponse({"success": True})
+
+
+def _workspace_id(write_key: str) -> int:
+    workspace_id = workspace_id_for_write_key(write_key)
+    if workspace_id is None:
+        raise TrackingError(401, "unauthorized", "This write key is not valid.")
+    return workspace_id
 
 
 def _basic_auth_user(request) -> str | None:

@@ -495,6 +495,11 @@ def test_a_missing_or_unknown_write_key_is_refused_with_401(client, workspace, h
     assert_refused(response, 401, error="unauthorized")
 
 
+def test_an_unknown_header_key_is_refused_before_the_body_is_even_read_as_json(client, workspace):
+    response = send(client, "track", b"{not json", write_key="wk_doesnotexist")
+    assert_refused(response, 401, error="unauthorized")
+
+
 def test_a_write_key_that_is_not_a_string_is_refused_with_401(client, workspace):
     response = send(client, "track", track(writeKey=["wk_x"]))
     assert_refused(response, 401, error="unauthorized", field="writeKey")
