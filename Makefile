@@ -21,6 +21,7 @@ run: install  ## Migrate, seed the demo, start the web server and the task worke
 	$(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  anonmsg is starting at http://$(HOST):$(PORT)/  (log in with the demo login above)"
+	@echo "  Demo website with an anonymous message: http://$(HOST):$(PORT)/demo/pricing/"
 	@echo "  Ctrl-C stops the web server and the worker."
 	@echo ""
 	@$(BIN)/honcho start -f Procfile
