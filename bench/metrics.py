@@ -422,7 +422,8 @@ def main():
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
-        # Steady state: one more hour of live traffic, then one more minute.
+        # Steady state: one more hour of live traffic, then one more minute's worth (its
+        # timestamps spread over the last hour, so every event is settled at once).
         per_hour = args.events // hours
         for label, key, span in (
             ("rollup job after 1 new hour of events", "rollup_one_hour_seconds", 3600),
@@ -432,7 +433,7 @@ def main():
                 connection,
                 generate_events(
                     rng, workspace_id=workspace.pk, message_ids=message_ids,
-                    start=datetime.now(UTC) - timedelta(seconds=span), hours=1,
+                    start=datetime.now(UTC) - timedelta(seconds=3600 + 300), hours=1,
                     events=max(1, per_hour * span // 3600), visitors=visitors,
                     prefix=f"{key}-",
                 ),
