@@ -4,7 +4,7 @@
 last raw event and of the last conversion it has counted (`RollupState`), reads only what came
 after it, and recomputes the (message, hour) buckets those rows fall into from the raw data.
 Watermarking by id rather than by event time catches late events (mobile batches, clock skew)
-whatever hour they belong to. Rows received in the last few seconds are read again on the next
+whatever hour they belong to. Rows received in the last 30 seconds are read again on the next
 run, because a transaction that took a smaller id may not have committed yet.
 
 `rebuild_rollups` recomputes every bucket of a time range (the management command).
@@ -15,7 +15,7 @@ scheduled job: their raw anonymous events may have been deleted, and counted num
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -50,7 +50,6 @@ class RollupRun:
     last_event_id: int = 0
     last_conversion_id: int = 0
     skipped_old_buckets: int = 0
-    touched: set = field(default_factory=set, repr=False)
 
 
 def retention_horizon(now: datetime) -> datetime:
@@ -87,7 +86,6 @@ def roll_up(*, now: datetime | None = None, chunk: int = CHUNK) -> RollupRun:
             written, deleted = recompute_buckets(recent)
             run.buckets_written += written
             run.buckets_deleted += deleted
-            run.touched |= recent
 
             old = (state.last_event_id, state.last_conversion_id)
             state.last_event_id = _settled_watermark(events, state.last_event_id, now)
