@@ -121,6 +121,9 @@ def _insert_events(
                 event.payload,
             )
         )
+    # Sorted by messageId, so that concurrent batches sharing ids take their unique-index locks
+    # in the same order and cannot deadlock.
+    rows.sort(key=lambda row: row[1])
     returned = insert_rows(
         Event._meta.db_table,
         EVENT_COLUMNS,

@@ -1,5 +1,7 @@
 import os
 import shutil
+import threading
+import time
 
 # Playwright's sync API runs an event loop in the test thread; Django would then refuse ORM
 # calls from tests that also drive a browser.
@@ -91,4 +93,21 @@ def page(browser):
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
+    # Stop the page before the test database is flushed: an SDK still sending events (e.g. a
+    # keepalive flush on unload) would hold row locks in a live-server thread, and PostgreSQL
+    # would then break the flush's TRUNCATE as a deadlock.
+    context.route("**/*", lambda route: route.abort())
     context.close()
+    _wait_for_live_server_threads()
+
+
+def _wait_for_live_server_threads(timeout: float = 5.0) -> None:
+    """Wait until the live server has finished the requests the closed browser left in flight."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = [
+            t for t in threading.enumerate() if "process_request_thread" in t.name and t.is_alive()
+        ]
+        if not busy:
+            return
+        time.sleep(0.05)
