@@ -10,7 +10,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export PORT HOST
 
-.PHONY: run test lint format install install-dev bench clean help
+.PHONY: run test lint format install install-dev bench bench-tracking bench-delivery bench-metrics clean help
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -37,8 +37,18 @@ format: install-dev  ## Fix lint and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install-dev  ## Benchmarks (need DATABASE_URL pointing at PostgreSQL); see bench/README.md
-	$(BIN)/python bench/run.py
+BENCH_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/anonmsg)
+
+bench: bench-tracking bench-delivery  ## Tracking and delivery benchmarks on PostgreSQL; see bench/README.md
+
+bench-tracking: install-dev
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/tracking.py $(BENCH_ARGS)
+
+bench-delivery: install-dev
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/delivery.py $(BENCH_ARGS)
+
+bench-metrics: install-dev  ## 10M-event metrics benchmark (long; BENCH_ARGS="--events 300000" for a quick run)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/metrics.py $(BENCH_ARGS)
 
 $(BIN)/python:
 	@PY="$$(bin/find-python)" || exit 1; \
