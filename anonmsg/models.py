@@ -27,6 +27,10 @@ class Plan(models.TextChoices):
 
 
 class WorkspaceQuerySet(models.QuerySet):
+    def bump_content_version(self) -> int:
+        """Invalidate delivery's cache of these workspaces' live messages (one UPDATE)."""
+        return self.update(content_version=F("content_version") + 1)
+
     def for_user(self, user):
         if not user.is_authenticated:
             return self.none()
@@ -83,7 +87,7 @@ class Workspace(models.Model):
         return secret
 
     def bump_content_version(self) -> None:
-        Workspace.objects.filter(pk=self.pk).update(content_version=F("content_version") + 1)
+        Workspace.objects.filter(pk=self.pk).bump_content_version()
 
     def local_now(self):
         return timezone.now().astimezone(self.tz)

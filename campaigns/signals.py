@@ -13,9 +13,7 @@ from campaigns.models import AnonymousMessage, PageRule, Segment
 
 
 def _bump(workspace_id: int) -> None:
-    from django.db.models import F
-
-    Workspace.objects.filter(pk=workspace_id).update(content_version=F("content_version") + 1)
+    Workspace.objects.filter(pk=workspace_id).bump_content_version()
 
 
 @receiver([post_save, post_delete], sender=AnonymousMessage)
