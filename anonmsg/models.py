@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
+from django.dispatch import Signal
 from django.utils import timezone
 
 from anonmsg import keys
@@ -26,10 +27,21 @@ class Plan(models.TextChoices):
     ENTERPRISE = "enterprise", "Enterprise"
 
 
+# Sent after `bump_content_version()` with the workspaces' queryset: caches of what the
+# workspaces deliver listen (delivery/invalidation.py).
+content_version_bumped = Signal()
+
+
+# The plans that include anonymous messages (DESIGN.md: free workspaces get the upgrade page).
+ANONYMOUS_MESSAGE_PLANS = frozenset({Plan.PREMIUM, Plan.ENTERPRISE})
+
+
 class WorkspaceQuerySet(models.QuerySet):
     def bump_content_version(self) -> int:
-        """Invalidate delivery's cache of these workspaces' live messages (one UPDATE)."""
-        return self.update(content_version=F("content_version") + 1)
+        """Invalidate delivery's caches of these workspaces' live messages (one UPDATE)."""
+        updated = self.update(content_version=F("content_version") + 1)
+        content_version_bumped.send(sender=Workspace, queryset=self)
+        return updated
 
     def for_user(self, user):
         if not user.is_authenticated:
@@ -68,7 +80,7 @@ class Workspace(models.Model):
 
     @property
     def has_anonymous_messages(self) -> bool:
-        return self.plan in (Plan.PREMIUM, Plan.ENTERPRISE)
+        return self.plan in ANONYMOUS_MESSAGE_PLANS
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

@@ -127,13 +127,19 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
-# Delivery caches each workspace's live messages keyed on the workspace's content version
-# (read from the database), so even a per-process cache never serves stale messages.
-# REDIS_URL selects a shared Redis cache; otherwise each process has its own memory cache.
+# Delivery caches each workspace's live messages keyed on the workspace's content version, so
+# even a per-process cache never serves stale messages. REDIS_URL selects a shared Redis cache;
+# otherwise each process has its own memory cache.
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "anonmsg.redis_cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A stalled Redis must slow requests down a little, not hang them: delivery and
+            # tracking fall back to the database when the cache fails.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
     }
 else:
     CACHES = {
@@ -142,6 +148,10 @@ else:
             "LOCATION": "anonmsg",
         }
     }
+# Warm delivery requests read the workspace and the visitor's state from the cache instead of
+# the database (delivery/lookup.py). Only correct with a cache every process shares: on by
+# default with REDIS_URL; turning it on without one is for single-process setups only.
+DELIVERY_STATE_CACHE = env_bool("DELIVERY_STATE_CACHE", bool(REDIS_URL))
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -52,9 +52,28 @@ def fresh_database(name: str) -> str:
     return url
 
 
-def server_env(database: str, **extra: str) -> dict:
+def fresh_redis(url: str) -> str:
+    """Empty the Redis database at `url` (a loopback one: benchmarks own it); returns `url`.
+    An empty `url` means no Redis: each process caches in its own memory."""
+    if not url:
+        return ""
+    import redis
+
+    if urlsplit(url).hostname not in (HOST, "localhost"):
+        sys.exit(f"Refusing to flush a Redis that is not on loopback: {url}")
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.RedisError as exc:
+        sys.exit(f"Redis at {url} is not reachable ({exc}); pass --redis-url '' to run without.")
+    return url
+
+
+def server_env(database: str, redis_url: str = "", **extra: str) -> dict:
     """Production settings (DEBUG off, secure cookies…) on plain-HTTP loopback."""
     env = dict(os.environ)
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     env.update(
         {
             "DATABASE_URL": database,

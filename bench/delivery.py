@@ -30,6 +30,7 @@ from bench.common import (  # noqa: E402
     HOST,
     create_workspace,
     fresh_database,
+    fresh_redis,
     gunicorn,
     manage,
     print_table,
@@ -113,6 +114,11 @@ print("seeded")
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", default="anonmsg_delivery_bench")
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/14",
+        help="the shared cache, flushed first, as in production; '' for none (per-process memory)",
+    )
     parser.add_argument("--port", type=int, default=8451)
     parser.add_argument("--seconds", type=float, default=8.0, help="measured, per scenario")
     parser.add_argument("--warmup", type=float, default=1.5)
@@ -130,7 +136,7 @@ def parse_args():
 def main():
     args = parse_args()
     database = fresh_database(args.database)
-    env = server_env(database)
+    env = server_env(database, fresh_redis(args.redis_url))
     manage("migrate", "--noinput", env=env)
     workspace = create_workspace(env, "Delivery bench")
     manage(
@@ -170,7 +176,7 @@ def main():
         if not eligible and args.url == PAGE_URL:
             sys.exit(f"The benchmark page gets no message: {sample}")
         rounds = []
-        cpu = {"noop": [0.0, 0.0, 0], "delivery": [0.0, 0.0, 0]}
+        cpu = {"noop": [0.0, 0.0, 0.0, 0], "delivery": [0.0, 0.0, 0.0, 0]}
         for _ in range(args.rounds):
             pair = []
             for name, make_request in (("noop", noop), ("delivery", delivery)):
@@ -179,10 +185,9 @@ def main():
                 after = _cpu_seconds(args.port, args.database)
                 if set(result.statuses) != {200}:
                     sys.exit(f"Unexpected statuses: {dict(result.statuses)}")
-                server, database_side = _cpu_used(before, after)
-                cpu[name][0] += server
-                cpu[name][1] += database_side
-                cpu[name][2] += result.acknowledged
+                for index, seconds in enumerate(_cpu_used(before, after)):
+                    cpu[name][index] += seconds
+                cpu[name][3] += result.acknowledged
                 pair.append(result)
             rounds.append(tuple(pair))
 
@@ -207,7 +212,8 @@ def main():
         f"\nDelivery benchmark: 100 live messages, {args.visitors} visitors with state on 30 "
         f"messages each, {len(eligible)} messages eligible on the page; gunicorn "
         f"{args.workers}×{args.threads} gthread; load {args.processes}×{args.connections} "
-        f"keep-alive connections; {args.seconds:g} s per scenario.\n"
+        f"keep-alive connections; {args.seconds:g} s per scenario; cache: "
+        f"{'Redis (' + args.redis_url + ')' if args.redis_url else 'per-process memory'}.\n"
     )
     print_table(
         ["", "no-op req/s", "delivery req/s", "ratio", "p50 ms", "p95 ms"],
@@ -216,12 +222,15 @@ def main():
     verdict = "meets" if ratio >= 0.5 else "MISSES"
     print(f"\nDelivery/no-op: {ratio:.2f}× — {verdict} the ≥ 0.5× target.")
     per_request = {}
-    for name, (server, database, requests) in cpu.items():
+    for name, (server, database, cache, requests) in cpu.items():
         if requests:
-            per_request[name] = (server * 1000 / requests, database * 1000 / requests)
+            per_request[name] = tuple(
+                seconds * 1000 / requests for seconds in (server, database, cache)
+            )
             print(
                 f"CPU per {name} request: {per_request[name][0]:.2f} ms in gunicorn, "
-                f"{per_request[name][1]:.2f} ms in PostgreSQL (this machine: {os.cpu_count()} cores)"
+                f"{per_request[name][1]:.2f} ms in PostgreSQL, {per_request[name][2]:.2f} ms in "
+                f"Redis (this machine: {os.cpu_count()} cores)"
             )
     if args.json:
         Path(args.json).write_text(
@@ -233,8 +242,12 @@ def main():
                     "ratios": [round(r, 3) for r in ratios],
                     "eligibleMessages": len(eligible),
                     "cpuMsPerRequest": {
-                        name: {"gunicorn": round(a, 3), "postgres": round(b, 3)}
-                        for name, (a, b) in per_request.items()
+                        name: {
+                            "gunicorn": round(a, 3),
+                            "postgres": round(b, 3),
+                            "redis": round(c, 3),
+                        }
+                        for name, (a, b, c) in per_request.items()
                     },
                 },
                 indent=2,
@@ -243,8 +256,8 @@ def main():
 
 
 def _cpu_seconds(port: int, database: str) -> dict[int, tuple[str, float]]:
-    """CPU seconds used so far by each process of this gunicorn and each PostgreSQL backend of
-    the database (Linux /proc; empty elsewhere): where a request's cost goes."""
+    """CPU seconds used so far by each process of this gunicorn, each PostgreSQL backend of
+    the database and Redis (Linux /proc; empty elsewhere): where a request's cost goes."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -258,14 +271,16 @@ def _cpu_seconds(port: int, database: str) -> dict[int, tuple[str, float]]:
             found[int(stat.parent.name)] = ("gunicorn", seconds)
         elif command.startswith("postgres:") and f" {database} " in command:
             found[int(stat.parent.name)] = ("postgres", seconds)
+        elif command.startswith("redis-server"):
+            found[int(stat.parent.name)] = ("redis", seconds)
     return found
 
 
-def _cpu_used(before: dict, after: dict) -> tuple[float, float]:
-    used = {"gunicorn": 0.0, "postgres": 0.0}
+def _cpu_used(before: dict, after: dict) -> tuple[float, float, float]:
+    used = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
     for pid, (kind, seconds) in after.items():
         used[kind] += seconds - before.get(pid, (kind, 0.0))[1]
-    return used["gunicorn"], used["postgres"]
+    return used["gunicorn"], used["postgres"], used["redis"]
 
 
 def _get(port: int, path: str) -> dict:

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (  # noqa: E402
     create_workspace,
     fresh_database,
+    fresh_redis,
     gunicorn,
     manage,
     print_table,
@@ -42,6 +43,11 @@ USER_AGENT = (
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--database", default="anonmsg_tracking_bench")
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/13",
+        help="the shared cache, flushed first, as in production; '' for none (per-process memory)",
+    )
     parser.add_argument("--port", type=int, default=8251)
     parser.add_argument("--seconds", type=float, default=6.0, help="measured, per scenario")
     parser.add_argument("--rounds", type=int, default=3, help="median of this many rounds")
@@ -100,7 +106,7 @@ def event_json(scenario: str, sender: str, n: int, visitor: int) -> str:
 def main():
     args = parse_args()
     database = fresh_database(args.database)
-    env = server_env(database)
+    env = server_env(database, fresh_redis(args.redis_url))
     manage("migrate", "--noinput", env=env)
     workspace = create_workspace(env)
     auth = "Basic " + base64.b64encode(f"{workspace['writeKey']}:".encode()).decode()

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class DeliveryConfig(AppConfig):
     name = "delivery"
     verbose_name = "Delivery and identity"
+
+    def ready(self):
+        from delivery import invalidation  # noqa: F401  (connects the receivers)

@@ -10,33 +10,28 @@ import gzip
 import hashlib
 import json
 import re
-from datetime import UTC
 from functools import cache, wraps
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from anonmsg.api import BadInput, error
-from anonmsg.models import Workspace
 from anonmsg.plans import anonymous_messages_required
 from anonmsg.snippet import public_base_url
 from anonmsg.tenancy import get_for_workspace, workspace_required
 from campaigns.models import AnonymousMessage
 from campaigns.rules import screen_page, web_page
-from delivery import eligibility
+from delivery import eligibility, lookup
 from delivery.demo_site import demo_pages, is_demo_workspace
-from delivery.eligibility import MessageState
 from delivery.live_messages import (
     live_messages,
     message_payload,
-    rules_allowed,
+    page_candidates,
     to_live_message,
 )
-from delivery.models import Visitor, VisitorMessageState
 from delivery.preview import (
     PreviewError,
     make_preview_token,
@@ -84,9 +79,7 @@ def delivery(request):
         params = _delivery_params(request)
     except BadInput as exc:
         return exc.response()
-    workspace, identified, states = _workspace_and_visitor(
-        params["write_key"], params["anonymous_id"]
-    )
+    workspace, visitor = lookup.workspace_and_visitor(params["write_key"], params["anonymous_id"])
     if workspace is None:
         return error(
             401,
@@ -99,25 +92,20 @@ def delivery(request):
         return _messages_response([], reason=eligibility.PLAN)
     if not workspace.inapp_enabled:
         return _messages_response([], reason=eligibility.INAPP_DISABLED)
-    if params["user_id"] or identified:
+    if params["user_id"] or visitor.identified:
         return _messages_response([], reason=eligibility.IDENTIFIED)
 
     messages = live_messages(workspace_id=workspace.pk, content_version=workspace.content_version)
     if not messages:
         return _messages_response([])
     pages = params["page"] if isinstance(params["page"], tuple) else (params["page"],)
-    chosen = eligibility.select(
+    candidates = page_candidates(
+        workspace_id=workspace.pk,
+        content_version=workspace.content_version,
         messages=messages,
-        page=pages,
-        now=timezone.now(),
-        states=states,
-        rules_allowed=rules_allowed(
-            workspace_id=workspace.pk,
-            content_version=workspace.content_version,
-            messages=messages,
-            pages=pages,
-        ),
+        pages=pages,
     )
+    chosen = eligibility.select_candidates(candidates, now=timezone.now(), states=visitor.states)
     return _messages_response(chosen)
 
 
@@ -199,88 +187,6 @@ def _platform_from_user_agent(user_agent: str) -> str:
     if _IOS.search(user_agent):
         return "ios"
     return ""
-
-
-WORKSPACE_FIELDS = ("id", "plan", "inapp_enabled", "content_version", "time_zone")
-STATE_FIELDS = ("message_id", "views", "last_viewed_at", "dismissed_at", "responded_at")
-
-
-@cache
-def _lookup_sql(vendor: str) -> str:
-    """The hot path's one query, written out: compiling it with the ORM on every request
-    cost three times as much as running it. Names come from the models' metadata.
-
-    Timestamps come back naive in UTC on both databases: on PostgreSQL `AT TIME ZONE 'UTC'`
-    lets psycopg's C loader read them (Django's time-zone-aware loader is Python, per value).
-    """
-    quote = connection.ops.quote_name
-
-    def columns(model, alias, names):
-        for name in names:
-            field = model._meta.get_field(name)
-            column = f"{alias}.{quote(field.column)}"
-            if vendor == "postgresql" and field.get_internal_type() == "DateTimeField":
-                column = f"{column} AT TIME ZONE 'UTC'"
-            yield column
-
-    select = [
-        *columns(Workspace, "w", WORKSPACE_FIELDS),
-        *columns(Visitor, "v", ["profile"]),
-        *columns(VisitorMessageState, "s", [name.removesuffix("_id") for name in STATE_FIELDS]),
-    ]
-    workspace, visitor, state = (
-        quote(model._meta.db_table) for model in (Workspace, Visitor, VisitorMessageState)
-    )
-    return (
-        f"SELECT {', '.join(select)} FROM {workspace} w "
-        f"LEFT JOIN {visitor} v ON v.{quote('workspace_id')} = w.{quote('id')} "
-        f"AND v.{quote('anonymous_id')} = %s "
-        f"LEFT JOIN {state} s ON s.{quote('visitor_id')} = v.{quote('id')} "
-        f"WHERE w.{quote('write_key')} = %s"
-    )
-
-
-def _aware(value):
-    return value if value is None else value.replace(tzinfo=UTC)
-
-
-def _workspace_and_visitor(write_key: str, anonymous_id: str):
-    """(workspace or None, identified, message id → MessageState): one query, three indexes.
-
-    The workspace by its write key (unique), LEFT JOIN the visitor by (workspace, anonymous
-    id) (unique), LEFT JOIN its per-message states by visitor (unique with message). The
-    workspace row carries `content_version`, the key of the live-message cache, so the warm
-    path needs no other query.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_lookup_sql(connection.vendor), [anonymous_id, write_key])
-        rows = cursor.fetchall()
-    if not rows:
-        return None, False, {}
-    pk, plan, inapp_enabled, content_version, time_zone = rows[0][: len(WORKSPACE_FIELDS)]
-    workspace = Workspace(
-        pk=pk,
-        plan=plan,
-        inapp_enabled=bool(inapp_enabled),
-        content_version=content_version,
-        time_zone=time_zone,
-        write_key=write_key,
-    )
-    identified = False
-    states = {}
-    for row in rows:
-        profile_id, message_id, views, last_viewed_at, dismissed_at, responded_at = row[
-            len(WORKSPACE_FIELDS) :
-        ]
-        identified = identified or profile_id is not None
-        if message_id is not None:
-            states[message_id] = MessageState(
-                views=views or 0,
-                last_viewed_at=_aware(last_viewed_at),
-                dismissed_at=_aware(dismissed_at),
-                responded_at=_aware(responded_at),
-            )
-    return workspace, identified, states
 
 
 def _messages_response(messages, *, reason: str | None = None, preview=False) -> HttpResponse:

@@ -216,27 +216,40 @@ def select(
 ) -> list[LiveMessage]:
     """`delivered(decide(...))` for an anonymous visitor of an open workspace, without reasons.
 
-    The delivery hot path: the caller has already answered the workspace and visitor gates
-    (plan, in-app switch, identity), and wants only the messages to show, so each one is
-    dropped at its first failed check, cheapest first. A test keeps it equal to `decide`.
+    The caller has already answered the workspace and visitor gates (plan, in-app switch,
+    identity), and wants only the messages to show. A test keeps it equal to `decide`.
     """
-    states = states or {}
     pages = (page,) if isinstance(page, Page) else tuple(page)
+    candidates = [
+        message
+        for message in delivery_order(messages)
+        if (
+            message.id in rules_allowed
+            if rules_allowed is not None
+            else not message.rules or any(rules_allow(message.rules, p) for p in pages)
+        )
+    ]
+    return select_candidates(candidates, now=now, states=states or {})
+
+
+def select_candidates(
+    candidates: Sequence[LiveMessage], *, now: datetime, states: Mapping[int, MessageState]
+) -> list[LiveMessage]:
+    """`select` for messages already allowed by the page's rules, in delivery order: the hot
+    path, whose candidates are memoised per content version and page
+    (delivery.live_messages.page_candidates). Each is dropped at its first failed check,
+    cheapest first."""
     taken = set()
     chosen = []
-    for message in delivery_order(messages):
-        if rules_allowed is not None:
-            if message.id not in rules_allowed:
-                continue
-        elif message.rules and not any(rules_allow(message.rules, p) for p in pages):
-            continue
+    for message in candidates:
         if (
             message.status in _STOPPED
             or (message.ends_at is not None and message.ends_at <= now)
             or (message.starts_at is not None and message.starts_at > now)
         ):
             continue
-        if _frequency_reason(message, state=states.get(message.id, NO_STATE), now=now):
+        state = states.get(message.id)
+        if state is not None and _frequency_reason(message, state=state, now=now):
             continue
         slot = message.slot
         if slot in taken:

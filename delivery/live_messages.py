@@ -36,8 +36,8 @@ CACHE_TIMEOUT = 24 * 60 * 60
 LOCAL_LIMIT = 1000
 
 _local: dict[tuple[int, int], tuple[LiveMessage, ...]] = {}
-_allowed: dict[tuple[int, int, tuple[Page, ...]], frozenset[int]] = {}
-ALLOWED_LIMIT = 20_000
+_candidates: dict[tuple[int, int, tuple[Page, ...]], tuple[LiveMessage, ...]] = {}
+CANDIDATES_LIMIT = 20_000
 
 
 def cache_key(workspace_id: int, content_version: int) -> str:
@@ -45,7 +45,8 @@ def cache_key(workspace_id: int, content_version: int) -> str:
 
 
 def live_messages(*, workspace_id: int, content_version: int) -> tuple[LiveMessage, ...]:
-    """The workspace's live messages at this content version (no query when warm)."""
+    """The workspace's live messages at this content version, in delivery order (no query
+    when warm)."""
     key = (workspace_id, content_version)
     messages = _local.get(key)
     if messages is not None:
@@ -63,27 +64,27 @@ def live_messages(*, workspace_id: int, content_version: int) -> tuple[LiveMessa
     return messages
 
 
-def rules_allowed(
+def page_candidates(
     *, workspace_id: int, content_version: int, messages, pages: tuple[Page, ...]
-) -> frozenset[int]:
-    """Which of these live messages' page rules allow the page, memoised per version and page.
-
-    Visitors keep asking about the same pages; rules only change with the content version.
-    """
+) -> tuple[LiveMessage, ...]:
+    """The live messages whose page rules allow the page, in delivery order, memoised per
+    version and page: visitors keep asking about the same pages, and rules only change with
+    the content version."""
     key = (workspace_id, content_version, pages)
-    allowed = _allowed.get(key)
-    if allowed is None:
+    candidates = _candidates.get(key)
+    if candidates is None:
         allowed = allowed_by_rules(messages, pages)
-        if len(_allowed) >= ALLOWED_LIMIT:
-            _allowed.clear()
-        _allowed[key] = allowed
-    return allowed
+        candidates = tuple(message for message in messages if message.id in allowed)
+        if len(_candidates) >= CANDIDATES_LIMIT:
+            _candidates.clear()
+        _candidates[key] = candidates
+    return candidates
 
 
 def clear_local() -> None:
     """Forget this process's copies (tests use it to play "another process")."""
     _local.clear()
-    _allowed.clear()
+    _candidates.clear()
 
 
 def load_live_messages(*, workspace_id: int) -> tuple[LiveMessage, ...]:

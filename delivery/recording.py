@@ -16,7 +16,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from campaigns.models import AnonymousMessage
-from delivery import identity
+from delivery import identity, lookup
 from delivery.bulk_sql import insert_rows
 from delivery.identity import EARLIER, LATER
 from delivery.ingest import CLICKED, DISMISSED, VIEWED, IncomingEvent
@@ -59,6 +59,8 @@ class Recorded:
     profile_ids: set[int] = field(default_factory=set)
     message_ids: set[int] = field(default_factory=set)
     trait_changes: dict[int, tuple[dict, dict]] = field(default_factory=dict)
+    # Anonymous ids whose delivery state changed (message state, merged into a profile).
+    changed_visitors: set[str] = field(default_factory=set)
 
 
 def record_events(
@@ -77,6 +79,7 @@ def record_events(
             )
             _resolve_identities(workspace_id, new, visitors, recorded)
             _update_message_states(new, visitors, known_messages, recorded)
+            lookup.forget_visitors(workspace_id, recorded.changed_visitors)
             transaction.on_commit(lambda: _announce(workspace_id, recorded))
     return recorded
 
@@ -158,6 +161,7 @@ def _resolve_identities(
         if visitor is not None and visitor.profile_id is None:
             identity.merge_visitor(visitor_id=visitor.id, profile_id=profile_id, at=event.timestamp)
             visitor.profile_id = profile_id
+            recorded.changed_visitors.add(event.anonymous_id)
         if event.type == "identify" and event.traits:
             trait_updates[profile_id].append(event.traits)
         elif event.type == "alias":
@@ -168,6 +172,7 @@ def _resolve_identities(
                 at=event.timestamp,
                 changes=changes,
             )
+            recorded.changed_visitors.add(event.previous_id)
     identity.apply_traits(updates=trait_updates, changes=changes)
     recorded.trait_changes = changes.changes
 
@@ -201,6 +206,7 @@ def _update_message_states(
         if visitor is None:
             continue
         delta = deltas.setdefault((visitor.id, event.content_id), _StateDelta())
+        recorded.changed_visitors.add(event.anonymous_id)
         at = event.timestamp
         if event.action_type == VIEWED:
             delta.views += 1

@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from campaigns.models import AnonymousMessage
+from delivery import lookup
 from delivery.models import Event, Visitor
 
 CHUNK = 1_000
@@ -98,5 +99,6 @@ def _purge_chunk(expired, workspace_id: int, cutoff: datetime, purged: Purged) -
         anonymous_ids = [anonymous_id for _, anonymous_id in rows]
         purged.events += _events_of(workspace_id, anonymous_ids, cutoff).delete()[0]
         Visitor.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+        lookup.forget_visitors(workspace_id, anonymous_ids)
         purged.visitors += len(rows)
     return len(rows) == CHUNK

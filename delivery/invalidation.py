@@ -1,0 +1,43 @@
+"""Which changes make delivery's cached workspace rows and visitor states stale (delivery/lookup.py).
+
+Tracking says which visitors it changed itself (delivery/recording.py), and so does retention.
+The receivers here cover the rest: the content version, workspace settings, and edits made
+through the ORM one object at a time (admin, shell), which invalidate the whole workspace.
+
+Deliberately no `post_delete` receiver on Visitor or VisitorMessageState: one would stop
+Django from deleting them in bulk (it would load every cascaded row to send the signal).
+Deleting them follows a change that already invalidates: a message or workspace deleted
+(content version, workspace), or retention (which forgets what it purges).
+"""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from anonmsg.models import Workspace, content_version_bumped
+from delivery import lookup
+from delivery.models import Profile, Visitor, VisitorMessageState
+
+
+@receiver(content_version_bumped, sender=Workspace)
+def content_version_changed(sender, queryset, **kwargs):
+    if lookup.enabled():
+        lookup.forget_workspaces(queryset.values_list("pk", flat=True))
+
+
+@receiver([post_save, post_delete], sender=Workspace)
+def workspace_changed(sender, instance, **kwargs):
+    lookup.forget_workspaces([instance.pk])
+
+
+@receiver(post_save, sender=Visitor)
+@receiver(post_delete, sender=Profile)  # its visitors become anonymous again (SET_NULL)
+def visitor_or_profile_changed(sender, instance, **kwargs):
+    lookup.forget_workspaces([instance.workspace_id])
+
+
+@receiver(post_save, sender=VisitorMessageState)
+def message_state_changed(sender, instance, **kwargs):
+    if lookup.enabled():
+        lookup.forget_workspaces(
+            Visitor.objects.filter(pk=instance.visitor_id).values_list("workspace_id", flat=True)
+        )

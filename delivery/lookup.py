@@ -1,0 +1,368 @@
+"""What every delivery request reads: the workspace behind a write key and the visitor's state.
+
+`workspace_and_visitor(write_key, anonymous_id)` answers from the database in one query (three
+unique indexes), or, when the shared cache is on (`DELIVERY_STATE_CACHE`, on by default when
+REDIS_URL is set), from one round trip to the cache and no query at all.
+
+Why the cached answers can be trusted: each entry is stored with a *token*, a random value
+kept under its own key. A writer invalidates by deleting the token after its transaction
+commits (`forget_workspaces`, `forget_visitors`). A reader reads the token *before* the
+database and stores the entry with the token it read, so an entry read before a change can
+never carry the token that is current after it: a stale entry never validates, whatever the
+interleaving of processes. A visitor's entry also carries its workspace's token, so any
+workspace change (content version, plan, in-app switch, time zone, an admin edit) also
+invalidates every visitor of that workspace.
+
+Only a cache shared by every process can be used this way: with a per-process memory cache a
+tracking request in one process could not invalidate another's copy. Cache failures are
+logged and fall back to the database: the cache never breaks delivery.
+"""
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connection, transaction
+
+from anonmsg.models import ANONYMOUS_MESSAGE_PLANS, Workspace
+from delivery.eligibility import MessageState
+from delivery.models import Visitor, VisitorMessageState
+
+logger = logging.getLogger(__name__)
+
+CACHE_ALIAS = "default"
+# In every key: a release that changes what an entry holds changes this, so that it never reads
+# an entry written by another release.
+KEY_PREFIX = "anonmsg:delivery:v1"
+# Entries only need to outlive a visitor's session; correctness comes from the tokens.
+ENTRY_SECONDS = 15 * 60
+WRITE_KEY_LIMIT = 10_000
+
+WORKSPACE_FIELDS = ("id", "plan", "inapp_enabled", "content_version", "time_zone")
+STATE_FIELDS = ("message_id", "views", "last_viewed_at", "dismissed_at", "responded_at")
+
+# write key → workspace id, learned from the database: it names the cache keys before the cache
+# is read. Entries are checked against the cached workspace's own write key.
+_workspace_ids: dict[str, int] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryWorkspace:
+    """The few workspace fields delivery reads (a model instance costs ten times as much)."""
+
+    pk: int
+    plan: str
+    inapp_enabled: bool
+    content_version: int
+    time_zone: str
+
+    @property
+    def has_anonymous_messages(self) -> bool:
+        return self.plan in ANONYMOUS_MESSAGE_PLANS
+
+
+# One message's state as stored: (views, last viewed, dismissed, responded), the times as POSIX
+# timestamps (cheap to cache and to read back).
+StateRow = tuple[int, float | None, float | None, float | None]
+
+
+class MessageStates(Mapping[int, MessageState]):
+    """message id → MessageState, each decoded only when asked for: a visitor has states for
+    dozens of messages, and a page asks about a few."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: dict[int, StateRow]):
+        self._rows = rows
+
+    def __getitem__(self, message_id: int) -> MessageState:
+        return _decode(self._rows[message_id])
+
+    def get(self, message_id, default=None):
+        row = self._rows.get(message_id)
+        return default if row is None else _decode(row)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+def _decode(row: StateRow) -> MessageState:
+    views, last_viewed_at, dismissed_at, responded_at = row
+    return MessageState(
+        views=views,
+        last_viewed_at=_datetime(last_viewed_at),
+        dismissed_at=_datetime(dismissed_at),
+        responded_at=_datetime(responded_at),
+    )
+
+
+def _datetime(timestamp: float | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitorState:
+    identified: bool
+    states: Mapping[int, MessageState]
+
+
+NO_VISITOR = VisitorState(identified=False, states=MessageStates({}))
+
+
+def enabled() -> bool:
+    return settings.DELIVERY_STATE_CACHE
+
+
+def workspace_and_visitor(
+    write_key: str, anonymous_id: str
+) -> tuple[DeliveryWorkspace | None, VisitorState]:
+    """The workspace with this write key (None if none) and what this visitor did."""
+    if not enabled():
+        return _from_database(write_key, anonymous_id)
+    workspace_id = _workspace_ids.get(write_key)
+    if workspace_id is not None:
+        found = _from_cache(write_key, workspace_id, anonymous_id)
+        if found is not None:
+            return found
+    return _from_database_through_cache(write_key, anonymous_id, workspace_id)
+
+
+# --- Invalidation (after commit) ------------------------------------------------------------
+
+
+def forget_workspaces(workspace_ids) -> None:
+    """Once the current transaction commits: the cached rows of these workspaces, and with
+    them every cached visitor of theirs, are stale."""
+    if enabled():
+        keys = [_workspace_token_key(pk) for pk in set(workspace_ids)]
+        transaction.on_commit(lambda: _delete(keys), robust=True)
+
+
+def forget_visitors(workspace_id: int, anonymous_ids) -> None:
+    """Once the current transaction commits: these visitors' cached states are stale."""
+    if enabled() and anonymous_ids:
+        keys = [
+            _visitor_token_key(workspace_id, anonymous_id) for anonymous_id in set(anonymous_ids)
+        ]
+        transaction.on_commit(lambda: _delete(keys), robust=True)
+
+
+# --- The cache ------------------------------------------------------------------------------
+
+
+def _workspace_token_key(workspace_id: int) -> str:
+    return f"{KEY_PREFIX}:ws-token:{workspace_id}"
+
+
+def _workspace_key(workspace_id: int) -> str:
+    return f"{KEY_PREFIX}:ws:{workspace_id}"
+
+
+def _visitor_digest(anonymous_id: str) -> str:
+    # Anonymous ids are client input (any characters, up to 255): hashed into a safe key.
+    return hashlib.blake2b(anonymous_id.encode(), digest_size=16).hexdigest()
+
+
+def _visitor_token_key(workspace_id: int, anonymous_id: str) -> str:
+    return f"{KEY_PREFIX}:visitor-token:{workspace_id}:{_visitor_digest(anonymous_id)}"
+
+
+def _visitor_key(workspace_id: int, anonymous_id: str) -> str:
+    return f"{KEY_PREFIX}:visitor:{workspace_id}:{_visitor_digest(anonymous_id)}"
+
+
+def _cache_keys(workspace_id: int, anonymous_id: str) -> tuple[str, str, str, str]:
+    digest = _visitor_digest(anonymous_id)
+    return (
+        _workspace_token_key(workspace_id),
+        _workspace_key(workspace_id),
+        f"{KEY_PREFIX}:visitor-token:{workspace_id}:{digest}",
+        f"{KEY_PREFIX}:visitor:{workspace_id}:{digest}",
+    )
+
+
+def _from_cache(write_key: str, workspace_id: int, anonymous_id: str):
+    """(workspace, visitor state) when both cached entries carry the current tokens, else None."""
+    ws_token_key, ws_key, visitor_token_key, visitor_key = keys = _cache_keys(
+        workspace_id, anonymous_id
+    )
+    try:
+        found = caches[CACHE_ALIAS].get_many(keys)
+    except Exception:
+        logger.warning("Delivery cache unavailable; reading the database", exc_info=True)
+        return None
+    ws_token = found.get(ws_token_key)
+    ws_entry = found.get(ws_key)
+    visitor_token = found.get(visitor_token_key)
+    visitor_entry = found.get(visitor_key)
+    if (
+        ws_token is None
+        or visitor_token is None
+        or ws_entry is None
+        or visitor_entry is None
+        or ws_entry[0] != ws_token
+        or ws_entry[1] != write_key
+        or visitor_entry[0] != visitor_token
+        or visitor_entry[1] != ws_token
+        or visitor_entry[2] != anonymous_id
+    ):
+        return None
+    return DeliveryWorkspace(*ws_entry[2]), VisitorState(
+        identified=visitor_entry[3], states=MessageStates(visitor_entry[4])
+    )
+
+
+def _from_database_through_cache(write_key: str, anonymous_id: str, workspace_id: int | None):
+    """The miss path: tokens first (see the module doc), then the database, then the cache."""
+    cache_ = caches[CACHE_ALIAS]
+    tokens = None
+    if workspace_id is not None:
+        try:
+            tokens = _current_tokens(cache_, workspace_id, anonymous_id)
+        except Exception:
+            logger.warning("Delivery cache unavailable; reading the database", exc_info=True)
+    workspace_row, identified, state_rows = _query(write_key, anonymous_id)
+    if workspace_row is None:
+        _workspace_ids.pop(write_key, None)
+        return None, NO_VISITOR
+    if workspace_row[0] != workspace_id:
+        # First request for this write key in this process: the keys were unknown before the
+        # query. The next request stores the entries.
+        if len(_workspace_ids) >= WRITE_KEY_LIMIT:
+            _workspace_ids.clear()
+        _workspace_ids[write_key] = workspace_row[0]
+    elif tokens is not None:
+        ws_token, visitor_token = tokens
+        ws_token_key, ws_key, visitor_token_key, visitor_key = _cache_keys(
+            workspace_id, anonymous_id
+        )
+        try:
+            cache_.set_many(
+                {
+                    ws_key: (ws_token, write_key, workspace_row),
+                    visitor_key: (visitor_token, ws_token, anonymous_id, identified, state_rows),
+                },
+                ENTRY_SECONDS,
+            )
+        except Exception:
+            logger.warning("Delivery cache unavailable; not storing", exc_info=True)
+    return DeliveryWorkspace(*workspace_row), VisitorState(
+        identified=identified, states=MessageStates(state_rows)
+    )
+
+
+def _current_tokens(cache_, workspace_id: int, anonymous_id: str) -> tuple[str, str] | None:
+    """The workspace's and the visitor's tokens, created where missing. None if the cache
+    would not keep them (then nothing is stored)."""
+    ws_token_key, _, visitor_token_key, _ = _cache_keys(workspace_id, anonymous_id)
+    found = cache_.get_many([ws_token_key, visitor_token_key])
+    tokens = []
+    for key in (ws_token_key, visitor_token_key):
+        token = found.get(key)
+        if token is None:
+            token = secrets.token_hex(8)
+            if not cache_.add(key, token, ENTRY_SECONDS):
+                token = cache_.get(key)  # another process made one first
+        if token is None:
+            return None
+        tokens.append(token)
+    return tokens[0], tokens[1]
+
+
+def _delete(keys: list[str]) -> None:
+    try:
+        caches[CACHE_ALIAS].delete_many(keys)
+    except Exception:
+        # The entries expire after ENTRY_SECONDS; nothing better to do without the cache.
+        logger.error("Could not invalidate delivery cache entries %s", keys[:5], exc_info=True)
+
+
+# --- The database ---------------------------------------------------------------------------
+
+
+@cache
+def _lookup_sql(vendor: str) -> str:
+    """The one query, written out: compiling it with the ORM on every request cost three times
+    as much as running it. Names come from the models' metadata.
+
+    Timestamps come back naive in UTC on both databases: on PostgreSQL `AT TIME ZONE 'UTC'`
+    lets psycopg's C loader read them (Django's time-zone-aware loader is Python, per value).
+    """
+    quote = connection.ops.quote_name
+
+    def columns(model, alias, names):
+        for name in names:
+            field = model._meta.get_field(name)
+            column = f"{alias}.{quote(field.column)}"
+            if vendor == "postgresql" and field.get_internal_type() == "DateTimeField":
+                column = f"{column} AT TIME ZONE 'UTC'"
+            yield column
+
+    select = [
+        *columns(Workspace, "w", WORKSPACE_FIELDS),
+        *columns(Visitor, "v", ["profile"]),
+        *columns(VisitorMessageState, "s", [name.removesuffix("_id") for name in STATE_FIELDS]),
+    ]
+    workspace, visitor, state = (
+        quote(model._meta.db_table) for model in (Workspace, Visitor, VisitorMessageState)
+    )
+    return (
+        f"SELECT {', '.join(select)} FROM {workspace} w "
+        f"LEFT JOIN {visitor} v ON v.{quote('workspace_id')} = w.{quote('id')} "
+        f"AND v.{quote('anonymous_id')} = %s "
+        f"LEFT JOIN {state} s ON s.{quote('visitor_id')} = v.{quote('id')} "
+        f"WHERE w.{quote('write_key')} = %s"
+    )
+
+
+def _query(write_key: str, anonymous_id: str):
+    """(workspace row or None, identified, {message id: StateRow}): the workspace by its write
+    key (unique), LEFT JOIN the visitor by (workspace, anonymous id) (unique), LEFT JOIN its
+    per-message states by visitor (unique with message). The workspace row carries
+    `content_version`, the key of the live-message cache, so a warm request needs nothing else.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_lookup_sql(connection.vendor), [anonymous_id, write_key])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, False, {}
+    width = len(WORKSPACE_FIELDS)
+    pk, plan, inapp_enabled, content_version, time_zone = rows[0][:width]
+    workspace_row = (pk, plan, bool(inapp_enabled), content_version, time_zone)
+    identified = rows[0][width] is not None
+    states = {
+        message_id: (
+            views or 0,
+            _timestamp(last_viewed),
+            _timestamp(dismissed),
+            _timestamp(responded),
+        )
+        for message_id, views, last_viewed, dismissed, responded in (
+            row[width + 1 :] for row in rows
+        )
+        if message_id is not None
+    }
+    return workspace_row, identified, states
+
+
+def _timestamp(value: datetime | None) -> float | None:
+    """A naive UTC datetime from the query as a POSIX timestamp."""
+    return None if value is None else value.replace(tzinfo=UTC).timestamp()
+
+
+def _from_database(write_key: str, anonymous_id: str):
+    workspace_row, identified, state_rows = _query(write_key, anonymous_id)
+    if workspace_row is None:
+        return None, NO_VISITOR
+    return DeliveryWorkspace(*workspace_row), VisitorState(
+        identified=identified, states=MessageStates(state_rows)
+    )
