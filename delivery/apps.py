@@ -6,4 +6,4 @@ class DeliveryConfig(AppConfig):
     verbose_name = "Delivery and identity"
 
     def ready(self):
-        from delivery import invalidation  # noqa: F401  (connects the receivers)
+        from delivery import checks, invalidation  # noqa: F401  (registers them)

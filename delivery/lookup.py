@@ -14,12 +14,11 @@ workspace change (content version, plan, in-app switch, time zone, an admin edit
 invalidates every visitor of that workspace.
 
 Only a cache shared by every process can be used this way: with a per-process memory cache a
-tracking request in one process could not invalidate another's copy. Cache failures are
-logged and fall back to the database: the cache never breaks delivery.
+tracking request in one process could not invalidate another's copy. A Redis that fails
+answers like an empty cache (anonmsg/redis_cache.py): delivery then reads the database.
 """
 
 import hashlib
-import logging
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -33,8 +32,6 @@ from django.db import connection, transaction
 from anonmsg.models import ANONYMOUS_MESSAGE_PLANS, Workspace
 from delivery.eligibility import MessageState
 from delivery.models import Visitor, VisitorMessageState
-
-logger = logging.getLogger(__name__)
 
 CACHE_ALIAS = "default"
 # In every key: a release that changes what an entry holds changes this, so that it never reads
@@ -195,11 +192,7 @@ def _from_cache(write_key: str, workspace_id: int, anonymous_id: str):
     ws_token_key, ws_key, visitor_token_key, visitor_key = keys = _cache_keys(
         workspace_id, anonymous_id
     )
-    try:
-        found = caches[CACHE_ALIAS].get_many(keys)
-    except Exception:
-        logger.warning("Delivery cache unavailable; reading the database", exc_info=True)
-        return None
+    found = caches[CACHE_ALIAS].get_many(keys)
     ws_token = found.get(ws_token_key)
     ws_entry = found.get(ws_key)
     visitor_token = found.get(visitor_token_key)
@@ -224,12 +217,7 @@ def _from_cache(write_key: str, workspace_id: int, anonymous_id: str):
 def _from_database_through_cache(write_key: str, anonymous_id: str, workspace_id: int | None):
     """The miss path: tokens first (see the module doc), then the database, then the cache."""
     cache_ = caches[CACHE_ALIAS]
-    tokens = None
-    if workspace_id is not None:
-        try:
-            tokens = _current_tokens(cache_, workspace_id, anonymous_id)
-        except Exception:
-            logger.warning("Delivery cache unavailable; reading the database", exc_info=True)
+    tokens = None if workspace_id is None else _current_tokens(cache_, workspace_id, anonymous_id)
     workspace_row, identified, state_rows = _query(write_key, anonymous_id)
     if workspace_row is None:
         _workspace_ids.pop(write_key, None)
@@ -245,16 +233,13 @@ def _from_database_through_cache(write_key: str, anonymous_id: str, workspace_id
         ws_token_key, ws_key, visitor_token_key, visitor_key = _cache_keys(
             workspace_id, anonymous_id
         )
-        try:
-            cache_.set_many(
-                {
-                    ws_key: (ws_token, write_key, workspace_row),
-                    visitor_key: (visitor_token, ws_token, anonymous_id, identified, state_rows),
-                },
-                ENTRY_SECONDS,
-            )
-        except Exception:
-            logger.warning("Delivery cache unavailable; not storing", exc_info=True)
+        cache_.set_many(
+            {
+                ws_key: (ws_token, write_key, workspace_row),
+                visitor_key: (visitor_token, ws_token, anonymous_id, identified, state_rows),
+            },
+            ENTRY_SECONDS,
+        )
     return DeliveryWorkspace(*workspace_row), VisitorState(
         identified=identified, states=MessageStates(state_rows)
     )
@@ -279,11 +264,13 @@ def _current_tokens(cache_, workspace_id: int, anonymous_id: str) -> tuple[str, 
 
 
 def _delete(keys: list[str]) -> None:
-    try:
-        caches[CACHE_ALIAS].delete_many(keys)
-    except Exception:
-        # The entries expire after ENTRY_SECONDS; nothing better to do without the cache.
-        logger.error("Could not invalidate delivery cache entries %s", keys[:5], exc_info=True)
+    # If Redis fails here the entries stay valid until they expire (ENTRY_SECONDS).
+    caches[CACHE_ALIAS].delete_many(keys)
+
+
+def clear_local() -> None:
+    """Forget this process's write keys (tests use it to play "another process")."""
+    _workspace_ids.clear()
 
 
 # --- The database ---------------------------------------------------------------------------

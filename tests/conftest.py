@@ -54,6 +54,43 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# --- Redis ---------------------------------------------------------------------------------
+
+REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_cache_settings(url: str) -> dict:
+    """CACHES as anonmsg/settings.py builds them from REDIS_URL."""
+    return {
+        "default": {
+            "BACKEND": "anonmsg.redis_cache.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache on a real Redis (its database emptied), as in production with
+    REDIS_URL, and delivery's state cache on. Never skips: CI starts Redis (.ci/run)."""
+    import redis
+
+    server = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1)
+    try:
+        server.flushdb()
+    except redis.RedisError as exc:
+        pytest.fail(
+            f"Redis is not reachable at {REDIS_TEST_URL} ({exc}): start redis-server, or set "
+            "REDIS_TEST_URL to a Redis database these tests may empty."
+        )
+    settings.CACHES = redis_cache_settings(REDIS_TEST_URL)
+    settings.DELIVERY_STATE_CACHE = True
+    yield server
+    server.flushdb()
+    server.close()
+
+
 # --- Browser tests -------------------------------------------------------------------------
 
 

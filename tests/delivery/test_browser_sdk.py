@@ -13,12 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.cache import cache
 from django.db import OperationalError
 from django.utils import timezone
 
 from anonmsg.snippet import render_snippet
-from delivery import live_messages
+from delivery import live_messages, lookup
 from delivery.models import Event, Visitor, VisitorMessageState
 from delivery.preview import make_preview_token
 from tests.factories import AnonymousMessageFactory, PageRuleFactory
@@ -89,9 +88,11 @@ def host_site():
 
 
 @pytest.fixture(autouse=True)
-def fresh_caches():
-    cache.clear()
+def fresh_caches(redis_cache):
+    # As in production with REDIS_URL: the cache is Redis and delivery reads visitors' states
+    # from it, so every frequency check below also checks the cache's invalidation.
     live_messages.clear_local()
+    lookup.clear_local()
 
 
 @pytest.fixture
