@@ -513,6 +513,7 @@
     };
     shown.set(message.id, entry);
     host.appendChild(root);
+    if (type === "banner") reserve(entry, position === "bottom" ? "paddingBottom" : "paddingTop");
     if (type === "modal") {
       box.focus();
       frame.addEventListener("load", () => {
@@ -522,10 +523,22 @@
     report(message, "viewed_content");
   }
 
+  // A banner reserves its height at its edge of the page (padding on <html>), so it pushes the
+  // page's content instead of covering it; closing gives the page its own padding back.
+  function reserve(entry, side) {
+    const style = document.documentElement.style;
+    const inline = style[side];
+    const base = parseFloat(getComputedStyle(document.documentElement)[side]) || 0;
+    entry.fit = () => (style[side] = `${base + entry.box.offsetHeight}px`);
+    entry.unfit = () => (style[side] = inline);
+    entry.fit();
+  }
+
   function close(entry, dismissed) {
     if (shown.get(entry.message.id) !== entry) return;
     shown.delete(entry.message.id);
     entry.root.remove();
+    if (entry.unfit) entry.unfit();
     if (entry.restore && entry.restore.focus && document.contains(entry.restore)) {
       entry.restore.focus();
     }
@@ -562,6 +575,7 @@
         const height = Math.max(0, Math.ceil(Number(data.height) || 0));
         const limit = entry.type === "inline" ? height : innerHeight - 32;
         entry.frame.style.height = `${Math.min(height, limit)}px`;
+        if (entry.fit) entry.fit();
       } else if (data.anonmsg === "action") {
         act(entry, String(data.name || ""), String(data.url || ""), !!data.dismiss);
       } else if (data.anonmsg === "dismiss") {
@@ -616,7 +630,26 @@
     var size = function () {
       post("size", { height: document.documentElement.getBoundingClientRect().height });
     };
+    // A host CSP without style-src 'unsafe-inline' refuses the message's <style> blocks and
+    // style attributes (the frame inherits it); the same CSS through the CSSOM is allowed.
+    var restyle = function () {
+      var sheets = [];
+      document.querySelectorAll("style").forEach(function (element) {
+        if (element.sheet || !document.adoptedStyleSheets) return;
+        try {
+          var sheet = new CSSStyleSheet();
+          sheet.replaceSync(element.textContent);
+          sheets.push(sheet);
+        } catch (e) {}
+      });
+      if (sheets.length) document.adoptedStyleSheets = document.adoptedStyleSheets.concat(sheets);
+      document.querySelectorAll("[style]").forEach(function (element) {
+        var declared = element.getAttribute("style");
+        if (declared && !element.style.cssText) element.style.cssText = declared;
+      });
+    };
     document.addEventListener("DOMContentLoaded", function () {
+      restyle();
       size();
       if (window.ResizeObserver) new ResizeObserver(size).observe(document.documentElement);
     });
