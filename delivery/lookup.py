@@ -124,13 +124,45 @@ def workspace_and_visitor(
 ) -> tuple[DeliveryWorkspace | None, VisitorState]:
     """The workspace with this write key (None if none) and what this visitor did."""
     if not enabled():
-        return _from_database(write_key, anonymous_id)
+        return _answer(*_query(write_key, anonymous_id))
     workspace_id = _workspace_ids.get(write_key)
-    if workspace_id is not None:
-        found = _from_cache(write_key, workspace_id, anonymous_id)
-        if found is not None:
-            return found
-    return _from_database_through_cache(write_key, anonymous_id, workspace_id)
+    if workspace_id is None:
+        # This process has not met this write key: the cache keys are named by workspace id.
+        workspace_row, identified, state_rows = _query(write_key, anonymous_id)
+        if workspace_row is not None:
+            if len(_workspace_ids) >= WRITE_KEY_LIMIT:
+                _workspace_ids.clear()
+            _workspace_ids[write_key] = workspace_row[0]
+        return _answer(workspace_row, identified, state_rows)
+    keys = _cache_keys(workspace_id, anonymous_id)
+    cache_ = caches[CACHE_ALIAS]
+    found = cache_.get_many(keys)
+    cached = _valid_entries(found, keys, write_key, anonymous_id)
+    if cached is not None:
+        return _answer(*cached)
+    # The miss path: tokens first (see the module doc), then the database, then the cache.
+    tokens = _current_tokens(cache_, found, keys)
+    workspace_row, identified, state_rows = _query(write_key, anonymous_id)
+    if workspace_row is None or workspace_row[0] != workspace_id:
+        _workspace_ids.pop(write_key, None)  # the workspace is gone (or the key moved)
+    elif tokens is not None:
+        ws_token, visitor_token = tokens
+        cache_.set_many(
+            {
+                keys[1]: (ws_token, write_key, workspace_row),
+                keys[3]: (visitor_token, ws_token, anonymous_id, identified, state_rows),
+            },
+            ENTRY_SECONDS,
+        )
+    return _answer(workspace_row, identified, state_rows)
+
+
+def _answer(workspace_row, identified: bool, state_rows) -> tuple:
+    if workspace_row is None:
+        return None, NO_VISITOR
+    return DeliveryWorkspace(*workspace_row), VisitorState(
+        identified=identified, states=MessageStates(state_rows)
+    )
 
 
 # --- Invalidation (after commit) ------------------------------------------------------------
@@ -169,30 +201,32 @@ def _visitor_digest(anonymous_id: str) -> str:
     return hashlib.blake2b(anonymous_id.encode(), digest_size=16).hexdigest()
 
 
-def _visitor_token_key(workspace_id: int, anonymous_id: str) -> str:
-    return f"{KEY_PREFIX}:visitor-token:{workspace_id}:{_visitor_digest(anonymous_id)}"
-
-
-def _visitor_key(workspace_id: int, anonymous_id: str) -> str:
-    return f"{KEY_PREFIX}:visitor:{workspace_id}:{_visitor_digest(anonymous_id)}"
-
-
-def _cache_keys(workspace_id: int, anonymous_id: str) -> tuple[str, str, str, str]:
+def _visitor_keys(workspace_id: int, anonymous_id: str) -> tuple[str, str]:
+    """(token key, entry key) of a visitor's cached state."""
     digest = _visitor_digest(anonymous_id)
     return (
-        _workspace_token_key(workspace_id),
-        _workspace_key(workspace_id),
         f"{KEY_PREFIX}:visitor-token:{workspace_id}:{digest}",
         f"{KEY_PREFIX}:visitor:{workspace_id}:{digest}",
     )
 
 
-def _from_cache(write_key: str, workspace_id: int, anonymous_id: str):
-    """(workspace, visitor state) when both cached entries carry the current tokens, else None."""
-    ws_token_key, ws_key, visitor_token_key, visitor_key = keys = _cache_keys(
-        workspace_id, anonymous_id
+def _visitor_token_key(workspace_id: int, anonymous_id: str) -> str:
+    return _visitor_keys(workspace_id, anonymous_id)[0]
+
+
+def _cache_keys(workspace_id: int, anonymous_id: str) -> tuple[str, str, str, str]:
+    """Workspace token, workspace entry, visitor token, visitor entry: one MGET."""
+    return (
+        _workspace_token_key(workspace_id),
+        _workspace_key(workspace_id),
+        *_visitor_keys(workspace_id, anonymous_id),
     )
-    found = caches[CACHE_ALIAS].get_many(keys)
+
+
+def _valid_entries(found: dict, keys, write_key: str, anonymous_id: str):
+    """(workspace row, identified, state rows) if both cached entries carry the current tokens
+    (and are this write key's and this visitor's), else None."""
+    ws_token_key, ws_key, visitor_token_key, visitor_key = keys
     ws_token = found.get(ws_token_key)
     ws_entry = found.get(ws_key)
     visitor_token = found.get(visitor_token_key)
@@ -209,49 +243,14 @@ def _from_cache(write_key: str, workspace_id: int, anonymous_id: str):
         or visitor_entry[2] != anonymous_id
     ):
         return None
-    return DeliveryWorkspace(*ws_entry[2]), VisitorState(
-        identified=visitor_entry[3], states=MessageStates(visitor_entry[4])
-    )
+    return ws_entry[2], visitor_entry[3], visitor_entry[4]
 
 
-def _from_database_through_cache(write_key: str, anonymous_id: str, workspace_id: int | None):
-    """The miss path: tokens first (see the module doc), then the database, then the cache."""
-    cache_ = caches[CACHE_ALIAS]
-    tokens = None if workspace_id is None else _current_tokens(cache_, workspace_id, anonymous_id)
-    workspace_row, identified, state_rows = _query(write_key, anonymous_id)
-    if workspace_row is None:
-        _workspace_ids.pop(write_key, None)
-        return None, NO_VISITOR
-    if workspace_row[0] != workspace_id:
-        # First request for this write key in this process: the keys were unknown before the
-        # query. The next request stores the entries.
-        if len(_workspace_ids) >= WRITE_KEY_LIMIT:
-            _workspace_ids.clear()
-        _workspace_ids[write_key] = workspace_row[0]
-    elif tokens is not None:
-        ws_token, visitor_token = tokens
-        ws_token_key, ws_key, visitor_token_key, visitor_key = _cache_keys(
-            workspace_id, anonymous_id
-        )
-        cache_.set_many(
-            {
-                ws_key: (ws_token, write_key, workspace_row),
-                visitor_key: (visitor_token, ws_token, anonymous_id, identified, state_rows),
-            },
-            ENTRY_SECONDS,
-        )
-    return DeliveryWorkspace(*workspace_row), VisitorState(
-        identified=identified, states=MessageStates(state_rows)
-    )
-
-
-def _current_tokens(cache_, workspace_id: int, anonymous_id: str) -> tuple[str, str] | None:
-    """The workspace's and the visitor's tokens, created where missing. None if the cache
-    would not keep them (then nothing is stored)."""
-    ws_token_key, _, visitor_token_key, _ = _cache_keys(workspace_id, anonymous_id)
-    found = cache_.get_many([ws_token_key, visitor_token_key])
+def _current_tokens(cache_, found: dict, keys) -> tuple[str, str] | None:
+    """The workspace's and the visitor's tokens as read with the entries, created where
+    missing. None if the cache would not keep them (then nothing is stored)."""
     tokens = []
-    for key in (ws_token_key, visitor_token_key):
+    for key in (keys[0], keys[2]):
         token = found.get(key)
         if token is None:
             token = secrets.token_hex(8)
@@ -344,12 +343,3 @@ def _query(write_key: str, anonymous_id: str):
 def _timestamp(value: datetime | None) -> float | None:
     """A naive UTC datetime from the query as a POSIX timestamp."""
     return None if value is None else value.replace(tzinfo=UTC).timestamp()
-
-
-def _from_database(write_key: str, anonymous_id: str):
-    workspace_row, identified, state_rows = _query(write_key, anonymous_id)
-    if workspace_row is None:
-        return None, NO_VISITOR
-    return DeliveryWorkspace(*workspace_row), VisitorState(
-        identified=identified, states=MessageStates(state_rows)
-    )
