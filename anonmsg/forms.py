@@ -4,7 +4,8 @@ from urllib.parse import urlsplit
 
 from django import forms
 
-from anonmsg.models import Workspace
+from anonmsg.members import MAX_EMAIL_LENGTH
+from anonmsg.models import Role, Workspace
 
 
 @cache
@@ -72,3 +73,21 @@ class AllowedOriginsForm(forms.ModelForm):
         if len(origins) > 50:
             raise forms.ValidationError("List at most 50 origins.")
         return "\n".join(dict.fromkeys(origins))
+
+
+class AddMemberForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail",
+        max_length=MAX_EMAIL_LENGTH,
+        help_text="Someone without an account gets one, with a password shown to you once.",
+        widget=forms.EmailInput(attrs={"placeholder": "name@example.com", "autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(
+        choices=Role.choices,
+        initial=Role.MEMBER,
+        help_text="Admins also change settings, keys and members.",
+    )
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)

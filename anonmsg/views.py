@@ -1,15 +1,19 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import HttpResponseClientRedirect
 
-from anonmsg.forms import AllowedOriginsForm, WorkspaceForm
-from anonmsg.models import Workspace
+from anonmsg import members
+from anonmsg.forms import AddMemberForm, AllowedOriginsForm, RoleForm, WorkspaceForm
+from anonmsg.models import Membership, Role, Workspace
 from anonmsg.snippet import public_base_url, render_snippet, sdk_script_url
-from anonmsg.tenancy import SESSION_KEY, workspace_required
+from anonmsg.tenancy import SESSION_KEY, get_for_workspace, workspace_required
 
 
 @require_safe
@@ -142,3 +146,111 @@ def settings_general(request):
             request, "anonmsg/settings_general.html", _general_context(request, form), status=400
         )
     return render(request, "anonmsg/settings_general.html", _general_context(request))
+
+
+# --- Settings → Members ----------------------------------------------------------------------
+
+
+def _members_page(request, *, status=200, **extra):
+    """The members page, or only its #members region for htmx (which swaps only 2xx)."""
+    context = {
+        "members": request.workspace.memberships.select_related("user").order_by("user__username"),
+        "add_form": AddMemberForm(),
+        "roles": Role.choices,
+        **extra,
+    }
+    if request.htmx:
+        return render(request, "anonmsg/settings_members.html#members", context)
+    return render(request, "anonmsg/settings_members.html", context, status=status)
+
+
+def _get_membership(request, member_id) -> Membership:
+    return get_for_workspace(
+        Membership.objects.select_related("user"), request.workspace, pk=member_id
+    )
+
+
+def _member_error(request, membership, error: ValidationError):
+    return _members_page(
+        request, status=400, error_member_id=membership.pk, member_error=" ".join(error.messages)
+    )
+
+
+@workspace_required
+@require_safe
+def settings_members(request):
+    return _members_page(request)
+
+
+@workspace_required(admin=True)
+@require_POST
+def settings_member_add(request):
+    form = AddMemberForm(request.POST)
+    if form.is_valid():
+        try:
+            added = members.add_member(workspace=request.workspace, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error("email", exc)
+        else:
+            membership = added.membership
+            messages.success(
+                request,
+                f"{membership.user.get_username()} is now a "
+                f"{membership.get_role_display().lower()} of {request.workspace.name}.",
+            )
+            # Like a new App API key: the password is in this response only, never stored.
+            response = _members_page(
+                request, new_password=added.one_time_password, added=membership
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+    return _members_page(request, status=400, add_form=form)
+
+
+@workspace_required(admin=True)
+@require_POST
+def settings_member_role(request, member_id):
+    membership = _get_membership(request, member_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        return _member_error(request, membership, ValidationError("Choose Admin or Member."))
+    try:
+        members.change_role(membership=membership, role=form.cleaned_data["role"])
+    except ValidationError as exc:
+        return _member_error(request, membership, exc)
+    if membership.user_id == request.user.pk:
+        request.membership.role = membership.role  # the page below shows what they may do now
+    messages.success(
+        request,
+        f"{membership.user.get_username()} is now a {membership.get_role_display().lower()}.",
+    )
+    if request.htmx:
+        return _members_page(request)
+    return redirect("settings-members", workspace_id=request.workspace.pk)
+
+
+@workspace_required(admin=True)
+@require_http_methods(["GET", "POST"])
+def settings_member_remove(request, member_id):
+    membership = _get_membership(request, member_id)
+    leaving = membership.user_id == request.user.pk
+    if request.method == "GET":  # the confirmation page, for browsers without JavaScript
+        return render(
+            request,
+            "anonmsg/settings_members_remove.html",
+            {"member": membership, "leaving": leaving},
+        )
+    try:
+        members.remove_member(membership=membership)
+    except ValidationError as exc:
+        return _member_error(request, membership, exc)
+    if leaving:
+        messages.success(request, f"You left {request.workspace.name}.")
+        url = reverse("home")
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    messages.success(
+        request, f"{membership.user.get_username()} was removed from {request.workspace.name}."
+    )
+    if request.htmx:
+        return _members_page(request)
+    return redirect("settings-members", workspace_id=request.workspace.pk)
