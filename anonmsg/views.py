@@ -124,7 +124,7 @@ def _general_context(request, form=None):
     workspace = request.workspace
     return {
         "form": form or WorkspaceForm(instance=workspace),
-        "members": workspace.memberships.select_related("user").order_by("user__username"),
+        "member_count": workspace.memberships.count(),
     }
 
 
