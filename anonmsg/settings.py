@@ -5,6 +5,7 @@ Set ANONMSG_PRODUCTION=1 for production: DEBUG off, SECRET_KEY required, secure 
 See docs/configuration.md for every variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_q",
+    "axes",
     "anonmsg",
     "campaigns",
     "delivery",
@@ -74,6 +76,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: turns a locked-out login into the lockout page. On every other
+    # request (the SDK API included) it only reads one attribute of the request.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "anonmsg.urls"
@@ -160,10 +165,43 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["anonmsg.auth.CaseInsensitiveUsernameBackend"]
+# AxesStandaloneBackend first: it refuses a locked-out (user name, IP) before any password is
+# checked. It needs the request, so every authenticate() call must pass one.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "anonmsg.auth.CaseInsensitiveUsernameBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login protection (django-axes; docs/operations.md). Failures are counted per user name and
+# client IP together: an attacker is stopped after LOGIN_FAILURE_LIMIT guesses, but cannot lock
+# the user out from every other address. Rows live in the database, shared by every process;
+# staff see and delete them in the admin ("Access attempts").
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lockout do not extend it, so the page can say when it ends.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "anonmsg.auth.login_attempt_username"
+AXES_LOCKOUT_CALLABLE = "anonmsg.auth.lockout_response"
+# axes' access log would keep every successful login's IP address forever.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# The client IP is the connection's address, unless LOGIN_PROXY_COUNT says how many reverse
+# proxies append to X-Forwarded-For: then the address the outermost proxy saw, counted from the
+# right, so a value a client sends itself is never used.
+LOGIN_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 0, minimum=0)
+if LOGIN_PROXY_COUNT:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    # ipware counts the proxies listed in the header: the last one is REMOTE_ADDR.
+    AXES_IPWARE_PROXY_COUNT = LOGIN_PROXY_COUNT - 1
+    # Not strict: entries a client prepended are ignored instead of discarding the header.
+    IPWARE_STRICT = False
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
