@@ -26,19 +26,21 @@ from campaigns.serializers import (
 
 
 def allow_methods(*methods: str):
-    """A JSON 405 (with Allow) for any other method; checked before authorisation."""
+    """A JSON 405 (with Allow) for any other method; checked before authorisation. HEAD is
+    allowed wherever GET is (RFC 9110): the view answers it as a GET, without the body."""
+    accepted = (*methods, "HEAD") if "GET" in methods else methods
 
     def decorator(view_func):
         @csrf_exempt
         @wraps(view_func)
         def wrapper(request, *args, **kwargs):
-            if request.method not in methods:
+            if request.method not in accepted:
                 response = error(
                     405,
                     "method_not_allowed",
                     f"{request.method} is not allowed here: use {' or '.join(methods)}.",
                 )
-                response["Allow"] = ", ".join(methods)
+                response["Allow"] = ", ".join(accepted)
                 return response
             return view_func(request, *args, **kwargs)
 
@@ -109,7 +111,7 @@ def _create_message(request):
 @allow_methods("GET", "PATCH")
 @api_key_required
 def message_detail(request, message_id: str):
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         message = _get_message(request.workspace, message_id)
         return _json(request, message) if message else _not_found(message_id)
     data = parse_json_body(request)

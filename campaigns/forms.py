@@ -161,7 +161,11 @@ class RuleTestForm(forms.Form):
             return None
         platform, target = self.cleaned_data["platform"], self.cleaned_data["target"]
         if platform == "web":
-            return rules.web_page(target)
+            try:
+                return rules.web_page(target)
+            except ValueError:
+                self.add_error("target", "This is not a URL a browser could be on: check it.")
+                return None
         return rules.screen_page(platform, target)
 
 

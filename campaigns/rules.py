@@ -89,7 +89,11 @@ def _strip_trailing_slash(path: str) -> str:
 
 
 def web_page(url: str) -> Page:
-    """A web page from a full URL or a path: `https://x.com/Pricing/?a=1#top` → /Pricing, /Pricing?a=1."""
+    """A web page from a full URL or a path: `https://x.com/Pricing/?a=1#top` → /Pricing, /Pricing?a=1.
+
+    Raises ValueError for what no browser could be on (`http://[::1`): callers answer with a
+    400 or a form error.
+    """
     url = (url or "").strip()
     parts = urlsplit(url)
     if not parts.scheme and not url.startswith("/") and not url.startswith("?"):
@@ -122,8 +126,12 @@ def _normalise_value(rule: Rule) -> str:
     if rule.platform != "web" or rule.operator == "regex":
         return value
     if value.lower().startswith(("http://", "https://")):
-        parts = urlsplit(value)
-        value = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            parts = urlsplit(value)
+        except ValueError:  # not a URL after all (`http://[::1`): matched as written
+            parts = None
+        if parts is not None:
+            value = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     value = unquote(value.split("#", 1)[0])
     if rule.operator in _PATH_ANCHORED and not value.startswith(("/", "*", "?")):
         value = "/" + value

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_safe
 
 from anonmsg.api import BadInput, error
 from anonmsg.plans import anonymous_messages_required
@@ -48,8 +49,10 @@ SDK_MAX_AGE = 300
 
 
 def cors(view_func):
-    """Any origin, no credentials; answers the preflight itself."""
+    """Any origin, no credentials; answers the preflight itself. No CSRF check: no cookies
+    are involved, and other methods must get the JSON 405, not Django's CSRF page."""
 
+    @csrf_exempt
     @wraps(view_func)
     def wrapper(request, *args, **kwargs):
         if request.method == "OPTIONS":
@@ -169,7 +172,10 @@ def _page(query, user_agent: str):
         # Unknown mobile platform: shows if the rules allow it on either.
         return tuple(screen_page(name, screen) for name in MOBILE_PLATFORMS)
     if url:
-        return web_page(url)
+        try:
+            return web_page(url)
+        except ValueError:
+            raise BadInput("url is not a URL a browser could be on.", field="url") from None
     raise BadInput(
         "Pass the page as ?url=… (web) or the screen as ?screen=…&platform=ios|android (mobile).",
         field="url" if platform in ("", "web") else "screen",
@@ -246,13 +252,16 @@ def _sdk_bundle() -> tuple[bytes, bytes, str]:
     return source, gzip.compress(source, compresslevel=9, mtime=0), etag
 
 
-@require_GET
+@require_safe
 def sdk_script(request, write_key):
     """The SDK source, the same for every write key (the snippet passes the key to load())."""
     source, compressed, etag = _sdk_bundle() if not settings.DEBUG else _read_sdk_fresh()
+    gzipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
+    # Each representation has its own validator (RFC 9110: a strong ETag names one body).
+    etag = f'{etag[:-1]}-gz"' if gzipped else etag
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponseNotModified()
-    elif "gzip" in request.headers.get("Accept-Encoding", ""):
+    elif gzipped:
         response = HttpResponse(compressed, content_type="text/javascript; charset=utf-8")
         response["Content-Encoding"] = "gzip"
     else:
@@ -262,6 +271,20 @@ def sdk_script(request, write_key):
     response["Vary"] = "Accept-Encoding"
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header accepts gzip: `gzip` (or else `*`) with a q above 0."""
+    qualities = {}
+    for item in accept_encoding.lower().split(","):
+        coding, _, params = item.partition(";")
+        quality = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
+        try:
+            qualities[coding.strip()] = float(quality)
+        except ValueError:
+            qualities[coding.strip()] = 0.0
+    quality = qualities.get("gzip", qualities.get("x-gzip", qualities.get("*", 0.0)))
+    return quality > 0
 
 
 def _read_sdk_fresh():

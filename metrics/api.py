@@ -2,15 +2,15 @@
 
 from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 
 from anonmsg.api import BadInput, api_key_required, error
+from campaigns.api import allow_methods
 from campaigns.models import AnonymousMessage
 from metrics.ranges import RangeError, api_range
 from metrics.summary import message_report
 
 
-@require_GET
+@allow_methods("GET")
 @api_key_required
 def message_metrics(request, message_id):
     workspace = request.workspace

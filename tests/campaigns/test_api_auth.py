@@ -23,8 +23,8 @@ ENDPOINTS = [
 
 
 def call(client, method, path, headers):
-    if method == "get":
-        return client.get(path, headers=headers)
+    if method in ("get", "head"):
+        return getattr(client, method)(path, headers=headers)
     return getattr(client, method)(
         path, json.dumps({"name": "x"}), content_type="application/json", headers=headers
     )
@@ -95,11 +95,11 @@ def test_premium_and_enterprise_workspaces_use_the_api(client, db, plan):
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("delete", LIST_URL, "GET, POST"),
-        ("put", LIST_URL, "GET, POST"),
-        ("delete", LIST_URL + "/{id}", "GET, PATCH"),
-        ("put", LIST_URL + "/{id}", "GET, PATCH"),
-        ("post", LIST_URL + "/{id}", "GET, PATCH"),
+        ("delete", LIST_URL, "GET, POST, HEAD"),
+        ("put", LIST_URL, "GET, POST, HEAD"),
+        ("delete", LIST_URL + "/{id}", "GET, PATCH, HEAD"),
+        ("put", LIST_URL + "/{id}", "GET, PATCH, HEAD"),
+        ("post", LIST_URL + "/{id}", "GET, PATCH, HEAD"),
         ("patch", LIST_URL + "/{id}/launch", "POST"),
     ],
 )
@@ -113,6 +113,17 @@ def test_a_wrong_method_is_a_json_405_listing_the_allowed_ones(
     assert response.status_code == 405
     assert response["Allow"] == allowed
     assert response.json()["error"] == "method_not_allowed"
+    assert AnonymousMessage.objects.filter(pk=message.pk, name="Secret plans").exists()
+
+
+@pytest.mark.parametrize("path", [LIST_URL, LIST_URL + "/{id}"])
+def test_head_is_answered_like_get_and_changes_nothing(client, workspace, message, path):
+    key = workspace.rotate_api_key()
+
+    response = call(client, "head", path.format(id=message.id), {"Authorization": f"Bearer {key}"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
     assert AnonymousMessage.objects.filter(pk=message.pk, name="Secret plans").exists()
 
 

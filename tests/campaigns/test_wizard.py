@@ -226,6 +226,14 @@ def test_the_rule_tester_explains_with_htmx(owner_client, fresh_draft):
     assert "path “/blog/launch” matches “/blog/*”" in body
 
 
+def test_the_rule_tester_says_when_a_url_cannot_be_read(owner_client, fresh_draft):
+    PageRuleFactory(message=fresh_draft, operator="contains", value="http://[::1")
+    url = reverse("campaigns:rule-test", args=[fresh_draft.workspace_id, fresh_draft.pk])
+    response = owner_client.get(url, {"test-platform": "web", "test-target": "http://[::1"}, **HTMX)
+    assert response.status_code == 200
+    assert "This is not a URL a browser could be on" in text_of(response)
+
+
 def test_the_rule_tester_works_without_javascript(owner_client, fresh_draft):
     PageRuleFactory(message=fresh_draft, platform="android", operator="is", value="Home")
     url = reverse("campaigns:rule-test", args=[fresh_draft.workspace_id, fresh_draft.pk])

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from django.utils import timezone
 
 from anonmsg.models import Plan
@@ -113,8 +114,10 @@ def test_the_preflight_is_answered_for_any_origin(client):
     assert "GET" in response["Access-Control-Allow-Methods"]
 
 
-def test_post_is_refused_with_a_json_error(client, workspace):
-    response = client.post(f"{URL}?writeKey={workspace.write_key}&anonymousId=a&url=/")
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_other_methods_are_refused_with_a_json_error_even_with_csrf_checks(workspace, method):
+    client = Client(enforce_csrf_checks=True)  # as a real browser's cross-site POST would be
+    response = getattr(client, method)(f"{URL}?writeKey={workspace.write_key}&anonymousId=a&url=/")
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
     assert response["Access-Control-Allow-Origin"] == "*"
@@ -294,6 +297,8 @@ def test_a_free_plan_answers_an_empty_list_with_the_reason(client, db):
         ({"url": ""}, 400, "missing_page", "url"),
         ({"url": None, "platform": "ios"}, 400, "missing_page", "screen"),
         ({"url": "/" + "x" * 2000}, 400, "invalid", "url"),
+        ({"url": "http://[::1"}, 400, "invalid", "url"),
+        ({"url": "https://[not-an-ip]/pricing"}, 400, "invalid", "url"),
         ({"platform": "windows-phone"}, 400, "invalid", "platform"),
     ],
 )

@@ -96,5 +96,35 @@ def test_the_script_is_gzipped_when_the_browser_accepts_it(client):
     assert len(response.content) <= GZIP_BUDGET
 
 
-def test_only_get_is_allowed_on_the_script(client):
+def test_only_get_and_head_are_allowed_on_the_script(client):
     assert client.post(URL).status_code == 405
+    head = client.head(URL)
+    assert head.status_code == 200
+    assert head["Content-Type"].startswith("text/javascript")
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "gzipped"),
+    [
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.8", True),
+        ("*", True),
+        ("gzip;q=0, identity", False),
+        ("*;q=1, gzip;q=0", False),
+        ("identity", False),
+        ("", False),
+    ],
+)
+def test_gzip_is_sent_only_when_accepted(client, accept_encoding, gzipped):
+    response = client.get(URL, HTTP_ACCEPT_ENCODING=accept_encoding)
+    assert (response.get("Content-Encoding") == "gzip") is gzipped
+    body = gzip.decompress(response.content) if gzipped else response.content
+    assert body == SDK.read_bytes()
+
+
+def test_each_encoding_has_its_own_etag(client):
+    plain = client.get(URL)["ETag"]
+    gzipped = client.get(URL, HTTP_ACCEPT_ENCODING="gzip")["ETag"]
+    assert plain != gzipped
+    assert client.get(URL, HTTP_IF_NONE_MATCH=plain).status_code == 304
+    assert client.get(URL, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=plain).status_code == 200

@@ -96,9 +96,13 @@ def test_a_free_workspace_gets_a_403(client, message, api_key, workspace):
     assert get(client, message.pk, api_key).status_code == 403
 
 
-def test_only_get_is_allowed(client, message, api_key):
+def test_only_get_and_head_are_allowed_and_other_methods_get_a_json_405(client, message, api_key):
     path = reverse("metrics-api", args=[message.pk])
-    assert client.post(path, HTTP_AUTHORIZATION=f"Bearer {api_key}").status_code == 405
+    response = client.post(path, HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+    assert response["Allow"] == "GET, HEAD"
+    assert client.head(path, HTTP_AUTHORIZATION=f"Bearer {api_key}").status_code == 200
 
 
 def test_the_endpoint_is_in_the_openapi_document_and_answers_its_schema(client, message, api_key):

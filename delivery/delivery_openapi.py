@@ -1,0 +1,178 @@
+"""The delivery API's and the SDK script's part of the OpenAPI document (docs/delivery-api.md).
+
+Collected into the delivery fragment by delivery/openapi.py.
+"""
+
+from delivery import eligibility
+from delivery.delivery_views import MAX_ID_LENGTH, MAX_URL_LENGTH
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error(description: str, example: dict) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": _ERROR, "example": example}},
+    }
+
+
+def _query(name: str, description: str, **schema) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+SCHEMAS = {
+    "DeliveredMessage": {
+        "type": "object",
+        "required": ["id", "name", "priority", "display", "html", "actions"],
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "priority": {"type": "integer", "description": "1 is shown first."},
+            "display": {
+                "type": "object",
+                "required": ["type", "position"],
+                "properties": {
+                    "type": {"enum": ["modal", "overlay", "banner", "inline"]},
+                    "position": {
+                        "type": ["string", "null"],
+                        "enum": [
+                            "center",
+                            "top",
+                            "bottom",
+                            "top-left",
+                            "top-right",
+                            "bottom-left",
+                            "bottom-right",
+                            None,
+                        ],
+                        "description": "null for inline messages.",
+                    },
+                    "elementId": {
+                        "type": ["string", "null"],
+                        "description": "The page element an inline message renders into.",
+                    },
+                    "closeOnBackdrop": {"type": "boolean"},
+                },
+            },
+            "html": {
+                "type": "string",
+                "description": "Render in a sandboxed srcdoc iframe, never in the page's origin.",
+            },
+            "actions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "label"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "label": {"type": "string"},
+                        "url": {"type": ["string", "null"]},
+                    },
+                },
+            },
+            "frequency": {
+                "type": "object",
+                "description": "Enforced by the server; given for SDKs that speak gist's terms.",
+                "properties": {
+                    "mode": {"enum": ["until_dismissed", "times", "always"]},
+                    "maxViews": {"type": "integer", "description": "0 = unlimited."},
+                    "minIntervalSeconds": {"type": "integer"},
+                    "dismissStops": {"type": "boolean"},
+                },
+            },
+            "preview": {"type": "boolean"},
+        },
+    },
+    "Delivery": {
+        "type": "object",
+        "required": ["messages", "pollInterval"],
+        "properties": {
+            "messages": {
+                "type": "array",
+                "description": "Eligible now, for this visitor, on this page, in delivery order.",
+                "items": {"$ref": "#/components/schemas/DeliveredMessage"},
+            },
+            "pollInterval": {
+                "type": "integer",
+                "description": "Seconds after which a page that stays open may ask again.",
+            },
+            "reason": {
+                "enum": [eligibility.PLAN, eligibility.INAPP_DISABLED, eligibility.IDENTIFIED],
+                "description": "Why the whole list is empty, when it is for the workspace or "
+                "the visitor.",
+            },
+            "preview": {"type": "boolean"},
+        },
+    },
+}
+
+_DELIVERY = {
+    "tags": ["Delivery"],
+    "summary": "The messages this anonymous visitor gets on this page",
+    "operationId": "delivery",
+    "description": (
+        "Web: `url`; mobile: `screen` (+ `platform`). CORS: any origin, no credentials; "
+        "`OPTIONS` answers 204. See docs/delivery-api.md."
+    ),
+    "security": [{"writeKeyQuery": []}],
+    "parameters": [
+        _query(
+            "anonymousId",
+            "The SDK's anonymous id (required unless userId).",
+            maxLength=MAX_ID_LENGTH,
+        ),
+        _query("userId", "An identified visitor gets an empty list.", maxLength=MAX_ID_LENGTH),
+        _query("url", "Web: the page's URL or path.", maxLength=MAX_URL_LENGTH),
+        _query("screen", "Mobile: the screen name.", maxLength=MAX_URL_LENGTH),
+        _query("platform", "With `screen`.", enum=["web", "ios", "android"]),
+        _query("preview", "A preview token from the dashboard's preview link."),
+    ],
+    "responses": {
+        "200": {
+            "description": "The eligible messages (possibly none, with a `reason`).",
+            "headers": {
+                "X-Poll-Interval": {
+                    "description": "Same as `pollInterval`.",
+                    "schema": {"type": "integer"},
+                }
+            },
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Delivery"}}},
+        },
+        "400": _error(
+            "A missing or invalid parameter, named in `field`.",
+            {"error": "missing_anonymous_id", "message": "…", "field": "anonymousId"},
+        ),
+        "401": _error(
+            "No workspace has this write key.", {"error": "unknown_write_key", "message": "…"}
+        ),
+        "405": _error("Not GET, HEAD or OPTIONS.", {"error": "method_not_allowed", "message": "…"}),
+    },
+}
+
+PATHS = {
+    "/api/v1/delivery": {"get": _DELIVERY},
+    "/v1/analytics-js/snippet/{writeKey}/analytics.min.js": {
+        "get": {
+            "tags": ["Delivery"],
+            "summary": "The browser SDK (the snippet on Settings → In-app loads it)",
+            "operationId": "sdkScript",
+            "parameters": [
+                {"name": "writeKey", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {
+                "200": {
+                    "description": "Plain JavaScript, the same for every write key; gzip when "
+                    "accepted, ETag, cacheable for 5 minutes.",
+                    "content": {"text/javascript": {"schema": {"type": "string"}}},
+                },
+                "304": {"description": "Not modified (If-None-Match)."},
+            },
+        }
+    },
+}

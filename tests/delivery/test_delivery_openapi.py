@@ -1,0 +1,57 @@
+"""The delivery API and the SDK script in the served OpenAPI document, checked against real answers."""
+
+import pytest
+from django.core.cache import cache
+
+from anonmsg.models import Plan
+from campaigns import openapi
+from delivery import live_messages
+from tests.campaigns.test_openapi import schema_validator
+from tests.factories import AnonymousMessageFactory, WorkspaceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    cache.clear()
+    live_messages.clear_local()
+
+
+def delivery_body(client, workspace, **params):
+    query = {"writeKey": workspace.write_key, "anonymousId": "a-1", "url": "/pricing", **params}
+    response = client.get("/api/v1/delivery", query)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_delivery_and_the_sdk_script_are_documented():
+    paths = openapi.build_document()["paths"]
+
+    assert set(paths["/api/v1/delivery"]) == {"get"}
+    assert paths["/api/v1/delivery"]["get"]["security"] == [{"writeKeyQuery": []}]
+    assert set(paths["/v1/analytics-js/snippet/{writeKey}/analytics.min.js"]) == {"get"}
+
+
+@pytest.mark.parametrize("display_type", ["modal", "overlay", "banner", "inline"])
+def test_a_delivery_answer_matches_its_schema(client, workspace, display_type):
+    AnonymousMessageFactory(
+        workspace=workspace,
+        launched=True,
+        display_type=display_type,
+        display_element_id="slot" if display_type == "inline" else "",
+        content_html='<button data-action="claim" data-url="/signup">Claim</button>',
+    )
+    body = delivery_body(client, workspace)
+
+    assert len(body["messages"]) == 1
+    assert list(schema_validator("Delivery").iter_errors(body)) == []
+
+
+def test_empty_answers_with_a_reason_match_the_schema(client, db):
+    free = WorkspaceFactory(plan=Plan.FREE)
+    body = delivery_body(client, free)
+
+    assert body["reason"] == "plan"
+    assert list(schema_validator("Delivery").iter_errors(body)) == []
+    assert list(schema_validator("Delivery").iter_errors({"messages": [{"id": "x"}]}))
