@@ -12,6 +12,8 @@ urlpatterns = [
         tracking_views.tracking_endpoint,
         name="tracking",
     ),
+    # The browser SDK's sampled metrics: answered like Customer.io's CDP API, not stored.
+    path("v1/m", tracking_views.sdk_metrics, name="tracking-sdk-metrics"),
     # Delivery (docs/delivery-api.md) and the browser SDK (docs/sdk.md).
     path("api/v1/delivery", delivery_views.delivery, name="delivery-api"),
     path(

@@ -12,12 +12,17 @@ import re
 import uuid
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+# An event is measured as compact UTF-8 JSON (see `event_size`); a request body as received.
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_BATCH_EVENTS = 2_500
 MAX_ID_LENGTH = 255
+# No SDK tracks anything earlier. Older values are client bugs or "zero time" sentinels
+# (.NET's DateTime.MinValue, Go's time.Time{}), and PostgreSQL would store year 1 with an
+# offset as a BC date that Python cannot read back.
+EARLIEST_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
 
 # URL route → call type. The one-letter forms are what the browser SDKs post to.
 ROUTE_TYPES = {
@@ -112,14 +117,14 @@ def too_large_body() -> TrackingError:
     )
 
 
-def load_body(body: bytes, *, route_type: str) -> dict:
-    """The request body as a JSON object, after the size limits of its kind of call."""
+def load_body(body: bytes) -> dict:
+    """The request body as a JSON object, after the request size limit.
+
+    The per-event limit is checked on the parsed events (`parse_events`), so that it does not
+    depend on the client's JSON formatting or on the route.
+    """
     if len(body) > MAX_BATCH_BYTES:
         raise too_large_body()
-    if route_type != "batch" and len(body) > MAX_EVENT_BYTES:
-        raise TrackingError(
-            413, "event_too_large", f"The event is larger than {MAX_EVENT_BYTES // 1024} KB."
-        )
     if b"\\u0000" in body and _NUL_ESCAPE.search(body):
         raise _bad("Strings cannot contain NUL characters (\\u0000).", code="invalid_json")
     try:
@@ -162,11 +167,13 @@ def body_write_key(data: dict) -> str | None:
     return write_key or None
 
 
-def parse_events(
-    data: dict, *, route_type: str, received_at: datetime, body_size: int
-) -> list[IncomingEvent]:
+def parse_events(data: dict, *, route_type: str, received_at: datetime) -> list[IncomingEvent]:
     """Validate the call(s) of one request body (see `load_body`) for `route_type`."""
     if route_type != "batch":
+        if event_size(data) > MAX_EVENT_BYTES:
+            raise TrackingError(
+                413, "event_too_large", f"The event is larger than {MAX_EVENT_BYTES // 1024} KB."
+            )
         return [
             _parse_event(
                 data, route_type=route_type, path="", envelope=None, received_at=received_at
@@ -186,14 +193,13 @@ def parse_events(
             field="batch",
         )
     envelope = _envelope(data)
-    measure = body_size > MAX_EVENT_BYTES  # a smaller body cannot hold a too-large event
     events = []
     seen = set()
     for index, item in enumerate(items):
         path = f"batch[{index}]"
         if not isinstance(item, dict):
             raise _bad("Each event of a batch must be a JSON object.", field=path)
-        if measure and _json_size(item) > MAX_EVENT_BYTES:
+        if event_size(item) > MAX_EVENT_BYTES:
             raise TrackingError(
                 413,
                 "event_too_large",
@@ -201,7 +207,7 @@ def parse_events(
                 field=path,
             )
         kind = item.get("type")
-        if kind not in EVENT_TYPES:
+        if not isinstance(kind, str) or kind not in EVENT_TYPES:
             raise _bad(
                 "Each event of a batch needs a `type`: one of " + ", ".join(sorted(EVENT_TYPES)),
                 field=f"{path}.type",
@@ -220,9 +226,15 @@ def parse_events(
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-def _json_size(value) -> int:
-    """Bytes of `value` as compact UTF-8 JSON (how the 32 KB limit is measured in a batch)."""
-    return len(_COMPACT.encode(value).encode())
+def event_size(event: dict) -> int:
+    """Bytes of one call as compact UTF-8 JSON, without `writeKey`: what the 32 KB limit measures.
+
+    The same for a single call and an event of a batch, however the client formatted or
+    escaped its JSON.
+    """
+    if "writeKey" in event:
+        event = {key: value for key, value in event.items() if key != "writeKey"}
+    return len(_COMPACT.encode(event).encode())
 
 
 @dataclass(slots=True)
@@ -247,7 +259,7 @@ def _envelope(data: dict) -> _Envelope:
 
 
 def parse_timestamp(value, *, field: str) -> datetime:
-    """An ISO-8601 date-time (naive = UTC) as an aware datetime."""
+    """An ISO-8601 date-time (naive = UTC) as an aware datetime, not before 1970."""
     if not isinstance(value, str):
         raise _bad("Timestamps must be ISO-8601 strings.", field=field)
     try:
@@ -259,6 +271,12 @@ def parse_timestamp(value, *, field: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    if parsed < EARLIEST_TIMESTAMP:
+        raise _bad(
+            f"{value[:40]!r} is before 1970-01-01T00:00:00Z: send the real time, or leave the "
+            "field out.",
+            field=field,
+        )
     return parsed
 
 
@@ -269,13 +287,24 @@ def corrected_timestamp(
 
     The client's clock may be off: it stamped the event `timestamp` and the request `sentAt`
     with the same wrong clock, and the server received the request at `received_at`, so the
-    skew is received_at - sent_at. An event cannot have happened after it was received.
+    skew is received_at - sent_at. An event cannot have happened after it was received, nor
+    before 1970: the result is clamped to [EARLIEST_TIMESTAMP, received_at].
     """
     if timestamp is None:
         return received_at
-    if sent_at is not None:
-        timestamp = timestamp + (received_at - sent_at)
-    return min(timestamp, received_at)
+    if sent_at is None:
+        happened = timestamp
+    else:
+        # timestamp + (received_at - sent_at), computed as received_at - (sent_at - timestamp):
+        # the difference of two parsed times always fits a timedelta, while the sum of a
+        # far-future timestamp and a large skew would overflow a datetime.
+        before_sending = sent_at - timestamp
+        if before_sending <= timedelta(0):
+            return received_at
+        if before_sending >= received_at - EARLIEST_TIMESTAMP:
+            return EARLIEST_TIMESTAMP
+        happened = received_at - before_sending
+    return max(min(happened, received_at), EARLIEST_TIMESTAMP).astimezone(UTC)
 
 
 def _object(data: dict, key: str, path: str) -> dict | None:
@@ -399,7 +428,7 @@ def _read_message_event(event: IncomingEvent, properties: dict) -> None:
     """Fill the message-event columns when the properties name a message and an action."""
     action_type = properties.get("actionType")
     content_id = parse_content_id(properties.get("contentId"))
-    if action_type not in ACTION_TYPES or content_id is None:
+    if not isinstance(action_type, str) or action_type not in ACTION_TYPES or content_id is None:
         return
     event.content_id = content_id
     event.action_type = action_type
@@ -410,12 +439,20 @@ def _read_message_event(event: IncomingEvent, properties: dict) -> None:
 
 
 def parse_content_id(value) -> int | None:
-    """A message id sent as an integer or a string of digits; anything else is None."""
+    """A message id sent as an integer, an integral float (`11.0`, as Python's json writes
+    some) or a string of digits; anything else is None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+    elif (
+        isinstance(value, float)
+        and value.is_integer()
+        or isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= 19
+    ):
         number = int(value)
     else:
         return None

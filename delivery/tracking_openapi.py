@@ -5,6 +5,7 @@ Collected into the delivery fragment by delivery/openapi.py.
 
 from delivery.ingest import (
     ACTION_TYPES,
+    EARLIEST_TIMESTAMP,
     EVENT_TYPES,
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
@@ -13,13 +14,28 @@ from delivery.ingest import (
     MESSAGE_EVENT,
 )
 
-_ID = {"type": ["string", "integer"], "maxLength": MAX_ID_LENGTH}
-_OBJECT = {"type": "object", "additionalProperties": True}
-_TIME = {"type": "string", "format": "date-time"}
+# What the server accepts beyond the schema, said once in the descriptions.
+_NULL_IS_ABSENT = ' `null` (and, for ids, `""`) counts as absent.'
+_LENIENT_TIME = (
+    f" Not before {EARLIEST_TIMESTAMP:%Y-%m-%dT%H:%M:%SZ} (400 `invalid`). Also accepted: no"
+    " offset (UTC), a date alone, a space instead of `T`, up to 9 fraction digits."
+)
+
+# A required id: present and not empty (integers are stored as strings).
+_REQUIRED_ID = {"type": ["string", "integer"], "minLength": 1, "maxLength": MAX_ID_LENGTH}
+_ID = {"type": ["string", "integer", "null"], "maxLength": MAX_ID_LENGTH}
+_OBJECT = {"type": ["object", "null"], "additionalProperties": True}
+_TIME = {"type": ["string", "null"], "format": "date-time"}
 
 _COMMON = {
-    "userId": {**_ID, "description": "The user's id in your system (identified visitors)."},
-    "anonymousId": {**_ID, "description": "The id the SDK generated for this visitor (UUID)."},
+    "userId": {
+        **_ID,
+        "description": "The user's id in your system (identified visitors)." + _NULL_IS_ABSENT,
+    },
+    "anonymousId": {
+        **_ID,
+        "description": "The id the SDK generated for this visitor (UUID)." + _NULL_IS_ABSENT,
+    },
     "messageId": {
         **_ID,
         "description": (
@@ -29,11 +45,20 @@ _COMMON = {
     },
     "timestamp": {
         **_TIME,
-        "description": "When it happened, client clock; corrected by receivedAt - sentAt.",
+        "description": (
+            "When it happened, client clock; corrected by receivedAt - sentAt and never later "
+            "than receivedAt (a future time becomes receivedAt)." + _LENIENT_TIME
+        ),
     },
-    "sentAt": {**_TIME, "description": "When the client sent it (measures its clock skew)."},
-    "context": {**_OBJECT, "description": "`userAgent`, `page` {path, url, …}, `library`, …"},
-    "integrations": _OBJECT,
+    "sentAt": {
+        **_TIME,
+        "description": "When the client sent it (measures its clock skew)." + _LENIENT_TIME,
+    },
+    "context": {
+        **_OBJECT,
+        "description": "`userAgent`, `page` {path, url, …}, `library`, …" + _NULL_IS_ABSENT,
+    },
+    "integrations": {**_OBJECT, "description": "Stored, not interpreted." + _NULL_IS_ABSENT},
     "writeKey": {
         "type": "string",
         "description": "The workspace's write key, when not sent as HTTP Basic user name.",
@@ -51,7 +76,11 @@ def _call(kind: str, properties: dict, required: list[str], description: str) ->
     if required:
         schema["required"] = required
     if "userId" not in required:
-        schema["anyOf"] = [{"required": ["userId"]}, {"required": ["anonymousId"]}]
+        # At least one of them, not null and not empty.
+        schema["anyOf"] = [
+            {"required": [key], "properties": {key: _REQUIRED_ID}}
+            for key in ("userId", "anonymousId")
+        ]
     return schema
 
 
@@ -59,7 +88,7 @@ SCHEMAS = {
     "TrackCall": _call(
         "track",
         {
-            "event": {"type": "string", "maxLength": MAX_ID_LENGTH},
+            "event": {"type": ["string", "integer"], "minLength": 1, "maxLength": MAX_ID_LENGTH},
             "properties": {
                 **_OBJECT,
                 "description": (
@@ -93,13 +122,19 @@ SCHEMAS = {
     ),
     "AliasCall": _call(
         "alias",
-        {"previousId": {**_ID, "description": "An anonymous id or a previous user id."}},
+        {
+            "userId": {**_REQUIRED_ID, "description": "The user's id in your system."},
+            "previousId": {
+                **_REQUIRED_ID,
+                "description": "An anonymous id or a previous user id.",
+            },
+        },
         ["userId", "previousId"],
         "Links a previous id to the user.",
     ),
     "GroupCall": _call(
         "group",
-        {"groupId": _ID, "traits": _OBJECT},
+        {"groupId": _REQUIRED_ID, "traits": _OBJECT},
         ["groupId"],
         "The user's account or company (stored as a raw event).",
     ),
@@ -121,7 +156,10 @@ SCHEMAS = {
             },
             "context": {**_OBJECT, "description": "Inherited by events without their own."},
             "integrations": _OBJECT,
-            "sentAt": _TIME,
+            "sentAt": {
+                **_COMMON["sentAt"],
+                "description": "Inherited by events without their own.",
+            },
             "writeKey": _COMMON["writeKey"],
         },
     },
@@ -158,11 +196,22 @@ _RESPONSES = {
         "`event` is required for a track call.",
     ),
     "401": _error("Missing or unknown write key.", "unauthorized", "This write key is not valid."),
+    "405": _error(
+        "A method other than POST or OPTIONS (`Allow: POST, OPTIONS`).",
+        "method_not_allowed",
+        "Send tracking calls with POST.",
+    ),
     "413": _error(
-        f"Over {MAX_EVENT_BYTES // 1024} KB per event, {MAX_BATCH_BYTES // 1024} KB per "
-        f"request or {MAX_BATCH_EVENTS} events per batch. Nothing stored.",
+        f"Over {MAX_EVENT_BYTES // 1024} KB per event (measured as compact UTF-8 JSON), "
+        f"{MAX_BATCH_BYTES // 1024} KB per request body (as received, or inflated) or "
+        f"{MAX_BATCH_EVENTS} events per batch. Nothing stored.",
         "event_too_large",
         "The event is larger than 32 KB.",
+    ),
+    "415": _error(
+        "A `Content-Encoding` other than gzip, deflate or identity. Nothing stored.",
+        "unsupported_encoding",
+        "Content-Encoding 'br' is not supported.",
     ),
     "503": _error(
         "The database is unavailable; retry after `Retry-After` seconds. Nothing stored.",
@@ -210,3 +259,30 @@ PATHS = {}
 for _kind, _short, _schema, _summary in _CALLS:
     PATHS[f"/v1/{_kind}"] = {"post": _operation(_kind, _schema, _summary, short=False)}
     PATHS[f"/v1/{_short}"] = {"post": _operation(_kind, _schema, _summary, short=True)}
+
+PATHS["/v1/m"] = {
+    "post": {
+        "tags": ["Tracking"],
+        "summary": "Browser SDK metrics (accepted, not stored)",
+        "operationId": "sdkMetrics",
+        "description": (
+            "Where Customer.io's browser SDK posts its sampled telemetry. Answered `200 {}` "
+            "with the tracking API's CORS headers; the body is neither read nor stored, and no "
+            "write key is needed."
+        ),
+        "security": [{}],
+        "requestBody": {"required": False, "content": {media: {} for media in _BODY_TYPES}},
+        "responses": {
+            "200": {
+                "description": "Accepted and discarded.",
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "maxProperties": 0},
+                        "example": {},
+                    }
+                },
+            },
+            "405": _RESPONSES["405"],
+        },
+    }
+}

@@ -1,5 +1,7 @@
 """The tracking API: `POST /v1/{track,page,screen,identify,alias,group,batch}` and `/v1/{t,…,b}`.
 
+Also `POST /v1/m`, where Customer.io's browser SDK posts its sampled metrics: answered, ignored.
+
 Segment's HTTP tracking spec, as Customer.io's CDP API speaks it. Public (write key) and
 cross-origin: any origin, no credentials. See docs/tracking-api.md.
 """
@@ -33,8 +35,8 @@ def _cors(response: HttpResponse) -> HttpResponse:
     return response
 
 
-@csrf_exempt
-def tracking_endpoint(request, route: str):
+def _not_post(request) -> HttpResponse | None:
+    """The answer to a preflight or a method other than POST; None for a POST."""
     if request.method == "OPTIONS":
         response = HttpResponse(status=204)
         response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
@@ -45,6 +47,19 @@ def tracking_endpoint(request, route: str):
         response = error(405, "method_not_allowed", "Send tracking calls with POST.")
         response["Allow"] = "POST, OPTIONS"
         return _cors(response)
+    return None
+
+
+@csrf_exempt
+def sdk_metrics(request):
+    """`POST /v1/m`: the browser SDK's sampled telemetry. Nothing is read or stored."""
+    return _not_post(request) or _cors(JsonResponse({}))
+
+
+@csrf_exempt
+def tracking_endpoint(request, route: str):
+    if (response := _not_post(request)) is not None:
+        return response
     try:
         response = _ingest(request, ingest.ROUTE_TYPES[route])
     except TrackingError as exc:
@@ -82,7 +97,7 @@ def _ingest(request, route_type: str) -> HttpResponse:
     # Authenticate before parsing when the key is in the header (server SDKs).
     write_key = _basic_auth_user(request)
     workspace_id = _workspace_id(write_key) if write_key else None
-    data = ingest.load_body(body, route_type=route_type)
+    data = ingest.load_body(body)
     if not write_key:
         write_key = ingest.body_write_key(data)
         if not write_key:
@@ -94,9 +109,7 @@ def _ingest(request, route_type: str) -> HttpResponse:
             )
         workspace_id = _workspace_id(write_key)
 
-    events = ingest.parse_events(
-        data, route_type=route_type, received_at=received_at, body_size=len(body)
-    )
+    events = ingest.parse_events(data, route_type=route_type, received_at=received_at)
     try:
         record_events(workspace_id=workspace_id, events=events, received_at=received_at)
     except IntegrityError:

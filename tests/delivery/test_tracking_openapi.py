@@ -24,7 +24,13 @@ def test_every_tracking_route_is_documented_as_a_post(route):
     item = openapi.build_document()["paths"][f"/v1/{route}"]
     assert set(item) == {"post"}
     assert set(item["post"]["requestBody"]["content"]) == {"application/json", "text/plain"}
-    assert {"200", "400", "401", "413", "503"} <= set(item["post"]["responses"])
+    assert {"200", "400", "401", "405", "413", "415", "503"} <= set(item["post"]["responses"])
+
+
+def test_the_sdk_metrics_route_is_documented_as_an_empty_answer():
+    operation = openapi.build_document()["paths"]["/v1/m"]["post"]
+    assert set(operation["responses"]) == {"200", "405"}
+    assert operation["responses"]["200"]["content"]["application/json"]["example"] == {}
 
 
 @pytest.mark.parametrize(
@@ -33,6 +39,21 @@ def test_every_tracking_route_is_documented_as_a_post(route):
         ("TrackCall", {"type": "track", "anonymousId": "a", "event": "Signed Up"}, True),
         ("TrackCall", {"type": "track", "anonymousId": "a"}, False),
         ("TrackCall", {"type": "track", "event": "Signed Up"}, False),
+        # The server refuses empty required strings and treats null or "" ids as absent.
+        ("TrackCall", {"type": "track", "anonymousId": "a", "event": ""}, False),
+        ("TrackCall", {"type": "track", "anonymousId": "", "event": "x"}, False),
+        ("TrackCall", {"type": "track", "userId": None, "event": "x"}, False),
+        ("TrackCall", {"type": "track", "userId": None, "anonymousId": "a", "event": "x"}, True),
+        # Lenient where the server is: null objects and timestamps.
+        (
+            "TrackCall",
+            {"anonymousId": "a", "event": "x", "properties": None, "context": None},
+            True,
+        ),
+        ("TrackCall", {"anonymousId": "a", "event": "x", "timestamp": None}, True),
+        ("GroupCall", {"type": "group", "anonymousId": "a", "groupId": ""}, False),
+        ("AliasCall", {"type": "alias", "userId": "u", "previousId": ""}, False),
+        ("AliasCall", {"type": "alias", "userId": "", "previousId": "a"}, False),
         ("PageCall", {"type": "page", "userId": 42, "properties": {"path": "/"}}, True),
         ("AliasCall", {"type": "alias", "userId": "u", "previousId": "a"}, True),
         ("AliasCall", {"type": "alias", "userId": "u"}, False),
