@@ -12,8 +12,8 @@
 """
 
 import logging
+from functools import wraps
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 from redis import RedisError
@@ -34,8 +34,29 @@ class RedisCacheClient(DjangoRedisCacheClient):
         return client
 
 
-def _failed(operation: str) -> None:
-    logger.warning("Redis cache %s failed; treating it as a miss", operation, exc_info=True)
+def _miss_on_error(method, fallback):
+    """`method`, answering `fallback(*args, **kwargs)` (what an empty cache would) when Redis
+    fails."""
+
+    @wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except RedisError:
+            logger.warning(
+                "Redis cache %s failed; treating it as a miss", method.__name__, exc_info=True
+            )
+            return fallback(*args, **kwargs)
+
+    return wrapper
+
+
+def _nothing(*args, **kwargs):
+    return None
+
+
+def _false(*args, **kwargs):
+    return False
 
 
 class RedisCache(DjangoRedisCache):
@@ -43,63 +64,13 @@ class RedisCache(DjangoRedisCache):
         super().__init__(server, params)
         self._class = RedisCacheClient
 
-    def get(self, key, default=None, version=None):
-        try:
-            return super().get(key, default, version)
-        except RedisError:
-            _failed("get")
-            return default
-
-    def get_many(self, keys, version=None):
-        try:
-            return super().get_many(keys, version)
-        except RedisError:
-            _failed("get_many")
-            return {}
-
-    def has_key(self, key, version=None):
-        try:
-            return super().has_key(key, version)
-        except RedisError:
-            _failed("has_key")
-            return False
-
-    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().add(key, value, timeout, version)
-        except RedisError:
-            _failed("add")
-            return False
-
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            super().set(key, value, timeout, version)
-        except RedisError:
-            _failed("set")
-
-    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().set_many(data, timeout, version)
-        except RedisError:
-            _failed("set_many")
-            return list(data)  # Django's contract: the keys that were not stored
-
-    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        try:
-            return super().touch(key, timeout, version)
-        except RedisError:
-            _failed("touch")
-            return False
-
-    def delete(self, key, version=None):
-        try:
-            return super().delete(key, version)
-        except RedisError:
-            _failed("delete")
-            return False
-
-    def delete_many(self, keys, version=None):
-        try:
-            super().delete_many(keys, version)
-        except RedisError:
-            _failed("delete_many")
+    get = _miss_on_error(DjangoRedisCache.get, lambda key, default=None, version=None: default)
+    get_many = _miss_on_error(DjangoRedisCache.get_many, lambda *args, **kwargs: {})
+    has_key = _miss_on_error(DjangoRedisCache.has_key, _false)
+    add = _miss_on_error(DjangoRedisCache.add, _false)
+    set = _miss_on_error(DjangoRedisCache.set, _nothing)
+    # Django's contract for set_many: the keys that were not stored.
+    set_many = _miss_on_error(DjangoRedisCache.set_many, lambda data, *args, **kwargs: list(data))
+    touch = _miss_on_error(DjangoRedisCache.touch, _false)
+    delete = _miss_on_error(DjangoRedisCache.delete, _false)
+    delete_many = _miss_on_error(DjangoRedisCache.delete_many, _nothing)
