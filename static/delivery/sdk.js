@@ -537,11 +537,13 @@
   function close(entry, dismissed) {
     if (shown.get(entry.message.id) !== entry) return;
     shown.delete(entry.message.id);
-    entry.root.remove();
-    if (entry.unfit) entry.unfit();
+    // Focus goes back before the frame goes: a key still held down (the Escape that closed
+    // it) then ends on the page, not on a frame that no longer exists.
     if (entry.restore && entry.restore.focus && document.contains(entry.restore)) {
       entry.restore.focus();
     }
+    entry.root.remove();
+    if (entry.unfit) entry.unfit();
     if (dismissed) report(entry.message, "dismissed_content");
   }
 
@@ -624,7 +626,9 @@
       },
       true
     );
-    document.addEventListener("keydown", function (event) {
+    // On key release: the frame is removed when it closes, and a key released over a frame
+    // that no longer exists can be lost (Chromium then never completes the key press).
+    document.addEventListener("keyup", function (event) {
       if (event.key === "Escape") post("escape", {});
     });
     var size = function () {
