@@ -181,6 +181,14 @@ def wizard_step(request, message_id, step):
         form.is_valid()
         return _render_step(request, message, current, form)
     if not form.is_valid():
+        previous = wizard.previous_step(message, current) if message and go == "back" else None
+        if previous is not None:
+            # Back never traps the marketer in a step: it leaves, saying what was not kept.
+            problem = next(iter(form.errors.values()))[0]
+            messages.warning(
+                request, f"Your changes to “{current.title}” were not saved: {problem}"
+            )
+            return _open_step(request, message, previous)
         status = 200 if _partial(request) else 400
         return _render_step(request, message, current, form, status=status)
     form.save()
@@ -201,10 +209,15 @@ def _after_step(request, message, step, go):
             messages.success(request, _saved_text(message))
     if target is None:
         return _redirect(request, message.get_absolute_url())
-    url = _step_url(message, target)
+    return _open_step(request, message, target)
+
+
+def _open_step(request, message, step):
+    """Show `step` after a POST: its fresh form in place (htmx) or a redirect to it."""
+    url = _step_url(message, step)
     if _partial(request):
-        form = target.form_class(message=message, workspace=request.workspace)
-        return push_url(_render_step(request, message, target, form), url)
+        form = step.form_class(message=message, workspace=request.workspace)
+        return push_url(_render_step(request, message, step, form), url)
     return redirect(url)
 
 

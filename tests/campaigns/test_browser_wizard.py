@@ -59,9 +59,13 @@ def test_a_marketer_creates_and_launches_an_anonymous_message(page, live_server,
     assert "path “/blog” does not match “/pricing*”" in page.locator("#rule-test").inner_text()
     next_step(page, "Frequency")
 
-    # 3. Frequency
+    # 3. Frequency; Back keeps what was typed.
     page.get_by_text("Up to a number of times").click()
     page.get_by_label("Number of views").fill("3")
+    page.get_by_role("button", name="← Back").click()
+    page.get_by_role("heading", name="Page rules", exact=True).wait_for()
+    next_step(page, "Frequency")
+    assert page.get_by_label("Number of views").input_value() == "3"
     next_step(page, "Goal")
 
     # 4. Goal: the defaults (a click, within 7 days)

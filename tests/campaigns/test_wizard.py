@@ -245,6 +245,44 @@ def test_the_rule_tester_works_without_javascript(owner_client, fresh_draft):
     assert 'value="home"' in body
 
 
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_back_saves_the_step_and_opens_the_previous_one(owner_client, draft, headers):
+    response = owner_client.post(
+        step_url(draft, "frequency"),
+        {"mode": "times", "times": "4", "min_interval": "0", "go": "back"},
+        **headers,
+    )
+    draft.refresh_from_db()
+    assert (draft.frequency_mode, draft.frequency_times) == ("times", 4)
+    if headers:
+        assert response["HX-Push-Url"] == step_url(draft, "rules")
+        assert "Step 2 of 7" in text_of(response)
+    else:
+        assert response["Location"] == step_url(draft, "rules")
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_back_with_invalid_input_goes_back_and_says_it_was_not_saved(owner_client, draft, headers):
+    draft.frequency_mode, draft.frequency_times = "times", 2
+    draft.save()
+    response = owner_client.post(
+        step_url(draft, "frequency"),
+        {"mode": "times", "times": "0", "go": "back"},
+        follow=not headers,
+        **headers,
+    )
+    draft.refresh_from_db()
+    assert draft.frequency_times == 2
+    body = text_of(response)
+    assert "Step 2 of 7" in body
+    assert "Your changes to “Frequency” were not saved: Show it at least once" in body
+
+
+def test_the_back_button_submits_the_step(owner_client, draft):
+    body = text_of(owner_client.get(step_url(draft, "frequency")))
+    assert re.search(r'<button[^>]*name="go" value="back"[^>]*formnovalidate', body)
+
+
 def test_next_on_the_rules_step_opens_frequency(owner_client, fresh_draft):
     response = owner_client.post(step_url(fresh_draft, "rules"), {"go": "next"})
     fresh_draft.refresh_from_db()
