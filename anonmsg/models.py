@@ -30,6 +30,8 @@ class Plan(models.TextChoices):
 # Sent after `bump_content_version()` with the workspaces' queryset: caches of what the
 # workspaces deliver listen (delivery/invalidation.py).
 content_version_bumped = Signal()
+# Sent after `Workspace.rotate_write_key()` with `old_write_key`: caches of write keys listen.
+write_key_rotated = Signal()
 
 
 # The plans that include anonymous messages (DESIGN.md: free workspaces get the upgrade page).
@@ -97,6 +99,15 @@ class Workspace(models.Model):
         self.api_key_hint = secret[:7]
         self.save(update_fields=["api_key_hash", "api_key_hint"])
         return secret
+
+    def rotate_write_key(self) -> str:
+        """Replace the public write key (e.g. after abuse); returns the old one, which stops
+        working (tracking's per-process cache may accept it for up to a minute)."""
+        old = self.write_key
+        self.write_key = keys.new_write_key()
+        self.save(update_fields=["write_key"])
+        write_key_rotated.send(sender=Workspace, workspace=self, old_write_key=old)
+        return old
 
     def bump_content_version(self) -> None:
         Workspace.objects.filter(pk=self.pk).bump_content_version()

@@ -12,6 +12,11 @@ workspace_urls = [
     path("settings/toggle/", views.settings_toggle_inapp, name="settings-toggle-inapp"),
     path("settings/origins/", views.settings_origins, name="settings-origins"),
     path("settings/rotate-api-key/", views.settings_rotate_api_key, name="settings-rotate-api-key"),
+    path(
+        "settings/rotate-write-key/",
+        views.settings_rotate_write_key,
+        name="settings-rotate-write-key",
+    ),
     path("settings/members/", views.settings_members, name="settings-members"),
     path("settings/members/add/", views.settings_member_add, name="settings-member-add"),
     path(

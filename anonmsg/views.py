@@ -117,6 +117,18 @@ def settings_rotate_api_key(request):
     return response
 
 
+@workspace_required(admin=True)
+@require_POST
+def settings_rotate_write_key(request):
+    request.workspace.rotate_write_key()
+    messages.warning(
+        request,
+        "New write key created. Put the new snippet on your site and the new key in your apps: "
+        "the previous key stops working within a minute.",
+    )
+    return redirect("settings-inapp", workspace_id=request.workspace.pk)
+
+
 # --- Settings → General ----------------------------------------------------------------------
 
 

@@ -13,8 +13,8 @@ Deleting them follows a change that already invalidates: a message or workspace 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from anonmsg.models import Workspace, content_version_bumped
-from delivery import lookup
+from anonmsg.models import Workspace, content_version_bumped, write_key_rotated
+from delivery import lookup, write_keys
 from delivery.models import Profile, Visitor, VisitorMessageState
 
 
@@ -22,6 +22,11 @@ from delivery.models import Profile, Visitor, VisitorMessageState
 def content_version_changed(sender, queryset, **kwargs):
     if lookup.enabled():
         lookup.forget_workspaces(queryset.values_list("pk", flat=True))
+
+
+@receiver(write_key_rotated, sender=Workspace)
+def write_key_changed(sender, old_write_key, **kwargs):
+    write_keys.forget_write_key(old_write_key)
 
 
 @receiver([post_save, post_delete], sender=Workspace)

@@ -72,6 +72,7 @@ def test_a_member_can_view_settings_but_not_change_them(member_client, workspace
     [
         ("settings-toggle-inapp", {}),
         ("settings-rotate-api-key", {}),
+        ("settings-rotate-write-key", {}),
         ("settings-origins", {"allowed_origins": "https://evil.example"}),
         ("settings-general", {"name": "Taken over", "time_zone": "UTC"}),
     ],
@@ -161,6 +162,38 @@ def test_a_malformed_origin_over_htmx_re_renders_only_the_form(owner_client, wor
     body = page_text(response)
     assert body.lstrip().startswith('<div id="origins"')
     assert "“not an origin” is not an origin. Write the scheme and host only" in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rotating_the_write_key_stops_the_old_one_for_tracking_and_delivery(
+    owner_client, workspace, client, settings
+):
+    from django.core.cache import cache
+
+    from tests.delivery.tracking_helpers import send
+
+    settings.DELIVERY_STATE_CACHE = True  # the cached paths must forget the old key too
+    cache.clear()
+    old = workspace.write_key
+    delivery = {"anonymousId": "a-1", "url": "/pricing"}
+    assert client.get("/api/v1/delivery", {"writeKey": old, **delivery}).status_code == 200
+    assert client.get("/api/v1/delivery", {"writeKey": old, **delivery}).status_code == 200
+    track = {"anonymousId": "a-1", "event": "Signed up"}
+    assert send(client, "track", track, write_key=old).status_code == 200
+
+    response = owner_client.post(reverse("settings-rotate-write-key", args=[workspace.pk]))
+    assert response.status_code == 302
+    workspace.refresh_from_db()
+    new = workspace.write_key
+    assert new != old and new.startswith("wk_")
+    page = page_text(owner_client.get(response["Location"]))
+    assert "New write key created" in page
+    assert new in page and old not in page
+
+    assert client.get("/api/v1/delivery", {"writeKey": old, **delivery}).status_code == 401
+    assert send(client, "track", track, write_key=old).status_code == 401
+    assert client.get("/api/v1/delivery", {"writeKey": new, **delivery}).status_code == 200
+    assert send(client, "track", track, write_key=new).status_code == 200
 
 
 def test_rotating_the_key_shows_the_new_key_once_and_stores_only_its_hash(owner_client, workspace):
