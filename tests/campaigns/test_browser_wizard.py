@@ -27,7 +27,12 @@ def log_in(page, live_server):
     page.wait_for_url("**/anonymous/")
 
 
+def htmx_idle(page):
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+
+
 def next_step(page, title):
+    htmx_idle(page)  # a click during the previous swap could be lost
     page.get_by_role("button", name=re.compile(r"^Next")).click()
     page.get_by_role("heading", name=title, exact=True).wait_for()
 
@@ -64,6 +69,7 @@ def test_a_marketer_creates_and_launches_an_anonymous_message(page, live_server,
     page.get_by_label("Number of views").fill("3")
     page.get_by_role("button", name="← Back").click()
     page.get_by_role("heading", name="Page rules", exact=True).wait_for()
+    page.wait_for_url(re.compile(r"/edit/rules/$"))
     next_step(page, "Frequency")
     assert page.get_by_label("Number of views").input_value() == "3"
     next_step(page, "Goal")
