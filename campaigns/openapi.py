@@ -280,7 +280,8 @@ def _message_schema(*, output: bool) -> dict:
     return schema
 
 
-def _error_response(description: str, example: dict) -> dict:
+def error_response(description: str, example: dict) -> dict:
+    """A JSON error answer in an operation's `responses` (every fragment uses it)."""
     return {
         "description": description,
         "content": {
@@ -322,21 +323,22 @@ SCHEMAS = {
 _MESSAGE = {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}
 _APP_API = [{"appApiKey": []}]
 _TAGS = ["Anonymous messages"]
-_COMMON_ERRORS = {
-    "401": _error_response(
+# The answers every App API operation may give (the metrics fragment uses them too).
+APP_API_ERRORS = {
+    "401": error_response(
         "The App API key is missing or not valid (it may have been rotated).",
         {"error": "unauthorized", "message": "This App API key is not valid."},
     ),
-    "403": _error_response(
+    "403": error_response(
         "The workspace's plan has no anonymous messages (free plan).",
         {"error": "plan_required", "message": "This feature is only available on…"},
     ),
 }
-_NOT_FOUND = _error_response(
+_NOT_FOUND = error_response(
     "No such message in this workspace (another workspace's message is not found either).",
     {"error": "not_found", "message": "There is no anonymous message 12 in this workspace."},
 )
-_BAD_INPUT = _error_response(
+_BAD_INPUT = error_response(
     "Invalid input; `field` names it.",
     {
         "error": "invalid",
@@ -356,9 +358,9 @@ _MESSAGE_ID = {
 def _transition(verb: str, summary: str, allowed: str) -> dict:
     responses = {
         "200": {"description": f"The message, {verb}.", "content": _MESSAGE},
-        **_COMMON_ERRORS,
+        **APP_API_ERRORS,
         "404": _NOT_FOUND,
-        "409": _error_response(
+        "409": error_response(
             f"The transition is not allowed: {allowed}."
             + (
                 " Or the draft is not ready (`problems` lists what to fix)."
@@ -408,7 +410,7 @@ PATHS = {
                     },
                 },
                 "400": _BAD_INPUT,
-                **_COMMON_ERRORS,
+                **APP_API_ERRORS,
             },
         },
         "post": {
@@ -434,7 +436,7 @@ PATHS = {
                     "content": _MESSAGE,
                 },
                 "400": _BAD_INPUT,
-                **_COMMON_ERRORS,
+                **APP_API_ERRORS,
             },
         },
     },
@@ -447,7 +449,7 @@ PATHS = {
             "security": _APP_API,
             "responses": {
                 "200": {"description": "The message.", "content": _MESSAGE},
-                **_COMMON_ERRORS,
+                **APP_API_ERRORS,
                 "404": _NOT_FOUND,
             },
         },
@@ -469,9 +471,9 @@ PATHS = {
             "responses": {
                 "200": {"description": "The updated message.", "content": _MESSAGE},
                 "400": _BAD_INPUT,
-                **_COMMON_ERRORS,
+                **APP_API_ERRORS,
                 "404": _NOT_FOUND,
-                "409": _error_response(
+                "409": error_response(
                     "Ended and archived messages are kept as they ran and cannot be changed.",
                     {
                         "error": "not_editable",

@@ -3,17 +3,9 @@
 Collected into the delivery fragment by delivery/openapi.py.
 """
 
+from campaigns.openapi import error_response
 from delivery import eligibility
 from delivery.delivery_views import MAX_ID_LENGTH, MAX_URL_LENGTH
-
-_ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _error(description: str, example: dict) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": _ERROR, "example": example}},
-    }
 
 
 def _query(name: str, description: str, **schema) -> dict:
@@ -144,14 +136,16 @@ _DELIVERY = {
             },
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Delivery"}}},
         },
-        "400": _error(
+        "400": error_response(
             "A missing or invalid parameter, named in `field`.",
             {"error": "missing_anonymous_id", "message": "…", "field": "anonymousId"},
         ),
-        "401": _error(
+        "401": error_response(
             "No workspace has this write key.", {"error": "unknown_write_key", "message": "…"}
         ),
-        "405": _error("Not GET, HEAD or OPTIONS.", {"error": "method_not_allowed", "message": "…"}),
+        "405": error_response(
+            "Not GET, HEAD or OPTIONS.", {"error": "method_not_allowed", "message": "…"}
+        ),
     },
 }
 

@@ -1,14 +1,6 @@
 """The metrics fragment of the OpenAPI document (assembled by campaigns/openapi.py)."""
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _error(description: str, example: dict) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": _ERROR, "example": example}},
-    }
-
+from campaigns.openapi import APP_API_ERRORS, error_response
 
 _COUNT = {"type": "integer", "minimum": 0}
 
@@ -118,20 +110,13 @@ PATHS = {
                         }
                     },
                 },
-                "400": _error(
+                "400": error_response(
                     "`from` or `to` is not a date, `from` is not before `to`, or the range is "
                     "longer than 366 days; `field` names the parameter.",
                     {"error": "invalid", "message": "`from` must be before `to`.", "field": "from"},
                 ),
-                "401": _error(
-                    "The App API key is missing or not valid (it may have been rotated).",
-                    {"error": "unauthorized", "message": "This App API key is not valid."},
-                ),
-                "403": _error(
-                    "The workspace's plan has no anonymous messages (free plan).",
-                    {"error": "plan_required", "message": "This feature is only available on…"},
-                ),
-                "404": _error(
+                **APP_API_ERRORS,
+                "404": error_response(
                     "No such message in this workspace.",
                     {"error": "not_found", "message": "No anonymous message 12 in this workspace."},
                 ),
