@@ -52,6 +52,21 @@ def fresh_database(name: str) -> str:
     return url
 
 
+def add_server_arguments(parser, *, database: str, redis_db: int, port: int) -> None:
+    """The options every HTTP benchmark shares: its database, Redis, port, gunicorn and load."""
+    parser.add_argument("--database", default=database)
+    parser.add_argument(
+        "--redis-url",
+        default=f"redis://{HOST}:6379/{redis_db}",
+        help="the shared cache, flushed first, as in production; '' for none (per-process memory)",
+    )
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
+    parser.add_argument("--connections", type=int, default=6, help="connections per process")
+
+
 def fresh_redis(url: str) -> str:
     """Empty the Redis database at `url` (a loopback one: benchmarks own it); returns `url`.
     An empty `url` means no Redis: each process caches in its own memory."""

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
     HOST,
+    add_server_arguments,
     create_workspace,
     fresh_database,
     fresh_redis,
@@ -113,20 +114,10 @@ print("seeded")
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database", default="anonmsg_delivery_bench")
-    parser.add_argument(
-        "--redis-url",
-        default="redis://127.0.0.1:6379/14",
-        help="the shared cache, flushed first, as in production; '' for none (per-process memory)",
-    )
-    parser.add_argument("--port", type=int, default=8451)
+    add_server_arguments(parser, database="anonmsg_delivery_bench", redis_db=14, port=8451)
     parser.add_argument("--seconds", type=float, default=8.0, help="measured, per scenario")
     parser.add_argument("--warmup", type=float, default=1.5)
     parser.add_argument("--rounds", type=int, default=3, help="no-op/delivery pairs")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
-    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
-    parser.add_argument("--connections", type=int, default=6, help="connections per process")
     parser.add_argument("--visitors", type=int, default=20, help="visitors in rotation")
     parser.add_argument("--url", default=PAGE_URL, help="the page asked about")
     parser.add_argument("--json", help="also write the figures to this file")

@@ -38,6 +38,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import database_url  # noqa: E402
+
 EVENT_COLUMNS = (
     "workspace_id, message_id, type, name, anonymous_id, user_id, timestamp, received_at, "
     "content_id, action_type, action_name, payload"
@@ -58,14 +60,6 @@ def parse_args():
     )
     parser.add_argument("--json", help="also write the figures to this file")
     return parser.parse_args()
-
-
-def database_url(name: str) -> str:
-    base = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if not base or not base.startswith(("postgres://", "postgresql://")):
-        sys.exit("Set DATABASE_URL (or BENCH_DATABASE_URL) to a PostgreSQL server.")
-    parts = urlsplit(base)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
 
 
 def prepare_database(url: str, *, fresh: bool) -> None:
@@ -337,10 +331,16 @@ def login_cookie(user) -> str:
     from importlib import import_module
 
     from django.conf import settings
+    from django.contrib.auth import load_backend
 
+    # The backend that logs users in (as Django's test client picks it): axes' comes first
+    # and only refuses locked-out attempts.
+    backend = next(
+        path for path in settings.AUTHENTICATION_BACKENDS if hasattr(load_backend(path), "get_user")
+    )
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store["_auth_user_id"] = str(user.pk)
-    store["_auth_user_backend"] = settings.AUTHENTICATION_BACKENDS[0]
+    store["_auth_user_backend"] = backend
     store["_auth_user_hash"] = user.get_session_auth_hash()
     store.create()
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"

@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
+    add_server_arguments,
     create_workspace,
     fresh_database,
     fresh_redis,
@@ -42,20 +43,10 @@ USER_AGENT = (
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database", default="anonmsg_tracking_bench")
-    parser.add_argument(
-        "--redis-url",
-        default="redis://127.0.0.1:6379/13",
-        help="the shared cache, flushed first, as in production; '' for none (per-process memory)",
-    )
-    parser.add_argument("--port", type=int, default=8251)
+    add_server_arguments(parser, database="anonmsg_tracking_bench", redis_db=13, port=8251)
     parser.add_argument("--seconds", type=float, default=6.0, help="measured, per scenario")
     parser.add_argument("--rounds", type=int, default=3, help="median of this many rounds")
     parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
-    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
-    parser.add_argument("--connections", type=int, default=6, help="connections per process")
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--visitors", type=int, default=2_000, help="anonymous ids in rotation")
     parser.add_argument("--visitors-per-batch", type=int, default=10)
