@@ -28,7 +28,10 @@ def log_in(page, live_server):
 
 
 def htmx_idle(page):
-    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    """No request in flight and no swap settling: the new content's triggers are attached."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
 
 
 def next_step(page, title):
@@ -56,6 +59,7 @@ def test_a_marketer_creates_and_launches_an_anonymous_message(page, live_server,
     page.get_by_role("button", name="Add rule").click()
     page.get_by_text("Show on web pages whose path matches “/pricing*”").wait_for()
     assert page.get_by_text("No page rules").count() == 0
+    htmx_idle(page)  # the tester was just swapped in: typing before htmx attaches is lost
     tester = page.get_by_label("URL or screen name", exact=True)
     tester.fill("https://shop.example.com/pricing/?plan=pro")
     page.get_by_text("✓ Shows here.").wait_for()
