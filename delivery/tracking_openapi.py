@@ -201,6 +201,12 @@ _RESPONSES = {
         "method_not_allowed",
         "Send tracking calls with POST.",
     ),
+    "411": _error(
+        "A body without Content-Length (chunked) that this server cannot read to its end; "
+        "gunicorn, as the Procfile runs it, reads chunked bodies. Nothing stored.",
+        "length_required",
+        "This server needs a Content-Length for the request body.",
+    ),
     "413": _error(
         f"Over {MAX_EVENT_BYTES // 1024} KB per event (measured as compact UTF-8 JSON), "
         f"{MAX_BATCH_BYTES // 1024} KB per request body (as received, or inflated) or "
