@@ -2,9 +2,11 @@
 
 The period is `ANONMSG_RETENTION_DAYS` (default 30), never shorter than the longest goal window
 of a live message of the visitor's workspace: a visitor who clicked a message may still convert
-until that window closes. A visitor is deleted once it has not been seen for that long; its
-message states go with it (cascade), its events are deleted explicitly (raw events have no
-foreign key to visitors). Identified visitors and everything of people are kept. Metrics rollups
+until that window closes. A visitor is deleted once it has not been seen for that long: neither
+its `last_seen_at` nor any of its events is that recent (`last_seen_at` may lag the newest
+event: it is rewritten at most once a minute). Its message states go with it (cascade), and
+all its anonymous events, whatever their timestamps, are deleted explicitly (raw events have no
+foreign key to visitors): no event outlives its visitor. Identified visitors and everything of people are kept. Metrics rollups
 and conversions already counted are kept (they are not derived on read).
 
 Idempotent and safe to run at any time, also while events arrive: each chunk re-checks the
@@ -16,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from campaigns.models import AnonymousMessage
@@ -70,26 +72,38 @@ def purge_anonymous_data(*, now: datetime | None = None, dry_run: bool = False) 
     now = now or timezone.now()
     purged = Purged()
     for workspace_id, cutoff in retention_cutoffs(now=now).items():
-        expired = Visitor.objects.filter(
-            workspace_id=workspace_id, profile__isnull=True, last_seen_at__lt=cutoff
-        )
+        expired = _expired_visitors(workspace_id, cutoff)
         if dry_run:
             anonymous_ids = expired.values("anonymous_id")
             purged.visitors += expired.count()
-            purged.events += _events_of(workspace_id, anonymous_ids, cutoff).count()
+            purged.events += _events_of(workspace_id, anonymous_ids).count()
             continue
-        while _purge_chunk(expired, workspace_id, cutoff, purged):
+        while _purge_chunk(expired, workspace_id, purged):
             pass
     return purged
 
 
-def _events_of(workspace_id: int, anonymous_ids, cutoff: datetime):
-    return Event.objects.filter(
-        workspace_id=workspace_id, anonymous_id__in=anonymous_ids, user_id="", timestamp__lt=cutoff
+def _expired_visitors(workspace_id: int, cutoff: datetime):
+    """Never-identified visitors of the workspace with no activity since `cutoff`."""
+    active_since_cutoff = Event.objects.filter(
+        workspace_id=workspace_id, anonymous_id=OuterRef("anonymous_id"), timestamp__gte=cutoff
+    )
+    return Visitor.objects.filter(
+        ~Exists(active_since_cutoff),
+        workspace_id=workspace_id,
+        profile__isnull=True,
+        last_seen_at__lt=cutoff,
     )
 
 
-def _purge_chunk(expired, workspace_id: int, cutoff: datetime, purged: Purged) -> bool:
+def _events_of(workspace_id: int, anonymous_ids):
+    """The anonymous events of these visitors, all of them: none may outlive its visitor."""
+    return Event.objects.filter(
+        workspace_id=workspace_id, anonymous_id__in=anonymous_ids, user_id=""
+    )
+
+
+def _purge_chunk(expired, workspace_id: int, purged: Purged) -> bool:
     with transaction.atomic():
         rows = list(
             expired.select_for_update().order_by("pk").values_list("pk", "anonymous_id")[:CHUNK]
@@ -97,7 +111,7 @@ def _purge_chunk(expired, workspace_id: int, cutoff: datetime, purged: Purged) -
         if not rows:
             return False
         anonymous_ids = [anonymous_id for _, anonymous_id in rows]
-        purged.events += _events_of(workspace_id, anonymous_ids, cutoff).delete()[0]
+        purged.events += _events_of(workspace_id, anonymous_ids).delete()[0]
         Visitor.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
         lookup.forget_visitors(workspace_id, anonymous_ids)
         purged.visitors += len(rows)
