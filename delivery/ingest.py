@@ -14,6 +14,8 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from delivery.traits import traits_problem
+
 # An event is measured as compact UTF-8 JSON (see `event_size`); a request body as received.
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -401,6 +403,8 @@ def _parse_event(
 
     properties = _object(data, "properties", path)
     traits = _object(data, "traits", path)
+    if route_type == "identify" and traits and (problem := traits_problem(traits)):
+        raise _bad(problem, field=path + "traits")
     context = _object(data, "context", path)
     _object(data, "integrations", path)
 
