@@ -16,7 +16,8 @@ from django.db import connection
 
 from delivery.ingest import MAX_BATCH_BYTES, TrackingError, decompress, load_body
 from delivery.models import Event
-from tests.delivery.tracking_helpers import send
+from tests.delivery.tracking_helpers import database_down, send
+from tests.factories import WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -70,6 +71,7 @@ def test_surrogates_encoded_as_utf8_bytes_are_refused_with_400_on_every_route(
         b'{"a": "\xed\xb0\x80"}',  # a low surrogate
         b'{"a": "\xc3"}',  # truncated sequence
         b'{"a": "\xc0\xaf"}',  # overlong encoding
+        '{"a": "'.encode("utf-16-le") + b"\x00\xd8" + '"}'.encode("utf-16-le"),  # lone, UTF-16
     ],
 )
 def test_load_body_decodes_utf8_strictly(body):
@@ -224,3 +226,18 @@ def test_a_value_the_database_refuses_is_a_400_without_the_database_text(
     assert "secret internals" not in response.content.decode()
     assert "secret internals" in caplog.text  # logged for the operator
     assert not Event.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_down_answers_503_with_retry_after_and_no_database_text(client, caplog):
+    workspace = WorkspaceFactory()
+    with database_down(), caplog.at_level(logging.ERROR, logger="delivery.tracking_views"):
+        response = send(client, "track", track(), write_key=workspace.write_key)
+
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert response.json() == {
+        "error": "unavailable",
+        "message": "The event store is unavailable. Nothing was stored; retry later.",
+    }
+    assert "OperationalError" in caplog.text  # the detail is in the server's log
