@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef
+from django.db.models import Max
 from django.utils import timezone
 
 from campaigns.models import AnonymousMessage
@@ -72,47 +72,58 @@ def purge_anonymous_data(*, now: datetime | None = None, dry_run: bool = False) 
     now = now or timezone.now()
     purged = Purged()
     for workspace_id, cutoff in retention_cutoffs(now=now).items():
-        expired = _expired_visitors(workspace_id, cutoff)
-        if dry_run:
-            anonymous_ids = expired.values("anonymous_id")
-            purged.visitors += expired.count()
-            purged.events += _events_of(workspace_id, anonymous_ids).count()
-            continue
-        while _purge_chunk(expired, workspace_id, purged):
-            pass
+        after_pk = 0
+        while after_pk is not None:
+            after_pk = _purge_chunk(workspace_id, cutoff, after_pk, purged, dry_run=dry_run)
     return purged
 
 
-def _expired_visitors(workspace_id: int, cutoff: datetime):
-    """Never-identified visitors of the workspace with no activity since `cutoff`."""
-    active_since_cutoff = Event.objects.filter(
-        workspace_id=workspace_id, anonymous_id=OuterRef("anonymous_id"), timestamp__gte=cutoff
-    )
-    return Visitor.objects.filter(
-        ~Exists(active_since_cutoff),
-        workspace_id=workspace_id,
-        profile__isnull=True,
-        last_seen_at__lt=cutoff,
-    )
+def _purge_chunk(
+    workspace_id: int, cutoff: datetime, after_pk: int, purged: Purged, *, dry_run: bool
+) -> int | None:
+    """Purge the expired visitors among the next CHUNK candidates after `after_pk`; returns
+    the pk to continue after, or None when done. Candidates were not seen since `cutoff` by
+    their row; those with an event since then are kept (the row lags), and stay behind the
+    keyset so that they are not read again."""
+    with transaction.atomic():
+        candidates = Visitor.objects.filter(
+            workspace_id=workspace_id,
+            profile__isnull=True,
+            last_seen_at__lt=cutoff,
+            pk__gt=after_pk,
+        ).order_by("pk")
+        if not dry_run:
+            candidates = candidates.select_for_update()
+        rows = list(candidates.values_list("pk", "anonymous_id")[:CHUNK])
+        if not rows:
+            return None
+        # One probe per candidate on the (workspace, anonymous_id, timestamp) index; an
+        # anti-join instead would read every event since the cutoff.
+        active = set(
+            Event.objects.filter(
+                workspace_id=workspace_id,
+                anonymous_id__in=[anonymous_id for _, anonymous_id in rows],
+                timestamp__gte=cutoff,
+            )
+            .values_list("anonymous_id", flat=True)
+            .distinct()
+            .order_by()
+        )
+        expired = [(pk, anonymous_id) for pk, anonymous_id in rows if anonymous_id not in active]
+        anonymous_ids = [anonymous_id for _, anonymous_id in expired]
+        events = _events_of(workspace_id, anonymous_ids)
+        purged.visitors += len(expired)
+        if dry_run:
+            purged.events += events.count()
+        elif expired:
+            purged.events += events.delete()[0]
+            Visitor.objects.filter(pk__in=[pk for pk, _ in expired]).delete()
+            lookup.forget_visitors(workspace_id, anonymous_ids)
+    return rows[-1][0] if len(rows) == CHUNK else None
 
 
-def _events_of(workspace_id: int, anonymous_ids):
+def _events_of(workspace_id: int, anonymous_ids: list[str]):
     """The anonymous events of these visitors, all of them: none may outlive its visitor."""
     return Event.objects.filter(
         workspace_id=workspace_id, anonymous_id__in=anonymous_ids, user_id=""
     )
-
-
-def _purge_chunk(expired, workspace_id: int, purged: Purged) -> bool:
-    with transaction.atomic():
-        rows = list(
-            expired.select_for_update().order_by("pk").values_list("pk", "anonymous_id")[:CHUNK]
-        )
-        if not rows:
-            return False
-        anonymous_ids = [anonymous_id for _, anonymous_id in rows]
-        purged.events += _events_of(workspace_id, anonymous_ids).delete()[0]
-        Visitor.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
-        lookup.forget_visitors(workspace_id, anonymous_ids)
-        purged.visitors += len(rows)
-    return len(rows) == CHUNK

@@ -193,3 +193,20 @@ def test_no_anonymous_event_outlives_its_visitor(workspace):
     events_of = set(Event.objects.values_list("anonymous_id", flat=True))
     assert visitors == {kept.anonymous_id}
     assert events_of <= visitors
+
+
+def test_visitors_kept_for_a_recent_event_do_not_stop_the_chunks(workspace, monkeypatch):
+    monkeypatch.setattr("delivery.retention.CHUNK", 2)
+    lagging = []
+    for _ in range(3):
+        visitor = anonymous_visitor(workspace, last_seen=days_ago(40), events=1)
+        EventFactory(workspace=workspace, anonymous_id=visitor.anonymous_id, timestamp=days_ago(1))
+        lagging.append(visitor)
+    for _ in range(3):
+        anonymous_visitor(workspace, last_seen=days_ago(40), events=1)
+
+    counted = purge_anonymous_data(dry_run=True)
+    purged = purge_anonymous_data()
+
+    assert (counted.visitors, counted.events) == (purged.visitors, purged.events) == (3, 3)
+    assert set(Visitor.objects.all()) == set(lagging)
