@@ -45,17 +45,24 @@ def traits_problem(traits: dict) -> str | None:
 def merge_traits(current: dict, incoming: dict) -> MergedTraits:
     """Shallow merge within the caps: incoming keys replace current ones, a null value removes
     the trait; a key whose new value would pass a cap is dropped (see the module docstring)."""
-    sizer = _Sizer(current)
     result = dict(current)
+    # Sizes are updated per key, not re-measured: the whole is encoded once.
+    size = traits_size(result)
     dropped = []
     for key, value in incoming.items():
+        old_entry = _entry_size(key, result[key]) if key in result else None
         if value is None:
-            if key in result:
-                sizer.remove(key)
+            if old_entry is not None:
+                size -= old_entry + (len(result) > 1)  # and its comma
                 del result[key]
-        elif sizer.fits(key, value):
-            sizer.put(key, value)
-            result[key] = value
+            continue
+        if old_entry is None:
+            count, new_size = len(result) + 1, size + _entry_size(key, value) + bool(result)
+        else:
+            count, new_size = len(result), size - old_entry + _entry_size(key, value)
+        within_caps = count <= MAX_TRAIT_KEYS and new_size <= MAX_TRAITS_BYTES
+        if within_caps or (count <= len(result) and new_size <= size):  # over-cap: may shrink
+            result[key], size = value, new_size
         else:
             dropped.append(key)
     return MergedTraits(result, dropped)
@@ -68,32 +75,6 @@ def fill_traits(target: dict, source: dict) -> MergedTraits:
     return merge_traits(target, gaps)
 
 
-class _Sizer:
-    """Tracks the compact JSON size of a dict as keys change, without re-encoding all of it."""
-
-    def __init__(self, traits: dict):
-        self.entries = {key: self._entry(key, value) for key, value in traits.items()}
-        self.total = sum(self.entries.values())
-
-    @staticmethod
-    def _entry(key: str, value) -> int:
-        return len(_COMPACT.encode(key).encode()) + 1 + len(_COMPACT.encode(value).encode())
-
-    @staticmethod
-    def _size(total: int, count: int) -> int:
-        return 2 + total + max(count - 1, 0)  # braces and commas
-
-    def fits(self, key: str, value) -> bool:
-        count = len(self.entries) + (key not in self.entries)
-        total = self.total - self.entries.get(key, 0) + self._entry(key, value)
-        size, before = self._size(total, count), self._size(self.total, len(self.entries))
-        within_caps = count <= MAX_TRAIT_KEYS and size <= MAX_TRAITS_BYTES
-        return within_caps or (count <= len(self.entries) and size <= before)
-
-    def put(self, key: str, value) -> None:
-        entry = self._entry(key, value)
-        self.total += entry - self.entries.get(key, 0)
-        self.entries[key] = entry
-
-    def remove(self, key: str) -> None:
-        self.total -= self.entries.pop(key)
+def _entry_size(key: str, value) -> int:
+    """Bytes of `"key":value` in compact UTF-8 JSON."""
+    return len(_COMPACT.encode(key).encode()) + 1 + len(_COMPACT.encode(value).encode())
