@@ -2,6 +2,7 @@
 
 `Transfer-Encoding: chunked` requests carry no Content-Length; gunicorn de-chunks them and
 Django alone would read them as empty (issue 10). Sent here with http.client, byte for byte.
+gunicorn listens on 127.0.0.1:9221 (TRACKING_GUNICORN_TEST_PORT to change it).
 """
 
 import gzip
