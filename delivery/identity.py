@@ -6,13 +6,14 @@ Rules (DESIGN.md §2, docs/tracking-api.md):
   visitor into the profile, once: a visitor already merged into a profile stays with it;
 - `alias(userId, previousId)` links previousId to the profile: an anonymous id is merged like
   identify; a previous userId's profile is folded into this one (`Profile.merged_into`);
-- identify traits are merged into the profile's traits (new keys win), `traits.email` is the
-  profile's e-mail.
+- identify traits are merged into the profile's traits (new keys win) within the caps of
+  `delivery.traits`, `traits.email` is the profile's e-mail.
 
 The set-based upserts are one statement for a whole batch (`INSERT … ON CONFLICT`, see
 delivery/bulk_sql.py), on PostgreSQL and SQLite.
 """
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,6 +24,9 @@ from django.db.models import Q, Subquery
 from delivery.bulk_sql import insert_rows
 from delivery.ingest import IncomingEvent
 from delivery.models import Profile, Visitor
+from delivery.traits import fill_traits, merge_traits
+
+logger = logging.getLogger(__name__)
 
 # A nullable timestamp column keeps the earlier/later of its value and the incoming one.
 # (Portable: PostgreSQL's LEAST/GREATEST and SQLite's MIN/MAX treat NULL differently.)
@@ -172,15 +176,14 @@ class TraitChanges:
             self.changes[profile_id] = (before, after)
 
 
-def merged_traits(current: dict, incoming: dict) -> dict:
-    """Shallow merge: incoming keys replace current ones; a null value removes the trait."""
-    result = dict(current)
-    for key, value in incoming.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = value
-    return result
+def _log_dropped(profile_id: int, dropped: list[str]) -> None:
+    if dropped:
+        logger.info(
+            "Profile %s is at its traits cap: %d trait(s) not stored (%s)",
+            profile_id,
+            len(dropped),
+            ", ".join(key[:40] for key in dropped[:10]),
+        )
 
 
 def email_from_traits(traits: dict, fallback: str = "") -> str:
@@ -196,7 +199,9 @@ def apply_traits(*, updates: dict[int, list[dict]], changes: TraitChanges) -> No
         before = profile.traits if isinstance(profile.traits, dict) else {}
         after = before
         for traits in updates[profile.pk]:
-            after = merged_traits(after, traits)
+            merged = merge_traits(after, traits)
+            after = merged.traits
+            _log_dropped(profile.pk, merged.dropped)
         email = email_from_traits(after, profile.email)
         if after != before or email != profile.email:
             profile.traits, profile.email = after, email
@@ -265,7 +270,9 @@ def fold_profile(*, source_id: int, target_id: int, changes: TraitChanges) -> No
         merged_into_id=target_id
     )
     before = target.traits if isinstance(target.traits, dict) else {}
-    after = {**(source.traits if isinstance(source.traits, dict) else {}), **before}
+    merged = fill_traits(before, source.traits if isinstance(source.traits, dict) else {})
+    _log_dropped(target_id, merged.dropped)
+    after = merged.traits
     target.traits = after
     target.email = target.email or source.email
     target.first_seen_at = min(target.first_seen_at, source.first_seen_at)

@@ -14,6 +14,8 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from delivery.traits import traits_problem
+
 # An event is measured as compact UTF-8 JSON (see `event_size`); a request body as received.
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -86,7 +88,12 @@ class IncomingEvent:
 
 
 def decompress(body: bytes, *, content_encoding: str) -> bytes:
-    """Undo `Content-Encoding: gzip|deflate`, refusing to inflate past the batch limit."""
+    """Undo `Content-Encoding: gzip|deflate`, refusing to inflate past the batch limit.
+
+    The body must be compressed data and nothing else: bytes after its end are refused (they
+    are a client bug, and ignoring them would lose what they hold). Concatenated gzip members
+    are one body, as gzip defines it.
+    """
     encoding = content_encoding.strip().lower()
     if encoding in ("", "identity"):
         return body
@@ -94,18 +101,33 @@ def decompress(body: bytes, *, content_encoding: str) -> bytes:
         raise TrackingError(
             415, "unsupported_encoding", f"Content-Encoding {encoding!r} is not supported."
         )
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
-    try:
-        data = inflater.decompress(body, MAX_BATCH_BYTES + 1)
-    except zlib.error as exc:
-        raise _bad(
-            f"The {encoding} body cannot be decompressed: {exc}", code="invalid_encoding"
-        ) from None
-    if len(data) > MAX_BATCH_BYTES or inflater.unconsumed_tail:
-        raise too_large_body()
-    if not inflater.eof:
-        raise _bad(f"The {encoding} body is truncated.", code="invalid_encoding")
-    return data
+    data = b""
+    rest = body
+    while True:
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib header, detected
+        try:
+            data += inflater.decompress(rest, MAX_BATCH_BYTES + 1 - len(data))
+        except zlib.error:
+            raise _bad(
+                f"The {encoding} body cannot be decompressed: it is not {encoding} data.",
+                code="invalid_encoding",
+            ) from None
+        if len(data) > MAX_BATCH_BYTES or inflater.unconsumed_tail:
+            raise too_large_body()
+        if not inflater.eof:
+            raise _bad(f"The {encoding} body is truncated.", code="invalid_encoding")
+        rest = inflater.unused_data
+        if not rest:
+            return data
+        if encoding != "gzip" or not rest.startswith(_GZIP_MAGIC):
+            raise _bad(
+                f"The {encoding} body has {len(rest)} byte(s) after the end of its compressed "
+                "data.",
+                code="invalid_encoding",
+            )
+
+
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def too_large_body() -> TrackingError:
@@ -121,31 +143,49 @@ def load_body(body: bytes) -> dict:
     """The request body as a JSON object, after the request size limit.
 
     The per-event limit is checked on the parsed events (`parse_events`), so that it does not
-    depend on the client's JSON formatting or on the route.
+    depend on the client's JSON formatting or on the route. The text is decoded strictly:
+    `json.loads(bytes)` would let UTF-8-encoded surrogates through (surrogatepass), and no
+    string holding one can be encoded again, measured or stored.
     """
     if len(body) > MAX_BATCH_BYTES:
         raise too_large_body()
-    if b"\\u0000" in body and _NUL_ESCAPE.search(body):
+    try:
+        text = body.decode(json.detect_encoding(body))
+    except UnicodeDecodeError as exc:
+        raise _bad(
+            f"The request body is not valid UTF-8: invalid bytes at offset {exc.start}.",
+            code="invalid_json",
+        ) from None
+    if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise _bad("Strings cannot contain NUL characters (\\u0000).", code="invalid_json")
     try:
-        data = json.loads(body, parse_constant=_no_constant, parse_float=_finite_float)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _bad(f"The request body is not valid JSON: {exc}", code="invalid_json") from None
+        data = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except json.JSONDecodeError as exc:
+        raise _bad(
+            f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno}).",
+            code="invalid_json",
+        ) from None
+    except ValueError:
+        raise _bad(
+            "The request body holds a number JSON cannot carry here: NaN, Infinity, or one too "
+            "large.",
+            code="invalid_json",
+        ) from None
     except RecursionError:
         raise _bad("The JSON is nested too deeply.", code="invalid_json") from None
     if not isinstance(data, dict):
         raise _bad("The request body must be a JSON object.", code="invalid_json")
-    if b"\\u" in body and _LONE_SURROGATE.search(body):
+    if "\\u" in text and _LONE_SURROGATE.search(text):
         raise _bad("Strings cannot contain unpaired UTF-16 surrogates.", code="invalid_json")
     return data
 
 
 # What PostgreSQL cannot store in text or jsonb: NUL, unpaired surrogates, NaN/Infinity
 # (also refused above, with numbers too large for a float).
-_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 _LONE_SURROGATE = re.compile(
-    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
-    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
 )
 
 
@@ -363,6 +403,8 @@ def _parse_event(
 
     properties = _object(data, "properties", path)
     traits = _object(data, "traits", path)
+    if route_type == "identify" and traits and (problem := traits_problem(traits)):
+        raise _bad(problem, field=path + "traits")
     context = _object(data, "context", path)
     _object(data, "integrations", path)
 

@@ -2,9 +2,11 @@
 
 The period is `ANONMSG_RETENTION_DAYS` (default 30), never shorter than the longest goal window
 of a live message of the visitor's workspace: a visitor who clicked a message may still convert
-until that window closes. A visitor is deleted once it has not been seen for that long; its
-message states go with it (cascade), its events are deleted explicitly (raw events have no
-foreign key to visitors). Identified visitors and everything of people are kept. Metrics rollups
+until that window closes. A visitor is deleted once it has not been seen for that long: neither
+its `last_seen_at` nor any of its events is that recent (`last_seen_at` may lag the newest
+event: it is rewritten at most once a minute). Its message states go with it (cascade), and
+all its anonymous events, whatever their timestamps, are deleted explicitly (raw events have no
+foreign key to visitors): no event outlives its visitor. Identified visitors and everything of people are kept. Metrics rollups
 and conversions already counted are kept (they are not derived on read).
 
 Idempotent and safe to run at any time, also while events arrive: each chunk re-checks the
@@ -70,35 +72,58 @@ def purge_anonymous_data(*, now: datetime | None = None, dry_run: bool = False) 
     now = now or timezone.now()
     purged = Purged()
     for workspace_id, cutoff in retention_cutoffs(now=now).items():
-        expired = Visitor.objects.filter(
-            workspace_id=workspace_id, profile__isnull=True, last_seen_at__lt=cutoff
-        )
-        if dry_run:
-            anonymous_ids = expired.values("anonymous_id")
-            purged.visitors += expired.count()
-            purged.events += _events_of(workspace_id, anonymous_ids, cutoff).count()
-            continue
-        while _purge_chunk(expired, workspace_id, cutoff, purged):
-            pass
+        after_pk = 0
+        while after_pk is not None:
+            after_pk = _purge_chunk(workspace_id, cutoff, after_pk, purged, dry_run=dry_run)
     return purged
 
 
-def _events_of(workspace_id: int, anonymous_ids, cutoff: datetime):
-    return Event.objects.filter(
-        workspace_id=workspace_id, anonymous_id__in=anonymous_ids, user_id="", timestamp__lt=cutoff
-    )
-
-
-def _purge_chunk(expired, workspace_id: int, cutoff: datetime, purged: Purged) -> bool:
+def _purge_chunk(
+    workspace_id: int, cutoff: datetime, after_pk: int, purged: Purged, *, dry_run: bool
+) -> int | None:
+    """Purge the expired visitors among the next CHUNK candidates after `after_pk`; returns
+    the pk to continue after, or None when done. Candidates were not seen since `cutoff` by
+    their row; those with an event since then are kept (the row lags), and stay behind the
+    keyset so that they are not read again."""
     with transaction.atomic():
-        rows = list(
-            expired.select_for_update().order_by("pk").values_list("pk", "anonymous_id")[:CHUNK]
-        )
+        candidates = Visitor.objects.filter(
+            workspace_id=workspace_id,
+            profile__isnull=True,
+            last_seen_at__lt=cutoff,
+            pk__gt=after_pk,
+        ).order_by("pk")
+        if not dry_run:
+            candidates = candidates.select_for_update()
+        rows = list(candidates.values_list("pk", "anonymous_id")[:CHUNK])
         if not rows:
-            return False
-        anonymous_ids = [anonymous_id for _, anonymous_id in rows]
-        purged.events += _events_of(workspace_id, anonymous_ids, cutoff).delete()[0]
-        Visitor.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
-        lookup.forget_visitors(workspace_id, anonymous_ids)
-        purged.visitors += len(rows)
-    return len(rows) == CHUNK
+            return None
+        # One probe per candidate on the (workspace, anonymous_id, timestamp) index; an
+        # anti-join instead would read every event since the cutoff.
+        active = set(
+            Event.objects.filter(
+                workspace_id=workspace_id,
+                anonymous_id__in=[anonymous_id for _, anonymous_id in rows],
+                timestamp__gte=cutoff,
+            )
+            .values_list("anonymous_id", flat=True)
+            .distinct()
+            .order_by()
+        )
+        expired = [(pk, anonymous_id) for pk, anonymous_id in rows if anonymous_id not in active]
+        anonymous_ids = [anonymous_id for _, anonymous_id in expired]
+        events = _events_of(workspace_id, anonymous_ids)
+        purged.visitors += len(expired)
+        if dry_run:
+            purged.events += events.count()
+        elif expired:
+            purged.events += events.delete()[0]
+            Visitor.objects.filter(pk__in=[pk for pk, _ in expired]).delete()
+            lookup.forget_visitors(workspace_id, anonymous_ids)
+    return rows[-1][0] if len(rows) == CHUNK else None
+
+
+def _events_of(workspace_id: int, anonymous_ids: list[str]):
+    """The anonymous events of these visitors, all of them: none may outlive its visitor."""
+    return Event.objects.filter(
+        workspace_id=workspace_id, anonymous_id__in=anonymous_ids, user_id=""
+    )

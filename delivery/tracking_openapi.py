@@ -13,6 +13,7 @@ from delivery.ingest import (
     MAX_ID_LENGTH,
     MESSAGE_EVENT,
 )
+from delivery.traits import MAX_TRAIT_KEYS, MAX_TRAITS_BYTES
 
 # What the server accepts beyond the schema, said once in the descriptions.
 _NULL_IS_ABSENT = ' `null` (and, for ids, `""`) counts as absent.'
@@ -116,7 +117,18 @@ SCHEMAS = {
     ),
     "IdentifyCall": _call(
         "identify",
-        {"traits": {**_OBJECT, "description": "Merged into the profile's; null removes one."}},
+        {
+            "traits": {
+                **_OBJECT,
+                "maxProperties": MAX_TRAIT_KEYS,
+                "description": (
+                    "Merged into the profile's; null removes one. At most "
+                    f"{MAX_TRAIT_KEYS} keys and {MAX_TRAITS_BYTES // 1024} KB as compact JSON "
+                    "(else 400); keys that would take the merged traits past those caps are "
+                    "not stored."
+                ),
+            }
+        },
         [],
         "Who the visitor is: with `anonymousId`, merges that visitor into the profile.",
     ),
@@ -200,6 +212,12 @@ _RESPONSES = {
         "A method other than POST or OPTIONS (`Allow: POST, OPTIONS`).",
         "method_not_allowed",
         "Send tracking calls with POST.",
+    ),
+    "411": _error(
+        "A body without Content-Length (chunked) that this server cannot read to its end; "
+        "gunicorn, as the Procfile runs it, reads chunked bodies. Nothing stored.",
+        "length_required",
+        "This server needs a Content-Length for the request body.",
     ),
     "413": _error(
         f"Over {MAX_EVENT_BYTES // 1024} KB per event (measured as compact UTF-8 JSON), "

@@ -4,9 +4,9 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from delivery.identity import merged_traits
 from delivery.models import Profile, Visitor
 from delivery.signals import profile_traits_changed
+from delivery.traits import merge_traits
 from tests.delivery.tracking_helpers import send
 from tests.factories import ProfileFactory, VisitorFactory
 
@@ -126,7 +126,7 @@ def test_traits_are_merged_and_a_null_removes_one(client, workspace):
     ],
 )
 def test_merged_traits(current, incoming, merged):
-    assert merged_traits(current, incoming) == merged
+    assert merge_traits(current, incoming).traits == merged
 
 
 def test_a_trait_change_is_announced_with_old_and_new_traits_once_committed(

@@ -154,3 +154,59 @@ def test_creating_the_schedule_again_keeps_one_and_the_operators_changes():
 
     schedule = Schedule.objects.get(name=migration.SCHEDULE_NAME)
     assert schedule.repeats == 0
+
+
+def test_a_visitor_whose_last_seen_lags_its_newest_event_is_kept_with_all_its_events(workspace):
+    # last_seen_at is rewritten at most once a minute (and may lag for other reasons): the
+    # newest event, not the row, says when the visitor was last active.
+    lagging = anonymous_visitor(workspace, last_seen=days_ago(31), events=1)
+    EventFactory(workspace=workspace, anonymous_id=lagging.anonymous_id, timestamp=days_ago(29))
+
+    purged = purge_anonymous_data()
+
+    assert (purged.visitors, purged.events) == (0, 0)
+    assert list(Visitor.objects.all()) == [lagging]
+    assert Event.objects.filter(anonymous_id=lagging.anonymous_id).count() == 2
+
+
+def test_a_dry_run_counts_what_the_purge_deletes_when_last_seen_lags(workspace):
+    lagging = anonymous_visitor(workspace, last_seen=days_ago(31), events=1)
+    EventFactory(workspace=workspace, anonymous_id=lagging.anonymous_id, timestamp=days_ago(29))
+    anonymous_visitor(workspace, last_seen=days_ago(40), events=2)
+
+    counted = purge_anonymous_data(dry_run=True)
+    purged = purge_anonymous_data()
+
+    assert (counted.visitors, counted.events) == (purged.visitors, purged.events) == (1, 2)
+
+
+def test_no_anonymous_event_outlives_its_visitor(workspace):
+    # An expired visitor goes with every one of its anonymous events, whatever their
+    # timestamps (a late event may carry an old one, a clock-skewed one a recent one).
+    expired = anonymous_visitor(workspace, last_seen=days_ago(40), events=1)
+    EventFactory(workspace=workspace, anonymous_id=expired.anonymous_id, timestamp=days_ago(60))
+    kept = anonymous_visitor(workspace, last_seen=days_ago(1), events=1)
+
+    purge_anonymous_data()
+
+    visitors = set(Visitor.objects.values_list("anonymous_id", flat=True))
+    events_of = set(Event.objects.values_list("anonymous_id", flat=True))
+    assert visitors == {kept.anonymous_id}
+    assert events_of <= visitors
+
+
+def test_visitors_kept_for_a_recent_event_do_not_stop_the_chunks(workspace, monkeypatch):
+    monkeypatch.setattr("delivery.retention.CHUNK", 2)
+    lagging = []
+    for _ in range(3):
+        visitor = anonymous_visitor(workspace, last_seen=days_ago(40), events=1)
+        EventFactory(workspace=workspace, anonymous_id=visitor.anonymous_id, timestamp=days_ago(1))
+        lagging.append(visitor)
+    for _ in range(3):
+        anonymous_visitor(workspace, last_seen=days_ago(40), events=1)
+
+    counted = purge_anonymous_data(dry_run=True)
+    purged = purge_anonymous_data()
+
+    assert (counted.visitors, counted.events) == (purged.visitors, purged.events) == (3, 3)
+    assert set(Visitor.objects.all()) == set(lagging)
