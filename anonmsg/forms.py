@@ -98,6 +98,12 @@ class SignUpForm(SetPasswordMixin, forms.Form):
     def __init__(self, *args, email: str, **kwargs):
         super().__init__(*args, **kwargs)
         self.email = email
+        # AUTH_PASSWORD_VALIDATORS in one line; a violated rule is named under the field.
+        self.fields[
+            "password1"
+        ].help_text = (
+            "At least 8 characters, not only digits, not a common password, not like your e-mail."
+        )
         self.fields["password2"].help_text = ""
 
     def clean(self):

@@ -37,15 +37,20 @@ def _step(request, invitation) -> Step:
 def _page(request, token, invitation, step: Step, *, form=None, status=None):
     if form is None and step == Step.SIGN_UP:
         form = SignUpForm(email=invitation.email)
-    response = render(
+    # The URL is a secret: the site-wide Referrer-Policy (same-origin) keeps it from other
+    # sites. Not "no-referrer" here: Chromium then posts "Origin: null", which fails CSRF.
+    return render(
         request,
         "anonmsg/invitation.html",
-        {"token": token, "invitation": invitation, "step": step, "form": form},
+        {
+            "token": token,
+            "invitation": invitation,
+            "step": step,
+            "form": form,
+            "lifetime_days": invitations.INVITATION_LIFETIME.days,
+        },
         status=status or DEAD_END_STATUS.get(step, 200),
     )
-    # The page is reached through a secret link: keep it out of caches and other sites' logs.
-    response["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 @never_cache

@@ -203,7 +203,7 @@ def test_re_inviting_replaces_the_pending_invitation(owner_client, workspace, ow
 
     # The list shows it once, with "Send again" (a new link) and "Revoke".
     page = text(owner_client.get(url("settings-members", workspace)))
-    assert page.count("<td>pat@example.com</td>") == 1
+    assert page.count('<td class="invitation-email">pat@example.com') == 1
     assert "Send the invitation to pat@example.com again" in page
     assert url("settings-member-invitation-revoke", workspace, new.pk) in page
 
@@ -479,7 +479,7 @@ def test_a_new_invitee_chooses_their_own_password_and_joins(owner_client, worksp
     page = invitee.get(path_of(link))
     assert page.status_code == 200
     assert page["Cache-Control"].startswith("max-age=0")
-    assert page["Referrer-Policy"] == "no-referrer"
+    assert page["Referrer-Policy"] == "same-origin"  # the link never reaches other sites
     body = text(page)
     assert "Join Acme" in body
     invited = (
@@ -683,6 +683,7 @@ def test_an_expired_link_shows_what_to_do_and_does_nothing(owner_client, workspa
     assert page.status_code == 410
     body = text(page)
     assert "This invitation has expired" in body
+    assert "Invitations work for 7 days: this one, to join Acme, expired on" in body
     assert "Ask owner@acme.test to invite you again" in body
     assert sign_up(visitor, link).status_code == 410
     UserFactory(username="pat@example.com")
@@ -704,6 +705,7 @@ def test_an_unknown_link_is_a_branded_404(client, db, token):
     assert "This invitation link does not work" in body
     assert "ask the admin who invited you to send a new one" in body
     assert 'class="auth"' in body  # the public, branded layout
+    assert f'href="{reverse("login")}">Log in</a>' in body  # what to do next
     assert client.post(f"/invitations/{token}/sign-up/").status_code == 404
     assert client.post(f"/invitations/{token}/accept/").status_code == 404
 
