@@ -3,13 +3,15 @@
 People join through invitations (anonmsg/invitations.py); this module changes and removes them.
 Every workspace keeps at least one admin who can log in: the last one can be neither demoted
 nor removed. Changes to one workspace's members lock the workspace row first, so two admins
-demoting or removing each other at the same moment cannot both succeed.
+demoting or removing each other at the same moment cannot both succeed. Removing or demoting an
+admin revokes the invitations they sent that are still open.
 """
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from anonmsg.models import Membership, Role, Workspace
+from anonmsg.models import Invitation, Membership, Role, Workspace
 
 
 @transaction.atomic
@@ -21,6 +23,8 @@ def change_role(*, membership: Membership, role: str) -> Membership:
             f"{current.user.get_username()} is the only admin of this workspace. "
             "Make someone else an admin first."
         )
+    if current.is_admin and role != Role.ADMIN:
+        _revoke_invitations_sent_by(current)
     membership.role = current.role = role
     current.save(update_fields=["role"])
     return membership
@@ -34,7 +38,16 @@ def remove_member(*, membership: Membership) -> None:
             f"{current.user.get_username()} is the only admin of this workspace and cannot be "
             "removed. Make someone else an admin first."
         )
+    _revoke_invitations_sent_by(current)
     current.delete()
+
+
+def _revoke_invitations_sent_by(membership: Membership) -> None:
+    """An admin who is removed or demoted must not come back (or bring anyone) through an
+    invitation they sent while they were an admin."""
+    Invitation.objects.open().filter(
+        workspace_id=membership.workspace_id, invited_by_id=membership.user_id
+    ).update(revoked_at=timezone.now())
 
 
 def check_role(role: str) -> None:

@@ -745,3 +745,34 @@ def test_an_admin_of_one_workspace_cannot_get_into_another_through_invitations(d
     assert Invitation.objects.get(workspace=b).accepted_at is None
     assert not Membership.objects.filter(workspace=b, user__username="victim@x.test").exists()
     assert b_link not in str(list(Invitation.objects.values()))
+
+
+# --- An admin who goes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("change", ["remove", "demote"])
+def test_an_admin_who_is_removed_or_demoted_cannot_come_back_through_their_invitations(
+    owner_client, workspace, owner, change
+):
+    """A rogue admin could invite an address of their own, then be removed, then accept."""
+    rogue = MembershipFactory(
+        workspace=workspace, role=Role.ADMIN, user=UserFactory(username="rogue@acme.test")
+    )
+    as_rogue = Client()
+    as_rogue.force_login(rogue.user)
+    rogue_link = shown_link(invite(as_rogue, workspace, "rogue-alt@evil.test", role="admin"))
+    owners_link = shown_link(invite(owner_client, workspace, "pat@example.com"))
+
+    if change == "remove":
+        response = owner_client.post(url("settings-member-remove", workspace, rogue.pk))
+    else:
+        response = owner_client.post(
+            url("settings-member-role", workspace, rogue.pk), {"role": "member"}
+        )
+    assert response.status_code == 302
+
+    assert Client().get(path_of(rogue_link)).status_code == 410
+    assert sign_up(Client(), rogue_link).status_code == 410
+    assert not User.objects.filter(username="rogue-alt@evil.test").exists()
+    # Other admins' invitations are untouched.
+    assert Client().get(path_of(owners_link)).status_code == 200
