@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from anonmsg.invitations import invite
 from anonmsg.models import Membership, Role
 from tests.factories import PASSWORD, MembershipFactory, UserFactory, WorkspaceFactory
 
@@ -77,7 +78,18 @@ def test_an_admin_invites_someone_who_sets_a_password_and_joins(
         # The link is spent.
         invitee.goto(invite_url)
         invitee.get_by_role("heading", name="This invitation was already used").wait_for()
-        invitee_context.clear_cookies()
+
+        # A link for someone else, opened while logged in as Bob: log out and continue.
+        carol = invite(
+            workspace=workspace, email="carol@acme.test", role=Role.MEMBER, invited_by=bob
+        )
+        invitee.goto(f"{live_server.url}/invitations/{carol.token}/")
+        invitee.get_by_text("You are logged in as bob@acme.test.").wait_for()
+        screenshot(invitee, "invitation-wrong-account")
+        invitee.get_by_role("button", name="Log out and continue").click()
+        invitee.get_by_role("button", name="Create account and join").wait_for()
+        assert invitee.get_by_label("E-mail").input_value() == "carol@acme.test"
+
         invitee.goto(invite_url)
         invitee.get_by_role("heading", name="This invitation was already used").wait_for()
         screenshot(invitee, "invitation-used")
