@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from anonmsg.models import Membership, Workspace
+from anonmsg.invitations import revoke
+from anonmsg.models import Invitation, Membership, Workspace
 
 
 class MembershipInline(admin.TabularInline):
@@ -65,3 +66,46 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email", "workspace__name"]
     autocomplete_fields = ["user", "workspace"]
     list_select_related = ["user", "workspace"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-mostly: staff look invitations up and revoke them. Admins invite in the dashboard;
+    the link's token is stored only as a hash, so nothing here can show or recreate it."""
+
+    list_display = ["email", "workspace", "role", "state", "invited_by", "created_at", "expires_at"]
+    list_filter = ["role", "created_at", "accepted_at", "revoked_at"]
+    search_fields = ["email", "workspace__name", "invited_by__username"]
+    list_select_related = ["workspace", "invited_by"]
+    fields = [
+        "workspace",
+        "email",
+        "role",
+        "invited_by",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+        "revoked_at",
+    ]
+    readonly_fields = fields
+    actions = ["revoke_invitations"]
+
+    @admin.display(description="state")
+    def state(self, obj):
+        return obj.state()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The change page is a read-only view; revoking is the list's action.
+        return False
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("anonmsg.change_invitation")
+
+    @admin.action(description="Revoke the selected invitations", permissions=["revoke"])
+    def revoke_invitations(self, request, queryset):
+        revoked = sum(revoke(invitation=invitation) for invitation in queryset)
+        self.message_user(request, f"{revoked} invitation(s) revoked.")

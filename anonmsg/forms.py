@@ -3,9 +3,10 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import SetPasswordMixin
 
-from anonmsg.members import MAX_EMAIL_LENGTH
-from anonmsg.models import Role, Workspace
+from anonmsg.models import MAX_EMAIL_LENGTH, Role, Workspace
 
 
 @cache
@@ -75,11 +76,11 @@ class AllowedOriginsForm(forms.ModelForm):
         return "\n".join(dict.fromkeys(origins))
 
 
-class AddMemberForm(forms.Form):
+class InviteForm(forms.Form):
     email = forms.EmailField(
         label="E-mail",
         max_length=MAX_EMAIL_LENGTH,
-        help_text="Someone without an account gets one, with a password shown to you once.",
+        help_text="They get a link to join, valid for 7 days and usable once.",
         widget=forms.EmailInput(attrs={"placeholder": "name@example.com", "autocomplete": "off"}),
     )
     role = forms.ChoiceField(
@@ -87,6 +88,30 @@ class AddMemberForm(forms.Form):
         initial=Role.MEMBER,
         help_text="Admins also change settings, keys and members.",
     )
+
+
+class SignUpForm(SetPasswordMixin, forms.Form):
+    """The invitee's own password for the new account of the invited address."""
+
+    password1, password2 = SetPasswordMixin.create_password_fields(label2="Password again")
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+        # AUTH_PASSWORD_VALIDATORS in one line; a violated rule is named under the field.
+        self.fields[
+            "password1"
+        ].help_text = (
+            "At least 8 characters, not only digits, not a common password, not like your e-mail."
+        )
+        self.fields["password2"].help_text = ""
+
+    def clean(self):
+        self.validate_passwords()
+        # Checked against the account-to-be, so the e-mail itself is refused as a password.
+        user = get_user_model()(username=self.email, email=self.email)
+        self.validate_password_for_user(user)
+        return super().clean()
 
 
 class RoleForm(forms.Form):

@@ -9,6 +9,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from anonmsg import keys
+from anonmsg.invitation_steps import invitation_state
 
 
 @cache
@@ -140,3 +141,70 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+
+# auth.User's username column; usernames are e-mail addresses here.
+MAX_EMAIL_LENGTH = 150
+
+
+class InvitationQuerySet(models.QuerySet):
+    def open(self):
+        """Neither accepted nor revoked (possibly expired): at most one per address."""
+        return self.filter(accepted_at=None, revoked_at=None)
+
+    def pending(self, now=None):
+        """Open and not yet expired: the link still works."""
+        return self.open().filter(expires_at__gt=now or timezone.now())
+
+
+class Invitation(models.Model):
+    """An invitation to join a workspace, sent to an e-mail address.
+
+    The link carries a random token; only its SHA-256 is stored, so neither the database nor
+    the admin can give the link out again. The invitee accepts as the account whose e-mail is
+    the invited address, or creates that account with a password of their own.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    # Lower-case, like user names.
+    email = models.CharField("e-mail", max_length=MAX_EMAIL_LENGTH)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Also set when a newer invitation to the same address replaced this one.
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "email"],
+                condition=models.Q(accepted_at=None, revoked_at=None),
+                name="one_open_invitation_per_address",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.email} to {self.workspace} ({self.role})"
+
+    def state(self, now=None) -> str:
+        return invitation_state(
+            accepted_at=self.accepted_at,
+            revoked_at=self.revoked_at,
+            expires_at=self.expires_at,
+            now=now or timezone.now(),
+        )

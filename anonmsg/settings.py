@@ -19,6 +19,9 @@ from anonmsg.env import (
     env_list,
     env_str,
     env_url,
+    mail_backend,
+    mailer_from_url,
+    smtp_mailer,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -202,6 +205,45 @@ if LOGIN_PROXY_COUNT:
     IPWARE_STRICT = False
 else:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
+# --- E-mail ---------------------------------------------------------------------------------
+# Invitations are e-mailed (docs/configuration.md, "E-mail"): EMAIL_URL, or the EMAIL_HOST
+# family. Development prints e-mails on the console; production must choose (dummy:// sends
+# none, and admins send the invitation link the dashboard shows them).
+EMAIL_URL = env_str("EMAIL_URL")
+if EMAIL_URL:
+    _mailer = mailer_from_url(EMAIL_URL)
+elif env_str("EMAIL_HOST"):
+    _use_ssl = env_bool("EMAIL_USE_SSL", False)
+    _use_tls = env_bool("EMAIL_USE_TLS", not _use_ssl)
+    if _use_ssl and _use_tls:
+        raise ImproperlyConfigured("Set EMAIL_USE_TLS (STARTTLS) or EMAIL_USE_SSL, not both.")
+    _mailer = smtp_mailer(
+        host=env_str("EMAIL_HOST"),
+        port=env_int("EMAIL_PORT", 465 if _use_ssl else 587, minimum=1, maximum=65535),
+        username=env_str("EMAIL_HOST_USER"),
+        password=env_str("EMAIL_HOST_PASSWORD"),
+        security="ssl" if _use_ssl else "tls" if _use_tls else None,
+    )
+elif PRODUCTION:
+    raise ImproperlyConfigured(
+        "ANONMSG_PRODUCTION=1 needs a mail server to send invitations: set EMAIL_URL (e.g. "
+        "submission://USER:PASSWORD@smtp.example.com) or EMAIL_HOST. To run without e-mail "
+        "(admins then send invitation links themselves), set EMAIL_URL=dummy://."
+    )
+else:
+    _mailer = {"BACKEND": mail_backend("console")}
+if _mailer["BACKEND"] == mail_backend("smtp"):
+    # A stalled mail server must not hang the admin's request for long.
+    _mailer["OPTIONS"].setdefault("timeout", env_int("EMAIL_TIMEOUT", 10, minimum=1))
+MAILERS = {"default": _mailer}
+DEFAULT_FROM_EMAIL = env_str(
+    "DEFAULT_FROM_EMAIL",
+    f"anonmsg <noreply@{urlsplit(PUBLIC_URL).hostname if PUBLIC_URL else 'localhost'}>",
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# False when e-mails go nowhere: the dashboard then tells admins to send invitation links.
+ANONMSG_SENDS_EMAIL = _mailer["BACKEND"] != mail_backend("dummy")
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from anonmsg import views
+from anonmsg import invitation_views, views
 from anonmsg.auth import LoginForm
 
 workspace_urls = [
@@ -18,7 +18,12 @@ workspace_urls = [
         name="settings-rotate-write-key",
     ),
     path("settings/members/", views.settings_members, name="settings-members"),
-    path("settings/members/add/", views.settings_member_add, name="settings-member-add"),
+    path("settings/members/invite/", views.settings_member_invite, name="settings-member-invite"),
+    path(
+        "settings/members/invitations/<int:invitation_id>/revoke/",
+        views.settings_member_invitation_revoke,
+        name="settings-member-invitation-revoke",
+    ),
     path(
         "settings/members/<int:member_id>/role/",
         views.settings_member_role,
@@ -41,6 +46,17 @@ urlpatterns = [
             authentication_form=LoginForm, redirect_authenticated_user=True
         ),
         name="login",
+    ),
+    path("invitations/<str:token>/", invitation_views.invitation, name="invitation"),
+    path(
+        "invitations/<str:token>/accept/",
+        invitation_views.invitation_accept,
+        name="invitation-accept",
+    ),
+    path(
+        "invitations/<str:token>/sign-up/",
+        invitation_views.invitation_sign_up,
+        name="invitation-sign-up",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),

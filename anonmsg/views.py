@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -10,8 +11,15 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_htmx.http import HttpResponseClientRedirect
 
 from anonmsg import members
-from anonmsg.forms import AddMemberForm, AllowedOriginsForm, RoleForm, WorkspaceForm
-from anonmsg.models import Membership, Role, Workspace
+from anonmsg.forms import AllowedOriginsForm, InviteForm, RoleForm, WorkspaceForm
+from anonmsg.invitations import (
+    INVITATION_LIFETIME,
+    PENDING_LIMIT,
+    invite,
+    revoke,
+    send_invitation_email,
+)
+from anonmsg.models import Invitation, Membership, Role, Workspace
 from anonmsg.snippet import public_base_url, render_snippet, sdk_script_url
 from anonmsg.tenancy import SESSION_KEY, get_for_workspace, workspace_required
 
@@ -165,15 +173,28 @@ def settings_general(request):
 
 def _members_page(request, *, status=200, **extra):
     """The members page, or only its #members region for htmx (which swaps only 2xx)."""
+    workspace = request.workspace
     context = {
-        "members": request.workspace.memberships.select_related("user").order_by("user__username"),
-        "add_form": AddMemberForm(),
+        "members": workspace.memberships.select_related("user").order_by("user__username"),
+        "invite_form": InviteForm(),
         "roles": Role.choices,
+        "invitations": (
+            workspace.invitations.open().select_related("invited_by").order_by("email")
+            if request.membership.is_admin
+            else Invitation.objects.none()
+        ),
+        "lifetime_days": INVITATION_LIFETIME.days,
+        "pending_limit": PENDING_LIMIT,
         **extra,
     }
     if request.htmx:
-        return render(request, "anonmsg/settings_members.html#members", context)
-    return render(request, "anonmsg/settings_members.html", context, status=status)
+        response = render(request, "anonmsg/settings_members.html#members", context)
+    else:
+        response = render(request, "anonmsg/settings_members.html", context, status=status)
+    if "invite_link" in extra:
+        # Like a new App API key: the link is in this response only (stored as a hash).
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 def _get_membership(request, member_id) -> Membership:
@@ -196,27 +217,34 @@ def settings_members(request):
 
 @workspace_required(admin=True)
 @require_POST
-def settings_member_add(request):
-    form = AddMemberForm(request.POST)
+def settings_member_invite(request):
+    form = InviteForm(request.POST)
     if form.is_valid():
         try:
-            added = members.add_member(workspace=request.workspace, **form.cleaned_data)
+            new = invite(workspace=request.workspace, invited_by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             form.add_error("email", exc)
         else:
-            membership = added.membership
-            messages.success(
-                request,
-                f"{membership.user.get_username()} is now a "
-                f"{membership.get_role_display().lower()} of {request.workspace.name}.",
-            )
-            # Like a new App API key: the password is in this response only, never stored.
-            response = _members_page(
-                request, new_password=added.one_time_password, added=membership
-            )
-            response["Cache-Control"] = "no-store"
-            return response
-    return _members_page(request, status=400, add_form=form)
+            link = public_base_url(request) + reverse("invitation", args=[new.token])
+            emailed = None  # this server sends no e-mail
+            if settings.ANONMSG_SENDS_EMAIL:
+                emailed = send_invitation_email(invitation=new.invitation, link=link)
+            # The callout says the same whether or not the address has an account.
+            return _members_page(request, invited=new.invitation, invite_link=link, emailed=emailed)
+    return _members_page(request, status=400, invite_form=form)
+
+
+@workspace_required(admin=True)
+@require_POST
+def settings_member_invitation_revoke(request, invitation_id):
+    invitation = get_for_workspace(Invitation, request.workspace, pk=invitation_id)
+    if revoke(invitation=invitation):
+        messages.success(request, f"The invitation to {invitation.email} was revoked.")
+    else:
+        messages.info(request, f"The invitation to {invitation.email} was no longer open.")
+    if request.htmx:
+        return _members_page(request)
+    return redirect("settings-members", workspace_id=request.workspace.pk)
 
 
 @workspace_required(admin=True)

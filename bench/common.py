@@ -98,6 +98,7 @@ def server_env(database: str, redis_url: str = "", **extra: str) -> dict:
             # TLS ends at the load balancer in production; the benchmark talks plain HTTP.
             "SECURE_SSL_REDIRECT": "0",
             "ANONMSG_BENCH": "1",
+            "EMAIL_URL": "dummy://",  # production mode requires a choice; benchmarks send none
             "LOG_LEVEL": "WARNING",
             "DJANGO_SETTINGS_MODULE": "anonmsg.settings",
         }

@@ -95,3 +95,33 @@ def test_workspace_members_who_are_not_staff_cannot_open_the_admin(owner_client)
     response = owner_client.get(reverse("admin:anonmsg_workspace_changelist"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+# --- Invitations: read-mostly ----------------------------------------------------------------
+
+
+def test_staff_see_invitations_read_only_and_revoke_them(staff_client, workspace, owner):
+    from anonmsg.invitations import invite
+    from anonmsg.models import Invitation, Role
+
+    new = invite(workspace=workspace, email="pat@example.com", role=Role.MEMBER, invited_by=owner)
+    changelist = reverse("admin:anonmsg_invitation_changelist")
+    body = staff_client.get(changelist, {"q": "pat@"}).content.decode()
+    assert "pat@example.com" in body
+    assert "pending" in body
+    assert reverse("admin:anonmsg_invitation_add") not in body
+
+    page = staff_client.get(reverse("admin:anonmsg_invitation_change", args=[new.invitation.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'name="email"' not in body  # read-only
+    assert new.invitation.token_hash not in body and new.token not in body
+    assert staff_client.get(reverse("admin:anonmsg_invitation_add")).status_code == 403
+
+    response = staff_client.post(
+        changelist,
+        {"action": "revoke_invitations", "_selected_action": [new.invitation.pk]},
+        follow=True,
+    )
+    assert "1 invitation(s) revoked." in response.content.decode()
+    assert Invitation.objects.get().revoked_at is not None

@@ -12,6 +12,8 @@ PRODUCTION_ENV = {
     "ANONMSG_PRODUCTION": "1",
     "SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "example.com",
+    "EMAIL_URL": "submission://anonmsg:secret@smtp.example.com",
+    "EMAIL_HOST": None,
     "DEBUG": None,
     "SECURE_SSL_REDIRECT": None,
     "SECURE_HSTS_SECONDS": None,
