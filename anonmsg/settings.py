@@ -1,8 +1,10 @@
 """anonmsg settings: one file, driven by environment variables.
 
-The defaults run the product on a bare machine (SQLite, DEBUG on, a development secret).
-Set ANONMSG_PRODUCTION=1 for production: DEBUG off, SECRET_KEY required, secure cookies, HSTS.
-See docs/configuration.md for every variable.
+The defaults run the product on a bare machine as its users see it: SQLite, DEBUG off (DEBUG=1
+for Django's debug pages), a secret key generated on first run and kept in a local file, and
+only this machine's host names allowed.
+Set ANONMSG_PRODUCTION=1 for production: SECRET_KEY and ALLOWED_HOSTS required, secure cookies,
+HSTS. See docs/configuration.md for every variable.
 """
 
 from datetime import timedelta
@@ -19,12 +21,15 @@ from anonmsg.env import (
     env_list,
     env_str,
     env_url,
+    local_allowed_hosts,
 )
+from anonmsg.secret_key import is_known_key, read_or_create_key_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 PRODUCTION = env_bool("ANONMSG_PRODUCTION", False)
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Off unless asked for: debug pages show settings and code to anyone who reaches the server.
+DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY")
 if PRODUCTION and len(SECRET_KEY) < 50:
@@ -32,9 +37,22 @@ if PRODUCTION and len(SECRET_KEY) < 50:
         "SECRET_KEY must be set to at least 50 random characters when ANONMSG_PRODUCTION=1, e.g. "
         "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
-SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-0123456789-do-not-use-in-production-abcdefghij"
+if not SECRET_KEY:
+    # Outside production: generated on first run, kept out of git (anonmsg/secret_key.py).
+    SECRET_KEY = read_or_create_key_file(
+        Path(env_str("SECRET_KEY_FILE", str(BASE_DIR / ".secret_key")))
+    )
+if is_known_key(SECRET_KEY) and not DEBUG:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is a publicly known key: anyone could forge sessions and preview tokens "
+        "with it. Set a new one (python3 -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+        "or unset SECRET_KEY outside production to have one generated."
+    )
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
+# Outside production: the host `make run` binds (HOST) and this machine's loopback names.
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", [] if PRODUCTION else local_allowed_hosts(env_str("HOST", "127.0.0.1"))
+)
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured(
         "ALLOWED_HOSTS must list this server's host names (comma-separated) when "
