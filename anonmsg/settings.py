@@ -283,7 +283,14 @@ ANONMSG_BENCH = env_bool("ANONMSG_BENCH", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No query strings in logs (anonymous ids, page URLs, preview tokens); gunicorn's access
+    # log leaves them out too (Procfile: %(U)s, not %(r)s).
+    "filters": {"no_query_strings": {"()": "anonmsg.log_filters.StripQueryStrings"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["no_query_strings"]},
+    },
+    # The development server's request log (`manage.py runserver`), through the filter above.
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
