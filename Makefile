@@ -10,7 +10,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export PORT HOST
 
-.PHONY: run test lint format install install-dev bench bench-tracking bench-delivery bench-metrics clean help
+.PHONY: run test lint format install install-dev bench bench-tracking bench-delivery bench-metrics bench-slow-clients clean help
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -49,6 +49,9 @@ bench-delivery: install-dev
 
 bench-metrics: install-dev  ## 10M-event metrics benchmark (long; BENCH_ARGS="--events 300000" for a quick run)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/metrics.py $(BENCH_ARGS)
+
+bench-slow-clients: install  ## Slow-header clients vs gunicorn, alone and behind deploy/nginx (needs nginx; ~35 s)
+	$(BIN)/python bench/slow_clients.py $(BENCH_ARGS)
 
 $(BIN)/python:
 	@PY="$$(bin/find-python)" || exit 1; \

@@ -17,8 +17,17 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
+from anonmsg.demo import DEMO_EMAIL
+
 
 class CaseInsensitiveUsernameBackend(ModelBackend):
+    def user_can_authenticate(self, user):
+        # The demo login's password is public: it exists for development only, and a database
+        # seeded by `make run` and then served in production mode must not let it in.
+        if settings.PRODUCTION and user.get_username().lower() == DEMO_EMAIL:
+            return False
+        return super().user_can_authenticate(user)
+
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None or password is None:
             return None

@@ -96,6 +96,23 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ("http",
     return raw.rstrip("/")
 
 
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+
+
+def local_allowed_hosts(bound_host: str) -> list[str]:
+    """ALLOWED_HOSTS for a server bound to `bound_host`: that address and the loopback names.
+
+    A wildcard bind (0.0.0.0, ::) names no host: a server reached under other names must list
+    them in ALLOWED_HOSTS.
+    """
+    host = bound_host.strip().strip("[]")
+    if host in ("", "0.0.0.0", "::"):
+        return list(LOOPBACK_HOSTS)
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address, as it appears in a Host header
+    return list(dict.fromkeys([host, *LOOPBACK_HOSTS]))
+
+
 def database_from_url(url: str, *, name: str = "DATABASE_URL") -> dict:
     """Django's DATABASES["default"] for a database URL; only PostgreSQL and SQLite."""
     try:

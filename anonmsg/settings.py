@@ -1,8 +1,10 @@
 """anonmsg settings: one file, driven by environment variables.
 
-The defaults run the product on a bare machine (SQLite, DEBUG on, a development secret).
-Set ANONMSG_PRODUCTION=1 for production: DEBUG off, SECRET_KEY required, secure cookies, HSTS.
-See docs/configuration.md for every variable.
+The defaults run the product on a bare machine as its users see it: SQLite, DEBUG off (DEBUG=1
+for Django's debug pages), a secret key generated on first run and kept in a local file, and
+only this machine's host names allowed.
+Set ANONMSG_PRODUCTION=1 for production: SECRET_KEY and ALLOWED_HOSTS required, secure cookies,
+HSTS. See docs/configuration.md for every variable.
 """
 
 from datetime import timedelta
@@ -10,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from anonmsg.env import (
     database_from_url,
@@ -19,15 +22,18 @@ from anonmsg.env import (
     env_list,
     env_str,
     env_url,
+    local_allowed_hosts,
     mail_backend,
     mailer_from_url,
     smtp_mailer,
 )
+from anonmsg.secret_key import is_known_key, read_or_create_key_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 PRODUCTION = env_bool("ANONMSG_PRODUCTION", False)
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Off unless asked for: debug pages show settings and code to anyone who reaches the server.
+DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY")
 if PRODUCTION and len(SECRET_KEY) < 50:
@@ -35,9 +41,22 @@ if PRODUCTION and len(SECRET_KEY) < 50:
         "SECRET_KEY must be set to at least 50 random characters when ANONMSG_PRODUCTION=1, e.g. "
         "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
-SECRET_KEY = SECRET_KEY or "dev-only-insecure-key-0123456789-do-not-use-in-production-abcdefghij"
+if not SECRET_KEY:
+    # Outside production: generated on first run, kept out of git (anonmsg/secret_key.py).
+    SECRET_KEY = read_or_create_key_file(
+        Path(env_str("SECRET_KEY_FILE", str(BASE_DIR / ".secret_key")))
+    )
+if is_known_key(SECRET_KEY) and not DEBUG:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is a publicly known key: anyone could forge sessions and preview tokens "
+        "with it. Set a new one (python3 -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+        "or unset SECRET_KEY outside production to have one generated."
+    )
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["*"])
+# Outside production: the host `make run` binds (HOST) and this machine's loopback names.
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", [] if PRODUCTION else local_allowed_hosts(env_str("HOST", "127.0.0.1"))
+)
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured(
         "ALLOWED_HOSTS must list this server's host names (comma-separated) when "
@@ -71,6 +90,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -95,6 +115,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "anonmsg.context_processors.workspace_nav",
@@ -287,6 +308,23 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cook
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Content-Security-Policy (docs/operations.md): scripts only from this server or with the
+# response's nonce, so injected markup cannot run script. Inline styles stay allowed: the
+# wizard's preview renders the marketer's HTML (the builder's <style>, style attributes) in
+# srcdoc frames, which inherit this policy and arrive through htmx swaps, where no nonce of
+# the page's could match. Images may come from any https host (messages' images).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:", "https:"],
+    "font-src": [CSP.SELF, "data:", "https:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -307,7 +345,14 @@ ANONMSG_BENCH = env_bool("ANONMSG_BENCH", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No query strings in logs (anonymous ids, page URLs, preview tokens); gunicorn's access
+    # log leaves them out too (Procfile: %(U)s, not %(r)s).
+    "filters": {"no_query_strings": {"()": "anonmsg.log_filters.StripQueryStrings"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["no_query_strings"]},
+    },
+    # The development server's request log (`manage.py runserver`), through the filter above.
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
     "root": {
         "handlers": ["console"],
         "level": env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),

@@ -3,7 +3,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from anonmsg import invitation_views, views
-from anonmsg.auth import LoginForm
 
 workspace_urls = [
     path("", views.workspace_home, name="workspace-home"),
@@ -40,13 +39,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path(
-        "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("accounts/login/", views.login, name="login"),
     path("invitations/<str:token>/", invitation_views.invitation, name="invitation"),
     path(
         "invitations/<str:token>/accept/",
@@ -73,3 +66,8 @@ urlpatterns = [
     path("", include("delivery.api_urls")),
     path("", include("metrics.api_urls")),
 ]
+
+handler400 = "anonmsg.errors.bad_request"
+handler403 = "anonmsg.errors.permission_denied"
+handler404 = "anonmsg.errors.page_not_found"
+handler500 = "anonmsg.errors.server_error"

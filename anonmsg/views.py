@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection
@@ -11,6 +12,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_htmx.http import HttpResponseClientRedirect
 
 from anonmsg import members
+from anonmsg.auth import LoginForm
+from anonmsg.demo import DEMO_EMAIL, DEMO_PASSWORD
 from anonmsg.forms import AllowedOriginsForm, InviteForm, RoleForm, WorkspaceForm
 from anonmsg.invitations import (
     INVITATION_LIFETIME,
@@ -34,6 +37,17 @@ def healthz(request):
     except DatabaseError:
         return JsonResponse({"status": "database unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def login(request):
+    """Django's login view. Outside production mode the page names the demo login."""
+    demo_login = None if settings.PRODUCTION else {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    view = auth_views.LoginView.as_view(
+        authentication_form=LoginForm,
+        redirect_authenticated_user=True,
+        extra_context={"demo_login": demo_login},
+    )
+    return view(request)
 
 
 @login_required

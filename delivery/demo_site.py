@@ -7,6 +7,7 @@ pages (no login): they stand for a customer's marketing site.
 """
 
 from django.http import Http404
+from django.middleware.csp import get_nonce
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -50,7 +51,12 @@ def _render(request, template: str, **context):
     workspace = demo_workspace()
     if workspace is None:
         return render(request, "delivery/demo/not_seeded.html", status=404)
-    snippet = render_snippet(base_url=public_base_url(request), write_key=workspace.write_key)
+    snippet = render_snippet(
+        base_url=public_base_url(request),
+        write_key=workspace.write_key,
+        # str() makes the lazy nonce, so the response's policy carries it.
+        nonce=str(get_nonce(request)),
+    )
     return render(
         request,
         template,

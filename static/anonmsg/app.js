@@ -33,6 +33,27 @@
     });
   });
 
+  // Under the Content-Security-Policy inline handlers (onchange=…) do not run: these
+  // data attributes replace them.
+  // <input data-autosubmit>: changing it submits its form (htmx takes over when the form has hx-post).
+  document.addEventListener("change", (event) => {
+    if (event.target.matches("[data-autosubmit]") && event.target.form) {
+      event.target.form.requestSubmit();
+    }
+  });
+  // <form data-confirm="Question?">: submitting asks first.
+  document.addEventListener(
+    "submit",
+    (event) => {
+      const question = event.target.dataset && event.target.dataset.confirm;
+      if (question && !window.confirm(question)) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+      }
+    },
+    true
+  );
+
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
     document.querySelectorAll("details.switcher[open]").forEach((menu) => menu.removeAttribute("open"));

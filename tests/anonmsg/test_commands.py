@@ -134,10 +134,9 @@ def test_seed_demo_repairs_a_changed_password_and_plan(db):
     assert Workspace.objects.count() == 1
 
 
-def test_seed_demo_creates_nothing_in_production_mode_unless_forced(db, settings):
+def test_seed_demo_creates_nothing_in_production_mode(db, settings):
+    # The demo login is for development only (issue 10): no --force any more.
     settings.PRODUCTION = True
     out, _ = run("seed_demo")
     assert "Production mode: no demo workspace created" in out
     assert not User.objects.exists()
-    run("seed_demo", "--force")
-    assert User.objects.filter(username=DEMO_EMAIL).exists()

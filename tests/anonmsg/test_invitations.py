@@ -131,6 +131,7 @@ def normalized(body: str, *, email: str, link: str) -> str:
     body = body.replace(email, "EMAIL").replace(link, "LINK")
     body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", body)
     body = re.sub(r'"X-CSRFToken": "[^"]+"', "CSRF", body)
+    body = re.sub(r'nonce="[^"]+"', "NONCE", body)  # a fresh CSP nonce per response
     body = re.sub(r"/w/\d+/", "/w/N/", body)
     return re.sub(r"invitation(s/|-)\d+", r"invitation\1N", body)
 

@@ -1,5 +1,7 @@
 """The demo: seeded messages in the demo workspace and the demo website carrying its snippet."""
 
+import re
+
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
@@ -48,8 +50,12 @@ def test_seeding_again_changes_nothing(demo):
 def test_every_demo_page_carries_the_snippet_exactly_as_settings_shows_it(client, demo, path):
     response = client.get(path)
     assert response.status_code == 200
-    snippet = render_snippet(base_url="http://testserver", write_key=demo.write_key)
+    # Plus the page's CSP nonce on its <script>, as docs/sdk.md asks of a page with a policy.
+    nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
+    snippet = render_snippet(base_url="http://testserver", write_key=demo.write_key, nonce=nonce)
     assert snippet in response.content.decode()
+    shown = render_snippet(base_url="http://testserver", write_key=demo.write_key)
+    assert snippet == shown.replace("<script>", f'<script nonce="{nonce}">', 1)
 
 
 def test_the_demo_pages_link_to_each_other(client, demo):

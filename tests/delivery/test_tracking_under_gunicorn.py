@@ -45,6 +45,7 @@ def gunicorn():
         **os.environ,
         "DATABASE_URL": _database_url(),
         "ANONMSG_PRODUCTION": "1",
+        "EMAIL_URL": "dummy://",
         "SECRET_KEY": "test-" + "x" * 60,
         "ALLOWED_HOSTS": HOST,
         "SECURE_SSL_REDIRECT": "0",

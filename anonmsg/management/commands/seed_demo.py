@@ -5,22 +5,16 @@ from anonmsg.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo owner and premium demo workspace. Safe to run again."
+    help = "Create the demo owner and premium demo workspace (development only). Safe to run again."
 
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--force",
-            action="store_true",
-            help="Create the demo login even in production mode (its password is public).",
-        )
-
-    def handle(self, *args, force: bool, **options):
-        if settings.PRODUCTION and not force:
+    def handle(self, *args, **options):
+        if settings.PRODUCTION:
+            # Its password is public, and production mode refuses it at login anyway.
             self.stdout.write(
                 self.style.WARNING(
-                    "Production mode: no demo workspace created (its password is public). "
-                    "Create real workspaces with `manage.py create_workspace`, "
-                    "or pass --force to seed the demo anyway."
+                    "Production mode: no demo workspace created (the demo login is for "
+                    "development only: its password is public). Create real workspaces with "
+                    "`manage.py create_workspace`."
                 )
             )
             return
