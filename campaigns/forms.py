@@ -117,6 +117,11 @@ class PageRuleForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if self.message.rules.count() >= rules.MAX_RULES_PER_MESSAGE:
+            raise forms.ValidationError(
+                f"A message has at most {rules.MAX_RULES_PER_MESSAGE} page rules: remove one, "
+                "or combine several with a * wildcard."
+            )
         if self.errors:
             return data
         try:
