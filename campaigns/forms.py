@@ -626,11 +626,11 @@ class ContentForm(ChoiceCardsMixin, StepForm):
         heading = (data.get("heading") or "").strip()
         text = (data.get("text") or "").strip()
         for name, value in (("heading", heading), ("text", text)):
-            found = content.LIQUID.search(value)
+            found = content.find_liquid(value)
             if found:
                 self.add_error(
                     name,
-                    f"Liquid is not supported (found “{found.group(0)[:40]}”): the visitor is "
+                    f"Liquid is not supported (found “{found[:40]}”): the visitor is "
                     "anonymous, so there is nothing to personalise. Write plain text instead.",
                 )
         buttons, seen = [], set()

@@ -20,7 +20,6 @@ from dataclasses import replace
 
 from django.core.cache import caches
 
-from campaigns.content import extract_actions
 from campaigns.models import AnonymousMessage, PageRule
 from campaigns.rules import Page, Rule
 from delivery.eligibility import Action, LiveMessage, allowed_by_rules, delivery_order
@@ -122,10 +121,9 @@ def to_live_message(message: AnonymousMessage, *, rules=()) -> LiveMessage:
         display_element_id=message.display_element_id,
         close_on_backdrop=message.close_on_backdrop,
         html=message.content_html,
-        actions=tuple(
-            Action(name=action.name, label=action.label, url=action.url)
-            for action in extract_actions(message.content_html)
-        ),
+        label=message.content_label,
+        # Read from the HTML when the message was saved: delivery never parses HTML.
+        actions=tuple(Action(**action) for action in message.content_actions),
         rules=tuple(rules),
     )
     payload = message_payload(live)
@@ -142,7 +140,8 @@ def message_payload(message: LiveMessage) -> dict:
     mode = message.frequency_mode
     return {
         "id": message.id,
-        "name": message.name,
+        # The content's own name for visitors; the internal `name` never leaves the dashboard.
+        "label": message.label or "Message",
         "priority": message.priority,
         "display": {
             "type": message.display_type,

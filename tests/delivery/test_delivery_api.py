@@ -78,7 +78,8 @@ def test_an_eligible_message_is_delivered_with_the_documented_fields(client, wor
     assert response["X-Poll-Interval"] == "30"
     [delivered] = body["messages"]
     assert delivered["id"] == message.pk
-    assert delivered["name"] == "Pricing offer"
+    assert delivered["label"] == "20% off"  # the content's heading, for visitors
+    assert "name" not in delivered and "description" not in delivered  # the team's own
     assert delivered["priority"] == 3
     assert delivered["display"]["type"] == "overlay"
     assert delivered["display"]["position"] == "top-left"
@@ -369,11 +370,11 @@ def test_a_cold_request_loads_the_live_messages_once(client, workspace, django_a
 
 
 def test_any_change_to_a_message_reaches_the_next_request(client, workspace):
-    message = launched(workspace, name="Before")
-    assert ask(client, workspace).json()["messages"][0]["name"] == "Before"
-    message.name = "After"
+    message = launched(workspace, content_html="<h1>Before</h1>")
+    assert ask(client, workspace).json()["messages"][0]["label"] == "Before"
+    message.content_html = "<h1>After</h1>"
     message.save()
-    assert ask(client, workspace).json()["messages"][0]["name"] == "After"
+    assert ask(client, workspace).json()["messages"][0]["label"] == "After"
     PageRuleFactory(message=message, value="/somewhere-else")
     assert ids(ask(client, workspace)) == []
     PageRule.objects.filter(message=message).update(value="/pricing")
@@ -396,7 +397,7 @@ def test_the_cache_key_includes_the_content_version():
 
 def test_another_process_with_its_own_memory_sees_the_change(client, workspace, settings):
     """Two processes = two local memories and two local-memory caches, one database."""
-    message = launched(workspace, name="Before")
+    message = launched(workspace, content_html="<h1>Before</h1>")
     ask(client, workspace)  # "process A" caches version N
     settings.CACHES = {
         "default": {
@@ -405,11 +406,11 @@ def test_another_process_with_its_own_memory_sees_the_change(client, workspace, 
         }
     }
     live_messages.clear_local()  # now "process B": empty memory, its own cache
-    message.name = "After"
+    message.content_html = "<h1>After</h1>"
     message.save()
-    assert ask(client, workspace).json()["messages"][0]["name"] == "After"
+    assert ask(client, workspace).json()["messages"][0]["label"] == "After"
     # Back in "process A", whose memory still holds version N: the new version is a new key.
-    assert ask(client, workspace).json()["messages"][0]["name"] == "After"
+    assert ask(client, workspace).json()["messages"][0]["label"] == "After"
 
 
 def test_a_cached_message_stops_at_its_end_without_any_change(client, workspace, monkeypatch):
