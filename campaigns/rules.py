@@ -365,6 +365,31 @@ def validate_rule(*, platform: str, operator: str, value: str) -> None:
                 "escape special characters with \\, or use “matches” with * wildcards.",
                 field="value",
             ) from None
+        if backtracks(value):
+            raise RuleError(
+                "This regular expression takes too long on long URLs (nested repeats such as "
+                "(a+)+ or (a|aa)+ backtrack): simplify it, or use “matches” with * wildcards.",
+                field="value",
+            )
+
+
+def backtracks(pattern: str) -> bool:
+    """Whether the pattern runs out of time on a probe: long runs of its own characters with a
+    mismatch at the end, the classic way to make nested repeats backtrack. A heuristic (the
+    time limit at match time is the guarantee), so that most such rules are refused on save.
+    """
+    characters = list(dict.fromkeys(c for c in pattern if c.isalnum() or c in "/-_.=&"))[:6]
+    probes = [character * 2000 + "\x00" for character in characters or ["a"]]
+    probes.append("".join(characters) * (2000 // max(len(characters), 1)) + "\x00")
+    for probe in probes:
+        for flags in (0, regex.IGNORECASE):
+            try:
+                regex.search(pattern, "/" + probe, flags=flags, timeout=REGEX_TIMEOUT_SECONDS)
+            except TimeoutError:
+                return True
+            except regex.error:
+                return False
+    return False
 
 
 _COUNTED_REPEAT = regex.compile(r"\{(\d*)(?:,(\d*))?\}")

@@ -280,3 +280,20 @@ def test_a_runaway_regex_is_logged_once_and_never_matches(caplog):
     [record] = [r for r in caplog.records if r.name == "campaigns.rules"]
     assert "gave up" in record.getMessage() and r"(a|aa)+" in record.getMessage()
     assert record.exc_info is None
+
+
+@pytest.mark.parametrize("value", [r"^/(a|aa)+$", r"(a+)+$", r"(\w+\s?)+$"])
+def test_a_regex_that_backtracks_on_long_urls_is_refused_on_save(value):
+    with pytest.raises(RuleError) as caught:
+        validate_rule(platform="web", operator="regex", value=value)
+    assert caught.value.field == "value"
+    assert "takes too long on long URLs" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "value", [r"^/products/\d+$", r"^(/[a-z]+)+$", r"^/blog/.*", r"plan=(pro|team)"]
+)
+def test_ordinary_regexes_pass_the_backtracking_probe(value):
+    started = time.perf_counter()
+    validate_rule(platform="web", operator="regex", value=value)
+    assert time.perf_counter() - started < 0.2
