@@ -31,6 +31,7 @@ MAX_LABEL = 200
 MAX_ELEMENTS = 5_000
 MAX_ATTRIBUTES = 100  # on one element
 MAX_DEPTH = 256  # no message nests this deep; hostile HTML does
+MAX_NESTED_LABELS = 8  # actions nested in actions whose labels read the same text
 DEFAULT_LABEL = "Message"
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 ACTION_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
@@ -153,7 +154,9 @@ class _ContentReader:
             label = attrib.get("aria-label") or attrib.get("value") or ""
             self.actions.append((name.strip(), url.strip(), [label] if label else []))
             if not label:  # an aria-label is the element's name: its text ("×") is not
-                reading = (*reading, len(self.actions) - 1)
+                # Actions inside actions (invalid HTML) share their text; only the innermost
+                # few read it, so text costs a bounded number of appends however deep they nest.
+                reading = (*reading, len(self.actions) - 1)[-MAX_NESTED_LABELS:]
         self.stack.append((tag, reading))
         if tag in HEADINGS and self.heading is None and not self.label:
             self.heading, self.heading_depth = [], len(self.stack)

@@ -172,6 +172,7 @@ ADVERSARIAL_HTML = {
     "32,000 &#": "&#" * 32_000,
     "<p><button> x 5,000": "<p><button>" * 5_000,
     "5,000 actions": '<a data-action="x">y</a>' * 2_700,
+    "text inside 250 nested actions": ('<b data-action="a">' * 250 + "x&amp;" * 9_000)[:65_000],
 }
 
 
