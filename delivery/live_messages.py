@@ -39,8 +39,13 @@ _candidates: dict[tuple[int, int, tuple[Page, ...]], tuple[LiveMessage, ...]] = 
 CANDIDATES_LIMIT = 20_000
 
 
+# Bumped when what is cached changes shape, so that a deploy never serves an older release's
+# entries (2: the answer carries `label`, not the internal `name`).
+CACHE_FORMAT = 2
+
+
 def cache_key(workspace_id: int, content_version: int) -> str:
-    return f"anonmsg:live-messages:{workspace_id}:{content_version}"
+    return f"anonmsg:live-messages:v{CACHE_FORMAT}:{workspace_id}:{content_version}"
 
 
 def live_messages(*, workspace_id: int, content_version: int) -> tuple[LiveMessage, ...]:

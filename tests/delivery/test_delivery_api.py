@@ -2,6 +2,7 @@
 
 import json
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -521,3 +522,19 @@ def test_a_star_heavy_rule_on_a_long_url_is_answered_quickly(client, workspace):
         response = ask(client, workspace, url="https://shop.example.com/" + "a" * 1900 + suffix)
         assert time.perf_counter() - started < 0.5
         assert ids(response) == ([message.pk] if suffix == "x" else [])
+
+
+def test_entries_cached_by_an_earlier_release_are_not_served(client, workspace):
+    # Before December 2026 the cached answer carried the internal `name`; after a deploy the
+    # same content version must not find it.
+    message = launched(workspace, name="Internal name", content_html="<h1>For visitors</h1>")
+    workspace.refresh_from_db()
+    stale = live_messages.load_live_messages(workspace_id=workspace.pk)
+    payload = {**stale[0].payload, "name": "Internal name"}
+    del payload["label"]
+    old = (replace(stale[0], payload=payload, payload_json=json.dumps(payload)),)
+    cache.set(f"anonmsg:live-messages:{workspace.pk}:{workspace.content_version}", old)
+    [delivered] = ask(client, workspace).json()["messages"]
+    assert delivered["id"] == message.pk
+    assert delivered["label"] == "For visitors"
+    assert "name" not in delivered
