@@ -284,10 +284,15 @@ def test_a_runaway_regex_is_logged_once_and_never_matches(caplog):
 
 @pytest.mark.parametrize("value", [r"^/(a|aa)+$", r"(a+)+$", r"(\w+\s?)+$"])
 def test_a_regex_that_backtracks_on_long_urls_is_refused_on_save(value):
-    with pytest.raises(RuleError) as caught:
-        validate_rule(platform="web", operator="regex", value=value)
+    best = float("inf")
+    for _ in range(3):  # best of three: the probes are bounded, a busy machine is not
+        started = time.perf_counter()
+        with pytest.raises(RuleError) as caught:
+            validate_rule(platform="web", operator="regex", value=value)
+        best = min(best, time.perf_counter() - started)
     assert caught.value.field == "value"
     assert "takes too long on long URLs" in caught.value.message
+    assert best < 0.1  # a hundred such rules in one API request stay within seconds
 
 
 @pytest.mark.parametrize(
