@@ -163,7 +163,7 @@ def main():
     }
     with gunicorn(args.port, env, workers=args.workers, threads=args.threads):
         sample = _get(args.port, delivery_path(0))
-        eligible = [m["name"] for m in sample["messages"]]
+        eligible = [m["id"] for m in sample["messages"]]
         if not eligible and args.url == PAGE_URL:
             sys.exit(f"The benchmark page gets no message: {sample}")
         rounds = []

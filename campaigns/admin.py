@@ -17,7 +17,7 @@ from campaigns.models import (
     Segment,
     State,
 )
-from campaigns.rules import RuleError, validate_rule
+from campaigns.rules import MAX_RULES_PER_MESSAGE, RuleError, validate_rule
 from campaigns.segment_conditions import ConditionError, clean_conditions, describe_condition
 
 
@@ -59,7 +59,11 @@ class PageRuleInline(admin.TabularInline):
     model = PageRule
     form = PageRuleForm
     extra = 0
+    max_num = MAX_RULES_PER_MESSAGE  # as in the wizard and the App API
     fields = ["position", "platform", "operator", "value", "exclude", "case_sensitive"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        return super().get_formset(request, obj, validate_max=True, **kwargs)
 
 
 class AnonymousMessageAdminForm(forms.ModelForm):

@@ -1,4 +1,5 @@
-"""Message content: validation, tracked actions found in the HTML, and the simple builder.
+"""Message content: validation, what is read from the HTML (tracked actions, the label
+visitors hear), and the simple builder.
 
 Pure: plain values in, plain values out. Conventions the SDK relies on:
 
@@ -7,18 +8,32 @@ Pure: plain values in, plain values out. Conventions the SDK relies on:
 - A close control is any element with `data-dismiss`; clicking it reports `dismissed_content`.
 - An action's URL must be http(s), relative (`/signup`), `mailto:` or `tel:`: the SDK follows
   it on the visitor's page, so `javascript:` and `data:` URLs are refused.
+- The message's label (its accessible name for visitors: the iframe's title, the dialog's
+  name) is the text of its first heading, else "Message"; never the marketer's internal name.
+
+Everything here runs in linear time on hostile input: the HTML is read by libxml2's HTML
+parser (lxml) with caps on elements, attributes and depth, and Liquid is found with two
+`str.find`s. Saved messages keep what was read (`AnonymousMessage.content_actions`,
+`content_label`), so delivery never parses HTML.
 """
 
 import re
 from dataclasses import dataclass
 from html import escape
-from html.parser import HTMLParser
+
+from lxml import etree
 
 MAX_HTML_BYTES = 64 * 1024
 MAX_ACTION_NAME = 100
-
-# Liquid output `{{ ... }}` or tags `{% ... %}`.
-LIQUID = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+MAX_LABEL = 200
+# Far above what a message needs (the builder writes ~15 elements), far below what makes
+# reading it slow; each is checked as the parser goes, so it stops at the first excess.
+MAX_ELEMENTS = 5_000
+MAX_ATTRIBUTES = 100  # on one element
+MAX_DEPTH = 256  # no message nests this deep; hostile HTML does
+MAX_NESTED_LABELS = 8  # actions nested in actions whose labels read the same text
+DEFAULT_LABEL = "Message"
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 ACTION_NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
 SAFE_URL_SCHEMES = ("http", "https", "mailto", "tel")
 
@@ -37,6 +52,31 @@ class Action:
     url: str = ""
 
 
+@dataclass(frozen=True)
+class ContentSummary:
+    """What the rest of the product needs from a message's HTML."""
+
+    actions: tuple[Action, ...]
+    label: str
+
+
+def find_liquid(text: str) -> str | None:
+    """The first Liquid output `{{ … }}` or tag `{% … %}` in the text, or None.
+
+    Linear: the leftmost opening that is closed somewhere after it is the first construct (a
+    lazy regex retried at every `{` was quadratic: 65,000 `{` took 14 s).
+    """
+    found = None
+    for opening, closing in (("{{", "}}"), ("{%", "%}")):
+        start = text.find(opening)
+        if start < 0:
+            continue
+        end = text.find(closing, start + 2)
+        if end >= 0 and (found is None or start < found[0]):
+            found = (start, end + 2)
+    return text[found[0] : found[1]] if found else None
+
+
 def validate_html(html: str) -> None:
     """Raise ContentError with what to do if the HTML cannot be delivered."""
     if not (html or "").strip():
@@ -47,14 +87,13 @@ def validate_html(html: str) -> None:
             f"The HTML is {size:,} bytes; the limit is {MAX_HTML_BYTES:,}. "
             "Host large images elsewhere and link them with <img src>, and remove unused CSS."
         )
-    liquid = LIQUID.search(html)
+    liquid = find_liquid(html)
     if liquid:
-        snippet = liquid.group(0)[:40]
         raise ContentError(
-            f"Liquid is not supported in anonymous messages (found “{snippet}”): the visitor is "
-            "anonymous, so there is nothing to personalise. Replace it with plain text."
+            f"Liquid is not supported in anonymous messages (found “{liquid[:40]}”): the visitor "
+            "is anonymous, so there is nothing to personalise. Replace it with plain text."
         )
-    for action in extract_actions(html):
+    for action in summarise_html(html).actions:
         if not ACTION_NAME.match(action.name) or len(action.name) > MAX_ACTION_NAME:
             raise ContentError(
                 f"The action name “{action.name[:40]}” is not valid: use letters, digits, - _ . : "
@@ -76,68 +115,98 @@ def is_safe_url(url: str) -> bool:
     return scheme in SAFE_URL_SCHEMES
 
 
-class _ActionParser(HTMLParser):
-    VOID = {
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "source",
-        "track",
-        "wbr",
-    }
+class _ContentReader:
+    """An lxml parser target: sees each element as the parser meets it, builds no tree.
+
+    The parser reports every element's end, implied ones included, so the stack stays
+    balanced. Each stack entry carries the actions whose label is still being read, so text
+    is added to them directly (not by walking the stack: that was quadratic in depth).
+    """
 
     def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.actions: list[list] = []  # [name, url, label parts]
-        # Open elements inside an action element: (tag, index of the action or -1).
-        self.stack: list[tuple[str, int]] = []
+        self.actions: list[tuple[str, str, list[str]]] = []  # name, url, label parts
+        self.stack: list[tuple[str, tuple[int, ...]]] = []
+        self.elements = 0
+        self.heading: list[str] | None = None  # the text of the heading being read
+        self.heading_depth = 0
+        self.label = ""
 
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if "data-action" in attrs and attrs["data-action"] is not None:
-            url = attrs.get("data-url") or (attrs.get("href") if tag == "a" else "") or ""
-            label = attrs.get("aria-label") or attrs.get("value") or ""
-            self.actions.append(
-                [attrs["data-action"].strip(), url.strip(), [label] if label else []]
+    def start(self, tag, attrib):
+        self.elements += 1
+        if self.elements > MAX_ELEMENTS:
+            raise ContentError(
+                f"The HTML has more than {MAX_ELEMENTS:,} elements: a message needs far "
+                "fewer. Remove repeated or empty elements."
             )
-            if tag not in self.VOID:
-                # An aria-label is the element's name: its text (an icon, "×") is not.
-                self.stack.append((tag, -1 if label else len(self.actions) - 1))
-        elif tag not in self.VOID and self.stack:
-            self.stack.append((tag, -1))
+        if len(attrib) > MAX_ATTRIBUTES:
+            raise ContentError(
+                f"An element <{tag}> has {len(attrib):,} attributes; the limit is {MAX_ATTRIBUTES}."
+            )
+        if len(self.stack) >= MAX_DEPTH:
+            raise ContentError(
+                f"The HTML nests elements more than {MAX_DEPTH} deep: close your elements "
+                "(unclosed elements nest each following one)."
+            )
+        reading = self.stack[-1][1] if self.stack else ()
+        name = attrib.get("data-action")
+        if name is not None:
+            url = attrib.get("data-url") or (attrib.get("href") if tag == "a" else "") or ""
+            label = attrib.get("aria-label") or attrib.get("value") or ""
+            self.actions.append((name.strip(), url.strip(), [label] if label else []))
+            if not label:  # an aria-label is the element's name: its text ("×") is not
+                # Actions inside actions (invalid HTML) share their text; only the innermost
+                # few read it, so text costs a bounded number of appends however deep they nest.
+                reading = (*reading, len(self.actions) - 1)[-MAX_NESTED_LABELS:]
+        self.stack.append((tag, reading))
+        if tag in HEADINGS and self.heading is None and not self.label:
+            self.heading, self.heading_depth = [], len(self.stack)
 
-    def handle_endtag(self, tag):
-        # Close up to the matching element, so an unclosed <p> inside a button cannot keep the
-        # button open for the rest of the document.
-        for depth in range(len(self.stack) - 1, -1, -1):
-            if self.stack[depth][0] == tag:
-                del self.stack[depth:]
-                return
+    def end(self, tag):
+        if self.heading is not None and len(self.stack) == self.heading_depth:
+            self.label = " ".join("".join(self.heading).split())[:MAX_LABEL]
+            self.heading = None  # an empty heading: the next one may name the message
+        if self.stack:
+            self.stack.pop()
 
-    def handle_data(self, data):
-        for _, index in self.stack:
-            if index >= 0:
-                self.actions[index][2].append(data)
+    def data(self, text):
+        if self.stack:
+            for index in self.stack[-1][1]:
+                self.actions[index][2].append(text)
+        if self.heading is not None:
+            self.heading.append(text)
+
+    def comment(self, text):
+        pass
+
+    def close(self):
+        return self
+
+
+def summarise_html(html: str) -> ContentSummary:
+    """The tracked actions (document order, one per name: the first wins) and the label.
+
+    Raises ContentError (saying what to change) for HTML over the element, attribute or
+    depth caps.
+    """
+    reader = _ContentReader()
+    if (html or "").strip():
+        parser = etree.HTMLParser(target=reader, no_network=True, remove_comments=True)
+        try:
+            parser.feed(html)
+            parser.close()
+        except etree.LxmlError:  # nothing a browser would refuse: keep what was read
+            pass
+    seen: dict[str, Action] = {}
+    for name, url, parts in reader.actions:
+        if name and name not in seen:
+            label = " ".join("".join(parts).split()) or name
+            seen[name] = Action(name=name, label=label[:MAX_LABEL], url=url)
+    return ContentSummary(actions=tuple(seen.values()), label=reader.label or DEFAULT_LABEL)
 
 
 def extract_actions(html: str) -> list[Action]:
     """The tracked actions in the HTML, in document order, one per name (first wins)."""
-    parser = _ActionParser()
-    parser.feed(html or "")
-    parser.close()
-    seen: dict[str, Action] = {}
-    for name, url, parts in parser.actions:
-        if name and name not in seen:
-            label = " ".join("".join(parts).split()) or name
-            seen[name] = Action(name=name, label=label[:200], url=url)
-    return list(seen.values())
+    return list(summarise_html(html).actions)
 
 
 BUILDER_STYLE = """

@@ -117,6 +117,11 @@ class PageRuleForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if self.message.rules.count() >= rules.MAX_RULES_PER_MESSAGE:
+            raise forms.ValidationError(
+                f"A message has at most {rules.MAX_RULES_PER_MESSAGE} page rules: remove one, "
+                "or combine several with a * wildcard."
+            )
         if self.errors:
             return data
         try:
@@ -621,11 +626,11 @@ class ContentForm(ChoiceCardsMixin, StepForm):
         heading = (data.get("heading") or "").strip()
         text = (data.get("text") or "").strip()
         for name, value in (("heading", heading), ("text", text)):
-            found = content.LIQUID.search(value)
+            found = content.find_liquid(value)
             if found:
                 self.add_error(
                     name,
-                    f"Liquid is not supported (found “{found.group(0)[:40]}”): the visitor is "
+                    f"Liquid is not supported (found “{found[:40]}”): the visitor is "
                     "anonymous, so there is nothing to personalise. Write plain text instead.",
                 )
         buttons, seen = [], set()

@@ -3,7 +3,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from anonmsg.models import Workspace
-from campaigns import rules
+from campaigns import content, rules
 
 
 class Platform(models.TextChoices):
@@ -115,6 +115,18 @@ def derive_state(*, status: str, starts_at, ends_at, now) -> str:
     return State.ACTIVE
 
 
+def summarise_for_storage(html: str) -> tuple[list[dict], str]:
+    """`content_actions` and `content_label` for this HTML. HTML past the parser's caps
+    cannot be saved through a form or the API; if it is in the database anyway (written by
+    hand), it is stored with no actions rather than failing the save."""
+    try:
+        summary = content.summarise_html(html)
+    except content.ContentError:
+        return [], content.DEFAULT_LABEL
+    actions = [{"name": a.name, "label": a.label, "url": a.url} for a in summary.actions]
+    return actions, summary.label
+
+
 class AnonymousMessageQuerySet(models.QuerySet):
     def live(self, now=None):
         """Launched and not ended by its schedule: may be delivered now or later (scheduled)."""
@@ -170,6 +182,13 @@ class AnonymousMessage(models.Model):
     # marketer used it (the HTML is then generated from them).
     content_html = models.TextField(blank=True)
     content_builder = models.JSONField(null=True, blank=True)
+    # Read from content_html on save (`summarise_content`), so that delivery and the dashboard
+    # never parse HTML: the tracked actions [{"name", "label", "url"}] and the label visitors
+    # hear (the first heading, else "Message"; never `name`, which only the team sees).
+    content_actions = models.JSONField(default=list, blank=True, editable=False)
+    content_label = models.CharField(
+        max_length=content.MAX_LABEL, default=content.DEFAULT_LABEL, editable=False
+    )
 
     display_type = models.CharField(
         max_length=10, choices=DisplayType.choices, default=DisplayType.MODAL
@@ -196,8 +215,27 @@ class AnonymousMessage(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "content_html" in update_fields:
+            self.summarise_content()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "content_actions", "content_label"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("campaigns:message-detail", args=[self.workspace_id, self.pk])
+
+    def summarise_content(self) -> None:
+        """Store what delivery needs from the HTML: every writer saves through here."""
+        if getattr(self, "_summarised_html", None) == self.content_html:
+            return
+        self.content_actions, self.content_label = summarise_for_storage(self.content_html)
+        self._summarised_html = self.content_html
+
+    @property
+    def tracked_actions(self) -> list[content.Action]:
+        return [content.Action(**action) for action in self.content_actions]
 
     def state_at(self, now) -> str:
         return derive_state(

@@ -19,11 +19,16 @@ Pure: plain values in, plain values out; no ORM. Semantics (DESIGN.md §2 "Page 
   Rules for some platforms only: never on the others.
 """
 
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 import regex
+
+from campaigns.wildcards import count_wildcards, wildcard_match
+
+logger = logging.getLogger(__name__)
 
 PLATFORMS = ("web", "ios", "android")
 OPERATORS = (
@@ -36,8 +41,14 @@ OPERATORS = (
     "matches",
     "regex",
 )
+MAX_RULES_PER_MESSAGE = 100
 MAX_VALUE_LENGTH = 500
 MAX_REGEX_LENGTH = 300
+# `matches` is linear whatever its stars (campaigns.wildcards); the cap keeps rules readable.
+MAX_WILDCARDS = 20
+# The regex module expands counted repeats when it compiles: `((a{1000}){1000}){1000}` asks
+# for a billion-node program (and the memory to match). Nested counts multiply; cap the product.
+MAX_REGEX_REPEAT = 1000
 # A pathological pattern must never hold a delivery request: give up (no match) after this.
 REGEX_TIMEOUT_SECONDS = 0.02
 
@@ -112,10 +123,6 @@ def screen_page(platform: str, screen: str) -> Page:
     return Page(platform=platform, path=screen, full=screen)
 
 
-def wildcard_to_regex(pattern: str) -> str:
-    return "".join(".*" if char == "*" else regex.escape(char) for char in pattern)
-
-
 # Operators whose value is anchored at the start of the path: a missing leading slash is added.
 _PATH_ANCHORED = ("is", "is_not", "starts_with", "matches")
 
@@ -157,23 +164,19 @@ def rule_matches(rule: Rule, page: Page) -> bool:
     value = _normalise_value(rule)
     path, full = page.path, page.full
     if rule.operator == "regex":
-        flags = 0 if rule.case_sensitive else regex.IGNORECASE
-        try:
-            return regex.search(value, full, flags=flags, timeout=REGEX_TIMEOUT_SECONDS) is not None
-        except (regex.error, TimeoutError):
-            return False
+        return regex_search(value, full, case_sensitive=rule.case_sensitive)
     if rule.operator == "matches":
-        flags = 0 if rule.case_sensitive else regex.IGNORECASE
-        pattern = wildcard_to_regex(value)
         target = _target(rule, value, page)
-        if regex.fullmatch(pattern, target, flags=flags) is not None:
+        if not rule.case_sensitive:
+            value, target, path = value.casefold(), target.casefold(), path.casefold()
+        if wildcard_match(value, target):
             return True
         # The trailing slash is ignored: `/blog/*` matches `/blog/`, which is `/blog`.
         return (
             page.platform == "web"
             and target == path
             and not path.endswith("/")
-            and regex.fullmatch(pattern, path + "/", flags=flags) is not None
+            and wildcard_match(value, path + "/")
         )
     if not rule.case_sensitive:
         value, path, full = value.casefold(), path.casefold(), full.casefold()
@@ -191,6 +194,31 @@ def rule_matches(rule: Rule, page: Page) -> bool:
         case "ends_with":
             return full.endswith(value)
     raise ValueError(f"Unknown operator {rule.operator!r}")
+
+
+# Patterns that timed out in this process: each is logged once, not on every request.
+_timed_out: set[str] = set()
+
+
+def regex_search(pattern: str, text: str, *, case_sensitive: bool = False) -> bool:
+    """Whether the pattern occurs in the text; a pattern that errs or runs out of time (a
+    backtracking one, say) does not match: delivery, the tester and previews all fail closed."""
+    flags = 0 if case_sensitive else regex.IGNORECASE
+    try:
+        return regex.search(pattern, text, flags=flags, timeout=REGEX_TIMEOUT_SECONDS) is not None
+    except (regex.error, TimeoutError) as exc:
+        if pattern not in _timed_out:
+            if len(_timed_out) >= 1000:
+                _timed_out.clear()
+            _timed_out.add(pattern)
+            logger.warning(
+                "Page rule regex %r gave up on a %d-character page (%s): treated as not "
+                "matching. Simplify the rule.",
+                pattern,
+                len(text),
+                "time limit" if isinstance(exc, TimeoutError) else exc,
+            )
+        return False
 
 
 def evaluate(rules: list[Rule] | tuple[Rule, ...], page: Page) -> Verdict:
@@ -310,11 +338,23 @@ def validate_rule(*, platform: str, operator: str, value: str) -> None:
         )
     if len(value) > MAX_VALUE_LENGTH:
         raise RuleError(f"The value is longer than {MAX_VALUE_LENGTH} characters.", field="value")
+    if operator == "matches" and count_wildcards(value) > MAX_WILDCARDS:
+        raise RuleError(
+            f"A pattern has at most {MAX_WILDCARDS} * wildcards; one * already stands for any "
+            "run of characters.",
+            field="value",
+        )
     if operator == "regex":
         if len(value) > MAX_REGEX_LENGTH:
             raise RuleError(
                 f"Regular expressions are limited to {MAX_REGEX_LENGTH} characters; "
                 "split it into several rules or use “matches” with * wildcards.",
+                field="value",
+            )
+        if regex_repeat(value) > MAX_REGEX_REPEAT:
+            raise RuleError(
+                f"This regular expression repeats too much: counted repeats such as {{3}} may "
+                f"multiply to at most {MAX_REGEX_REPEAT}. Use + or * instead of large counts.",
                 field="value",
             )
         try:
@@ -325,3 +365,93 @@ def validate_rule(*, platform: str, operator: str, value: str) -> None:
                 "escape special characters with \\, or use “matches” with * wildcards.",
                 field="value",
             ) from None
+        if backtracks(value):
+            raise RuleError(
+                "This regular expression takes too long on long URLs (nested repeats such as "
+                "(a+)+ or (a|aa)+ backtrack): simplify it, or use “matches” with * wildcards.",
+                field="value",
+            )
+
+
+def backtracks(pattern: str) -> bool:
+    """Whether the pattern, which repeats a group (the shape of catastrophic backtracking:
+    `(a+)+`, `(a|aa)+`), runs out of time on a probe: a long run of one character with a
+    mismatch at the end. A heuristic that refuses most such rules on save; the time limit at
+    match time stays the guarantee. At most four short probes, so validating a hundred rules
+    stays well under a second."""
+    if not _REPEATED_GROUP.search(pattern):
+        return False
+    own = [c for c in dict.fromkeys(pattern) if c.isalnum()][:2]
+    for character in dict.fromkeys(["a", "1", *own]):
+        probe = "/" + character * 2000 + "\x00"
+        try:
+            regex.search(pattern, probe, flags=regex.IGNORECASE, timeout=PROBE_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return True
+        except regex.error:
+            return False
+    return False
+
+
+_REPEATED_GROUP = regex.compile(r"\)[*+{]")
+# Stricter than at match time: a rule that needs 10 ms for one URL is too slow to save.
+PROBE_TIMEOUT_SECONDS = 0.01
+_COUNTED_REPEAT = regex.compile(r"\{(\d*)(?:,(\d*))?\}")
+
+
+def regex_repeat(pattern: str) -> int:
+    """The largest product of nested counted repeats (`{n}`, `{n,m}`, `{n,}`) in the pattern.
+
+    `(a{10}){20}` → 200. A cheap scan (escapes and character classes skipped), run before
+    compiling, because compiling is what expands the repeats.
+    """
+    groups = [1]  # per open group: the largest product seen inside it
+    last = 1  # the product of the atom just read (a group's comes from its contents)
+    index, length = 0, len(pattern)
+    while index < length:
+        char = pattern[index]
+        if char == "\\":
+            escaped = pattern[index + 1 : index + 2]
+            index += 2
+            if escaped in ("p", "P", "N", "x") and pattern[index : index + 1] == "{":
+                index = pattern.find("}", index) + 1 or length  # \p{Lu}: a name, not a count
+            last = 1
+            continue
+        if char == "[":
+            index = _class_end(pattern, index)
+            last = 1
+            continue
+        if char == "(":
+            groups.append(1)
+        elif char == ")" and len(groups) > 1:
+            last = groups.pop()
+            groups[-1] = max(groups[-1], last)
+        elif char == "{" and (count := _COUNTED_REPEAT.match(pattern, index)):
+            numbers = [int(number) for number in count.groups() if number]
+            last *= max(numbers, default=1)
+            groups[-1] = max(groups[-1], last)
+            if last > MAX_REGEX_REPEAT:
+                return last
+            index = count.end()
+            continue
+        else:
+            last = 1
+        index += 1
+    return max(groups)
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """The index after the character class that opens at `start` (`[]a]`, `[^]a]`, `[\\]]`)."""
+    index = start + 1
+    if index < len(pattern) and pattern[index] == "^":
+        index += 1
+    if index < len(pattern) and pattern[index] == "]":
+        index += 1
+    while index < len(pattern):
+        if pattern[index] == "\\":
+            index += 2
+            continue
+        if pattern[index] == "]":
+            return index + 1
+        index += 1
+    return len(pattern)

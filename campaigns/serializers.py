@@ -33,7 +33,7 @@ from campaigns.models import (
     State,
     Status,
 )
-from campaigns.rules import OPERATORS, PLATFORMS, RuleError, validate_rule
+from campaigns.rules import MAX_RULES_PER_MESSAGE, OPERATORS, PLATFORMS, RuleError, validate_rule
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 2000
@@ -47,7 +47,7 @@ MAX_TIMES = 100
 MAX_INTERVAL_SECONDS = 365 * 24 * 3600
 MAX_EVENT_NAME = 200
 MAX_ELEMENT_ID = 200
-MAX_RULES = 100
+MAX_RULES = MAX_RULES_PER_MESSAGE
 # Ids beyond a 64-bit integer name nothing (and would make the database raise).
 MAX_ID = 2**63 - 1
 

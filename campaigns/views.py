@@ -386,8 +386,17 @@ def rule_test(request, message_id):
 # --- Step 5: content and the live preview ----------------------------------------------------
 
 
-def preview_context(*, html: str, display_type: str, position: str, element_id: str) -> dict:
-    """The mock page (for an iframe's srcdoc) and the tracked actions of the HTML."""
+def preview_context(
+    *, html: str, display_type: str, position: str, element_id: str, actions=None
+) -> dict:
+    """The mock page (for an iframe's srcdoc) and the tracked actions of the HTML (`actions`
+    when the caller has them stored, else read from the HTML: bounded, as posted content may
+    be anything)."""
+    if actions is None:
+        try:
+            actions = content.extract_actions(html)
+        except content.ContentError:  # the form reports it; the preview shows no actions
+            actions = []
     mock_page = render_to_string(
         "campaigns/_mock_page.html",
         {
@@ -399,7 +408,7 @@ def preview_context(*, html: str, display_type: str, position: str, element_id: 
     )
     return {
         "mock_page": mock_page,
-        "actions": content.extract_actions(html),
+        "actions": actions,
         "display_type": display_type,
         "display_label": DisplayType(display_type).label
         if display_type in DisplayType
@@ -414,6 +423,7 @@ def _saved_preview(message) -> dict:
         display_type=message.display_type,
         position=message.display_position,
         element_id=message.display_element_id,
+        actions=message.tracked_actions,
     )
 
 
@@ -464,7 +474,7 @@ def message_warnings(message, *, workspace) -> list[Warning]:
         )
     elif note := _platform_note(platforms):
         warnings.append(Warning(note, "rules"))
-    actions = content.extract_actions(message.content_html)
+    actions = message.content_actions
     if message.goal_trigger == GoalTrigger.CLICK and message.content_html and not actions:
         warnings.append(
             Warning(

@@ -21,10 +21,14 @@ def _query(name: str, description: str, **schema) -> dict:
 SCHEMAS = {
     "DeliveredMessage": {
         "type": "object",
-        "required": ["id", "name", "priority", "display", "html", "actions"],
+        "required": ["id", "label", "priority", "display", "html", "actions"],
         "properties": {
             "id": {"type": "integer"},
-            "name": {"type": "string"},
+            "label": {
+                "type": "string",
+                "description": "The message's accessible name for visitors: its content's first "
+                "heading, else “Message”. The internal name is never sent.",
+            },
             "priority": {"type": "integer", "description": "1 is shown first."},
             "display": {
                 "type": "object",

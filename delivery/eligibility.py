@@ -95,6 +95,7 @@ class LiveMessage:
     display_element_id: str = ""
     close_on_backdrop: bool = True
     html: str = ""
+    label: str = "Message"  # what visitors hear (campaigns.content): never `name`
     actions: tuple[Action, ...] = ()
     rules: tuple[Rule, ...] = ()
     # The message as the delivery API sends it, rendered once when the cache is filled

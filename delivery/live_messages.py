@@ -20,7 +20,6 @@ from dataclasses import replace
 
 from django.core.cache import caches
 
-from campaigns.content import extract_actions
 from campaigns.models import AnonymousMessage, PageRule
 from campaigns.rules import Page, Rule
 from delivery.eligibility import Action, LiveMessage, allowed_by_rules, delivery_order
@@ -40,8 +39,13 @@ _candidates: dict[tuple[int, int, tuple[Page, ...]], tuple[LiveMessage, ...]] = 
 CANDIDATES_LIMIT = 20_000
 
 
+# Bumped when what is cached changes shape, so that a deploy never serves an older release's
+# entries (2: the answer carries `label`, not the internal `name`).
+CACHE_FORMAT = 2
+
+
 def cache_key(workspace_id: int, content_version: int) -> str:
-    return f"anonmsg:live-messages:{workspace_id}:{content_version}"
+    return f"anonmsg:live-messages:v{CACHE_FORMAT}:{workspace_id}:{content_version}"
 
 
 def live_messages(*, workspace_id: int, content_version: int) -> tuple[LiveMessage, ...]:
@@ -122,10 +126,9 @@ def to_live_message(message: AnonymousMessage, *, rules=()) -> LiveMessage:
         display_element_id=message.display_element_id,
         close_on_backdrop=message.close_on_backdrop,
         html=message.content_html,
-        actions=tuple(
-            Action(name=action.name, label=action.label, url=action.url)
-            for action in extract_actions(message.content_html)
-        ),
+        label=message.content_label,
+        # Read from the HTML when the message was saved: delivery never parses HTML.
+        actions=tuple(Action(**action) for action in message.content_actions),
         rules=tuple(rules),
     )
     payload = message_payload(live)
@@ -142,7 +145,8 @@ def message_payload(message: LiveMessage) -> dict:
     mode = message.frequency_mode
     return {
         "id": message.id,
-        "name": message.name,
+        # The content's own name for visitors; the internal `name` never leaves the dashboard.
+        "label": message.label or "Message",
         "priority": message.priority,
         "display": {
             "type": message.display_type,

@@ -461,15 +461,16 @@
       host = display.elementId && document.getElementById(display.elementId);
       if (!host) return log("inline element missing", display.elementId);
     }
+    // The content's own name (its first heading): the team's internal name is never sent.
+    const label = message.label || "Message";
     const frame = el("iframe", {
       sandbox: "allow-scripts allow-popups",
-      title: message.name || "Message",
+      title: label,
       scrolling: "auto",
     });
     css(frame, "display:block;width:100%;height:0;border:0;margin:0;padding:0;background:transparent;");
     frame.srcdoc = frameDocument(message.html || "");
-    const name = message.name || "Message";
-    const box = el("div", { role: "dialog", "aria-label": name, tabindex: "-1" });
+    const box = el("div", { role: "dialog", "aria-label": label, tabindex: "-1" });
     let root = box;
     const edge = position.split("-");
     if (type === "modal") {

@@ -246,3 +246,20 @@ def test_a_message_status_is_editable_by_staff_for_repairs(admin_client):
     )
 
     assert AnonymousMessage.objects.get(pk=message.pk).status == Status.LAUNCHED
+
+
+def test_the_admin_refuses_more_than_100_page_rules(admin_client):
+    message = AnonymousMessageFactory()
+    data = message_form(message, **{"rules-TOTAL_FORMS": "101"})
+    for n in range(101):
+        data |= {
+            f"rules-{n}-position": str(n),
+            f"rules-{n}-platform": "web",
+            f"rules-{n}-operator": "is",
+            f"rules-{n}-value": f"/p{n}",
+            f"rules-{n}-message": message.pk,
+        }
+    response = admin_client.post(admin_url("anonymousmessage", "change", message.pk), data)
+    assert response.status_code == 200
+    assert "Please submit at most 100 forms." in response.content.decode()
+    assert not PageRule.objects.filter(message=message).exists()

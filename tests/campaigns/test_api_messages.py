@@ -272,6 +272,8 @@ BAD_INPUTS = [
     ("second rule bad", {"pageRules": [{"value": "/a"}, {"value": "/b", "operator": "near"}]}, "pageRules[1].operator", "Unknown operator"),
     ("rules not a list", {"pageRules": {"value": "/a"}}, "pageRules", "must be an array"),
     ("too many rules", {"pageRules": [{"value": f"/{i}"} for i in range(101)]}, "pageRules", "at most 100"),
+    ("too many wildcards", rule(operator="matches", value="/" + "*" * 40 + "x"), "pageRules[0].value", "at most 20 * wildcards"),
+    ("regex repeats multiply", rule(operator="regex", value="((a{100}){100}){100}"), "pageRules[0].value", "repeats too much"),
     ("unknown frequency mode", {"frequency": {"mode": "sometimes"}}, "frequency.mode", "Unknown frequency.mode"),
     ("times below one", {"frequency": {"mode": "times", "times": 0}}, "frequency.times", "between 1 and"),
     ("times negative", {"frequency": {"mode": "times", "times": -2}}, "frequency.times", "between 1 and"),

@@ -241,3 +241,64 @@ def test_invalid_rules_are_refused_with_the_field_and_what_to_do(
 )
 def test_valid_rules_pass_validation(platform, operator, value):
     validate_rule(platform=platform, operator=operator, value=value)
+
+
+# --- Hardening (issue 10): bounded patterns, and regexes that fail closed --------------------
+
+
+def test_a_pattern_with_too_many_wildcards_is_refused():
+    with pytest.raises(RuleError) as caught:
+        validate_rule(platform="web", operator="matches", value="/" + "*" * 21 + "x")
+    assert caught.value.field == "value"
+    assert "at most 20 * wildcards" in caught.value.message
+    validate_rule(platform="web", operator="matches", value="/" + "*/" * 20 + "x")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [r"(a{1000}){1000}", r"((a{10}){10}){11}", r"(?:x{2,}){501}", r"a{1001}"],
+)
+def test_a_regex_whose_counted_repeats_multiply_past_the_cap_is_refused_before_compiling(value):
+    # Compiling expands counted repeats: ((a{1000}){1000}){1000} needs gigabytes.
+    with pytest.raises(RuleError) as caught:
+        validate_rule(platform="web", operator="regex", value=value)
+    assert caught.value.field == "value"
+    assert "repeats too much" in caught.value.message
+
+
+@pytest.mark.parametrize("value", [r"^/id/\d{4}-\d{2}$", r"\p{Lu}{3}", r"[{]{5}", r"(ab{10}){100}"])
+def test_ordinary_counted_repeats_pass(value):
+    validate_rule(platform="web", operator="regex", value=value)
+
+
+def test_a_runaway_regex_is_logged_once_and_never_matches(caplog):
+    rule = web("regex", r"^/(a|aa)+$")
+    rules._timed_out.clear()
+    with caplog.at_level("WARNING", logger="campaigns.rules"):
+        for length in (40, 41, 42):
+            assert evaluate([rule], web_page("/" + "a" * length + "!")).shows is False
+    [record] = [r for r in caplog.records if r.name == "campaigns.rules"]
+    assert "gave up" in record.getMessage() and r"(a|aa)+" in record.getMessage()
+    assert record.exc_info is None
+
+
+@pytest.mark.parametrize("value", [r"^/(a|aa)+$", r"(a+)+$", r"(\w+\s?)+$"])
+def test_a_regex_that_backtracks_on_long_urls_is_refused_on_save(value):
+    best = float("inf")
+    for _ in range(3):  # best of three: the probes are bounded, a busy machine is not
+        started = time.perf_counter()
+        with pytest.raises(RuleError) as caught:
+            validate_rule(platform="web", operator="regex", value=value)
+        best = min(best, time.perf_counter() - started)
+    assert caught.value.field == "value"
+    assert "takes too long on long URLs" in caught.value.message
+    assert best < 0.1  # a hundred such rules in one API request stay within seconds
+
+
+@pytest.mark.parametrize(
+    "value", [r"^/products/\d+$", r"^(/[a-z]+)+$", r"^/blog/.*", r"plan=(pro|team)"]
+)
+def test_ordinary_regexes_pass_the_backtracking_probe(value):
+    started = time.perf_counter()
+    validate_rule(platform="web", operator="regex", value=value)
+    assert time.perf_counter() - started < 0.2

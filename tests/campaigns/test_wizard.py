@@ -3,6 +3,7 @@
 import datetime as dt
 import html
 import re
+import time
 import zoneinfo
 
 import pytest
@@ -820,3 +821,47 @@ def test_anonymous_visitors_are_sent_to_log_in(client, draft):
     response = client.get(step_url(draft, "name"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+# --- Hardening (issue 10): costly rules ---------------------------------------------------------
+
+
+def test_the_rule_tester_answers_quickly_for_a_star_heavy_rule_on_a_long_path(
+    owner_client, fresh_draft
+):
+    # Saved before wildcards were capped: the matcher must stay linear for such rules.
+    PageRuleFactory(message=fresh_draft, operator="matches", value="/" + "*" * 40 + "x")
+    url = reverse("campaigns:rule-test", args=[fresh_draft.workspace_id, fresh_draft.pk])
+    started = time.perf_counter()
+    response = owner_client.get(
+        url, {"test-platform": "web", "test-target": "/" + "a" * 1900}, **HTMX
+    )
+    assert time.perf_counter() - started < 0.5
+    assert "✗ Does not show here." in text_of(response)
+
+
+def test_the_dashboard_refuses_a_rule_past_the_apis_limit_of_100(owner_client, fresh_draft):
+    PageRule.objects.bulk_create(
+        PageRule(message=fresh_draft, operator="is", value=f"/p{n}", position=n) for n in range(100)
+    )
+    url = reverse("campaigns:rule-add", args=[fresh_draft.workspace_id, fresh_draft.pk])
+    form = {"exclude": "0", "platform": "web", "operator": "is", "value": "/one-more"}
+    response = owner_client.post(url, form, **HTMX)
+    assert "A message has at most 100 page rules" in text_of(response)
+    assert fresh_draft.rules.count() == 100
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("/" + "*" * 40 + "x", "at most 20 * wildcards"),
+        ("(a{1000}){1000}", "repeats too much"),
+    ],
+)
+def test_the_dashboard_refuses_costly_patterns(owner_client, fresh_draft, value, error):
+    url = reverse("campaigns:rule-add", args=[fresh_draft.workspace_id, fresh_draft.pk])
+    operator = "matches" if "*" in value else "regex"
+    form = {"exclude": "0", "platform": "web", "operator": operator, "value": value}
+    response = owner_client.post(url, form, **HTMX)
+    assert error in text_of(response)
+    assert PageRule.objects.count() == 0

@@ -175,7 +175,10 @@ def test_a_message_appears_at_its_position_and_a_click_is_recorded_then_followed
     requests = []
     page.on("request", lambda request: requests.append(request))
     message = launched(
-        workspace, display_type="overlay", display_position="top-left", name="Spring sale"
+        workspace,
+        display_type="overlay",
+        display_position="top-left",
+        name="Team only: Q2 discount push",
     )
     page.goto(f"{site.url}/shop/pricing")
     assert deliveries(page, 1) == [message.pk]
@@ -186,7 +189,10 @@ def test_a_message_appears_at_its_position_and_a_click_is_recorded_then_followed
     assert root.get_attribute("data-anonmsg-position") == "top-left"
     frame_element = root.locator("iframe")
     assert frame_element.get_attribute("sandbox") == "allow-scripts allow-popups"
+    # Visitors hear the content's heading; the internal name never reaches the page.
     assert frame_element.get_attribute("title") == "Spring sale"
+    assert page.locator('[role="dialog"]').get_attribute("aria-label") == "Spring sale"
+    assert "Team only" not in page.content()
     frame = page.frame_locator("[data-anonmsg-message] iframe")
     button = frame.get_by_role("button", name="Claim 20% off")
     button.wait_for()

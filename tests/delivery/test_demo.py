@@ -91,7 +91,8 @@ def test_the_demo_messages_are_delivered_on_their_pages(client, demo, path, expe
             "url": f"http://127.0.0.1:8000{path}",
         },
     )
-    assert [m["name"] for m in response.json()["messages"]] == expected
+    names = dict(demo.messages.values_list("pk", "name"))
+    assert [names[m["id"]] for m in response.json()["messages"]] == expected
 
 
 def test_the_settings_page_links_to_the_demo_site(client, demo):

@@ -252,7 +252,8 @@ def test_the_previewed_message_is_forced_on_whatever_its_state(client, workspace
     assert other.pk != draft.pk
     assert body["preview"] is True
     assert body["messages"][0]["preview"] is True
-    assert body["messages"][0]["name"] == "Draft offer"
+    assert body["messages"][0]["label"] == "Hello"  # the content's heading, not the name
+    assert "name" not in body["messages"][0]
     assert response["X-Poll-Interval"] == "30"
 
 
