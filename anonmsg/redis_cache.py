@@ -64,6 +64,11 @@ class RedisCache(DjangoRedisCache):
         super().__init__(server, params)
         self._class = RedisCacheClient
 
+    def redis_client(self):
+        """The redis-py client of the writable server, for what the cache API cannot say
+        (the rate limiter's script, anonmsg/rate_limits.py). Same pool, same timeouts."""
+        return self._cache.get_client(write=True)
+
     get = _miss_on_error(DjangoRedisCache.get, lambda key, default=None, version=None: default)
     get_many = _miss_on_error(DjangoRedisCache.get_many, lambda *args, **kwargs: {})
     has_key = _miss_on_error(DjangoRedisCache.has_key, _false)

@@ -17,6 +17,7 @@ from django.http.request import UnreadablePostError
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from anonmsg import rate_limits
 from anonmsg.api import error
 from delivery import ingest
 from delivery.ingest import TrackingError
@@ -32,6 +33,9 @@ ALLOWED_HEADERS = "Content-Type, Authorization, Content-Encoding"
 def _cors(response: HttpResponse) -> HttpResponse:
     # Any site may send events; no cookies are read, so no credentials are allowed.
     response["Access-Control-Allow-Origin"] = "*"
+    if "Retry-After" in response:
+        # A cross-origin SDK can read it only if it is exposed (429, 503).
+        response["Access-Control-Expose-Headers"] = "Retry-After"
     return response
 
 
@@ -62,6 +66,8 @@ def tracking_endpoint(request, route: str):
         return response
     try:
         response = _ingest(request, ingest.ROUTE_TYPES[route])
+    except rate_limits.Refused as exc:
+        response = rate_limits.too_many_requests(exc.refusal)
     except TrackingError as exc:
         response = error(exc.status, exc.code, exc.message, field=exc.field)
     except RecursionError:
@@ -94,12 +100,16 @@ def _ingest(request, route_type: str) -> HttpResponse:
         raise TrackingError(400, "invalid", "The request body could not be read.") from None
     body = ingest.decompress(body, content_encoding=request.headers.get("Content-Encoding", ""))
 
-    # Authenticate before parsing when the key is in the header (server SDKs).
+    # Authenticate before parsing when the key is in the header (server SDKs). One rate check
+    # per request, as soon as the key is known.
     write_key = _basic_auth_user(request)
-    workspace_id = _workspace_id(write_key) if write_key else None
+    if write_key:
+        rate_limits.enforce(request, "tracking", key=write_key)
+    workspace_id = _workspace_id(request, write_key) if write_key else None
     data = ingest.load_body(body)
     if not write_key:
         write_key = ingest.body_write_key(data)
+        rate_limits.enforce(request, "tracking", key=write_key or "")
         if not write_key:
             raise TrackingError(
                 401,
@@ -107,7 +117,7 @@ def _ingest(request, route_type: str) -> HttpResponse:
                 "Send the workspace's write key as the HTTP Basic user name or as `writeKey` "
                 "in the body.",
             )
-        workspace_id = _workspace_id(write_key)
+        workspace_id = _workspace_id(request, write_key)
 
     events = ingest.parse_events(data, route_type=route_type, received_at=received_at)
     try:
@@ -116,7 +126,7 @@ def _ingest(request, route_type: str) -> HttpResponse:
         # A foreign key checked at commit: the workspace (its key was still cached) or a
         # message was deleted meanwhile. Gone workspace: 401; otherwise a retry will do (503).
         forget_write_key(write_key)
-        _workspace_id(write_key)
+        _workspace_id(request, write_key)
         raise
 
     try:
@@ -126,9 +136,10 @@ def _ingest(request, route_type: str) -> HttpResponse:
     return JsonResponse({"success": True})
 
 
-def _workspace_id(write_key: str) -> int:
+def _workspace_id(request, write_key: str) -> int:
     workspace_id = workspace_id_for_write_key(write_key)
     if workspace_id is None:
+        rate_limits.note_failed_auth(request)
         raise TrackingError(401, "unauthorized", "This write key is not valid.")
     return workspace_id
 

@@ -1,0 +1,269 @@
+"""Rate limits on the public endpoints: token buckets per client IP and per key.
+
+| Family | Endpoints | Buckets |
+| --- | --- | --- |
+| `tracking` | `POST /v1/*` | per client IP, per write key |
+| `delivery` | `GET /api/v1/delivery` | per client IP, per write key |
+| `sdk_script` | the SDK script | per client IP |
+| `app_api` | `/api/v1/anonymous-messages…` | per App API key |
+
+Every family but the SDK script also checks the client IP's *failed authentication* bucket:
+a request with an unknown or revoked key takes a token from it (`note_failed_auth`), and an
+IP with none left is refused before any key is looked up, like a locked-out login. Limits are
+per minute, a bucket holds a minute's worth (the burst) and refills evenly; settings
+`RATE_LIMITS_ENABLED` and `RATE_LIMITS` (docs/configuration.md, "Rate limits").
+
+Why not a library: django-ratelimit counts fixed windows through the cache (two round trips,
+and a client may send twice its limit across a window's edge); `limits` offers fixed, moving
+and sliding windows, each limit a round trip of its own on its own connection pool, and
+a reset time costs another. Here one Lua script (EVALSHA, through the cache's own Redis
+connection) checks every bucket of a request at once, and the same pure decision
+(anonmsg/token_bucket.py) runs in each process when there is no Redis.
+
+When Redis fails the limits are not enforced (fail open: an outage of the cache must not
+refuse SDKs), Redis is left alone for OUTAGE_RETRY_SECONDS, and the outage is logged once
+when it starts and once when it ends, not on every request.
+"""
+
+import hashlib
+import ipaddress
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+from django.http import HttpResponse, JsonResponse
+from redis import RedisError
+from redis.commands.core import Script
+
+from anonmsg.client_ip import client_ip
+from anonmsg.token_bucket import RATE_LIMIT_SCRIPT, Bucket, Decision, decide, expiry_ms
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "anonmsg:rate:v1"
+FAILED_AUTH = "failed_auth_per_ip"
+# family: (limit per client IP, limit per key, checks failed authentications)
+FAMILIES = {
+    "tracking": ("tracking_per_ip", "tracking_per_key", True),
+    "delivery": ("delivery_per_ip", "delivery_per_key", True),
+    "sdk_script": ("sdk_script_per_ip", None, False),
+    "app_api": (None, "app_api_per_key", True),
+}
+DESCRIPTIONS = {
+    "tracking_per_ip": "tracking requests from this IP address",
+    "tracking_per_key": "tracking requests for this write key",
+    "delivery_per_ip": "delivery requests from this IP address",
+    "delivery_per_key": "delivery requests for this write key",
+    "sdk_script_per_ip": "SDK script requests from this IP address",
+    "app_api_per_key": "App API requests for this key",
+    FAILED_AUTH: "requests with an unknown or revoked key from this IP address",
+}
+OUTAGE_RETRY_SECONDS = 5.0
+LOCAL_BUCKET_LIMIT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    limit: str
+    retry_after: int  # whole seconds, at least 1
+
+    @property
+    def message(self) -> str:
+        return (
+            f"Too many {DESCRIPTIONS[self.limit]}. Retry after {self.retry_after} s "
+            "(the Retry-After header); nothing was stored."
+        )
+
+
+def check(request, family: str, *, key: str = "") -> Refusal | None:
+    """Take a token for this request from its buckets; a Refusal if one of them is empty."""
+    if not settings.RATE_LIMITS_ENABLED:
+        return None
+    ip_limit, key_limit, checks_failed_auth = FAMILIES[family]
+    limits = settings.RATE_LIMITS
+    ip = None
+    names = []
+    buckets = []
+    if checks_failed_auth and limits[FAILED_AUTH]:
+        ip = ip_subject(client_ip(request))
+        names.append(FAILED_AUTH)
+        buckets.append(_bucket(FAILED_AUTH, ip, limits[FAILED_AUTH], take=0))
+    if ip_limit and limits[ip_limit]:
+        ip = ip or ip_subject(client_ip(request))
+        names.append(ip_limit)
+        buckets.append(_bucket(ip_limit, ip, limits[ip_limit]))
+    if key_limit and key and limits[key_limit]:
+        names.append(key_limit)
+        buckets.append(_bucket(key_limit, key_subject(key), limits[key_limit]))
+    if not buckets:
+        return None
+    decision = _decide(buckets)
+    if decision is None or decision.allowed:
+        return None
+    return Refusal(
+        limit=names[decision.refused_by], retry_after=max(1, -(-decision.wait_ms // 1000))
+    )
+
+
+class Refused(Exception):
+    """Raised by `enforce`, for views that answer errors from exceptions."""
+
+    def __init__(self, refusal: Refusal):
+        super().__init__(refusal.message)
+        self.refusal = refusal
+
+
+def enforce(request, family: str, *, key: str = "") -> None:
+    """`check`, raising Refused instead of returning a Refusal."""
+    if refusal := check(request, family, key=key):
+        raise Refused(refusal)
+
+
+def note_failed_auth(request) -> None:
+    """This request's key was unknown or revoked: count it against its client IP."""
+    per_minute = settings.RATE_LIMITS[FAILED_AUTH] if settings.RATE_LIMITS_ENABLED else 0
+    if per_minute:
+        ip = ip_subject(client_ip(request))
+        _decide([_bucket(FAILED_AUTH, ip, per_minute, need=0)])
+
+
+def too_many_requests(refusal: Refusal) -> JsonResponse:
+    """The APIs' 429: `{"error": "rate_limited", "message": …}` and Retry-After."""
+    response = JsonResponse({"error": "rate_limited", "message": refusal.message}, status=429)
+    return _with_retry_after(response, refusal)
+
+
+def too_many_requests_text(refusal: Refusal) -> HttpResponse:
+    """The SDK script's 429, in plain text."""
+    response = HttpResponse(refusal.message, status=429, content_type="text/plain; charset=utf-8")
+    return _with_retry_after(response, refusal)
+
+
+def _with_retry_after(response: HttpResponse, refusal: Refusal) -> HttpResponse:
+    response["Retry-After"] = str(refusal.retry_after)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Subjects -------------------------------------------------------------------------------
+
+
+def ip_subject(ip: str) -> str:
+    """An IPv4 address as is; an IPv6 address as its /64, which one client usually holds whole
+    (otherwise it could rotate through 2^64 addresses, each with a fresh bucket)."""
+    if ":" not in ip:
+        return ip or "unknown"
+    try:
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False).network_address)
+    except ValueError:
+        return "unknown"
+
+
+def key_subject(key: str) -> str:
+    # Keys are client input (any text): digested into a short, safe name. Never the App API
+    # key itself: callers pass its hash.
+    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+
+def _bucket(limit: str, subject: str, per_minute: int, *, need: int = 1, take: int = 1):
+    return Bucket(
+        key=f"{KEY_PREFIX}:{limit}:{subject}",
+        capacity=float(per_minute),
+        per_ms=per_minute / 60_000,
+        need=need,
+        take=take,
+    )
+
+
+# --- Where the buckets live -----------------------------------------------------------------
+
+
+def _decide(buckets: list[Bucket]) -> Decision | None:
+    """The decision for these buckets, from Redis when the cache is Redis, else from this
+    process; None when Redis is unavailable (fail open)."""
+    cache = caches["default"]
+    redis_client = getattr(cache, "redis_client", None)
+    if redis_client is None:
+        return _local.decide(buckets)
+    return _redis.decide(buckets, redis_client)
+
+
+class RedisBuckets:
+    def __init__(self):
+        self.script = Script(None, RATE_LIMIT_SCRIPT.encode())
+        self.down_until = 0.0
+        self.outage = False
+
+    def decide(self, buckets: list[Bucket], redis_client) -> Decision | None:
+        if self.down_until and time.monotonic() < self.down_until:
+            return None
+        args = []
+        for bucket in buckets:
+            args += (bucket.capacity, repr(bucket.per_ms), bucket.need, bucket.take)
+        try:
+            wait_ms, refused = self.script(
+                keys=[bucket.key for bucket in buckets], args=args, client=redis_client()
+            )
+        except RedisError as exc:
+            self.down_until = time.monotonic() + OUTAGE_RETRY_SECONDS
+            if not self.outage:
+                self.outage = True
+                logger.warning(
+                    "Rate limits are not enforced: Redis failed (%s). Requests are let "
+                    "through; Redis is tried again every %g s.",
+                    exc,
+                    OUTAGE_RETRY_SECONDS,
+                )
+            return None
+        if self.outage:
+            self.outage = False
+            self.down_until = 0.0
+            logger.warning("Rate limits are enforced again: Redis answers.")
+        if not refused:
+            return Decision(True, 0, None, {})
+        return Decision(False, int(wait_ms), int(refused) - 1, {})
+
+
+class LocalBuckets:
+    """The buckets of this process (no REDIS_URL): limits then apply per web process."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        # key → (tokens, counted at ms, forgettable after ms)
+        self.states: dict[str, tuple[float, float, float]] = {}
+
+    def decide(self, buckets: list[Bucket]) -> Decision:
+        now_ms = time.monotonic() * 1000
+        with self.lock:
+            states = [self.states.get(bucket.key) for bucket in buckets]
+            decision = decide(buckets, [s and s[:2] for s in states], now_ms)
+            for index, (tokens, at_ms) in decision.states.items():
+                bucket = buckets[index]
+                self.states[bucket.key] = (tokens, at_ms, at_ms + expiry_ms(bucket, tokens))
+            if len(self.states) > LOCAL_BUCKET_LIMIT:
+                self._forget_full(now_ms)
+        return decision
+
+    def _forget_full(self, now_ms: float) -> None:
+        for key in [key for key, state in self.states.items() if state[2] < now_ms]:
+            del self.states[key]
+        if len(self.states) > LOCAL_BUCKET_LIMIT:
+            self.states.clear()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.states.clear()
+
+
+_local = LocalBuckets()
+_redis = RedisBuckets()
+
+
+def reset_local() -> None:
+    """Forget this process's buckets and Redis outage (tests start from full buckets)."""
+    _local.clear()
+    _redis.down_until = 0.0
+    _redis.outage = False
