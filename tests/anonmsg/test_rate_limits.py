@@ -1,0 +1,374 @@
+"""Rate limits on the public endpoints (anonmsg/rate_limits.py; docs/configuration.md).
+
+Per write key and per client IP on tracking and delivery, per IP on the SDK script, per key on
+the App API, and per IP for failed authentications; in this process without Redis, in Redis
+with it, and open when Redis fails.
+"""
+
+import logging
+import socket
+import time
+
+import pytest
+from django.test import RequestFactory
+
+from anonmsg import rate_limits
+from delivery.models import Event
+from tests.conftest import REDIS_TEST_URL, redis_cache_settings
+from tests.delivery.tracking_helpers import send
+from tests.factories import WorkspaceFactory
+
+IP = "198.51.100.7"
+OTHER_IP = "198.51.100.8"
+
+
+@pytest.fixture
+def limits(settings):
+    """Set some limits (per minute) for this test; the others stay as configured."""
+
+    def set_limits(**values):
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, **values}
+
+    return set_limits
+
+
+def deliver(client, workspace, *, ip=IP, write_key=None, **extra):
+    return client.get(
+        "/api/v1/delivery",
+        {
+            "writeKey": write_key or workspace.write_key,
+            "anonymousId": "anon-1",
+            "url": "https://shop.example.com/pricing",
+        },
+        REMOTE_ADDR=ip,
+        **extra,
+    )
+
+
+def track(client, write_key, *, ip=IP, basic=False, n=0):
+    body = {"type": "track", "event": f"Event {n}", "anonymousId": "anon-1"}
+    if basic:
+        return send(client, "track", body, write_key=write_key, REMOTE_ADDR=ip)
+    return send(client, "track", {**body, "writeKey": write_key}, REMOTE_ADDR=ip)
+
+
+def assert_throttled(response, *, longest_wait: int):
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= longest_wait
+    assert response["Cache-Control"] == "no-store"
+
+
+def assert_json_throttled(response, *, longest_wait: int, mentions: str):
+    assert_throttled(response, longest_wait=longest_wait)
+    body = response.json()
+    assert body["error"] == "rate_limited"
+    assert mentions in body["message"]
+
+
+# --- Delivery -------------------------------------------------------------------------------
+
+
+def test_delivery_is_limited_per_write_key(client, workspace, limits):
+    limits(delivery_per_key=3)
+    other = WorkspaceFactory()
+    for n in range(3):
+        assert deliver(client, workspace, ip=f"192.0.2.{n}").status_code == 200
+
+    response = deliver(client, workspace, ip="192.0.2.99")
+
+    # 3 a minute: the next token comes in 20 s.
+    assert_json_throttled(response, longest_wait=20, mentions="for this write key")
+    assert int(response["Retry-After"]) >= 19
+    # The SDK on another origin can read the header.
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "Retry-After" in response["Access-Control-Expose-Headers"]
+    assert deliver(client, other, ip="192.0.2.99").status_code == 200
+
+
+def test_delivery_is_limited_per_client_ip(client, workspace, limits):
+    limits(delivery_per_ip=2)
+    other = WorkspaceFactory()
+    assert deliver(client, workspace).status_code == 200
+    assert deliver(client, other).status_code == 200
+
+    response = deliver(client, workspace)
+
+    assert_json_throttled(response, longest_wait=30, mentions="from this IP address")
+    assert deliver(client, workspace, ip=OTHER_IP).status_code == 200
+
+
+def test_a_warm_delivery_request_still_makes_no_query(
+    client, workspace, redis_cache, django_assert_num_queries
+):
+    deliver(client, workspace)
+    deliver(client, workspace)
+    with django_assert_num_queries(0):
+        assert deliver(client, workspace).status_code == 200
+
+
+def test_unknown_write_keys_are_limited_per_ip_much_sooner(
+    client, workspace, limits, django_assert_num_queries
+):
+    limits(failed_auth_per_ip=3)
+    for n in range(3):
+        assert deliver(client, workspace, write_key=f"wk_guess{n}").status_code == 401
+
+    # Refused before any key is looked up, valid or not, from that address only.
+    with django_assert_num_queries(0):
+        response = deliver(client, workspace, write_key="wk_guess3")
+    assert_json_throttled(response, longest_wait=20, mentions="unknown or revoked key")
+    assert deliver(client, workspace).status_code == 429
+    assert deliver(client, workspace, ip=OTHER_IP).status_code == 200
+
+
+# --- Tracking -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("basic", [True, False], ids=["basic-auth", "key-in-body"])
+def test_tracking_is_limited_per_write_key_and_a_refused_call_stores_nothing(
+    client, workspace, limits, basic
+):
+    limits(tracking_per_key=2)
+    for n in range(2):
+        assert track(client, workspace.write_key, ip=f"192.0.2.{n}", basic=basic, n=n).json() == {
+            "success": True
+        }
+
+    response = track(client, workspace.write_key, ip="192.0.2.9", basic=basic, n=2)
+
+    assert_json_throttled(response, longest_wait=30, mentions="tracking requests for this write")
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert response["Access-Control-Expose-Headers"] == "Retry-After"
+    assert sorted(Event.objects.values_list("name", flat=True)) == ["Event 0", "Event 1"]
+    other = WorkspaceFactory()
+    assert track(client, other.write_key, ip="192.0.2.9").status_code == 200
+
+
+def test_tracking_is_limited_per_client_ip(client, workspace, limits):
+    limits(tracking_per_ip=2)
+    other = WorkspaceFactory()
+    assert track(client, workspace.write_key).status_code == 200
+    assert track(client, other.write_key, basic=True).status_code == 200
+
+    response = track(client, workspace.write_key, n=2)
+
+    assert_json_throttled(response, longest_wait=30, mentions="from this IP address")
+    assert track(client, workspace.write_key, ip=OTHER_IP).status_code == 200
+
+
+def test_a_call_without_any_key_still_spends_the_ips_tokens(client, limits):
+    limits(tracking_per_ip=1)
+    body = {"type": "track", "event": "E", "anonymousId": "a"}
+    assert send(client, "track", body, REMOTE_ADDR=IP).status_code == 401
+    assert send(client, "track", body, REMOTE_ADDR=IP).status_code == 429
+
+
+@pytest.mark.parametrize("basic", [True, False], ids=["basic-auth", "key-in-body"])
+def test_unknown_write_keys_on_tracking_are_failed_authentications(
+    client, workspace, limits, basic, django_assert_num_queries
+):
+    limits(failed_auth_per_ip=2)
+    for n in range(2):
+        assert track(client, f"wk_guess{n}", basic=basic).status_code == 401
+
+    with django_assert_num_queries(0):
+        response = track(client, "wk_guess2", basic=basic)
+    assert_json_throttled(response, longest_wait=30, mentions="unknown or revoked key")
+    assert track(client, workspace.write_key, ip=OTHER_IP, basic=basic).status_code == 200
+
+
+def test_a_preflight_is_never_limited(client, limits):
+    limits(tracking_per_ip=1, delivery_per_ip=1)
+    for _ in range(3):
+        assert client.options("/v1/batch", REMOTE_ADDR=IP).status_code == 204
+        assert client.options("/api/v1/delivery", REMOTE_ADDR=IP).status_code == 204
+
+
+# --- The SDK script -------------------------------------------------------------------------
+
+
+def test_the_sdk_script_is_limited_per_client_ip_in_plain_text(client, workspace, limits):
+    limits(sdk_script_per_ip=2)
+    path = f"/v1/analytics-js/snippet/{workspace.write_key}/analytics.min.js"
+    for _ in range(2):
+        assert client.get(path, REMOTE_ADDR=IP).status_code == 200
+
+    response = client.get(path, REMOTE_ADDR=IP)
+
+    assert_throttled(response, longest_wait=30)
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert "SDK script requests" in response.content.decode()
+    assert client.get(path, REMOTE_ADDR=OTHER_IP).status_code == 200
+
+
+# --- The App API ----------------------------------------------------------------------------
+
+
+def app_api(client, key, *, ip=IP):
+    return client.get(
+        "/api/v1/anonymous-messages", headers={"Authorization": f"Bearer {key}"}, REMOTE_ADDR=ip
+    )
+
+
+def test_the_app_api_is_limited_per_key_not_per_ip(client, workspace, limits):
+    limits(app_api_per_key=2)
+    key = workspace.rotate_api_key()
+    other_key = WorkspaceFactory().rotate_api_key()
+    assert app_api(client, key, ip="192.0.2.1").status_code == 200
+    assert app_api(client, key, ip="192.0.2.2").status_code == 200
+
+    response = app_api(client, key, ip="192.0.2.3")
+
+    assert_json_throttled(response, longest_wait=30, mentions="App API requests for this key")
+    assert app_api(client, other_key, ip="192.0.2.3").status_code == 200
+
+
+def test_unknown_app_api_keys_are_failed_authentications(
+    client, workspace, limits, django_assert_num_queries
+):
+    limits(failed_auth_per_ip=2)
+    key = workspace.rotate_api_key()
+    for n in range(2):
+        assert app_api(client, f"sk_guess{n}").status_code == 401
+
+    with django_assert_num_queries(0):
+        response = app_api(client, "sk_guess2")
+    assert_json_throttled(response, longest_wait=30, mentions="unknown or revoked key")
+    assert app_api(client, key, ip=OTHER_IP).status_code == 200
+
+
+# --- Client IPs -----------------------------------------------------------------------------
+
+
+def test_behind_a_proxy_each_client_has_its_own_bucket_whatever_it_forwards(
+    client, workspace, settings, limits
+):
+    settings.LOGIN_PROXY_COUNT = 1
+    limits(delivery_per_ip=1)
+    proxy = {"ip": "10.0.0.2"}
+    assert (
+        deliver(client, workspace, HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy).status_code == 200
+    )
+    # A client cannot get fresh buckets by prepending addresses of its own.
+    forged = "1.2.3.4, 203.0.113.7"
+    assert deliver(client, workspace, HTTP_X_FORWARDED_FOR=forged, **proxy).status_code == 429
+    assert (
+        deliver(client, workspace, HTTP_X_FORWARDED_FOR="203.0.113.8", **proxy).status_code == 200
+    )
+
+
+def test_an_ipv6_client_is_limited_per_64_prefix(client, workspace, limits):
+    limits(delivery_per_ip=1)
+    assert deliver(client, workspace, ip="2001:db8:1:2::1").status_code == 200
+    assert deliver(client, workspace, ip="2001:db8:1:2:ffff::9").status_code == 429
+    assert deliver(client, workspace, ip="2001:db8:1:3::1").status_code == 200
+
+
+def test_limits_can_be_turned_off(client, workspace, settings, limits):
+    limits(delivery_per_ip=1, failed_auth_per_ip=1)
+    settings.RATE_LIMITS_ENABLED = False
+    for _ in range(3):
+        assert deliver(client, workspace).status_code == 200
+        assert deliver(client, workspace, write_key="wk_guess").status_code == 401
+
+
+def test_a_zero_limit_is_off(client, workspace, limits):
+    limits(delivery_per_ip=0, delivery_per_key=0, failed_auth_per_ip=0)
+    for _ in range(3):
+        assert deliver(client, workspace).status_code == 200
+
+
+# --- Redis ----------------------------------------------------------------------------------
+
+
+def request_from(ip=IP):
+    return RequestFactory().get("/api/v1/delivery", REMOTE_ADDR=ip)
+
+
+def test_with_redis_every_process_shares_the_buckets(client, workspace, redis_cache, limits):
+    limits(delivery_per_key=2)
+    assert deliver(client, workspace).status_code == 200
+    rate_limits.reset_local()  # another process: nothing of the above is in this one
+    assert deliver(client, workspace, ip=OTHER_IP).status_code == 200
+    rate_limits.reset_local()
+
+    response = deliver(client, workspace, ip="192.0.2.50")
+
+    assert_json_throttled(response, longest_wait=30, mentions="for this write key")
+    assert int(response["Retry-After"]) >= 29
+    buckets = [key.decode() for key in redis_cache.scan_iter("anonmsg:rate:*")]
+    assert any(key.startswith("anonmsg:rate:v1:delivery_per_key:") for key in buckets)
+    # A bucket is forgotten once it would be full again (here: within a minute).
+    assert all(0 < redis_cache.pttl(key) <= 61_000 for key in buckets)
+
+
+def test_the_redis_buckets_refill_with_time(redis_cache, limits):
+    limits(delivery_per_ip=600, failed_auth_per_ip=0)  # ten a second
+    allowed = [rate_limits.check(request_from(), "delivery") is None for _ in range(605)]
+    assert allowed.count(False) >= 1
+    refusal = rate_limits.check(request_from(), "delivery")
+    assert refusal is not None and refusal.retry_after == 1
+    time.sleep(0.25)
+    assert rate_limits.check(request_from(), "delivery") is None
+
+
+def test_failed_authentications_are_counted_in_redis(client, workspace, redis_cache, limits):
+    limits(failed_auth_per_ip=2)
+    for n in range(2):
+        assert deliver(client, workspace, write_key=f"wk_guess{n}").status_code == 401
+    rate_limits.reset_local()
+    assert deliver(client, workspace).status_code == 429
+
+
+def test_with_redis_down_the_limits_fail_open_and_the_outage_is_logged_once(
+    client, workspace, settings, limits, caplog
+):
+    settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")  # nothing listens there
+    limits(delivery_per_ip=1, delivery_per_key=1, failed_auth_per_ip=1)
+    caplog.set_level(logging.WARNING, logger="anonmsg.rate_limits")
+
+    statuses = [deliver(client, workspace).status_code for _ in range(5)]
+
+    assert statuses == [200] * 5
+    outage = [r for r in caplog.records if r.name == "anonmsg.rate_limits"]
+    assert len(outage) == 1
+    assert "not enforced" in outage[0].getMessage()
+
+
+def test_when_redis_is_back_the_limits_apply_again(settings, redis_cache, limits, caplog):
+    limits(delivery_per_ip=1, failed_auth_per_ip=0)
+    caplog.set_level(logging.WARNING, logger="anonmsg.rate_limits")
+    settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")
+    assert rate_limits.check(request_from(), "delivery") is None
+    settings.CACHES = redis_cache_settings(REDIS_TEST_URL)
+    # Redis is left alone for a few seconds after a failure: still open meanwhile.
+    assert rate_limits.check(request_from(), "delivery") is None
+    rate_limits._redis.down_until = time.monotonic()  # the pause is over
+
+    assert rate_limits.check(request_from(), "delivery") is None
+    assert rate_limits.check(request_from(), "delivery") is not None
+    messages = [r.getMessage() for r in caplog.records if r.name == "anonmsg.rate_limits"]
+    assert len(messages) == 2
+    assert "enforced again" in messages[1]
+
+
+def test_a_redis_that_stops_answering_delays_one_request_not_every_one(settings, limits):
+    # A server that accepts connections and never answers: reads time out (0.5 s).
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        settings.CACHES = redis_cache_settings(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        limits(delivery_per_ip=1)
+        started = time.monotonic()
+        assert rate_limits.check(request_from(), "delivery") is None
+        first = time.monotonic() - started
+        started = time.monotonic()
+        for _ in range(20):
+            assert rate_limits.check(request_from(), "delivery") is None
+        following = time.monotonic() - started
+    finally:
+        silent.close()
+    assert first < 2.0
+    assert following < 0.2
