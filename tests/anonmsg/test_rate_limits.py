@@ -372,3 +372,23 @@ def test_a_redis_that_stops_answering_delays_one_request_not_every_one(settings,
         silent.close()
     assert first < 2.0
     assert following < 0.2
+
+
+# --- The OpenAPI document -------------------------------------------------------------------
+
+
+def test_every_rate_limited_operation_documents_its_429_with_retry_after(client, db):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    limited = {
+        path: operation
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if method in ("get", "post", "patch")
+        and (path.startswith("/api/") or path.startswith("/v1/"))
+        and path not in ("/api/v1/openapi.json", "/v1/m")
+    }
+    assert "/api/v1/delivery" in limited and "/v1/batch" in limited
+    for path, operation in limited.items():
+        answer = operation["responses"].get("429")
+        assert answer, f"{path} does not document its 429"
+        assert "Retry-After" in answer["headers"], path
