@@ -36,10 +36,19 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpResponse, JsonResponse
 from redis import RedisError
-from redis.commands.core import Script
 
 from anonmsg.client_ip import client_ip
-from anonmsg.token_bucket import RATE_LIMIT_SCRIPT, Bucket, Decision, decide, expiry_ms
+from anonmsg.redis_cache import RedisCache
+from anonmsg.token_bucket import (
+    CHECK,
+    NOTE,
+    RATE_LIMIT_SCRIPT,
+    TAKE,
+    Bucket,
+    Decision,
+    decide,
+    expiry_ms,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +87,47 @@ class Refusal:
         )
 
 
-def check(request, family: str, *, key: str = "") -> Refusal | None:
-    """Take a token for this request from its buckets; a Refusal if one of them is empty."""
+class Check:
+    """The buckets one request must take a token from, to be run once: alone (`run`), or in
+    the same Redis round trip as a cache read of the hot path (`get_many_with`)."""
+
+    __slots__ = ("names", "buckets", "refusal")
+
+    def __init__(self, names: list[str], buckets: list[Bucket]):
+        self.names = names
+        self.buckets = buckets
+        self.refusal: Refusal | None = None
+
+    def run(self) -> Refusal | None:
+        self._settle(_decide(self.buckets))
+        return self.refusal
+
+    def get_many_with(self, cache, keys) -> dict:
+        """`cache.get_many(keys)`, running this check in the same round trip when both are in
+        Redis (a pipeline); else one after the other. Its refusal, if any, is `self.refusal`."""
+        if not isinstance(cache, RedisCache) or _redis.paused():
+            self.run()
+            return cache.get_many(keys)
+        try:
+            found, answer = cache.get_many_and_evalsha(
+                keys, _redis.script, _redis.keys(self.buckets), _redis.args(self.buckets)
+            )
+        except RedisError as exc:
+            _redis.failed(exc)
+            return {}  # what the cache answers when Redis fails: a miss
+        self._settle(_redis.decision(answer))
+        return found
+
+    def _settle(self, decision: Decision | None) -> None:
+        if decision is not None and not decision.allowed:
+            self.refusal = Refusal(
+                limit=self.names[decision.refused_by],
+                retry_after=max(1, -(-decision.wait_ms // 1000)),
+            )
+
+
+def prepare(request, family: str, *, key: str = "") -> Check | None:
+    """The check of this request's buckets (None if no limit applies), not run yet."""
     if not settings.RATE_LIMITS_ENABLED:
         return None
     ip_limit, key_limit, checks_failed_auth = FAMILIES[family]
@@ -90,7 +138,7 @@ def check(request, family: str, *, key: str = "") -> Refusal | None:
     if checks_failed_auth and limits[FAILED_AUTH]:
         ip = ip_subject(client_ip(request))
         names.append(FAILED_AUTH)
-        buckets.append(_bucket(FAILED_AUTH, ip, limits[FAILED_AUTH], take=0))
+        buckets.append(_bucket(FAILED_AUTH, ip, limits[FAILED_AUTH], CHECK))
     if ip_limit and limits[ip_limit]:
         ip = ip or ip_subject(client_ip(request))
         names.append(ip_limit)
@@ -98,14 +146,13 @@ def check(request, family: str, *, key: str = "") -> Refusal | None:
     if key_limit and key and limits[key_limit]:
         names.append(key_limit)
         buckets.append(_bucket(key_limit, key_subject(key), limits[key_limit]))
-    if not buckets:
-        return None
-    decision = _decide(buckets)
-    if decision is None or decision.allowed:
-        return None
-    return Refusal(
-        limit=names[decision.refused_by], retry_after=max(1, -(-decision.wait_ms // 1000))
-    )
+    return Check(names, buckets) if buckets else None
+
+
+def check(request, family: str, *, key: str = "") -> Refusal | None:
+    """Take a token for this request from its buckets; a Refusal if one of them is empty."""
+    pending = prepare(request, family, key=key)
+    return pending.run() if pending is not None else None
 
 
 class Refused(Exception):
@@ -127,7 +174,7 @@ def note_failed_auth(request) -> None:
     per_minute = settings.RATE_LIMITS[FAILED_AUTH] if settings.RATE_LIMITS_ENABLED else 0
     if per_minute:
         ip = ip_subject(client_ip(request))
-        _decide([_bucket(FAILED_AUTH, ip, per_minute, need=0)])
+        _decide([_bucket(FAILED_AUTH, ip, per_minute, NOTE)])
 
 
 def too_many_requests(refusal: Refusal) -> JsonResponse:
@@ -168,14 +215,8 @@ def key_subject(key: str) -> str:
     return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
 
 
-def _bucket(limit: str, subject: str, per_minute: int, *, need: int = 1, take: int = 1):
-    return Bucket(
-        key=f"{KEY_PREFIX}:{limit}:{subject}",
-        capacity=float(per_minute),
-        per_ms=per_minute / 60_000,
-        need=need,
-        take=take,
-    )
+def _bucket(limit: str, subject: str, per_minute: int, mode: str = TAKE) -> Bucket:
+    return Bucket(key=f"{KEY_PREFIX}:{limit}:{subject}", per_minute=per_minute, mode=mode)
 
 
 # --- Where the buckets live -----------------------------------------------------------------
@@ -185,46 +226,62 @@ def _decide(buckets: list[Bucket]) -> Decision | None:
     """The decision for these buckets, from Redis when the cache is Redis, else from this
     process; None when Redis is unavailable (fail open)."""
     cache = caches["default"]
-    redis_client = getattr(cache, "redis_client", None)
-    if redis_client is None:
+    if not isinstance(cache, RedisCache):
         return _local.decide(buckets)
-    return _redis.decide(buckets, redis_client)
+    return _redis.decide(buckets, cache)
 
 
 class RedisBuckets:
     def __init__(self):
-        self.script = Script(None, RATE_LIMIT_SCRIPT.encode())
+        self.script = RATE_LIMIT_SCRIPT.encode()
         self.down_until = 0.0
         self.outage = False
 
-    def decide(self, buckets: list[Bucket], redis_client) -> Decision | None:
-        if self.down_until and time.monotonic() < self.down_until:
-            return None
+    @staticmethod
+    def keys(buckets: list[Bucket]) -> list[str]:
+        return [bucket.key for bucket in buckets]
+
+    @staticmethod
+    def args(buckets: list[Bucket]) -> list:
         args = []
         for bucket in buckets:
-            args += (bucket.capacity, repr(bucket.per_ms), bucket.need, bucket.take)
-        try:
-            wait_ms, refused = self.script(
-                keys=[bucket.key for bucket in buckets], args=args, client=redis_client()
-            )
-        except RedisError as exc:
-            self.down_until = time.monotonic() + OUTAGE_RETRY_SECONDS
-            if not self.outage:
-                self.outage = True
-                logger.warning(
-                    "Rate limits are not enforced: Redis failed (%s). Requests are let "
-                    "through; Redis is tried again every %g s.",
-                    exc,
-                    OUTAGE_RETRY_SECONDS,
-                )
+            args += (bucket.per_minute, bucket.mode)
+        return args
+
+    def paused(self) -> bool:
+        """Whether Redis failed a moment ago (then it is left alone for a while)."""
+        return bool(self.down_until) and time.monotonic() < self.down_until
+
+    def decide(self, buckets: list[Bucket], cache) -> Decision | None:
+        if self.paused():
             return None
+        try:
+            answer = cache.evalsha(self.script, self.keys(buckets), self.args(buckets))
+        except RedisError as exc:
+            self.failed(exc)
+            return None
+        return self.decision(answer)
+
+    def decision(self, answer) -> Decision:
         if self.outage:
             self.outage = False
             self.down_until = 0.0
             logger.warning("Rate limits are enforced again: Redis answers.")
+        wait_ms, refused = answer
         if not refused:
             return Decision(True, 0, None, {})
         return Decision(False, int(wait_ms), int(refused) - 1, {})
+
+    def failed(self, exc: Exception) -> None:
+        self.down_until = time.monotonic() + OUTAGE_RETRY_SECONDS
+        if not self.outage:
+            self.outage = True
+            logger.warning(
+                "Rate limits are not enforced: Redis failed (%s). Requests are let "
+                "through; Redis is tried again every %g s.",
+                exc,
+                OUTAGE_RETRY_SECONDS,
+            )
 
 
 class LocalBuckets:

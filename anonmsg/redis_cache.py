@@ -11,12 +11,14 @@
   short-lived (delivery/lookup.py, delivery/write_keys.py), so none can stay wrong for long.
 """
 
+import hashlib
 import logging
-from functools import wraps
+from functools import cache, wraps
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 from redis import RedisError
+from redis.exceptions import NoScriptError
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,11 @@ class RedisCacheClient(DjangoRedisCacheClient):
         if client is None:
             client = self._clients.setdefault(pool, self._client(connection_pool=pool))
         return client
+
+
+@cache
+def _sha1(script: bytes) -> str:
+    return hashlib.sha1(script).hexdigest()
 
 
 def _miss_on_error(method, fallback):
@@ -64,10 +71,44 @@ class RedisCache(DjangoRedisCache):
         super().__init__(server, params)
         self._class = RedisCacheClient
 
-    def redis_client(self):
-        """The redis-py client of the writable server, for what the cache API cannot say
-        (the rate limiter's script, anonmsg/rate_limits.py). Same pool, same timeouts."""
-        return self._cache.get_client(write=True)
+    # Lua scripts, run by their SHA1 on the writable server (the rate limiter's, in
+    # anonmsg/rate_limits.py): same pool, same timeouts as the cache. Unlike the cache calls
+    # these raise RedisError, for the caller to decide what a failure means.
+
+    def evalsha(self, script: bytes, keys: list[str], args: list):
+        """One round trip (two the first time Redis meets the script)."""
+        client = self._cache.get_client(write=True)
+        sha = _sha1(script)
+        try:
+            return client.evalsha(sha, len(keys), *keys, *args)
+        except NoScriptError:
+            client.script_load(script)
+            return client.evalsha(sha, len(keys), *keys, *args)
+
+    def get_many_and_evalsha(self, keys, script: bytes, script_keys: list[str], script_args: list):
+        """`get_many(keys)` and a script in one round trip (a pipeline): (found, its answer).
+
+        Not redis-py's Script in a pipeline: that asks SCRIPT EXISTS first, a round trip more.
+        """
+        key_map = {self.make_and_validate_key(key): key for key in keys}
+        client = self._cache.get_client(write=True)
+        sha = _sha1(script)
+        for _ in range(2):
+            pipe = client.pipeline(transaction=False)
+            pipe.mget(list(key_map))
+            pipe.evalsha(sha, len(script_keys), *script_keys, *script_args)
+            values, answer = pipe.execute(raise_on_error=False)
+            if not isinstance(answer, NoScriptError):
+                break
+            client.script_load(script)
+        for result in (values, answer):
+            if isinstance(result, Exception):
+                raise result
+        loads = self._cache._serializer.loads
+        found = {
+            key_map[key]: loads(v) for key, v in zip(key_map, values, strict=True) if v is not None
+        }
+        return found, answer
 
     get = _miss_on_error(DjangoRedisCache.get, lambda key, default=None, version=None: default)
     get_many = _miss_on_error(DjangoRedisCache.get_many, lambda *args, **kwargs: {})

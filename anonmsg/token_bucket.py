@@ -1,9 +1,9 @@
 """Token buckets, as a pure decision (plain values in, plain values out).
 
-A bucket holds up to `capacity` tokens and gains `per_ms` tokens each millisecond. A request
-names several buckets at once (its client IP's, its key's, …) and passes only if every one
-holds `need` tokens; then `take` tokens leave each, otherwise none leave any (a refused
-request costs nothing, so a client that keeps retrying is not held back longer).
+A bucket holds up to a minute's worth of tokens and refills evenly. A request names several
+buckets at once (its client IP's, its key's, …) and passes only if every one holds the token it
+needs; then a token leaves each, otherwise none leaves any (a refused request costs nothing,
+so a client that keeps retrying is not held back longer).
 
 `anonmsg/rate_limits.py` runs this in each process without Redis, and the same arithmetic as
 one Lua script inside Redis (RATE_LIMIT_SCRIPT below) when REDIS_URL is set.
@@ -15,14 +15,36 @@ from dataclasses import dataclass
 # (tokens, when they were counted in ms); None for a bucket never used (or expired): full.
 State = tuple[float, float] | None
 
+# What a request does with a bucket: take a token (needs one), only check that one is there
+# (needs one, takes none), or only note a token spent (needs none: counting failures).
+TAKE, CHECK, NOTE = "take", "check", "note"
+_NEED = {TAKE: 1, CHECK: 1, NOTE: 0}
+_TAKE = {TAKE: 1, CHECK: 0, NOTE: 1}
+
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
+    """Holds up to `per_minute` tokens (a minute's worth) and gains per_minute / 60 a second."""
+
     key: str
-    capacity: float
-    per_ms: float
-    need: int = 1
-    take: int = 1
+    per_minute: int
+    mode: str = TAKE
+
+    @property
+    def capacity(self) -> float:
+        return float(self.per_minute)
+
+    @property
+    def per_ms(self) -> float:
+        return self.per_minute / 60_000
+
+    @property
+    def need(self) -> int:
+        return _NEED[self.mode]
+
+    @property
+    def take(self) -> int:
+        return _TAKE[self.mode]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +94,9 @@ def expiry_ms(bucket: Bucket, tokens: float) -> int:
 
 
 # The same decision inside Redis, so that every process shares the buckets and a request costs
-# one round trip. KEYS: the buckets; ARGV: capacity, per_ms, need, take for each. Time is
-# Redis's own clock (TIME), the one clock every web process agrees on. Returns
-# {wait_ms, refused_by} with refused_by 1-based, or {0, 0} when allowed.
+# one round trip. KEYS: the buckets; ARGV: per_minute and mode of each. Time is Redis's own
+# clock (TIME), the one clock every web process agrees on. Returns {wait_ms, refused_by} with
+# refused_by 1-based, or {0, 0} when allowed.
 RATE_LIMIT_SCRIPT = """
 local now_s = redis.call('TIME')
 local now = tonumber(now_s[1]) * 1000 + tonumber(now_s[2]) / 1000
@@ -82,9 +104,10 @@ local levels = {}
 local wait = 0
 local refused = 0
 for i = 1, #KEYS do
-  local capacity = tonumber(ARGV[4 * i - 3])
-  local per_ms = tonumber(ARGV[4 * i - 2])
-  local need = tonumber(ARGV[4 * i - 1])
+  local capacity = tonumber(ARGV[2 * i - 1])
+  local per_ms = capacity / 60000
+  local need = 1
+  if ARGV[2 * i] == 'note' then need = 0 end
   local state = redis.call('HMGET', KEYS[i], 't', 'at')
   local tokens = capacity
   if state[1] then
@@ -100,13 +123,11 @@ if refused > 0 then
   return {math.max(wait, 1), refused}
 end
 for i = 1, #KEYS do
-  local take = tonumber(ARGV[4 * i])
-  if take > 0 then
-    local capacity = tonumber(ARGV[4 * i - 3])
-    local per_ms = tonumber(ARGV[4 * i - 2])
-    local tokens = math.max(0, levels[i] - take)
+  if ARGV[2 * i] ~= 'check' then
+    local capacity = tonumber(ARGV[2 * i - 1])
+    local tokens = math.max(0, levels[i] - 1)
     redis.call('HSET', KEYS[i], 't', tokens, 'at', now)
-    redis.call('PEXPIRE', KEYS[i], math.ceil((capacity - tokens) / per_ms) + 1000)
+    redis.call('PEXPIRE', KEYS[i], math.ceil((capacity - tokens) / (capacity / 60000)) + 1000)
   end
 end
 return {0, 0}

@@ -100,17 +100,15 @@ def _ingest(request, route_type: str) -> HttpResponse:
         raise TrackingError(400, "invalid", "The request body could not be read.") from None
     body = ingest.decompress(body, content_encoding=request.headers.get("Content-Encoding", ""))
 
-    # Authenticate before parsing when the key is in the header (server SDKs). One rate check
-    # per request, as soon as the key is known.
+    # Authenticate before parsing when the key is in the header (server SDKs). The rate check
+    # rides along the write key's cached lookup: one Redis round trip for both.
     write_key = _basic_auth_user(request)
-    if write_key:
-        rate_limits.enforce(request, "tracking", key=write_key)
     workspace_id = _workspace_id(request, write_key) if write_key else None
     data = ingest.load_body(body)
     if not write_key:
         write_key = ingest.body_write_key(data)
-        rate_limits.enforce(request, "tracking", key=write_key or "")
         if not write_key:
+            rate_limits.enforce(request, "tracking")  # the client IP's bucket
             raise TrackingError(
                 401,
                 "unauthorized",
@@ -126,7 +124,7 @@ def _ingest(request, route_type: str) -> HttpResponse:
         # A foreign key checked at commit: the workspace (its key was still cached) or a
         # message was deleted meanwhile. Gone workspace: 401; otherwise a retry will do (503).
         forget_write_key(write_key)
-        _workspace_id(request, write_key)
+        _workspace_id(request, write_key, rate_checked=True)
         raise
 
     try:
@@ -136,8 +134,11 @@ def _ingest(request, route_type: str) -> HttpResponse:
     return JsonResponse({"success": True})
 
 
-def _workspace_id(request, write_key: str) -> int:
-    workspace_id = workspace_id_for_write_key(write_key)
+def _workspace_id(request, write_key: str, *, rate_checked: bool = False) -> int:
+    rate_check = None if rate_checked else rate_limits.prepare(request, "tracking", key=write_key)
+    workspace_id = workspace_id_for_write_key(write_key, rate_check=rate_check)
+    if rate_check is not None and rate_check.refusal:
+        raise rate_limits.Refused(rate_check.refusal)
     if workspace_id is None:
         rate_limits.note_failed_auth(request)
         raise TrackingError(401, "unauthorized", "This write key is not valid.")

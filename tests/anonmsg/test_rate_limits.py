@@ -11,8 +11,10 @@ import time
 
 import pytest
 from django.test import RequestFactory
+from redis.connection import Connection
 
 from anonmsg import rate_limits
+from delivery import lookup
 from delivery.models import Event
 from tests.conftest import REDIS_TEST_URL, redis_cache_settings
 from tests.delivery.tracking_helpers import send
@@ -301,6 +303,64 @@ def test_with_redis_every_process_shares_the_buckets(client, workspace, redis_ca
     assert any(key.startswith("anonmsg:rate:v1:delivery_per_key:") for key in buckets)
     # A bucket is forgotten once it would be full again (here: within a minute).
     assert all(0 < redis_cache.pttl(key) <= 61_000 for key in buckets)
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Counts what is sent to Redis, one entry per round trip (a pipeline sends once)."""
+    sent = []
+    send = Connection.send_packed_command
+
+    def counting_send(self, command, *args, **kwargs):
+        sent.append(command)
+        return send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counting_send)
+    return sent
+
+
+def test_a_warm_delivery_request_checks_its_limits_in_its_one_redis_round_trip(
+    client, workspace, redis_cache, redis_round_trips, django_assert_num_queries
+):
+    lookup.clear_local()
+    deliver(client, workspace)
+    deliver(client, workspace)
+    redis_round_trips.clear()
+
+    with django_assert_num_queries(0):
+        assert deliver(client, workspace).status_code == 200
+
+    assert len(redis_round_trips) == 1
+    assert b"EVALSHA" in b"".join(redis_round_trips[0]) and b"MGET" in b"".join(
+        redis_round_trips[0]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tracking_request_checks_its_limits_with_the_write_key_lookup(
+    client, workspace, redis_cache, redis_round_trips
+):
+    track(client, workspace.write_key)
+    redis_round_trips.clear()
+
+    assert track(client, workspace.write_key, n=1).status_code == 200
+
+    lookups = [sent for sent in redis_round_trips if b"EVALSHA" in b"".join(sent)]
+    assert len(lookups) == 1 and b"MGET" in b"".join(lookups[0])
+
+
+def test_a_warm_delivery_request_refused_by_redis_reads_nothing_else(
+    client, workspace, redis_cache, limits, redis_round_trips, django_assert_num_queries
+):
+    limits(delivery_per_key=2)
+    lookup.clear_local()
+    deliver(client, workspace)
+    deliver(client, workspace)
+    redis_round_trips.clear()
+
+    with django_assert_num_queries(0):
+        assert deliver(client, workspace).status_code == 429
+    assert len(redis_round_trips) == 1
 
 
 def test_the_redis_buckets_refill_with_time(redis_cache, limits):

@@ -2,13 +2,11 @@
 
 import pytest
 
-from anonmsg.token_bucket import Bucket, decide, expiry_ms, level
-
-PER_MINUTE_60 = {"capacity": 60.0, "per_ms": 60 / 60_000}  # one token a second
+from anonmsg.token_bucket import CHECK, NOTE, Bucket, decide, expiry_ms, level
 
 
-def bucket(key="b", **overrides):
-    return Bucket(key=key, **{**PER_MINUTE_60, **overrides})
+def bucket(key="b", mode="take"):
+    return Bucket(key=key, per_minute=60, mode=mode)  # one token a second
 
 
 @pytest.mark.parametrize(
@@ -55,14 +53,14 @@ def test_a_refused_request_takes_nothing_from_any_bucket():
 
 
 def test_a_check_only_bucket_needs_a_token_but_takes_none():
-    check_only = bucket("failed-auth", take=0)
+    check_only = bucket("failed-auth", CHECK)
     assert decide([check_only, bucket()], [(1.0, 0), None], 0).states == {1: (59.0, 0)}
     refused = decide([check_only, bucket()], [(0.2, 0), None], 0)
     assert (refused.allowed, refused.refused_by, refused.wait_ms) == (False, 0, 800)
 
 
 def test_counting_a_failure_needs_no_token_and_stops_at_zero():
-    note = bucket("failed-auth", need=0)
+    note = bucket("failed-auth", NOTE)
     assert decide([note], [(0.0, 0)], 0).states == {0: (0.0, 0)}
 
 
