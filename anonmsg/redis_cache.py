@@ -86,27 +86,38 @@ class RedisCache(DjangoRedisCache):
             return client.evalsha(sha, len(keys), *keys, *args)
 
     def get_many_and_evalsha(self, keys, script: bytes, script_keys: list[str], script_args: list):
-        """`get_many(keys)` and a script in one round trip (a pipeline): (found, its answer).
+        """`get_many(keys)` and a script in one round trip: (found, the script's answer).
 
-        Not redis-py's Script in a pipeline: that asks SCRIPT EXISTS first, a round trip more.
+        Both commands are written to one connection at once and both replies read. Not
+        redis-py's pipeline: its machinery costs the hot paths more CPU than the round trip
+        it saves (and with a Script, it asks SCRIPT EXISTS first, a round trip more).
         """
         key_map = {self.make_and_validate_key(key): key for key in keys}
-        client = self._cache.get_client(write=True)
+        pool = self._cache.get_client(write=True).connection_pool
         sha = _sha1(script)
-        for _ in range(2):
-            pipe = client.pipeline(transaction=False)
-            pipe.mget(list(key_map))
-            pipe.evalsha(sha, len(script_keys), *script_keys, *script_args)
-            values, answer = pipe.execute(raise_on_error=False)
-            if not isinstance(answer, NoScriptError):
-                break
-            client.script_load(script)
-        for result in (values, answer):
-            if isinstance(result, Exception):
-                raise result
+        evalsha = ("EVALSHA", sha, len(script_keys), *script_keys, *script_args)
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command(connection.pack_commands([("MGET", *key_map), evalsha]))
+            values = connection.read_response()
+            try:
+                answer = connection.read_response()
+            except NoScriptError:  # Redis restarted: it forgot the script
+                connection.send_command("SCRIPT", "LOAD", script)
+                connection.read_response()
+                connection.send_command(*evalsha)
+                answer = connection.read_response()
+        except BaseException:
+            # A reply may still be unread: this connection must not serve anyone else.
+            connection.disconnect()
+            raise
+        finally:
+            pool.release(connection)
         loads = self._cache._serializer.loads
         found = {
-            key_map[key]: loads(v) for key, v in zip(key_map, values, strict=True) if v is not None
+            key_map[key]: loads(value)
+            for key, value in zip(key_map, values, strict=True)
+            if value is not None
         }
         return found, answer
 
