@@ -17,12 +17,14 @@ Why not a library: django-ratelimit counts fixed windows through the cache (two 
 and a client may send twice its limit across a window's edge); `limits` offers fixed, moving
 and sliding windows, each limit a round trip of its own on its own connection pool, and
 a reset time costs another. Here one Lua script (EVALSHA, through the cache's own Redis
-connection) checks every bucket of a request at once, and the same pure decision
-(anonmsg/token_bucket.py) runs in each process when there is no Redis.
+connection) checks every bucket of a request at once; on the delivery and tracking hot paths
+it is sent together with the cache read they make anyway (`Check.get_many_with`), so the
+limits cost no round trip of their own. The same pure decision (anonmsg/token_bucket.py) runs
+in each process when there is no Redis.
 
 When Redis fails the limits are not enforced (fail open: an outage of the cache must not
 refuse SDKs), Redis is left alone for OUTAGE_RETRY_SECONDS, and the outage is logged once
-when it starts and once when it ends, not on every request.
+(per process) when it starts and once when it ends, not on every request.
 """
 
 import hashlib
@@ -104,7 +106,7 @@ class Check:
 
     def get_many_with(self, cache, keys) -> dict:
         """`cache.get_many(keys)`, running this check in the same round trip when both are in
-        Redis (a pipeline); else one after the other. Its refusal, if any, is `self.refusal`."""
+        Redis; else one after the other. Its refusal, if any, is `self.refusal`."""
         if not isinstance(cache, RedisCache) or _redis.paused():
             self.run()
             return cache.get_many(keys)
