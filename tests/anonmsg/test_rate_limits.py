@@ -5,6 +5,7 @@ the App API, and per IP for failed authentications; in this process without Redi
 with it, and open when Redis fails.
 """
 
+import json
 import logging
 import socket
 import time
@@ -16,6 +17,7 @@ from redis.connection import Connection
 from anonmsg import rate_limits
 from delivery import lookup
 from delivery.models import Event
+from tests.anonmsg.test_env import run_manage
 from tests.conftest import REDIS_TEST_URL, redis_cache_settings
 from tests.delivery.tracking_helpers import send
 from tests.factories import WorkspaceFactory
@@ -467,3 +469,41 @@ def test_every_rate_limited_operation_documents_its_429_with_retry_after(client,
         answer = operation["responses"].get("429")
         assert answer, f"{path} does not document its 429"
         assert "Retry-After" in answer["headers"], path
+
+
+# --- Settings -------------------------------------------------------------------------------
+
+SETTINGS_CODE = (
+    "import json; from django.conf import settings; "
+    "print(json.dumps([settings.RATE_LIMITS_ENABLED, settings.RATE_LIMITS]))"
+)
+
+
+def test_the_limits_come_from_the_environment_with_generous_defaults():
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        SETTINGS_CODE,
+        RATE_LIMITS="off",
+        RATE_LIMIT_DELIVERY_PER_KEY="600000",
+        RATE_LIMIT_TRACKING_PER_IP="0",
+    )
+    assert result.returncode == 0, result.stderr
+    enabled, limits = json.loads(result.stdout)
+    assert enabled is False
+    assert limits == {
+        "tracking_per_ip": 0,
+        "tracking_per_key": 120_000,
+        "delivery_per_ip": 6_000,
+        "delivery_per_key": 600_000,
+        "sdk_script_per_ip": 1_200,
+        "app_api_per_key": 1_200,
+        "failed_auth_per_ip": 300,
+    }
+
+
+def test_a_negative_limit_is_a_clear_startup_error():
+    result = run_manage("check", RATE_LIMIT_FAILED_AUTH_PER_IP="-5")
+    assert result.returncode != 0
+    assert "RATE_LIMIT_FAILED_AUTH_PER_IP=-5 is too small" in result.stderr
