@@ -67,3 +67,17 @@ def test_counting_a_failure_needs_no_token_and_stops_at_zero():
 def test_a_state_can_be_forgotten_once_the_bucket_would_be_full():
     assert expiry_ms(bucket(), 0.0) == 61_000
     assert expiry_ms(bucket(), 60.0) == 1_000
+
+
+def test_a_process_forgets_buckets_that_are_full_again_when_it_holds_too_many(monkeypatch):
+    from anonmsg import rate_limits
+
+    monkeypatch.setattr(rate_limits, "LOCAL_BUCKET_LIMIT", 3)
+    buckets = rate_limits.LocalBuckets()
+    clock = iter([0.0, 0.0, 0.0, 120.0])  # seconds; the last request comes two minutes later
+    monkeypatch.setattr(rate_limits.time, "monotonic", lambda: next(clock))
+    for n in range(3):
+        buckets.decide([Bucket(f"ip-{n}", per_minute=60)])
+    buckets.decide([Bucket("ip-3", per_minute=60)])
+    # The three older buckets were full again (so forgettable): only the new one is kept.
+    assert list(buckets.states) == ["ip-3"]
