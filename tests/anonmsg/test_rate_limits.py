@@ -413,6 +413,22 @@ def test_with_redis_down_the_limits_fail_open_and_the_outage_is_logged_once(
     assert "not enforced" in outage[0].getMessage()
 
 
+def test_a_redis_failing_under_a_warm_request_fails_open_too(
+    client, workspace, redis_cache, settings, limits, caplog
+):
+    limits(delivery_per_key=1)
+    lookup.clear_local()
+    assert deliver(client, workspace).status_code == 200  # this process now knows the key
+    caplog.set_level(logging.WARNING, logger="anonmsg.rate_limits")
+    settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")  # Redis goes away
+
+    # The rate check rides along the cached read, which fails: served from the database.
+    statuses = [deliver(client, workspace).status_code for _ in range(3)]
+
+    assert statuses == [200] * 3
+    assert len([r for r in caplog.records if r.name == "anonmsg.rate_limits"]) == 1
+
+
 def test_when_redis_is_back_the_limits_apply_again(settings, redis_cache, limits, caplog):
     limits(delivery_per_ip=1, failed_auth_per_ip=0)
     caplog.set_level(logging.WARNING, logger="anonmsg.rate_limits")
