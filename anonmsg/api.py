@@ -10,6 +10,7 @@ from functools import wraps
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from anonmsg import rate_limits
 from anonmsg.keys import hash_api_key
 from anonmsg.models import Workspace
 from anonmsg.plans import plan_error_response
@@ -74,8 +75,12 @@ def api_key_required(view_func):
                 "unauthorized",
                 "Send the workspace's App API key as `Authorization: Bearer <key>`.",
             )
-        workspace = Workspace.objects.filter(api_key_hash=hash_api_key(token)).first()
+        key_hash = hash_api_key(token)
+        if refusal := rate_limits.check(request, "app_api", key=key_hash):
+            return rate_limits.too_many_requests(refusal)
+        workspace = Workspace.objects.filter(api_key_hash=key_hash).first()
         if workspace is None:
+            rate_limits.note_failed_auth(request)
             return error(
                 401, "unauthorized", "This App API key is not valid (it may have been rotated)."
             )

@@ -11,12 +11,15 @@
   short-lived (delivery/lookup.py, delivery/write_keys.py), so none can stay wrong for long.
 """
 
+import hashlib
 import logging
-from functools import wraps
+from functools import cache, wraps
 
+import hiredis
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 from redis import RedisError
+from redis.exceptions import NoScriptError
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,16 @@ class RedisCacheClient(DjangoRedisCacheClient):
         if client is None:
             client = self._clients.setdefault(pool, self._client(connection_pool=pool))
         return client
+
+
+def _pack(command: tuple) -> bytes:
+    """A command in Redis's protocol (what redis-py's packer writes, at a tenth of the cost)."""
+    return hiredis.pack_command(command)
+
+
+@cache
+def _sha1(script: bytes) -> str:
+    return hashlib.sha1(script).hexdigest()
 
 
 def _miss_on_error(method, fallback):
@@ -63,6 +76,57 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    # Lua scripts, run by their SHA1 on the writable server (the rate limiter's, in
+    # anonmsg/rate_limits.py): same pool, same timeouts as the cache. Unlike the cache calls
+    # these raise RedisError, for the caller to decide what a failure means.
+
+    def evalsha(self, script: bytes, keys: list[str], args: list):
+        """One round trip (two the first time Redis meets the script)."""
+        client = self._cache.get_client(write=True)
+        sha = _sha1(script)
+        try:
+            return client.evalsha(sha, len(keys), *keys, *args)
+        except NoScriptError:
+            client.script_load(script)
+            return client.evalsha(sha, len(keys), *keys, *args)
+
+    def get_many_and_evalsha(self, keys, script: bytes, script_keys: list[str], script_args: list):
+        """`get_many(keys)` and a script in one round trip: (found, the script's answer).
+
+        Both commands are written to one connection at once and both replies read. Not
+        redis-py's pipeline: its machinery costs the hot paths more CPU than the round trip
+        it saves (and with a Script, it asks SCRIPT EXISTS first, a round trip more). Packed
+        by hiredis: redis-py's packer costs 16 µs for these two commands, hiredis 2.
+        """
+        key_map = {self.make_and_validate_key(key): key for key in keys}
+        pool = self._cache.get_client(write=True).connection_pool
+        sha = _sha1(script)
+        evalsha = ("EVALSHA", sha, len(script_keys), *script_keys, *script_args)
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command([_pack(("MGET", *key_map)) + _pack(evalsha)])
+            values = connection.read_response()
+            try:
+                answer = connection.read_response()
+            except NoScriptError:  # Redis restarted: it forgot the script
+                connection.send_command("SCRIPT", "LOAD", script)
+                connection.read_response()
+                connection.send_command(*evalsha)
+                answer = connection.read_response()
+        except BaseException:
+            # A reply may still be unread: this connection must not serve anyone else.
+            connection.disconnect()
+            raise
+        finally:
+            pool.release(connection)
+        loads = self._cache._serializer.loads
+        found = {
+            key_map[key]: loads(value)
+            for key, value in zip(key_map, values, strict=True)
+            if value is not None
+        }
+        return found, answer
 
     get = _miss_on_error(DjangoRedisCache.get, lambda key, default=None, version=None: default)
     get_many = _miss_on_error(DjangoRedisCache.get_many, lambda *args, **kwargs: {})

@@ -214,18 +214,27 @@ AXES_LOCKOUT_CALLABLE = "anonmsg.auth.lockout_response"
 # axes' access log would keep every successful login's IP address forever.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
-# The client IP is the connection's address, unless LOGIN_PROXY_COUNT says how many reverse
-# proxies append to X-Forwarded-For: then the address the outermost proxy saw, counted from the
-# right, so a value a client sends itself is never used.
+# The client IP, for login protection and rate limits alike (anonmsg/client_ip.py): the
+# connection's address, unless LOGIN_PROXY_COUNT says how many reverse proxies append to
+# X-Forwarded-For: then the address the outermost proxy saw, counted from the right, so a value
+# a client sends itself is never used.
 LOGIN_PROXY_COUNT = env_int("LOGIN_PROXY_COUNT", 0, minimum=0)
-if LOGIN_PROXY_COUNT:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    # ipware counts the proxies listed in the header: the last one is REMOTE_ADDR.
-    AXES_IPWARE_PROXY_COUNT = LOGIN_PROXY_COUNT - 1
-    # Not strict: entries a client prepended are ignored instead of discarding the header.
-    IPWARE_STRICT = False
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_CLIENT_IP_CALLABLE = "anonmsg.client_ip.client_ip"
+
+# --- Rate limits (anonmsg/rate_limits.py; docs/configuration.md) -----------------------------
+# Requests per minute; a bucket holds one minute's worth (the burst) and refills evenly.
+# 0 turns one limit off, RATE_LIMITS=0 all of them. In Redis with REDIS_URL (shared by every
+# process), otherwise per process.
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS", True)
+RATE_LIMITS = {
+    "tracking_per_ip": env_int("RATE_LIMIT_TRACKING_PER_IP", 6_000, minimum=0),
+    "tracking_per_key": env_int("RATE_LIMIT_TRACKING_PER_KEY", 120_000, minimum=0),
+    "delivery_per_ip": env_int("RATE_LIMIT_DELIVERY_PER_IP", 6_000, minimum=0),
+    "delivery_per_key": env_int("RATE_LIMIT_DELIVERY_PER_KEY", 120_000, minimum=0),
+    "sdk_script_per_ip": env_int("RATE_LIMIT_SDK_SCRIPT_PER_IP", 1_200, minimum=0),
+    "app_api_per_key": env_int("RATE_LIMIT_APP_API_PER_KEY", 1_200, minimum=0),
+    "failed_auth_per_ip": env_int("RATE_LIMIT_FAILED_AUTH_PER_IP", 300, minimum=0),
+}
 
 # --- E-mail ---------------------------------------------------------------------------------
 # Invitations are e-mailed (docs/configuration.md, "E-mail"): EMAIL_URL, or the EMAIL_HOST

@@ -65,6 +65,13 @@ def add_server_arguments(parser, *, database: str, redis_db: int, port: int) -> 
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--processes", type=int, default=2, help="load generator processes")
     parser.add_argument("--connections", type=int, default=6, help="connections per process")
+    parser.add_argument(
+        "--rate-limits",
+        choices=["on", "off"],
+        default="on",
+        help="on: checked on every request as in production (limits raised above what the "
+        "load sends from one address and key); off: RATE_LIMITS=0",
+    )
 
 
 def fresh_redis(url: str) -> str:
@@ -83,12 +90,25 @@ def fresh_redis(url: str) -> str:
     return url
 
 
-def server_env(database: str, redis_url: str = "", **extra: str) -> dict:
+# All the load comes from 127.0.0.1 with one write key: with the default limits it would be
+# refused within seconds. Raised, the limits still cost their check on every request.
+UNREACHED_LIMIT = str(10**9)
+RATE_LIMIT_VARIABLES = (
+    "RATE_LIMIT_TRACKING_PER_IP",
+    "RATE_LIMIT_TRACKING_PER_KEY",
+    "RATE_LIMIT_DELIVERY_PER_IP",
+    "RATE_LIMIT_DELIVERY_PER_KEY",
+)
+
+
+def server_env(database: str, redis_url: str = "", *, rate_limits: str = "on", **extra) -> dict:
     """Production settings (DEBUG off, secure cookies…) on plain-HTTP loopback."""
     env = dict(os.environ)
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
+    env["RATE_LIMITS"] = "1" if rate_limits == "on" else "0"
+    env.update({name: UNREACHED_LIMIT for name in RATE_LIMIT_VARIABLES})
     env.update(
         {
             "DATABASE_URL": database,

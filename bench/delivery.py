@@ -127,7 +127,7 @@ def parse_args():
 def main():
     args = parse_args()
     database = fresh_database(args.database)
-    env = server_env(database, fresh_redis(args.redis_url))
+    env = server_env(database, fresh_redis(args.redis_url), rate_limits=args.rate_limits)
     manage("migrate", "--noinput", env=env)
     workspace = create_workspace(env, "Delivery bench")
     manage(
@@ -204,7 +204,8 @@ def main():
         f"messages each, {len(eligible)} messages eligible on the page; gunicorn "
         f"{args.workers}×{args.threads} gthread; load {args.processes}×{args.connections} "
         f"keep-alive connections; {args.seconds:g} s per scenario; cache: "
-        f"{'Redis (' + args.redis_url + ')' if args.redis_url else 'per-process memory'}.\n"
+        f"{'Redis (' + args.redis_url + ')' if args.redis_url else 'per-process memory'}; "
+        f"rate limits {args.rate_limits}.\n"
     )
     print_table(
         ["", "no-op req/s", "delivery req/s", "ratio", "p50 ms", "p95 ms"],

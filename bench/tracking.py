@@ -97,7 +97,7 @@ def event_json(scenario: str, sender: str, n: int, visitor: int) -> str:
 def main():
     args = parse_args()
     database = fresh_database(args.database)
-    env = server_env(database, fresh_redis(args.redis_url))
+    env = server_env(database, fresh_redis(args.redis_url), rate_limits=args.rate_limits)
     manage("migrate", "--noinput", env=env)
     workspace = create_workspace(env)
     auth = "Basic " + base64.b64encode(f"{workspace['writeKey']}:".encode()).decode()

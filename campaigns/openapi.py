@@ -293,6 +293,30 @@ def error_response(description: str, example: dict) -> dict:
     }
 
 
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Whole seconds to wait before sending the same request again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def rate_limited_response(limits: str) -> dict:
+    """The 429 of a rate-limited operation (docs/configuration.md, "Rate limits")."""
+    return {
+        **error_response(
+            f"Rate limited: too many requests {limits}. Nothing was done; send the same "
+            "request again after `Retry-After` seconds.",
+            {
+                "error": "rate_limited",
+                "message": "Too many requests for this key. Retry after 3 s (the Retry-After "
+                "header); nothing was stored.",
+            },
+        ),
+        "headers": RETRY_AFTER_HEADER,
+    }
+
+
 SCHEMAS = {
     "Message": _message_schema(output=True),
     "MessageInput": {**_message_schema(output=False), "required": ["name"]},
@@ -332,6 +356,9 @@ APP_API_ERRORS = {
     "403": error_response(
         "The workspace's plan has no anonymous messages (free plan).",
         {"error": "plan_required", "message": "This feature is only available on…"},
+    ),
+    "429": rate_limited_response(
+        "with this App API key, or with unknown keys from this IP address"
     ),
 }
 _NOT_FOUND = error_response(

@@ -3,7 +3,7 @@
 Collected into the delivery fragment by delivery/openapi.py.
 """
 
-from campaigns.openapi import error_response
+from campaigns.openapi import RETRY_AFTER_HEADER, error_response, rate_limited_response
 from delivery import eligibility
 from delivery.delivery_views import MAX_ID_LENGTH, MAX_URL_LENGTH
 
@@ -150,6 +150,9 @@ _DELIVERY = {
         "405": error_response(
             "Not GET, HEAD or OPTIONS.", {"error": "method_not_allowed", "message": "…"}
         ),
+        "429": rate_limited_response(
+            "for this write key or from this client IP, or with unknown write keys from this IP"
+        ),
     },
 }
 
@@ -170,6 +173,12 @@ PATHS = {
                     "content": {"text/javascript": {"schema": {"type": "string"}}},
                 },
                 "304": {"description": "Not modified (If-None-Match)."},
+                "429": {
+                    "description": "Rate limited: too many requests for the SDK script from "
+                    "this IP address; retry after `Retry-After` seconds.",
+                    "headers": RETRY_AFTER_HEADER,
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
             },
         }
     },

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_safe
 
+from anonmsg import rate_limits
 from anonmsg.api import BadInput, error
 from anonmsg.plans import anonymous_messages_required
 from anonmsg.snippet import public_base_url
@@ -66,7 +67,7 @@ def cors(view_func):
         else:
             response = view_func(request, *args, **kwargs)
         response["Access-Control-Allow-Origin"] = "*"
-        response["Access-Control-Expose-Headers"] = "X-Poll-Interval"
+        response["Access-Control-Expose-Headers"] = "X-Poll-Interval, Retry-After"
         return response
 
     return wrapper
@@ -82,8 +83,15 @@ def delivery(request):
         params = _delivery_params(request)
     except BadInput as exc:
         return exc.response()
-    workspace, visitor = lookup.workspace_and_visitor(params["write_key"], params["anonymous_id"])
+    # The rate check rides along the cached read: one Redis round trip for both.
+    rate_check = rate_limits.prepare(request, "delivery", key=params["write_key"])
+    workspace, visitor = lookup.workspace_and_visitor(
+        params["write_key"], params["anonymous_id"], rate_check=rate_check
+    )
+    if rate_check is not None and rate_check.refusal:
+        return rate_limits.too_many_requests(rate_check.refusal)
     if workspace is None:
+        rate_limits.note_failed_auth(request)
         return error(
             401,
             "unknown_write_key",
@@ -255,6 +263,8 @@ def _sdk_bundle() -> tuple[bytes, bytes, str]:
 @require_safe
 def sdk_script(request, write_key):
     """The SDK source, the same for every write key (the snippet passes the key to load())."""
+    if refusal := rate_limits.check(request, "sdk_script"):
+        return rate_limits.too_many_requests_text(refusal)
     source, compressed, etag = _sdk_bundle() if not settings.DEBUG else _read_sdk_fresh()
     gzipped = accepts_gzip(request.headers.get("Accept-Encoding", ""))
     # Each representation has its own validator (RFC 9110: a strong ETag names one body).

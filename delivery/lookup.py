@@ -30,6 +30,7 @@ from django.core.cache import caches
 from django.db import connection, transaction
 
 from anonmsg.models import ANONYMOUS_MESSAGE_PLANS, Workspace
+from anonmsg.rate_limits import Check
 from delivery.eligibility import MessageState
 from delivery.models import Visitor, VisitorMessageState
 
@@ -120,12 +121,20 @@ def enabled() -> bool:
 
 
 def workspace_and_visitor(
-    write_key: str, anonymous_id: str
+    write_key: str, anonymous_id: str, *, rate_check: Check | None = None
 ) -> tuple[DeliveryWorkspace | None, VisitorState]:
-    """The workspace with this write key (None if none) and what this visitor did."""
+    """The workspace with this write key (None if none) and what this visitor did.
+
+    `rate_check` (anonmsg/rate_limits.py) is run in the same round trip as the cache read, or
+    before the database is asked; when it refuses (`rate_check.refusal`) nothing is read.
+    """
     if not enabled():
+        if rate_check is not None and rate_check.run():
+            return None, NO_VISITOR
         return _answer(*_query(write_key, anonymous_id))
     workspace_id = _workspace_ids.get(write_key)
+    if workspace_id is None and rate_check is not None and rate_check.run():
+        return None, NO_VISITOR
     if workspace_id is None:
         # This process has not met this write key: the cache keys are named by workspace id.
         workspace_row, identified, state_rows = _query(write_key, anonymous_id)
@@ -136,7 +145,12 @@ def workspace_and_visitor(
         return _answer(workspace_row, identified, state_rows)
     keys = _cache_keys(workspace_id, anonymous_id)
     cache_ = caches[CACHE_ALIAS]
-    found = cache_.get_many(keys)
+    if rate_check is None:
+        found = cache_.get_many(keys)
+    else:
+        found = rate_check.get_many_with(cache_, keys)
+        if rate_check.refusal:
+            return None, NO_VISITOR
     cached = _valid_entries(found, keys, write_key, anonymous_id)
     if cached is not None:
         return _answer(*cached)

@@ -3,6 +3,7 @@
 Collected into the delivery fragment by delivery/openapi.py.
 """
 
+from campaigns.openapi import rate_limited_response
 from delivery.ingest import (
     ACTION_TYPES,
     EARLIEST_TIMESTAMP,
@@ -230,6 +231,9 @@ _RESPONSES = {
         "A `Content-Encoding` other than gzip, deflate or identity. Nothing stored.",
         "unsupported_encoding",
         "Content-Encoding 'br' is not supported.",
+    ),
+    "429": rate_limited_response(
+        "for this write key or from this client IP, or with unknown write keys from this IP"
     ),
     "503": _error(
         "The database is unavailable; retry after `Retry-After` seconds. Nothing stored.",

@@ -15,6 +15,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from anonmsg import rate_limits
 from anonmsg.api import error
 from delivery import ingest
 from delivery.ingest import TrackingError
@@ -31,6 +32,9 @@ ALLOWED_HEADERS = "Content-Type, Authorization, Content-Encoding"
 def _cors(response: HttpResponse) -> HttpResponse:
     # Any site may send events; no cookies are read, so no credentials are allowed.
     response["Access-Control-Allow-Origin"] = "*"
+    if "Retry-After" in response:
+        # A cross-origin SDK can read it only if it is exposed (429, 503).
+        response["Access-Control-Expose-Headers"] = "Retry-After"
     return response
 
 
@@ -61,6 +65,8 @@ def tracking_endpoint(request, route: str):
         return response
     try:
         response = _ingest(request, ingest.ROUTE_TYPES[route])
+    except rate_limits.Refused as exc:
+        response = rate_limits.too_many_requests(exc.refusal)
     except TrackingError as exc:
         response = error(exc.status, exc.code, exc.message, field=exc.field)
     except RecursionError:
@@ -88,20 +94,22 @@ def _ingest(request, route_type: str) -> HttpResponse:
     body = read_body(request, limit=ingest.MAX_BATCH_BYTES)
     body = ingest.decompress(body, content_encoding=request.headers.get("Content-Encoding", ""))
 
-    # Authenticate before parsing when the key is in the header (server SDKs).
+    # Authenticate before parsing when the key is in the header (server SDKs). The rate check
+    # rides along the write key's cached lookup: one Redis round trip for both.
     write_key = _basic_auth_user(request)
-    workspace_id = _workspace_id(write_key) if write_key else None
+    workspace_id = _workspace_id(request, write_key) if write_key else None
     data = ingest.load_body(body)
     if not write_key:
         write_key = ingest.body_write_key(data)
         if not write_key:
+            rate_limits.enforce(request, "tracking")  # the client IP's bucket
             raise TrackingError(
                 401,
                 "unauthorized",
                 "Send the workspace's write key as the HTTP Basic user name or as `writeKey` "
                 "in the body.",
             )
-        workspace_id = _workspace_id(write_key)
+        workspace_id = _workspace_id(request, write_key)
 
     events = ingest.parse_events(data, route_type=route_type, received_at=received_at)
     try:
@@ -110,7 +118,7 @@ def _ingest(request, route_type: str) -> HttpResponse:
         # A foreign key checked at commit: the workspace (its key was still cached) or a
         # message was deleted meanwhile. Gone workspace: 401; otherwise a retry will do (503).
         forget_write_key(write_key)
-        _workspace_id(write_key)
+        _workspace_id(request, write_key, rate_checked=True)
         raise
 
     try:
@@ -120,9 +128,13 @@ def _ingest(request, route_type: str) -> HttpResponse:
     return JsonResponse({"success": True})
 
 
-def _workspace_id(write_key: str) -> int:
-    workspace_id = workspace_id_for_write_key(write_key)
+def _workspace_id(request, write_key: str, *, rate_checked: bool = False) -> int:
+    rate_check = None if rate_checked else rate_limits.prepare(request, "tracking", key=write_key)
+    workspace_id = workspace_id_for_write_key(write_key, rate_check=rate_check)
+    if rate_check is not None and rate_check.refusal:
+        raise rate_limits.Refused(rate_check.refusal)
     if workspace_id is None:
+        rate_limits.note_failed_auth(request)
         raise TrackingError(401, "unauthorized", "This write key is not valid.")
     return workspace_id
 

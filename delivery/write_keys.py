@@ -8,11 +8,12 @@ is written at most once a minute per workspace.
 import re
 from datetime import timedelta
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db.models import Q
 from django.utils import timezone
 
 from anonmsg.models import Workspace
+from anonmsg.rate_limits import Check
 
 # Write keys are `wk_` + URL-safe base64; anything else is refused without a query.
 WRITE_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -25,12 +26,23 @@ def _cache_key(write_key: str) -> str:
     return f"delivery:write-key:{write_key}"
 
 
-def workspace_id_for_write_key(write_key: str) -> int | None:
-    """The id of the workspace this write key belongs to, or None (cached; see module doc)."""
+def workspace_id_for_write_key(write_key: str, *, rate_check: Check | None = None) -> int | None:
+    """The id of the workspace this write key belongs to, or None (cached; see module doc).
+
+    `rate_check` (anonmsg/rate_limits.py) is run in the same round trip as the cache read; when
+    it refuses (`rate_check.refusal`) the answer is None and the database is not asked.
+    """
     if not WRITE_KEY_SHAPE.fullmatch(write_key):
+        if rate_check is not None:
+            rate_check.run()
         return None
     key = _cache_key(write_key)
-    workspace_id = cache.get(key)
+    if rate_check is None:
+        workspace_id = cache.get(key)
+    else:
+        workspace_id = rate_check.get_many_with(caches["default"], [key]).get(key)
+        if rate_check.refusal:
+            return None
     if workspace_id is None:
         workspace_id = (
             Workspace.objects.filter(write_key=write_key).values_list("pk", flat=True).first()

@@ -54,6 +54,15 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _full_rate_limit_buckets():
+    # Each test starts with full buckets: the per-process ones would otherwise carry what earlier
+    # tests of the run spent from 127.0.0.1 (Redis's are emptied by `redis_cache`).
+    from anonmsg import rate_limits
+
+    rate_limits.reset_local()
+
+
 # --- Redis ---------------------------------------------------------------------------------
 
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")

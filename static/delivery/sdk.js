@@ -141,7 +141,17 @@
     return event;
   };
 
-  // One POST of some events: "ok", "rejected" (a 4xx that will never succeed) or "retry".
+  // How long the server asked us to wait (Retry-After: seconds or an HTTP date), in ms; 0 if
+  // it did not say. A 429 (rate limit) or 503 carries it; capped at an hour.
+  const retryAfter = (response) => {
+    const value = response && response.headers.get("Retry-After");
+    if (!value) return 0;
+    const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+    return ms > 0 ? Math.min(ms, 3600000) : 0;
+  };
+
+  // One POST of some events: {outcome: "ok" | "rejected" (a 4xx that will never succeed) |
+  // "retry", wait: the server's Retry-After in ms}.
   const post = async (events, keepalive) => {
     const sentAt = new Date().toISOString();
     const body = JSON.stringify({
@@ -157,16 +167,17 @@
         credentials: "omit",
         keepalive: !!keepalive && body.length < 60000,
       });
-      if (response.ok) return "ok";
+      if (response.ok) return { outcome: "ok", wait: 0 };
       const status = response.status;
       if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
         log("events rejected", status);
-        return "rejected";
+        return { outcome: "rejected", wait: 0 };
       }
+      return { outcome: "retry", wait: retryAfter(response) };
     } catch (e) {
       log("send failed", e);
     }
-    return "retry";
+    return { outcome: "retry", wait: 0 };
   };
 
   const schedule = (delay) => {
@@ -180,7 +191,7 @@
     if (inflight) return inflight;
     const events = loadQueue().slice(0, single ? 1 : 100);
     if (!events.length) return Promise.resolve();
-    inflight = post(events, keepalive).then((outcome) => {
+    inflight = post(events, keepalive).then(({ outcome, wait }) => {
       inflight = null;
       if (outcome === "rejected" && events.length > 1) {
         single = true; // one bad event refuses the whole batch: find it, one by one
@@ -193,7 +204,10 @@
         else single = false;
       } else {
         attempt += 1;
-        const delay = Math.min(1000 * 2 ** attempt, 60000) * (0.5 + Math.random() / 2);
+        // Backoff with jitter, and never sooner than the server asked (a throttled batch was
+        // not stored: sending it again early would only be refused again).
+        const backoff = Math.min(1000 * 2 ** attempt, 60000) * (0.5 + Math.random() / 2);
+        const delay = Math.max(backoff, wait);
         backoffUntil = Date.now() + delay;
         schedule(delay);
       }
@@ -403,8 +417,12 @@
         } catch (e) {}
         return ask(url); // the page as a visitor sees it
       }
-      // Ask again later after a server or network error, not after a refusal (4xx).
-      data = { messages: [], pollInterval: response && response.status < 500 ? 0 : 60 };
+      // Ask again later after a server or network error, or when the server asks to wait (429
+      // with Retry-After); not after a refusal (other 4xx).
+      const status = response ? response.status : 0;
+      const wait = Math.ceil(retryAfter(response) / 1000);
+      const again = status === 429 || !status || status >= 500;
+      data = { messages: [], pollInterval: again ? wait || 60 : 0 };
       response = null;
     }
     (data.messages || []).forEach(show);
@@ -563,7 +581,7 @@
     close(entry, dismiss);
     if (target) {
       // The page is about to go: send the click now, with keepalive, not after a delay.
-      if (event) post([event], true).then((outcome) => outcome === "ok" && forget([event]));
+      if (event) post([event], true).then((sent) => sent.outcome === "ok" && forget([event]));
       location.assign(target.href);
     }
   }

@@ -1,10 +1,14 @@
 """The tracking API spoken to by a client nobody here wrote: Segment's analytics-python."""
 
+import logging
+
 import pytest
 from django.core.cache import cache
+from django.test import RequestFactory
 from segment.analytics import Client
 from segment.analytics.request import APIError, post
 
+from anonmsg import rate_limits
 from delivery.models import Event, Profile, Visitor
 from tests.factories import WorkspaceFactory
 
@@ -99,3 +103,31 @@ def test_the_client_sees_a_clear_error_for_an_unknown_write_key(live_server, wor
 
     assert raised.value.status == 401
     assert not Event.objects.exists()
+
+
+def test_a_throttled_batch_is_retried_after_retry_after_and_stored_once(
+    live_server, workspace, settings, caplog
+):
+    # 20 a minute: once the write key's bucket is empty, the next token comes within 3 s.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "tracking_per_key": 20}
+    other_visitors = RequestFactory().post("/v1/batch", REMOTE_ADDR="192.0.2.200")
+    while rate_limits.check(other_visitors, "tracking", key=workspace.write_key) is None:
+        pass
+    caplog.set_level(logging.DEBUG, logger="segment")
+    errors = []
+    client = Client(
+        write_key=workspace.write_key,
+        host=live_server.url,
+        on_error=lambda error, batch: errors.append(error),
+    )
+    try:
+        for n in range(10):
+            client.track(anonymous_id="anon-1", event="Viewed Item", properties={"n": n})
+        client.flush()
+    finally:
+        client.shutdown()
+
+    assert errors == []
+    assert any("Rate-limited (status 429)" in r.getMessage() for r in caplog.records)
+    stored = Event.objects.filter(workspace=workspace)
+    assert sorted(event.payload["properties"]["n"] for event in stored) == list(range(10))

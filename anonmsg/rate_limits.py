@@ -1,0 +1,328 @@
+"""Rate limits on the public endpoints: token buckets per client IP and per key.
+
+| Family | Endpoints | Buckets |
+| --- | --- | --- |
+| `tracking` | `POST /v1/*` | per client IP, per write key |
+| `delivery` | `GET /api/v1/delivery` | per client IP, per write key |
+| `sdk_script` | the SDK script | per client IP |
+| `app_api` | `/api/v1/anonymous-messages…` | per App API key |
+
+Every family but the SDK script also checks the client IP's *failed authentication* bucket:
+a request with an unknown or revoked key takes a token from it (`note_failed_auth`), and an
+IP with none left is refused before any key is looked up, like a locked-out login. Limits are
+per minute, a bucket holds a minute's worth (the burst) and refills evenly; settings
+`RATE_LIMITS_ENABLED` and `RATE_LIMITS` (docs/configuration.md, "Rate limits").
+
+Why not a library: django-ratelimit counts fixed windows through the cache (two round trips,
+and a client may send twice its limit across a window's edge); `limits` offers fixed, moving
+and sliding windows, each limit a round trip of its own on its own connection pool, and
+a reset time costs another. Here one Lua script (EVALSHA, through the cache's own Redis
+connection) checks every bucket of a request at once; on the delivery and tracking hot paths
+it is sent together with the cache read they make anyway (`Check.get_many_with`), so the
+limits cost no round trip of their own. The same pure decision (anonmsg/token_bucket.py) runs
+in each process when there is no Redis.
+
+When Redis fails the limits are not enforced (fail open: an outage of the cache must not
+refuse SDKs), Redis is left alone for OUTAGE_RETRY_SECONDS, and the outage is logged once
+(per process) when it starts and once when it ends, not on every request.
+"""
+
+import hashlib
+import ipaddress
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+from django.http import HttpResponse, JsonResponse
+from redis import RedisError
+
+from anonmsg.client_ip import client_ip
+from anonmsg.redis_cache import RedisCache
+from anonmsg.token_bucket import (
+    CHECK,
+    NOTE,
+    RATE_LIMIT_SCRIPT,
+    TAKE,
+    Bucket,
+    Decision,
+    decide,
+    expiry_ms,
+)
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX = "anonmsg:rate:v1"
+FAILED_AUTH = "failed_auth_per_ip"
+# family: (limit per client IP, limit per key, checks failed authentications)
+FAMILIES = {
+    "tracking": ("tracking_per_ip", "tracking_per_key", True),
+    "delivery": ("delivery_per_ip", "delivery_per_key", True),
+    "sdk_script": ("sdk_script_per_ip", None, False),
+    "app_api": (None, "app_api_per_key", True),
+}
+DESCRIPTIONS = {
+    "tracking_per_ip": "tracking requests from this IP address",
+    "tracking_per_key": "tracking requests for this write key",
+    "delivery_per_ip": "delivery requests from this IP address",
+    "delivery_per_key": "delivery requests for this write key",
+    "sdk_script_per_ip": "SDK script requests from this IP address",
+    "app_api_per_key": "App API requests for this key",
+    FAILED_AUTH: "requests with an unknown or revoked key from this IP address",
+}
+OUTAGE_RETRY_SECONDS = 5.0
+LOCAL_BUCKET_LIMIT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    limit: str
+    retry_after: int  # whole seconds, at least 1
+
+    @property
+    def message(self) -> str:
+        return (
+            f"Too many {DESCRIPTIONS[self.limit]}. Retry after {self.retry_after} s "
+            "(the Retry-After header); nothing was stored."
+        )
+
+
+class Check:
+    """The buckets one request must take a token from, to be run once: alone (`run`), or in
+    the same Redis round trip as a cache read of the hot path (`get_many_with`)."""
+
+    __slots__ = ("names", "buckets", "refusal")
+
+    def __init__(self, names: list[str], buckets: list[Bucket]):
+        self.names = names
+        self.buckets = buckets
+        self.refusal: Refusal | None = None
+
+    def run(self) -> Refusal | None:
+        self._settle(_decide(self.buckets))
+        return self.refusal
+
+    def get_many_with(self, cache, keys) -> dict:
+        """`cache.get_many(keys)`, running this check in the same round trip when both are in
+        Redis; else one after the other. Its refusal, if any, is `self.refusal`."""
+        if not isinstance(cache, RedisCache) or _redis.paused():
+            self.run()
+            return cache.get_many(keys)
+        try:
+            found, answer = cache.get_many_and_evalsha(
+                keys, _redis.script, _redis.keys(self.buckets), _redis.args(self.buckets)
+            )
+        except RedisError as exc:
+            _redis.failed(exc)
+            return {}  # what the cache answers when Redis fails: a miss
+        self._settle(_redis.decision(answer))
+        return found
+
+    def _settle(self, decision: Decision | None) -> None:
+        if decision is not None and not decision.allowed:
+            self.refusal = Refusal(
+                limit=self.names[decision.refused_by],
+                retry_after=max(1, -(-decision.wait_ms // 1000)),
+            )
+
+
+def prepare(request, family: str, *, key: str = "") -> Check | None:
+    """The check of this request's buckets (None if no limit applies), not run yet."""
+    if not settings.RATE_LIMITS_ENABLED:
+        return None
+    ip_limit, key_limit, checks_failed_auth = FAMILIES[family]
+    limits = settings.RATE_LIMITS
+    ip = None
+    names = []
+    buckets = []
+    if checks_failed_auth and limits[FAILED_AUTH]:
+        ip = ip_subject(client_ip(request))
+        names.append(FAILED_AUTH)
+        buckets.append(_bucket(FAILED_AUTH, ip, limits[FAILED_AUTH], CHECK))
+    if ip_limit and limits[ip_limit]:
+        ip = ip or ip_subject(client_ip(request))
+        names.append(ip_limit)
+        buckets.append(_bucket(ip_limit, ip, limits[ip_limit]))
+    if key_limit and key and limits[key_limit]:
+        names.append(key_limit)
+        buckets.append(_bucket(key_limit, key_subject(key), limits[key_limit]))
+    return Check(names, buckets) if buckets else None
+
+
+def check(request, family: str, *, key: str = "") -> Refusal | None:
+    """Take a token for this request from its buckets; a Refusal if one of them is empty."""
+    pending = prepare(request, family, key=key)
+    return pending.run() if pending is not None else None
+
+
+class Refused(Exception):
+    """Raised by `enforce`, for views that answer errors from exceptions."""
+
+    def __init__(self, refusal: Refusal):
+        super().__init__(refusal.message)
+        self.refusal = refusal
+
+
+def enforce(request, family: str, *, key: str = "") -> None:
+    """`check`, raising Refused instead of returning a Refusal."""
+    if refusal := check(request, family, key=key):
+        raise Refused(refusal)
+
+
+def note_failed_auth(request) -> None:
+    """This request's key was unknown or revoked: count it against its client IP."""
+    per_minute = settings.RATE_LIMITS[FAILED_AUTH] if settings.RATE_LIMITS_ENABLED else 0
+    if per_minute:
+        ip = ip_subject(client_ip(request))
+        _decide([_bucket(FAILED_AUTH, ip, per_minute, NOTE)])
+
+
+def too_many_requests(refusal: Refusal) -> JsonResponse:
+    """The APIs' 429: `{"error": "rate_limited", "message": …}` and Retry-After."""
+    response = JsonResponse({"error": "rate_limited", "message": refusal.message}, status=429)
+    return _with_retry_after(response, refusal)
+
+
+def too_many_requests_text(refusal: Refusal) -> HttpResponse:
+    """The SDK script's 429, in plain text."""
+    response = HttpResponse(refusal.message, status=429, content_type="text/plain; charset=utf-8")
+    return _with_retry_after(response, refusal)
+
+
+def _with_retry_after(response: HttpResponse, refusal: Refusal) -> HttpResponse:
+    response["Retry-After"] = str(refusal.retry_after)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Subjects -------------------------------------------------------------------------------
+
+
+def ip_subject(ip: str) -> str:
+    """An IPv4 address as is; an IPv6 address as its /64, which one client usually holds whole
+    (otherwise it could rotate through 2^64 addresses, each with a fresh bucket)."""
+    if ":" not in ip:
+        return ip or "unknown"
+    try:
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False).network_address)
+    except ValueError:
+        return "unknown"
+
+
+def key_subject(key: str) -> str:
+    # Keys are client input (any text): digested into a short, safe name. Never the App API
+    # key itself: callers pass its hash.
+    return hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+
+
+def _bucket(limit: str, subject: str, per_minute: int, mode: str = TAKE) -> Bucket:
+    return Bucket(key=f"{KEY_PREFIX}:{limit}:{subject}", per_minute=per_minute, mode=mode)
+
+
+# --- Where the buckets live -----------------------------------------------------------------
+
+
+def _decide(buckets: list[Bucket]) -> Decision | None:
+    """The decision for these buckets, from Redis when the cache is Redis, else from this
+    process; None when Redis is unavailable (fail open)."""
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        return _local.decide(buckets)
+    return _redis.decide(buckets, cache)
+
+
+class RedisBuckets:
+    def __init__(self):
+        self.script = RATE_LIMIT_SCRIPT.encode()
+        self.down_until = 0.0
+        self.outage = False
+
+    @staticmethod
+    def keys(buckets: list[Bucket]) -> list[str]:
+        return [bucket.key for bucket in buckets]
+
+    @staticmethod
+    def args(buckets: list[Bucket]) -> list:
+        args = []
+        for bucket in buckets:
+            args += (bucket.per_minute, bucket.mode)
+        return args
+
+    def paused(self) -> bool:
+        """Whether Redis failed a moment ago (then it is left alone for a while)."""
+        return bool(self.down_until) and time.monotonic() < self.down_until
+
+    def decide(self, buckets: list[Bucket], cache) -> Decision | None:
+        if self.paused():
+            return None
+        try:
+            answer = cache.evalsha(self.script, self.keys(buckets), self.args(buckets))
+        except RedisError as exc:
+            self.failed(exc)
+            return None
+        return self.decision(answer)
+
+    def decision(self, answer) -> Decision:
+        if self.outage:
+            self.outage = False
+            self.down_until = 0.0
+            logger.warning("Rate limits are enforced again: Redis answers.")
+        wait_ms, refused = answer
+        if not refused:
+            return Decision(True, 0, None, {})
+        return Decision(False, int(wait_ms), int(refused) - 1, {})
+
+    def failed(self, exc: Exception) -> None:
+        self.down_until = time.monotonic() + OUTAGE_RETRY_SECONDS
+        if not self.outage:
+            self.outage = True
+            logger.warning(
+                "Rate limits are not enforced: Redis failed (%s). Requests are let "
+                "through; Redis is tried again every %g s.",
+                exc,
+                OUTAGE_RETRY_SECONDS,
+            )
+
+
+class LocalBuckets:
+    """The buckets of this process (no REDIS_URL): limits then apply per web process."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        # key → (tokens, counted at ms, forgettable after ms)
+        self.states: dict[str, tuple[float, float, float]] = {}
+
+    def decide(self, buckets: list[Bucket]) -> Decision:
+        now_ms = time.monotonic() * 1000
+        with self.lock:
+            states = [self.states.get(bucket.key) for bucket in buckets]
+            decision = decide(buckets, [s and s[:2] for s in states], now_ms)
+            for index, (tokens, at_ms) in decision.states.items():
+                bucket = buckets[index]
+                self.states[bucket.key] = (tokens, at_ms, at_ms + expiry_ms(bucket, tokens))
+            if len(self.states) > LOCAL_BUCKET_LIMIT:
+                self._forget_full(now_ms)
+        return decision
+
+    def _forget_full(self, now_ms: float) -> None:
+        for key in [key for key, state in self.states.items() if state[2] < now_ms]:
+            del self.states[key]
+        if len(self.states) > LOCAL_BUCKET_LIMIT:
+            self.states.clear()
+
+    def clear(self) -> None:
+        with self.lock:
+            self.states.clear()
+
+
+_local = LocalBuckets()
+_redis = RedisBuckets()
+
+
+def reset_local() -> None:
+    """Forget this process's buckets and Redis outage (tests start from full buckets)."""
+    _local.clear()
+    _redis.down_until = 0.0
+    _redis.outage = False

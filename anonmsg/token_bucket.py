@@ -1,0 +1,134 @@
+"""Token buckets, as a pure decision (plain values in, plain values out).
+
+A bucket holds up to a minute's worth of tokens and refills evenly. A request names several
+buckets at once (its client IP's, its key's, …) and passes only if every one holds the token it
+needs; then a token leaves each, otherwise none leaves any (a refused request costs nothing,
+so a client that keeps retrying is not held back longer).
+
+`anonmsg/rate_limits.py` runs this in each process without Redis, and the same arithmetic as
+one Lua script inside Redis (RATE_LIMIT_SCRIPT below) when REDIS_URL is set.
+"""
+
+import math
+from dataclasses import dataclass
+
+# (tokens, when they were counted in ms); None for a bucket never used (or expired): full.
+State = tuple[float, float] | None
+
+# What a request does with a bucket: take a token (needs one), only check that one is there
+# (needs one, takes none), or only note a token spent (needs none: counting failures).
+TAKE, CHECK, NOTE = "take", "check", "note"
+_NEED = {TAKE: 1, CHECK: 1, NOTE: 0}
+_TAKE = {TAKE: 1, CHECK: 0, NOTE: 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """Holds up to `per_minute` tokens (a minute's worth) and gains per_minute / 60 a second."""
+
+    key: str
+    per_minute: int
+    mode: str = TAKE
+
+    @property
+    def capacity(self) -> float:
+        return float(self.per_minute)
+
+    @property
+    def per_ms(self) -> float:
+        return self.per_minute / 60_000
+
+    @property
+    def need(self) -> int:
+        return _NEED[self.mode]
+
+    @property
+    def take(self) -> int:
+        return _TAKE[self.mode]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    # Milliseconds until every refusing bucket holds what it needs (0 when allowed).
+    wait_ms: int
+    # The first bucket that refused (index into the buckets), None when allowed.
+    refused_by: int | None
+    # The states to store for the buckets a pass took from: {index: (tokens, now_ms)}.
+    states: dict[int, tuple[float, float]]
+
+
+def level(bucket: Bucket, state: State, now_ms: float) -> float:
+    if state is None:
+        return bucket.capacity
+    tokens, at_ms = state
+    return min(bucket.capacity, tokens + max(0.0, now_ms - at_ms) * bucket.per_ms)
+
+
+def decide(buckets: list[Bucket], states: list[State], now_ms: float) -> Decision:
+    levels = [level(bucket, state, now_ms) for bucket, state in zip(buckets, states, strict=True)]
+    wait_ms = 0
+    refused_by = None
+    for index, (bucket, tokens) in enumerate(zip(buckets, levels, strict=True)):
+        if tokens < bucket.need:
+            wait_ms = max(wait_ms, math.ceil((bucket.need - tokens) / bucket.per_ms))
+            if refused_by is None:
+                refused_by = index
+    if refused_by is not None:
+        return Decision(False, max(wait_ms, 1), refused_by, {})
+    return Decision(
+        True,
+        0,
+        None,
+        {
+            index: (max(0.0, tokens - bucket.take), now_ms)
+            for index, (bucket, tokens) in enumerate(zip(buckets, levels, strict=True))
+            if bucket.take
+        },
+    )
+
+
+def expiry_ms(bucket: Bucket, tokens: float) -> int:
+    """How long a stored state matters: once the bucket is full again it can be forgotten."""
+    return math.ceil((bucket.capacity - tokens) / bucket.per_ms) + 1000
+
+
+# The same decision inside Redis, so that every process shares the buckets and a request costs
+# one round trip. KEYS: the buckets; ARGV: per_minute and mode of each. Time is Redis's own
+# clock (TIME), the one clock every web process agrees on. Returns {wait_ms, refused_by} with
+# refused_by 1-based, or {0, 0} when allowed.
+RATE_LIMIT_SCRIPT = """
+local now_s = redis.call('TIME')
+local now = tonumber(now_s[1]) * 1000 + tonumber(now_s[2]) / 1000
+local levels = {}
+local wait = 0
+local refused = 0
+for i = 1, #KEYS do
+  local capacity = tonumber(ARGV[2 * i - 1])
+  local per_ms = capacity / 60000
+  local need = 1
+  if ARGV[2 * i] == 'note' then need = 0 end
+  local state = redis.call('HMGET', KEYS[i], 't', 'at')
+  local tokens = capacity
+  if state[1] then
+    tokens = math.min(capacity, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * per_ms)
+  end
+  levels[i] = tokens
+  if tokens < need then
+    wait = math.max(wait, math.ceil((need - tokens) / per_ms))
+    if refused == 0 then refused = i end
+  end
+end
+if refused > 0 then
+  return {math.max(wait, 1), refused}
+end
+for i = 1, #KEYS do
+  if ARGV[2 * i] ~= 'check' then
+    local capacity = tonumber(ARGV[2 * i - 1])
+    local tokens = math.max(0, levels[i] - 1)
+    redis.call('HSET', KEYS[i], 't', tokens, 'at', now)
+    redis.call('PEXPIRE', KEYS[i], math.ceil((capacity - tokens) / (capacity / 60000)) + 1000)
+  end
+end
+return {0, 0}
+"""

@@ -1,0 +1,525 @@
+"""Rate limits on the public endpoints (anonmsg/rate_limits.py; docs/configuration.md).
+
+Per write key and per client IP on tracking and delivery, per IP on the SDK script, per key on
+the App API, and per IP for failed authentications; in this process without Redis, in Redis
+with it, and open when Redis fails.
+"""
+
+import json
+import logging
+import socket
+import time
+
+import pytest
+from django.test import RequestFactory
+from redis.connection import Connection
+
+from anonmsg import rate_limits
+from delivery import lookup
+from delivery.models import Event
+from tests.anonmsg.test_env import run_manage
+from tests.conftest import REDIS_TEST_URL, redis_cache_settings
+from tests.delivery.tracking_helpers import send
+from tests.factories import WorkspaceFactory
+
+IP = "198.51.100.7"
+OTHER_IP = "198.51.100.8"
+
+
+@pytest.fixture
+def limits(settings):
+    """Set some limits (per minute) for this test; the others stay as configured."""
+
+    def set_limits(**values):
+        settings.RATE_LIMITS = {**settings.RATE_LIMITS, **values}
+
+    return set_limits
+
+
+def deliver(client, workspace, *, ip=IP, write_key=None, **extra):
+    return client.get(
+        "/api/v1/delivery",
+        {
+            "writeKey": write_key or workspace.write_key,
+            "anonymousId": "anon-1",
+            "url": "https://shop.example.com/pricing",
+        },
+        REMOTE_ADDR=ip,
+        **extra,
+    )
+
+
+def track(client, write_key, *, ip=IP, basic=False, n=0):
+    body = {"type": "track", "event": f"Event {n}", "anonymousId": "anon-1"}
+    if basic:
+        return send(client, "track", body, write_key=write_key, REMOTE_ADDR=ip)
+    return send(client, "track", {**body, "writeKey": write_key}, REMOTE_ADDR=ip)
+
+
+def assert_throttled(response, *, longest_wait: int):
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= longest_wait
+    assert response["Cache-Control"] == "no-store"
+
+
+def assert_json_throttled(response, *, longest_wait: int, mentions: str):
+    assert_throttled(response, longest_wait=longest_wait)
+    body = response.json()
+    assert body["error"] == "rate_limited"
+    assert mentions in body["message"]
+
+
+# --- Delivery -------------------------------------------------------------------------------
+
+
+def test_delivery_is_limited_per_write_key(client, workspace, limits):
+    limits(delivery_per_key=3)
+    other = WorkspaceFactory()
+    for n in range(3):
+        assert deliver(client, workspace, ip=f"192.0.2.{n}").status_code == 200
+
+    response = deliver(client, workspace, ip="192.0.2.99")
+
+    # 3 a minute: the next token comes in 20 s.
+    assert_json_throttled(response, longest_wait=20, mentions="for this write key")
+    assert int(response["Retry-After"]) >= 19
+    # The SDK on another origin can read the header.
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "Retry-After" in response["Access-Control-Expose-Headers"]
+    assert deliver(client, other, ip="192.0.2.99").status_code == 200
+
+
+def test_delivery_is_limited_per_client_ip(client, workspace, limits):
+    limits(delivery_per_ip=2)
+    other = WorkspaceFactory()
+    assert deliver(client, workspace).status_code == 200
+    assert deliver(client, other).status_code == 200
+
+    response = deliver(client, workspace)
+
+    assert_json_throttled(response, longest_wait=30, mentions="from this IP address")
+    assert deliver(client, workspace, ip=OTHER_IP).status_code == 200
+
+
+def test_a_warm_delivery_request_still_makes_no_query(
+    client, workspace, redis_cache, django_assert_num_queries
+):
+    deliver(client, workspace)
+    deliver(client, workspace)
+    with django_assert_num_queries(0):
+        assert deliver(client, workspace).status_code == 200
+
+
+def test_unknown_write_keys_are_limited_per_ip_much_sooner(
+    client, workspace, limits, django_assert_num_queries
+):
+    limits(failed_auth_per_ip=3)
+    for n in range(3):
+        assert deliver(client, workspace, write_key=f"wk_guess{n}").status_code == 401
+
+    # Refused before any key is looked up, valid or not, from that address only.
+    with django_assert_num_queries(0):
+        response = deliver(client, workspace, write_key="wk_guess3")
+    assert_json_throttled(response, longest_wait=20, mentions="unknown or revoked key")
+    assert deliver(client, workspace).status_code == 429
+    assert deliver(client, workspace, ip=OTHER_IP).status_code == 200
+
+
+# --- Tracking -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("basic", [True, False], ids=["basic-auth", "key-in-body"])
+def test_tracking_is_limited_per_write_key_and_a_refused_call_stores_nothing(
+    client, workspace, limits, basic
+):
+    limits(tracking_per_key=2)
+    for n in range(2):
+        assert track(client, workspace.write_key, ip=f"192.0.2.{n}", basic=basic, n=n).json() == {
+            "success": True
+        }
+
+    response = track(client, workspace.write_key, ip="192.0.2.9", basic=basic, n=2)
+
+    assert_json_throttled(response, longest_wait=30, mentions="tracking requests for this write")
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert response["Access-Control-Expose-Headers"] == "Retry-After"
+    assert sorted(Event.objects.values_list("name", flat=True)) == ["Event 0", "Event 1"]
+    other = WorkspaceFactory()
+    assert track(client, other.write_key, ip="192.0.2.9").status_code == 200
+
+
+def test_tracking_is_limited_per_client_ip(client, workspace, limits):
+    limits(tracking_per_ip=2)
+    other = WorkspaceFactory()
+    assert track(client, workspace.write_key).status_code == 200
+    assert track(client, other.write_key, basic=True).status_code == 200
+
+    response = track(client, workspace.write_key, n=2)
+
+    assert_json_throttled(response, longest_wait=30, mentions="from this IP address")
+    assert track(client, workspace.write_key, ip=OTHER_IP).status_code == 200
+
+
+def test_a_call_without_any_key_still_spends_the_ips_tokens(client, limits):
+    limits(tracking_per_ip=1)
+    body = {"type": "track", "event": "E", "anonymousId": "a"}
+    assert send(client, "track", body, REMOTE_ADDR=IP).status_code == 401
+    assert send(client, "track", body, REMOTE_ADDR=IP).status_code == 429
+
+
+@pytest.mark.parametrize("basic", [True, False], ids=["basic-auth", "key-in-body"])
+def test_unknown_write_keys_on_tracking_are_failed_authentications(
+    client, workspace, limits, basic, django_assert_num_queries
+):
+    limits(failed_auth_per_ip=2)
+    for n in range(2):
+        assert track(client, f"wk_guess{n}", basic=basic).status_code == 401
+
+    with django_assert_num_queries(0):
+        response = track(client, "wk_guess2", basic=basic)
+    assert_json_throttled(response, longest_wait=30, mentions="unknown or revoked key")
+    assert track(client, workspace.write_key, ip=OTHER_IP, basic=basic).status_code == 200
+
+
+def test_a_preflight_is_never_limited(client, limits):
+    limits(tracking_per_ip=1, delivery_per_ip=1)
+    for _ in range(3):
+        assert client.options("/v1/batch", REMOTE_ADDR=IP).status_code == 204
+        assert client.options("/api/v1/delivery", REMOTE_ADDR=IP).status_code == 204
+
+
+# --- The SDK script -------------------------------------------------------------------------
+
+
+def test_the_sdk_script_is_limited_per_client_ip_in_plain_text(client, workspace, limits):
+    limits(sdk_script_per_ip=2)
+    path = f"/v1/analytics-js/snippet/{workspace.write_key}/analytics.min.js"
+    for _ in range(2):
+        assert client.get(path, REMOTE_ADDR=IP).status_code == 200
+
+    response = client.get(path, REMOTE_ADDR=IP)
+
+    assert_throttled(response, longest_wait=30)
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert "SDK script requests" in response.content.decode()
+    assert client.get(path, REMOTE_ADDR=OTHER_IP).status_code == 200
+
+
+# --- The App API ----------------------------------------------------------------------------
+
+
+def app_api(client, key, *, ip=IP):
+    return client.get(
+        "/api/v1/anonymous-messages", headers={"Authorization": f"Bearer {key}"}, REMOTE_ADDR=ip
+    )
+
+
+def test_the_app_api_is_limited_per_key_not_per_ip(client, workspace, limits):
+    limits(app_api_per_key=2)
+    key = workspace.rotate_api_key()
+    other_key = WorkspaceFactory().rotate_api_key()
+    assert app_api(client, key, ip="192.0.2.1").status_code == 200
+    assert app_api(client, key, ip="192.0.2.2").status_code == 200
+
+    response = app_api(client, key, ip="192.0.2.3")
+
+    assert_json_throttled(response, longest_wait=30, mentions="App API requests for this key")
+    assert app_api(client, other_key, ip="192.0.2.3").status_code == 200
+
+
+def test_unknown_app_api_keys_are_failed_authentications(
+    client, workspace, limits, django_assert_num_queries
+):
+    limits(failed_auth_per_ip=2)
+    key = workspace.rotate_api_key()
+    for n in range(2):
+        assert app_api(client, f"sk_guess{n}").status_code == 401
+
+    with django_assert_num_queries(0):
+        response = app_api(client, "sk_guess2")
+    assert_json_throttled(response, longest_wait=30, mentions="unknown or revoked key")
+    assert app_api(client, key, ip=OTHER_IP).status_code == 200
+
+
+# --- Client IPs -----------------------------------------------------------------------------
+
+
+def test_behind_a_proxy_each_client_has_its_own_bucket_whatever_it_forwards(
+    client, workspace, settings, limits
+):
+    settings.LOGIN_PROXY_COUNT = 1
+    limits(delivery_per_ip=1)
+    proxy = {"ip": "10.0.0.2"}
+    assert (
+        deliver(client, workspace, HTTP_X_FORWARDED_FOR="203.0.113.7", **proxy).status_code == 200
+    )
+    # A client cannot get fresh buckets by prepending addresses of its own.
+    forged = "1.2.3.4, 203.0.113.7"
+    assert deliver(client, workspace, HTTP_X_FORWARDED_FOR=forged, **proxy).status_code == 429
+    assert (
+        deliver(client, workspace, HTTP_X_FORWARDED_FOR="203.0.113.8", **proxy).status_code == 200
+    )
+
+
+def test_an_ipv6_client_is_limited_per_64_prefix(client, workspace, limits):
+    limits(delivery_per_ip=1)
+    assert deliver(client, workspace, ip="2001:db8:1:2::1").status_code == 200
+    assert deliver(client, workspace, ip="2001:db8:1:2:ffff::9").status_code == 429
+    assert deliver(client, workspace, ip="2001:db8:1:3::1").status_code == 200
+
+
+def test_limits_can_be_turned_off(client, workspace, settings, limits):
+    limits(delivery_per_ip=1, failed_auth_per_ip=1)
+    settings.RATE_LIMITS_ENABLED = False
+    for _ in range(3):
+        assert deliver(client, workspace).status_code == 200
+        assert deliver(client, workspace, write_key="wk_guess").status_code == 401
+
+
+def test_a_zero_limit_is_off(client, workspace, limits):
+    limits(delivery_per_ip=0, delivery_per_key=0, failed_auth_per_ip=0)
+    for _ in range(3):
+        assert deliver(client, workspace).status_code == 200
+
+
+# --- Redis ----------------------------------------------------------------------------------
+
+
+def request_from(ip=IP):
+    return RequestFactory().get("/api/v1/delivery", REMOTE_ADDR=ip)
+
+
+def test_with_redis_every_process_shares_the_buckets(client, workspace, redis_cache, limits):
+    limits(delivery_per_key=2)
+    assert deliver(client, workspace).status_code == 200
+    rate_limits.reset_local()  # another process: nothing of the above is in this one
+    assert deliver(client, workspace, ip=OTHER_IP).status_code == 200
+    rate_limits.reset_local()
+
+    response = deliver(client, workspace, ip="192.0.2.50")
+
+    assert_json_throttled(response, longest_wait=30, mentions="for this write key")
+    assert int(response["Retry-After"]) >= 29
+    buckets = [key.decode() for key in redis_cache.scan_iter("anonmsg:rate:*")]
+    assert any(key.startswith("anonmsg:rate:v1:delivery_per_key:") for key in buckets)
+    # A bucket is forgotten once it would be full again (here: within a minute).
+    assert all(0 < redis_cache.pttl(key) <= 61_000 for key in buckets)
+
+
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Counts what is sent to Redis, one entry per round trip (a pipeline sends once)."""
+    sent = []
+    send = Connection.send_packed_command
+
+    def counting_send(self, command, *args, **kwargs):
+        sent.append(command)
+        return send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counting_send)
+    return sent
+
+
+def test_a_warm_delivery_request_checks_its_limits_in_its_one_redis_round_trip(
+    client, workspace, redis_cache, redis_round_trips, django_assert_num_queries
+):
+    lookup.clear_local()
+    deliver(client, workspace)
+    deliver(client, workspace)
+    redis_round_trips.clear()
+
+    with django_assert_num_queries(0):
+        assert deliver(client, workspace).status_code == 200
+
+    assert len(redis_round_trips) == 1
+    assert b"EVALSHA" in b"".join(redis_round_trips[0]) and b"MGET" in b"".join(
+        redis_round_trips[0]
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tracking_request_checks_its_limits_with_the_write_key_lookup(
+    client, workspace, redis_cache, redis_round_trips
+):
+    track(client, workspace.write_key)
+    redis_round_trips.clear()
+
+    assert track(client, workspace.write_key, n=1).status_code == 200
+
+    lookups = [sent for sent in redis_round_trips if b"EVALSHA" in b"".join(sent)]
+    assert len(lookups) == 1 and b"MGET" in b"".join(lookups[0])
+
+
+def test_a_warm_delivery_request_refused_by_redis_reads_nothing_else(
+    client, workspace, redis_cache, limits, redis_round_trips, django_assert_num_queries
+):
+    limits(delivery_per_key=2)
+    lookup.clear_local()
+    deliver(client, workspace)
+    deliver(client, workspace)
+    redis_round_trips.clear()
+
+    with django_assert_num_queries(0):
+        assert deliver(client, workspace).status_code == 429
+    assert len(redis_round_trips) == 1
+
+
+def test_a_redis_that_forgot_the_script_is_taught_it_again(client, workspace, redis_cache, limits):
+    limits(delivery_per_key=3, sdk_script_per_ip=1)
+    lookup.clear_local()
+    deliver(client, workspace)
+    redis_cache.script_flush()  # as after a Redis restart
+    assert deliver(client, workspace).status_code == 200  # pipelined with the cached read
+    redis_cache.script_flush()
+    assert deliver(client, workspace).status_code == 200
+    assert deliver(client, workspace).status_code == 429
+    redis_cache.script_flush()
+    assert rate_limits.check(request_from(), "sdk_script") is None  # alone
+    assert rate_limits.check(request_from(), "sdk_script") is not None
+
+
+def test_the_redis_buckets_refill_with_time(redis_cache, limits):
+    limits(delivery_per_ip=600, failed_auth_per_ip=0)  # ten a second
+    spent = 0
+    while (refusal := rate_limits.check(request_from(), "delivery")) is None and spent < 5000:
+        spent += 1
+    assert 600 <= spent < 5000  # a minute's worth, and what came in meanwhile
+    assert refusal.retry_after == 1
+    time.sleep(0.25)
+    assert rate_limits.check(request_from(), "delivery") is None
+
+
+def test_failed_authentications_are_counted_in_redis(client, workspace, redis_cache, limits):
+    limits(failed_auth_per_ip=2)
+    for n in range(2):
+        assert deliver(client, workspace, write_key=f"wk_guess{n}").status_code == 401
+    rate_limits.reset_local()
+    assert deliver(client, workspace).status_code == 429
+
+
+def test_with_redis_down_the_limits_fail_open_and_the_outage_is_logged_once(
+    client, workspace, settings, limits, caplog
+):
+    settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")  # nothing listens there
+    limits(delivery_per_ip=1, delivery_per_key=1, failed_auth_per_ip=1)
+    caplog.set_level(logging.WARNING, logger="anonmsg.rate_limits")
+
+    statuses = [deliver(client, workspace).status_code for _ in range(5)]
+
+    assert statuses == [200] * 5
+    outage = [r for r in caplog.records if r.name == "anonmsg.rate_limits"]
+    assert len(outage) == 1
+    assert "not enforced" in outage[0].getMessage()
+
+
+def test_a_redis_failing_under_a_warm_request_fails_open_too(
+    client, workspace, redis_cache, settings, limits, caplog
+):
+    limits(delivery_per_key=1)
+    lookup.clear_local()
+    assert deliver(client, workspace).status_code == 200  # this process now knows the key
+    caplog.set_level(logging.WARNING, logger="anonmsg.rate_limits")
+    settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")  # Redis goes away
+
+    # The rate check rides along the cached read, which fails: served from the database.
+    statuses = [deliver(client, workspace).status_code for _ in range(3)]
+
+    assert statuses == [200] * 3
+    assert len([r for r in caplog.records if r.name == "anonmsg.rate_limits"]) == 1
+
+
+def test_when_redis_is_back_the_limits_apply_again(settings, redis_cache, limits, caplog):
+    limits(delivery_per_ip=1, failed_auth_per_ip=0)
+    caplog.set_level(logging.WARNING, logger="anonmsg.rate_limits")
+    settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")
+    assert rate_limits.check(request_from(), "delivery") is None
+    settings.CACHES = redis_cache_settings(REDIS_TEST_URL)
+    # Redis is left alone for a few seconds after a failure: still open meanwhile.
+    assert rate_limits.check(request_from(), "delivery") is None
+    rate_limits._redis.down_until = time.monotonic()  # the pause is over
+
+    assert rate_limits.check(request_from(), "delivery") is None
+    assert rate_limits.check(request_from(), "delivery") is not None
+    messages = [r.getMessage() for r in caplog.records if r.name == "anonmsg.rate_limits"]
+    assert len(messages) == 2
+    assert "enforced again" in messages[1]
+
+
+def test_a_redis_that_stops_answering_delays_one_request_not_every_one(settings, limits):
+    # A server that accepts connections and never answers: reads time out (0.5 s).
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        settings.CACHES = redis_cache_settings(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        limits(delivery_per_ip=1)
+        started = time.monotonic()
+        assert rate_limits.check(request_from(), "delivery") is None
+        first = time.monotonic() - started
+        started = time.monotonic()
+        for _ in range(20):
+            assert rate_limits.check(request_from(), "delivery") is None
+        following = time.monotonic() - started
+    finally:
+        silent.close()
+    assert first < 2.0
+    assert following < 0.2
+
+
+# --- The OpenAPI document -------------------------------------------------------------------
+
+
+def test_every_rate_limited_operation_documents_its_429_with_retry_after(client, db):
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    limited = {
+        path: operation
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if method in ("get", "post", "patch")
+        and (path.startswith("/api/") or path.startswith("/v1/"))
+        and path not in ("/api/v1/openapi.json", "/v1/m")
+    }
+    assert "/api/v1/delivery" in limited and "/v1/batch" in limited
+    for path, operation in limited.items():
+        answer = operation["responses"].get("429")
+        assert answer, f"{path} does not document its 429"
+        assert "Retry-After" in answer["headers"], path
+
+
+# --- Settings -------------------------------------------------------------------------------
+
+SETTINGS_CODE = (
+    "import json; from django.conf import settings; "
+    "print(json.dumps([settings.RATE_LIMITS_ENABLED, settings.RATE_LIMITS]))"
+)
+
+
+def test_the_limits_come_from_the_environment_with_generous_defaults():
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        SETTINGS_CODE,
+        RATE_LIMITS="off",
+        RATE_LIMIT_DELIVERY_PER_KEY="600000",
+        RATE_LIMIT_TRACKING_PER_IP="0",
+    )
+    assert result.returncode == 0, result.stderr
+    enabled, limits = json.loads(result.stdout)
+    assert enabled is False
+    assert limits == {
+        "tracking_per_ip": 0,
+        "tracking_per_key": 120_000,
+        "delivery_per_ip": 6_000,
+        "delivery_per_key": 600_000,
+        "sdk_script_per_ip": 1_200,
+        "app_api_per_key": 1_200,
+        "failed_auth_per_ip": 300,
+    }
+
+
+def test_a_negative_limit_is_a_clear_startup_error():
+    result = run_manage("check", RATE_LIMIT_FAILED_AUTH_PER_IP="-5")
+    assert result.returncode != 0
+    assert "RATE_LIMIT_FAILED_AUTH_PER_IP=-5 is too small" in result.stderr
