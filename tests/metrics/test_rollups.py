@@ -162,7 +162,6 @@ def test_rerunning_the_job_or_rebuilding_the_range_changes_nothing(activity):
     first = roll_up(now=settled())
     assert first.buckets_written > 0
     before = snapshot()
-    state = RollupState.objects.get(name=STATE_NAME)
 
     # This test's rows belong to one transaction, still open: every run reads them again.
     again = roll_up(now=settled())
@@ -170,7 +169,6 @@ def test_rerunning_the_job_or_rebuilding_the_range_changes_nothing(activity):
     rebuilt = rebuild_rollups(start=start - H, end=start + 52 * H)
     assert (rebuilt.buckets_written, rebuilt.buckets_deleted) == (0, 0)
     assert snapshot() == before
-    assert RollupState.objects.get(name=STATE_NAME).event_position == state.event_position
 
 
 def test_rebuild_repairs_damaged_buckets(activity):
