@@ -14,6 +14,10 @@ broker (no worker has started them: they run again at once), and exits; bin/work
 a fresh cluster. A task a killed worker had started, or the one the pusher was handing over,
 runs again after the broker's `retry` delay, as django-q2's at-least-once delivery already
 allows; every task of anonmsg is idempotent.
+
+The sentinel itself can hang too (its guard loop takes each worker's timer lock, which a worker
+killed at the wrong moment keeps): on every turn of the loop it touches the file bin/worker
+names in WORKER_HEARTBEAT_FILE, and bin/worker kills a cluster whose heartbeat stops.
 """
 
 import logging
@@ -47,6 +51,7 @@ class Sentinel(cluster.Sentinel):
         # Set before django-q2's __init__, which runs the guard loop until the cluster stops.
         self.stuck_seconds = settings.WORKER_STUCK_SECONDS
         self.stuck_since = None
+        self.heartbeat_file = os.environ.get("WORKER_HEARTBEAT_FILE")
         super().__init__(*args, **kwargs)
 
     def reincarnate(self, process):
@@ -62,7 +67,15 @@ class Sentinel(cluster.Sentinel):
         state = super().status()
         if state in (Conf.IDLE, Conf.WORKING):
             self.check_progress()
+            self.beat()
         return state
+
+    def beat(self) -> None:
+        if self.heartbeat_file:
+            try:
+                os.utime(self.heartbeat_file)
+            except OSError:
+                logger.warning("Cannot touch the heartbeat file %s", self.heartbeat_file)
 
     def check_progress(self) -> None:
         waiting = not self.task_queue.empty()

@@ -92,7 +92,7 @@ class Worker:
         self.process.wait(timeout=10)
 
 
-def descendants(pid: int) -> set[int]:
+def children_by_parent() -> dict[int, list[int]]:
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -103,6 +103,11 @@ def descendants(pid: int) -> set[int]:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
         children.setdefault(parent, []).append(int(entry.name))
+    return children
+
+
+def descendants(pid: int) -> set[int]:
+    children = children_by_parent()
     found, todo = set(), [pid]
     while todo:
         for child in children.get(todo.pop(), []):
@@ -197,6 +202,21 @@ def test_a_stuck_queue_restarts_the_cluster_and_gives_its_waiting_tasks_back(wor
     assert "tasks have waited 3s in the queue while every worker idled" in running.log
     assert "Gave 4 waiting task(s) back to the broker" in running.log
     print(f"7 of 8 tasks done {took:.1f}s after the workers were stopped")
+    tree = running.tree()
+    assert running.stop(timeout=15) < 10
+    assert not [pid for pid in tree if alive(pid)]
+
+
+def test_a_cluster_whose_sentinel_hangs_is_killed_and_replaced(worker):
+    running = worker(WORKER_HEARTBEAT_SECONDS="3")
+    running.wait_for_log(r"ready for work at (\d+)", count=WORKERS)
+    [cluster] = children_by_parent()[running.process.pid]
+    [sentinel] = children_by_parent()[cluster]
+    os.kill(sentinel, signal.SIGSTOP)  # its guard loop stops turning
+    running.wait_for_log(r"(has not reported for 3s, killing it)")
+    running.wait_for_log(r"ready for work at (\d+)", count=2 * WORKERS)
+    enqueue(5)
+    wait_until_done(5, 60, running)
     tree = running.tree()
     assert running.stop(timeout=15) < 10
     assert not [pid for pid in tree if alive(pid)]
