@@ -11,9 +11,9 @@ So this sentinel does not replace a child that died from a signal, nor go on whe
 in the queue while every worker idles (a lock held by a process that is alive but stopped, or
 any other wedge): it kills its children, gives the tasks still waiting in its queue back to the
 broker (no worker has started them: they run again at once), and exits; bin/worker then starts
-a fresh cluster. A task a killed worker had started, or the one the pusher was handing over,
-runs again after the broker's `retry` delay, as django-q2's at-least-once delivery already
-allows; every task of anonmsg is idempotent.
+a fresh cluster. A task a killed worker had started, one whose result the monitor had not saved
+yet, and the one the pusher was handing over run again after the broker's `retry` delay, as
+django-q2's at-least-once delivery already allows; every task of anonmsg is idempotent.
 
 The sentinel itself can hang too (its guard loop takes each worker's timer lock, which a worker
 killed at the wrong moment keeps): on every turn of the loop it touches the file bin/worker
