@@ -323,6 +323,22 @@ def test_a_rolled_back_batch_is_never_counted(late_transaction):
     assert views(message) == 1
 
 
+def test_a_chunked_run_counts_every_commit_and_a_late_one_after_it_commits(late_transaction):
+    message = AnonymousMessageFactory(launched=True)
+    now = timezone.now()
+    late_transaction.start(
+        lambda: [MessageEventFactory(message=message, timestamp=now) for _ in range(3)]
+    )
+    for _ in range(5):  # five requests, five transactions, committed at once
+        MessageEventFactory(message=message, timestamp=now)
+    roll_up(now=now, chunk=2)
+    assert views(message) == 5
+    late_transaction.commit()
+    roll_up(now=now, chunk=2)
+    roll_up(now=now, chunk=2)
+    assert views(message) == 8
+
+
 def test_the_job_reads_in_chunks_without_losing_rows_that_share_a_transaction(message):
     now = timezone.now()
     for minute in range(7):
