@@ -78,10 +78,11 @@ class Worker:
         """The pids of bin/worker and every process below it."""
         return {self.process.pid} | descendants(self.process.pid)
 
-    def stop(self, timeout: float) -> float:
-        """SIGTERM, as a process manager sends it; how long bin/worker took to exit."""
+    def stop(self, timeout: float, stop_signal: int = signal.SIGTERM) -> float:
+        """SIGTERM as a process manager sends it (SIGINT: Ctrl-C); how long bin/worker took to
+        exit."""
         started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(stop_signal)
         self.process.wait(timeout=timeout)
         return time.monotonic() - started
 
@@ -124,6 +125,14 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def assert_gone(pids: set[int], timeout: float = 5) -> None:
+    """Every process of `pids` has ended (a SIGKILL takes a moment to land)."""
+    deadline = time.monotonic() + timeout
+    while [pid for pid in pids if alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in pids if alive(pid)]
+
+
 @pytest.fixture
 def worker():
     if connection.vendor != "postgresql":
@@ -159,15 +168,16 @@ def wait_until_done(n: int, timeout: float, worker: Worker) -> float:
     )
 
 
-def test_the_worker_runs_tasks_and_stops_at_once_on_sigterm(worker):
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_the_worker_runs_tasks_and_stops_at_once_on_a_stop_signal(worker, stop_signal):
     running = worker()
     running.wait_for_log(r"ready for work at (\d+)", count=WORKERS)
     enqueue(5)
     wait_until_done(5, 30, running)
     tree = running.tree()
-    assert running.stop(timeout=15) < 10
+    assert running.stop(timeout=15, stop_signal=stop_signal) < 10
     assert running.process.returncode == 0
-    assert not [pid for pid in tree if alive(pid)]
+    assert_gone(tree)
 
 
 def test_killing_the_idle_workers_restarts_the_cluster_and_queued_tasks_run(worker):
@@ -184,7 +194,7 @@ def test_killing_the_idle_workers_restarts_the_cluster_and_queued_tasks_run(work
 
     tree = running.tree()
     assert running.stop(timeout=15) < 10
-    assert not [pid for pid in tree if alive(pid)]
+    assert_gone(tree)
 
 
 def test_a_stuck_queue_restarts_the_cluster_and_gives_its_waiting_tasks_back(worker):
@@ -204,7 +214,7 @@ def test_a_stuck_queue_restarts_the_cluster_and_gives_its_waiting_tasks_back(wor
     print(f"7 of 8 tasks done {took:.1f}s after the workers were stopped")
     tree = running.tree()
     assert running.stop(timeout=15) < 10
-    assert not [pid for pid in tree if alive(pid)]
+    assert_gone(tree)
 
 
 def test_a_cluster_whose_sentinel_hangs_is_killed_and_replaced(worker):
@@ -219,7 +229,7 @@ def test_a_cluster_whose_sentinel_hangs_is_killed_and_replaced(worker):
     wait_until_done(5, 60, running)
     tree = running.tree()
     assert running.stop(timeout=15) < 10
-    assert not [pid for pid in tree if alive(pid)]
+    assert_gone(tree)
 
 
 def test_a_cluster_that_cannot_stop_is_killed_after_the_grace_period(worker):
@@ -229,4 +239,4 @@ def test_a_cluster_that_cannot_stop_is_killed_after_the_grace_period(worker):
         os.kill(int(pid), signal.SIGSTOP)
     tree = running.tree()
     assert running.stop(timeout=15) < 6
-    assert not [pid for pid in tree if alive(pid)]
+    assert_gone(tree)
