@@ -134,14 +134,12 @@ def _false(*args, **kwargs):
 
 
 def _redacted(url: str) -> str:
-    """The URL without its password: it goes to the log."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (
-        f":{parts.port}" if parts.port else ""
-    )
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL without its password (nor the query, which may carry one): it goes to the log."""
+    parts = urlsplit(url)._replace(query="")
+    if parts.password is not None:
+        port = f":{parts.port}" if parts.port else ""
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{parts.hostname}{port}")
+    return urlunsplit(parts)
 
 
 class RedisCache(DjangoRedisCache):

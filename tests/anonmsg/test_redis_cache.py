@@ -106,8 +106,12 @@ def test_every_thread_of_a_process_shares_the_outage_and_its_one_line(settings, 
     assert len([r for r in caplog.records if r.name == "anonmsg.redis_cache"]) == 1
 
 
-def test_the_password_of_the_redis_url_is_not_logged(settings, caplog):
-    settings.CACHES = breaker_cache_settings(f"redis://:s3cret@127.0.0.1:{closed_port()}/0", 60)
+@pytest.mark.parametrize(
+    "url",
+    ["redis://:s3cret@127.0.0.1:{port}/0", "redis://127.0.0.1:{port}/0?password=s3cret"],
+)
+def test_the_password_of_the_redis_url_is_not_logged(settings, caplog, url):
+    settings.CACHES = breaker_cache_settings(url.format(port=closed_port()), 60)
     with caplog.at_level(logging.WARNING, logger="anonmsg.redis_cache"):
         cache.get("key")
     assert "unreachable" in caplog.text
