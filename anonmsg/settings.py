@@ -310,6 +310,9 @@ Q_CLUSTER = {
     "save_limit": 500,
     "poll": 1,
 }
+# bin/worker restarts a cluster whose tasks wait this long while every worker idles
+# (anonmsg/task_cluster.py).
+WORKER_STUCK_SECONDS = env_int("WORKER_STUCK_SECONDS", 30, minimum=1)
 
 # --- Security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

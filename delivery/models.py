@@ -1,5 +1,6 @@
 from django.db import models
 
+from anonmsg.commit_order import CurrentTransactionId
 from anonmsg.models import Workspace
 from campaigns.models import AnonymousMessage
 
@@ -105,6 +106,11 @@ class Event(models.Model):
     action_type = models.CharField(max_length=30, blank=True)
     action_name = models.CharField(max_length=255, blank=True)
     payload = models.JSONField()
+    # The inserting transaction (PostgreSQL; NULL on SQLite): the rollups read message events
+    # in commit order by it (anonmsg/commit_order.py).
+    transaction_id = models.BigIntegerField(
+        null=True, blank=True, editable=False, db_default=CurrentTransactionId()
+    )
 
     class Meta:
         ordering = ["-timestamp", "-id"]
@@ -122,6 +128,11 @@ class Event(models.Model):
             models.Index(
                 fields=["content_id", "timestamp"],
                 name="event_content_time",
+                condition=models.Q(content_id__isnull=False),
+            ),
+            models.Index(
+                fields=["transaction_id", "id"],
+                name="event_message_transaction",
                 condition=models.Q(content_id__isnull=False),
             ),
         ]

@@ -49,5 +49,5 @@ class MessageHourlyStatsAdmin(admin.ModelAdmin):
 
 @admin.register(RollupState)
 class RollupStateAdmin(admin.ModelAdmin):
-    list_display = ["name", "last_event_id", "last_conversion_id", "ran_at"]
+    list_display = ["name", "event_position", "conversion_position", "ran_at"]
     readonly_fields = ["ran_at"]

@@ -6,6 +6,7 @@ from raw `delivery.Event` rows (see metrics/memberships.py, conversions.py, roll
 
 from django.db import models
 
+from anonmsg.commit_order import CurrentTransactionId
 from anonmsg.models import Workspace
 from campaigns.models import AnonymousMessage, GoalTrigger, Segment
 from delivery.models import Profile
@@ -68,6 +69,11 @@ class Conversion(models.Model):
     # rollups count it at.
     converted_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # The inserting transaction (PostgreSQL; NULL on SQLite): the rollups read conversions in
+    # commit order by it (anonmsg/commit_order.py).
+    transaction_id = models.BigIntegerField(
+        null=True, blank=True, editable=False, db_default=CurrentTransactionId()
+    )
 
     class Meta:
         ordering = ["-converted_at", "-id"]
@@ -76,7 +82,10 @@ class Conversion(models.Model):
                 fields=["message", "profile"], name="one_conversion_per_profile"
             )
         ]
-        indexes = [models.Index(fields=["message", "converted_at"], name="conversion_message_time")]
+        indexes = [
+            models.Index(fields=["message", "converted_at"], name="conversion_message_time"),
+            models.Index(fields=["transaction_id", "id"], name="conversion_transaction"),
+        ]
 
     def __str__(self):
         return f"{self.profile_id} converted on {self.message_id}"
@@ -147,14 +156,16 @@ class MessageViewerDay(models.Model):
 
 
 class RollupState(models.Model):
-    """How far the rollup job has filled: the last raw event and conversion it has counted."""
+    """How far the rollup job has filled: every raw message event and conversion whose position
+    (anonmsg/commit_order.py: the inserting transaction on PostgreSQL, the id on SQLite) is
+    below these is counted."""
 
     name = models.CharField(max_length=50, unique=True)
-    last_event_id = models.BigIntegerField(default=0)
-    last_conversion_id = models.BigIntegerField(default=0)
+    event_position = models.BigIntegerField(default=0)
+    conversion_position = models.BigIntegerField(default=0)
     ran_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return (
-            f"{self.name}: events ≤ {self.last_event_id}, conversions ≤ {self.last_conversion_id}"
+            f"{self.name}: events < {self.event_position}, conversions < {self.conversion_position}"
         )

@@ -1,17 +1,21 @@
 """Hourly rollups of message events: what dashboards and the App API read.
 
-`roll_up` is the scheduled job (every minute, django-q2). It keeps a watermark, the id of the
-last raw event and of the last conversion it has counted (`RollupState`), reads only what came
-after it, and recomputes the (message, hour) buckets those rows fall into from the raw data.
-Watermarking by id rather than by event time catches late events (mobile batches, clock skew)
-whatever hour they belong to. Rows received in the last 30 seconds are read again on the next
-run, because a transaction that took a smaller id may not have committed yet.
+`roll_up` is the scheduled job (every minute, django-q2). It keeps a watermark in commit order
+(`RollupState`, anonmsg/commit_order.py): the position below which every raw message event
+and conversion has been counted. Each run reads the rows at or past it, recomputes the
+(message, hour) buckets they fall into from the raw data, and moves the watermark to the
+oldest transaction still running when it started. A batch whose transaction commits late (a
+held lock, a slow request) is read by the first run after its commit, however late: an id
+watermark skipped it (issue 10, finding 8). Reading rows by arrival rather than by event time
+also catches late events (mobile batches, clock skew) whatever hour they belong to. Rows of
+transactions that were still running are read again by the next run.
 
 `rebuild_rollups` recomputes every bucket of a time range (the management command).
 
-Both recompute whole buckets from raw data and write only what differs, so running either
-twice changes nothing. Buckets older than the retention period are never recomputed by the
-scheduled job: their raw anonymous events may have been deleted, and counted numbers are kept.
+Both recompute whole buckets from raw data and write only what differs, so reading a row
+twice, or running either twice, changes nothing. Buckets older than the retention period are
+never recomputed by the scheduled job: their raw anonymous events may have been deleted, and
+counted numbers are kept.
 """
 
 from collections import defaultdict
@@ -20,11 +24,12 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 from pyroaring import BitMap64
 
+from anonmsg import commit_order
 from campaigns.models import AnonymousMessage
 from delivery.models import Event, Visitor
 from metrics import viewer_sets
@@ -33,8 +38,6 @@ from metrics.models import Conversion, MessageHourlyStats, MessageViewerDay, Rol
 from metrics.ranges import HOUR, ceil_hour, floor_hour
 
 STATE_NAME = "message-stats"
-# Rows received this recently are read again next run (their neighbours may not be committed).
-SETTLE = timedelta(seconds=30)
 CHUNK = 50_000
 # Distinct action names kept per bucket (names come from SDKs); the rest add up under OTHER.
 MAX_ACTIONS = 50
@@ -47,8 +50,8 @@ class RollupRun:
     conversions: int = 0
     buckets_written: int = 0
     buckets_deleted: int = 0
-    last_event_id: int = 0
-    last_conversion_id: int = 0
+    event_position: int = 0
+    conversion_position: int = 0
     skipped_old_buckets: int = 0
 
 
@@ -59,27 +62,73 @@ def retention_horizon(now: datetime) -> datetime:
 # --- The scheduled job ------------------------------------------------------------------------
 
 
+@dataclass
+class _Scan:
+    """One table's rows at or past a position, read in commit order a chunk at a time."""
+
+    rows: QuerySet
+    fields: tuple[str, ...]
+    position: int
+    horizon: int
+    after: tuple[int, int] | None = None  # (position, pk) of the last row read
+    done: bool = False
+
+    def next_chunk(self, chunk: int) -> list[tuple]:
+        """The next rows as (position, pk, *fields); moves `position` past what was read."""
+        if self.done:
+            return []
+        rows = self.rows.annotate(position=F(commit_order.position_field()))
+        fields = ("position", "pk", *self.fields)
+        found = []
+        if self.after is not None:
+            # The rest of the last position first (one transaction may have inserted many rows):
+            # two index range scans rather than an OR the planner cannot use.
+            at, pk = self.after
+            same = rows.filter(position=at, pk__gt=pk).order_by("pk")
+            found = list(same.values_list(*fields)[:chunk])
+        if len(found) < chunk:
+            if self.after is None:
+                later = rows.filter(position__gte=self.position)
+            else:
+                later = rows.filter(position__gt=self.after[0])
+            found += later.order_by("position", "pk").values_list(*fields)[: chunk - len(found)]
+        if len(found) < chunk:
+            # Everything committed below the horizon has now been read.
+            self.position, self.done = max(self.position, self.horizon), True
+        else:
+            # Rows sharing the last row's position may follow in the next chunk.
+            self.after = found[-1][:2]
+            self.position = max(self.position, min(self.horizon, found[-1][0]))
+        return found
+
+
 def roll_up(*, now: datetime | None = None, chunk: int = CHUNK) -> RollupRun:
     """Count new raw events and conversions into their hourly buckets (idempotent)."""
     now = now or timezone.now()
     run = RollupRun()
     RollupState.objects.get_or_create(name=STATE_NAME)
+    events = conversions = None
     while True:
         with transaction.atomic():
             # The row lock serialises concurrent runs (schedule + command); runs are idempotent
             # anyway, this only saves work.
             state = RollupState.objects.select_for_update().get(name=STATE_NAME)
-            events = list(
-                Event.objects.filter(pk__gt=state.last_event_id, content_id__isnull=False)
-                .order_by("pk")
-                .values_list("pk", "content_id", "timestamp", "received_at")[:chunk]
-            )
-            conversions = list(
-                Conversion.objects.filter(pk__gt=state.last_conversion_id)
-                .order_by("pk")
-                .values_list("pk", "message_id", "converted_at", "created_at")[:chunk]
-            )
-            touched = {(row[1], floor_hour(row[2])) for row in events + conversions}
+            if events is None:
+                events = _Scan(
+                    Event.objects.filter(content_id__isnull=False),
+                    ("content_id", "timestamp"),
+                    state.event_position,
+                    commit_order.horizon(Event),
+                )
+                conversions = _Scan(
+                    Conversion.objects.all(),
+                    ("message_id", "converted_at"),
+                    state.conversion_position,
+                    commit_order.horizon(Conversion),
+                )
+            event_rows = events.next_chunk(chunk)
+            conversion_rows = conversions.next_chunk(chunk)
+            touched = {(row[2], floor_hour(row[3])) for row in event_rows + conversion_rows}
             horizon = retention_horizon(now)
             recent = {(m, h) for m, h in touched if h >= horizon}
             run.skipped_old_buckets += len(touched) - len(recent)
@@ -87,31 +136,17 @@ def roll_up(*, now: datetime | None = None, chunk: int = CHUNK) -> RollupRun:
             run.buckets_written += written
             run.buckets_deleted += deleted
 
-            old = (state.last_event_id, state.last_conversion_id)
-            state.last_event_id = _settled_watermark(events, state.last_event_id, now)
-            state.last_conversion_id = _settled_watermark(
-                conversions, state.last_conversion_id, now
-            )
+            # A concurrent run may have got further: a position never goes back.
+            state.event_position = max(state.event_position, events.position)
+            state.conversion_position = max(state.conversion_position, conversions.position)
             state.ran_at = now
             state.save()
-            run.events += len(events)
-            run.conversions += len(conversions)
-            run.last_event_id, run.last_conversion_id = (
-                state.last_event_id,
-                state.last_conversion_id,
-            )
-        full = len(events) == chunk or len(conversions) == chunk
-        if not full or (state.last_event_id, state.last_conversion_id) == old:
+            run.events += len(event_rows)
+            run.conversions += len(conversion_rows)
+            run.event_position = state.event_position
+            run.conversion_position = state.conversion_position
+        if events.done and conversions.done:
             return run
-
-
-def _settled_watermark(rows: list[tuple], current: int, now: datetime) -> int:
-    """The highest id below which every row is old enough that no earlier id can still appear."""
-    for row in rows:
-        if row[3] > now - SETTLE:
-            break
-        current = row[0]
-    return current
 
 
 # --- Rebuilding ---------------------------------------------------------------------------

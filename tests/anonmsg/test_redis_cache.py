@@ -1,8 +1,14 @@
 """anonmsg/redis_cache.py on a real Redis, and the settings REDIS_URL produces."""
 
 import logging
+import shutil
+import socket
+import subprocess
+import threading
+import time
 
 import pytest
+import redis
 from django.core.cache import cache, caches
 from django.core.checks import run_checks
 
@@ -33,7 +39,7 @@ def test_one_client_is_kept_per_connection_pool(redis_cache):
 
 
 def test_a_redis_that_is_down_reads_as_an_empty_cache(settings, caplog):
-    settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")  # nothing listens there
+    settings.CACHES = redis_cache_settings(f"redis://127.0.0.1:{closed_port()}/0")
     with caplog.at_level(logging.WARNING, logger="anonmsg.redis_cache"):
         assert cache.get("key", "default") == "default"
         assert cache.get_many(["a", "b"]) == {}
@@ -44,7 +50,139 @@ def test_a_redis_that_is_down_reads_as_an_empty_cache(settings, caplog):
         cache.delete_many(["a", "b"])
         assert cache.has_key("key") is False
         assert cache.touch("key") is False
-    assert "Redis cache get failed; treating it as a miss" in caplog.text
+    assert "unreachable (ConnectionError" in caplog.text
+
+
+# --- The circuit breaker: one line per outage (issue 10, finding 11) ---------------------------
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (the system just handed it out and took it back)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def breaker_cache_settings(url: str, seconds: float) -> dict:
+    caches_setting = redis_cache_settings(url)
+    caches_setting["default"]["OPTIONS"]["CIRCUIT_BREAKER_SECONDS"] = seconds
+    return caches_setting
+
+
+def test_an_outage_logs_one_line_without_traceback_and_calls_return_at_once(settings, caplog):
+    url = f"redis://127.0.0.1:{closed_port()}/0"
+    settings.CACHES = breaker_cache_settings(url, 60)
+    started = time.monotonic()
+    with caplog.at_level(logging.DEBUG, logger="anonmsg.redis_cache"):
+        for i in range(500):
+            assert cache.get(f"key-{i}") is None
+            cache.set(f"key-{i}", i)
+            cache.delete(f"key-{i}")
+    assert time.monotonic() - started < 2
+    records = [r for r in caplog.records if r.name == "anonmsg.redis_cache"]
+    assert len(records) == 1, [r.getMessage() for r in records]
+    assert records[0].levelno == logging.WARNING
+    assert records[0].exc_info is None
+    assert records[0].getMessage() == (
+        f"Redis cache {url} unreachable (ConnectionError: Error 111 connecting to "
+        f"{url[8:-2]}. Connection refused.); answering from the database, retrying every 60s"
+    )
+
+
+def test_every_thread_of_a_process_shares_the_outage_and_its_one_line(settings, caplog):
+    settings.CACHES = breaker_cache_settings(f"redis://127.0.0.1:{closed_port()}/0", 60)
+
+    def use_the_cache():
+        for i in range(50):
+            cache.get(f"key-{i}")
+        caches.close_all()
+
+    with caplog.at_level(logging.DEBUG, logger="anonmsg.redis_cache"):
+        threads = [threading.Thread(target=use_the_cache) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
+    assert len([r for r in caplog.records if r.name == "anonmsg.redis_cache"]) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://:s3cret@127.0.0.1:{port}/0", "redis://127.0.0.1:{port}/0?password=s3cret"],
+)
+def test_the_password_of_the_redis_url_is_not_logged(settings, caplog, url):
+    settings.CACHES = breaker_cache_settings(url.format(port=closed_port()), 60)
+    with caplog.at_level(logging.WARNING, logger="anonmsg.redis_cache"):
+        cache.get("key")
+    assert "unreachable" in caplog.text
+    assert "s3cret" not in caplog.text
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A Redis server of the test's own, on a free loopback port, started and stopped at will."""
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: apt-get install redis-server")
+    port = closed_port()
+
+    class Server:
+        url = f"redis://127.0.0.1:{port}/0"
+        process = None
+
+        def start(self):
+            self.process = subprocess.Popen(
+                [
+                    *("redis-server", "--port", str(port), "--bind", "127.0.0.1"),
+                    *("--save", "", "--appendonly", "no", "--dir", str(tmp_path)),
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+            client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    client.ping()
+                    client.close()
+                    return
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+
+        def stop(self):
+            if self.process is not None:
+                self.process.terminate()
+                self.process.wait(timeout=10)
+                self.process = None
+
+    server = Server()
+    yield server
+    server.stop()
+
+
+def test_the_cache_comes_back_with_redis_and_says_so_once(settings, caplog, redis_server):
+    settings.CACHES = breaker_cache_settings(redis_server.url, 0.2)
+    with caplog.at_level(logging.DEBUG, logger="anonmsg.redis_cache"):
+        assert cache.get("key", "miss") == "miss"  # Redis is down: the outage starts
+        redis_server.start()
+        time.sleep(0.3)  # the breaker's pause
+        cache.set("key", "stored", 30)
+        assert cache.get("key") == "stored"
+        for _ in range(100):
+            assert cache.get("key") == "stored"
+        redis_server.stop()
+        assert cache.get("key", "miss") == "miss"  # a second outage is a second line
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in messages] == ["WARNING", "INFO", "WARNING"]
+    assert messages[1] == ("INFO", f"Redis cache {redis_server.url} reachable again")
+
+
+def test_a_working_redis_logs_nothing(redis_cache, caplog):
+    with caplog.at_level(logging.DEBUG, logger="anonmsg.redis_cache"):
+        for i in range(100):
+            cache.set(f"key-{i}", i)
+            assert cache.get(f"key-{i}") == i
+    assert [r for r in caplog.records if r.name == "anonmsg.redis_cache"] == []
 
 
 def test_redis_url_selects_the_tolerant_backend_and_turns_the_state_cache_on():

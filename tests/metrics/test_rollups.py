@@ -1,9 +1,11 @@
 import random
+import threading
 from collections import defaultdict
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.utils import timezone
 
 from metrics.models import Conversion, MessageHourlyStats, MessageViewerDay, RollupState
@@ -20,6 +22,7 @@ from tests.factories import (
 )
 
 H = timedelta(hours=1)
+S = timedelta(seconds=1)
 ACTIONS = ["viewed_content"] * 6 + ["clicked_content"] * 2 + ["dismissed_content"]
 
 
@@ -159,14 +162,13 @@ def test_rerunning_the_job_or_rebuilding_the_range_changes_nothing(activity):
     first = roll_up(now=settled())
     assert first.buckets_written > 0
     before = snapshot()
-    state = RollupState.objects.get(name=STATE_NAME)
 
+    # This test's rows belong to one transaction, still open: every run reads them again.
     again = roll_up(now=settled())
-    assert (again.events, again.buckets_written, again.buckets_deleted) == (0, 0, 0)
+    assert (again.buckets_written, again.buckets_deleted) == (0, 0)
     rebuilt = rebuild_rollups(start=start - H, end=start + 52 * H)
     assert (rebuilt.buckets_written, rebuilt.buckets_deleted) == (0, 0)
     assert snapshot() == before
-    assert RollupState.objects.get(name=STATE_NAME).last_event_id == state.last_event_id
 
 
 def test_rebuild_repairs_damaged_buckets(activity):
@@ -184,13 +186,13 @@ def test_rebuild_repairs_damaged_buckets(activity):
     assert stored_buckets() == expected
 
 
-def test_the_job_records_its_watermark_and_reads_only_newer_events(message):
+def test_the_job_counts_an_event_once_however_often_it_runs(message):
     now = timezone.now()
-    old = MessageEventFactory(message=message, timestamp=now - 2 * H, received_at=now - 2 * H)
-    run = roll_up(now=now)
-    assert RollupState.objects.get(name=STATE_NAME).last_event_id == old.pk
-    assert run.events == 1
-    assert roll_up(now=now).events == 0
+    MessageEventFactory(message=message, timestamp=now - 2 * H, received_at=now - 2 * H)
+    for _ in range(3):
+        roll_up(now=now)
+        assert MessageHourlyStats.objects.get(message=message).views == 1
+    assert RollupState.objects.get(name=STATE_NAME).ran_at == now
 
 
 def test_a_late_event_for_an_old_hour_is_counted_in_that_hour(message):
@@ -204,16 +206,146 @@ def test_a_late_event_for_an_old_hour_is_counted_in_that_hour(message):
     assert (bucket.hour, bucket.views) == (floor_hour(now - 5 * H), 2)
 
 
-def test_events_received_moments_ago_are_counted_and_read_again_next_run(message):
+def test_events_received_moments_ago_are_counted_at_once(message):
     now = timezone.now()
-    settled_event = MessageEventFactory(message=message, received_at=now - H, timestamp=now - H)
+    MessageEventFactory(message=message, received_at=now - H, timestamp=now - H)
     MessageEventFactory(message=message, received_at=now, timestamp=now)
-    run = roll_up(now=now)
-    assert run.last_event_id == settled_event.pk
+    roll_up(now=now)
     assert sum(MessageHourlyStats.objects.values_list("views", flat=True)) == 2
-    assert roll_up(now=now).events == 1  # read again: a smaller id may not have been committed
-    assert roll_up(now=now + H).events == 1
-    assert roll_up(now=now + H).events == 0
+
+
+# --- Late commits (issue 10, finding 8) -----------------------------------------------------
+
+
+@pytest.fixture
+def late_transaction(transactional_db):
+    """Runs a function in another thread, on its own connection, in a transaction that stays
+    open until `commit()`: a tracking request whose batch waits on a lock."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no transaction can commit late there")
+
+    class Late:
+        def start(self, insert):
+            self.inserted, self.release = threading.Event(), threading.Event()
+            self.error = None
+            self.thread = threading.Thread(target=self._run, args=(insert,))
+            self.thread.start()
+            assert self.inserted.wait(10), self.error
+
+        def _run(self, insert):
+            try:
+                with transaction.atomic():
+                    insert()
+                    self.inserted.set()
+                    self.release.wait(30)
+            except Exception as exc:  # reported by the test thread
+                self.error = exc
+            finally:
+                connection.close()
+
+        def commit(self):
+            self.release.set()
+            self.thread.join(10)
+            assert self.error is None, self.error
+
+    late = Late()
+    yield late
+    if hasattr(late, "release"):
+        late.release.set()
+        late.thread.join(10)
+
+
+def views(message) -> int:
+    return sum(MessageHourlyStats.objects.filter(message=message).values_list("views", flat=True))
+
+
+def test_a_batch_committed_late_is_counted_once_it_commits(late_transaction):
+    message = AnonymousMessageFactory(launched=True)
+    now = timezone.now()
+    # A batch received a minute ago takes the smaller ids, and its transaction stays open...
+    late_transaction.start(
+        lambda: [
+            MessageEventFactory(message=message, received_at=now - 60 * S, timestamp=now - 60 * S)
+            for _ in range(10)
+        ]
+    )
+    # ...while a later batch commits at once with larger ids, and the job runs.
+    MessageEventFactory(message=message, received_at=now - 50 * S, timestamp=now - 50 * S)
+    roll_up(now=now)
+    assert views(message) == 1
+
+    late_transaction.commit()
+    roll_up(now=now + 60 * S)
+    assert views(message) == 11
+    roll_up(now=now + 120 * S)
+    assert views(message) == 11  # read again, counted once
+
+
+def test_a_conversion_committed_late_is_counted_once_it_commits(late_transaction):
+    message = AnonymousMessageFactory(launched=True)
+    now = timezone.now()
+
+    def convert():
+        return Conversion.objects.create(
+            workspace=message.workspace,
+            message=message,
+            profile=ProfileFactory(workspace=message.workspace),
+            trigger="click",
+            triggered_at=now,
+            anonymous_id="x",
+            identified_at=now,
+            converted_at=now,
+        )
+
+    late_transaction.start(convert)
+    convert()
+    roll_up(now=now + 60 * S)  # both were created over 30 s before this run, one is not committed
+    late_transaction.commit()
+    roll_up(now=now + 120 * S)
+    roll_up(now=now + 180 * S)
+    assert MessageHourlyStats.objects.get(message=message).conversions == 2
+
+
+def test_a_rolled_back_batch_is_never_counted(late_transaction):
+    message = AnonymousMessageFactory(launched=True)
+    now = timezone.now()
+
+    def insert_then_fail():
+        MessageEventFactory(message=message, timestamp=now)
+        raise RuntimeError("the request failed")
+
+    late_transaction.start(lambda: (MessageEventFactory(message=message, timestamp=now), None))
+    late_transaction.commit()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        insert_then_fail()
+    roll_up(now=now)
+    roll_up(now=now + 60 * S)
+    assert views(message) == 1
+
+
+def test_a_chunked_run_counts_every_commit_and_a_late_one_after_it_commits(late_transaction):
+    message = AnonymousMessageFactory(launched=True)
+    now = timezone.now()
+    late_transaction.start(
+        lambda: [MessageEventFactory(message=message, timestamp=now) for _ in range(3)]
+    )
+    for _ in range(5):  # five requests, five transactions, committed at once
+        MessageEventFactory(message=message, timestamp=now)
+    roll_up(now=now, chunk=2)
+    assert views(message) == 5
+    late_transaction.commit()
+    roll_up(now=now, chunk=2)
+    roll_up(now=now, chunk=2)
+    assert views(message) == 8
+
+
+def test_the_job_reads_in_chunks_without_losing_rows_that_share_a_transaction(message):
+    now = timezone.now()
+    for minute in range(7):
+        MessageEventFactory(message=message, timestamp=now - minute * 60 * S)
+    run = roll_up(now=now, chunk=2)
+    assert run.events == 7
+    assert views(message) == 7
 
 
 def test_the_scheduled_job_leaves_buckets_older_than_retention_alone(message, settings):

@@ -64,5 +64,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Rebuilt {start_at:%Y-%m-%d %H:00} – {end_at:%Y-%m-%d %H:00} UTC: "
             f"{run.buckets_written} buckets written, {run.buckets_deleted} deleted. "
-            f"Watermark: event {caught_up.last_event_id}, conversion {caught_up.last_conversion_id}."
+            f"Watermark: events from position {caught_up.event_position}, conversions from "
+            f"position {caught_up.conversion_position}."
         )

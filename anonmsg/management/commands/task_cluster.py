@@ -1,0 +1,21 @@
+import sys
+
+from django.core.management.base import BaseCommand
+
+from anonmsg.task_cluster import Cluster
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the django-q2 task cluster (like qcluster) until it is stopped, or until it breaks "
+        "(a child process killed by a signal, a stuck queue): it then exits with code 75 for "
+        "bin/worker to start a new one."
+    )
+
+    def handle(self, *args, **options):
+        cluster = Cluster()
+        cluster.start()
+        # Stop signals are handled by django-q2 (a graceful stop); this only waits for the end.
+        cluster.sentinel.join()
+        if cluster.sentinel.exitcode:
+            sys.exit(cluster.sentinel.exitcode)
