@@ -293,6 +293,22 @@ def error_response(description: str, example: dict) -> dict:
     }
 
 
+# The database cannot be reached (anonmsg/unavailable.py): every operation that reads it.
+UNAVAILABLE = {
+    **error_response(
+        "The database cannot be reached (down, restarting, connection cut). Nothing was "
+        "changed; retry after `Retry-After` seconds.",
+        {"error": "unavailable", "message": "The database is unavailable. Nothing was changed…"},
+    ),
+    "headers": {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
+}
+# Answered by the HTTP server itself (gunicorn: a request line over 4,094 bytes), as HTML.
+URI_TOO_LONG = {
+    "description": "The URL is too long for the HTTP server (gunicorn: 4,094 bytes for the "
+    "request line). Send shorter parameters.",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
 SCHEMAS = {
     "Message": _message_schema(output=True),
     "MessageInput": {**_message_schema(output=False), "required": ["name"]},
@@ -333,6 +349,7 @@ APP_API_ERRORS = {
         "The workspace's plan has no anonymous messages (free plan).",
         {"error": "plan_required", "message": "This feature is only available on…"},
     ),
+    "503": UNAVAILABLE,
 }
 _NOT_FOUND = error_response(
     "No such message in this workspace (another workspace's message is not found either).",
@@ -411,6 +428,7 @@ PATHS = {
                 },
                 "400": _BAD_INPUT,
                 **APP_API_ERRORS,
+                "414": URI_TOO_LONG,
             },
         },
         "post": {

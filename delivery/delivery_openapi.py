@@ -3,7 +3,7 @@
 Collected into the delivery fragment by delivery/openapi.py.
 """
 
-from campaigns.openapi import error_response
+from campaigns.openapi import UNAVAILABLE, URI_TOO_LONG, error_response
 from delivery import eligibility
 from delivery.delivery_views import MAX_ID_LENGTH, MAX_URL_LENGTH
 
@@ -137,7 +137,8 @@ _DELIVERY = {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Delivery"}}},
         },
         "400": error_response(
-            "A missing or invalid parameter, named in `field`.",
+            "A missing or invalid parameter, named in `field` (a missing `writeKey` too: "
+            "`missing_write_key`).",
             {"error": "missing_anonymous_id", "message": "…", "field": "anonymousId"},
         ),
         "401": error_response(
@@ -146,6 +147,12 @@ _DELIVERY = {
         "405": error_response(
             "Not GET, HEAD or OPTIONS.", {"error": "method_not_allowed", "message": "…"}
         ),
+        "414": URI_TOO_LONG,
+        "503": {
+            **UNAVAILABLE,
+            "description": "The database cannot be reached and the answer is not cached; retry "
+            "after `Retry-After` seconds.",
+        },
     },
 }
 

@@ -252,6 +252,7 @@ def _sdk_bundle() -> tuple[bytes, bytes, str]:
     return source, gzip.compress(source, compresslevel=9, mtime=0), etag
 
 
+@csrf_exempt  # no cookies are read; any other method must get the 405, not the CSRF page
 @require_safe
 def sdk_script(request, write_key):
     """The SDK source, the same for every write key (the snippet passes the key to load())."""

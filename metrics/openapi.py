@@ -1,6 +1,6 @@
 """The metrics fragment of the OpenAPI document (assembled by campaigns/openapi.py)."""
 
-from campaigns.openapi import APP_API_ERRORS, error_response
+from campaigns.openapi import APP_API_ERRORS, URI_TOO_LONG, error_response
 
 _COUNT = {"type": "integer", "minimum": 0}
 
@@ -116,6 +116,7 @@ PATHS = {
                     {"error": "invalid", "message": "`from` must be before `to`.", "field": "from"},
                 ),
                 **APP_API_ERRORS,
+                "414": URI_TOO_LONG,
                 "404": error_response(
                     "No such message in this workspace.",
                     {"error": "not_found", "message": "No anonymous message 12 in this workspace."},
