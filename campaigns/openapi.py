@@ -19,6 +19,7 @@ import importlib
 import importlib.util
 from functools import cache
 
+from anonmsg.dates import RANGE_TEXT
 from campaigns.models import (
     DisplayType,
     FrequencyMode,
@@ -103,7 +104,8 @@ def _object(properties: dict, *, output: bool) -> dict:
 def _message_schema(*, output: bool) -> dict:
     when = (
         "ISO-8601. Responses use the workspace's time zone with its offset. In requests, a "
-        "date-time without an offset (or a bare date) is read in the workspace's time zone."
+        "date-time without an offset (or a bare date) is read in the workspace's time zone; "
+        f"it must fall {RANGE_TEXT} (UTC)."
     )
     date_time = {"type": ["string", "null"]}
     if output:
@@ -111,7 +113,7 @@ def _message_schema(*, output: bool) -> dict:
     else:
         # RFC 3339 `date-time` requires an offset; requests may leave it out, or send a date.
         date_time["pattern"] = (
-            r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$"
+            r"^(20\d{2}|2100)-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$"
         )
     rule = _object(
         {

@@ -60,7 +60,7 @@ SCHEMAS = {
 _BOUND = (
     "A date (`2026-03-01`, a whole day in the workspace's time zone; `to` is then included) or "
     "an ISO-8601 date-time (without an offset: the workspace's time zone). Widened to whole "
-    "hours."
+    "hours. Between 2000-01-01 and 2100-12-31."
 )
 
 PATHS = {
@@ -111,8 +111,9 @@ PATHS = {
                     },
                 },
                 "400": error_response(
-                    "`from` or `to` is not a date, `from` is not before `to`, or the range is "
-                    "longer than 366 days; `field` names the parameter.",
+                    "`from` or `to` is not a date, or not between 2000-01-01 and 2100-12-31, "
+                    "`from` is not before `to`, or the range is longer than 366 days; `field` "
+                    "names the parameter.",
                     {"error": "invalid", "message": "`from` must be before `to`.", "field": "from"},
                 ),
                 **APP_API_ERRORS,
