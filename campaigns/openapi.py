@@ -105,7 +105,7 @@ def _message_schema(*, output: bool) -> dict:
     when = (
         "ISO-8601. Responses use the workspace's time zone with its offset. In requests, a "
         "date-time without an offset (or a bare date) is read in the workspace's time zone; "
-        f"it must fall {RANGE_TEXT} (UTC)."
+        f"it must fall {RANGE_TEXT}."
     )
     date_time = {"type": ["string", "null"]}
     if output:
@@ -113,7 +113,8 @@ def _message_schema(*, output: bool) -> dict:
     else:
         # RFC 3339 `date-time` requires an offset; requests may leave it out, or send a date.
         date_time["pattern"] = (
-            r"^(20\d{2}|2100)-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$"
+            r"^(20\d{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+            r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?$"
         )
     rule = _object(
         {

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from anonmsg.api import BadInput
-from anonmsg.dates import RANGE_TEXT, is_supported_moment
+from anonmsg.dates import FIRST_YEAR, LAST_YEAR, RANGE_TEXT, is_supported_moment
 from campaigns import lifecycle
 from campaigns.content import ContentError, validate_html
 from campaigns.models import (
@@ -93,7 +93,7 @@ DEFAULTS = {
 def _iso(value: datetime | None, tz: tzinfo) -> str | None:
     if value is None:
         return None
-    if not is_supported_moment(value):
+    if not FIRST_YEAR - 1 <= value.year <= LAST_YEAR + 1:  # stored in UTC: a year either side
         # Stored before dates were bounded (anonmsg/dates.py): near year 1 or 9999, another
         # time zone could overflow, or give an offset in seconds that is not RFC 3339.
         return value.astimezone(UTC).isoformat()
@@ -256,7 +256,7 @@ def parse_datetime_value(value, field_name: str, *, tz: tzinfo) -> datetime | No
             "zone is used).",
             field=field_name,
         ) from None
-    if not is_supported_moment(parsed, tz=tz):
+    if not is_supported_moment(parsed):
         raise BadInput(
             f"`{field_name}` must be {RANGE_TEXT}: “{value[:40]}”.",
             field=field_name,

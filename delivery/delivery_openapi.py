@@ -137,12 +137,13 @@ _DELIVERY = {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Delivery"}}},
         },
         "400": error_response(
-            "A missing or invalid parameter, named in `field` (a missing `writeKey` too: "
-            "`missing_write_key`).",
+            "A missing or invalid parameter, named in `field`.",
             {"error": "missing_anonymous_id", "message": "…", "field": "anonymousId"},
         ),
         "401": error_response(
-            "No workspace has this write key.", {"error": "unknown_write_key", "message": "…"}
+            "No `writeKey` (`missing_write_key`), or no workspace has this write key "
+            "(`unknown_write_key`).",
+            {"error": "unknown_write_key", "message": "…"},
         ),
         "405": error_response(
             "Not GET, HEAD or OPTIONS.", {"error": "method_not_allowed", "message": "…"}

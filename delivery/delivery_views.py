@@ -78,6 +78,14 @@ def cors(view_func):
 @cors
 def delivery(request):
     """`{"messages": [...], "pollInterval": s}`: the messages this visitor gets on this page."""
+    if not request.GET.get("writeKey", "").strip():
+        # Missing credentials are a 401, as on the tracking and App APIs.
+        return error(
+            401,
+            "missing_write_key",
+            "Pass the workspace's write key as ?writeKey=… (Settings → In-app).",
+            field="writeKey",
+        )
     try:
         params = _delivery_params(request)
     except BadInput as exc:
@@ -116,12 +124,6 @@ def _delivery_params(request) -> dict:
     """The query string, checked; BadInput (400) names the first problem."""
     query = request.GET
     write_key = query.get("writeKey", "").strip()
-    if not write_key:
-        raise BadInput(
-            "Pass the workspace's write key as ?writeKey=… (Settings → In-app).",
-            field="writeKey",
-            code="missing_write_key",
-        )
     anonymous_id = query.get("anonymousId", "").strip()
     user_id = query.get("userId", "").strip()
     if not anonymous_id and not user_id:

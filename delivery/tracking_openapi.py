@@ -25,7 +25,8 @@ _LENIENT_TIME = (
 _REQUIRED_ID = {"type": ["string", "integer"], "minLength": 1, "maxLength": MAX_ID_LENGTH}
 _ID = {"type": ["string", "integer", "null"], "maxLength": MAX_ID_LENGTH}
 _OBJECT = {"type": ["object", "null"], "additionalProperties": True}
-_TIME = {"type": ["string", "null"], "format": "date-time"}
+# Not before 1970 (the year is checked here; an offset can still take a time across).
+_TIME = {"type": ["string", "null"], "format": "date-time", "pattern": r"^(19[7-9]\d|[2-9]\d{3})-"}
 
 _COMMON = {
     "userId": {

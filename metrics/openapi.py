@@ -57,6 +57,12 @@ SCHEMAS = {
     }  # fmt: skip
 }
 
+# What a bound looks like (the parser also takes a few other ISO-8601 spellings); empty: the
+# default.
+_BOUND_PATTERN = (
+    r"^$|^(20\d{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?$"
+)
 _BOUND = (
     "A date (`2026-03-01`, a whole day in the workspace's time zone; `to` is then included) or "
     "an ISO-8601 date-time (without an offset: the workspace's time zone). Widened to whole "
@@ -82,14 +88,14 @@ PATHS = {
                     "name": "from",
                     "in": "query",
                     "required": False,
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "pattern": _BOUND_PATTERN},
                     "description": f"Start of the range. {_BOUND} Default: 30 days before `to`.",
                 },
                 {
                     "name": "to",
                     "in": "query",
                     "required": False,
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "pattern": _BOUND_PATTERN},
                     "description": f"End of the range. {_BOUND} Default: now. At most 366 days.",
                 },
             ],

@@ -131,7 +131,7 @@ def _parse_bound(text: str, *, field: str, tz: ZoneInfo, is_end: bool) -> dateti
             field=field,
         )
     # Checked before any arithmetic: near year 1 or 9999 it would overflow.
-    if not (is_supported_date(day) if day else is_supported_moment(moment, tz=tz)):
+    if not (is_supported_date(day) if day else is_supported_moment(moment)):
         raise RangeError(f"`{field}` must be {RANGE_TEXT}.", field=field)
     if day is not None:
         return local_midnight(day + timedelta(days=1) if is_end else day, tz)

@@ -111,15 +111,25 @@ def test_a_far_date_stored_before_the_bound_still_lists_and_reads(client, header
     [
         (dt.datetime(2000, 1, 1, tzinfo=dt.UTC), True),
         (dt.datetime(2100, 12, 31, 23, 59, tzinfo=dt.UTC), True),
+        # The year as written: a local midnight on 2000-01-01 east of UTC is still accepted.
+        (dt.datetime(2000, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))), True),
+        (dt.datetime(2000, 1, 1), True),
         (dt.datetime(1999, 12, 31, 23, 59, tzinfo=dt.UTC), False),
         (dt.datetime(2101, 1, 1, tzinfo=dt.UTC), False),
         (dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5))), False),
         (dt.datetime(9999, 12, 31, 23, tzinfo=dt.timezone(dt.timedelta(hours=-5))), False),
-        (dt.datetime(2000, 1, 1, 0, 30), False),  # naive, read in Berlin: still 1999 in UTC
     ],
 )
 def test_supported_moments(value, supported):
-    assert is_supported_moment(value, tz=dt.timezone(dt.timedelta(hours=1))) is supported
+    assert is_supported_moment(value) is supported
+
+
+def test_a_bare_first_supported_date_is_accepted_east_of_utc(client, headers):
+    # Found by fuzzing: 2000-01-01 in Berlin is 1999 in UTC, but the year written is 2000.
+    response = post(client, headers, {"name": "Y2K", "schedule": {"startsAt": "2000-01-01"}})
+
+    assert response.status_code == 201
+    assert response.json()["schedule"]["startsAt"] == "2000-01-01T00:00:00+01:00"
 
 
 @pytest.mark.parametrize(

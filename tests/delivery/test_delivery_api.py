@@ -283,8 +283,10 @@ def test_a_free_plan_answers_an_empty_list_with_the_reason(client, db):
 @pytest.mark.parametrize(
     ("params", "status", "code", "field"),
     [
-        ({"writeKey": None}, 400, "missing_write_key", "writeKey"),
-        ({"writeKey": "  "}, 400, "missing_write_key", "writeKey"),
+        # 401, no longer 400: missing credentials, as the OpenAPI document's security says
+        # (found by fuzzing, issue 10, finding 12).
+        ({"writeKey": None}, 401, "missing_write_key", "writeKey"),
+        ({"writeKey": "  "}, 401, "missing_write_key", "writeKey"),
         ({"writeKey": "wk_nobody_has_this_key"}, 401, "unknown_write_key", None),
         ({"anonymousId": None}, 400, "missing_anonymous_id", "anonymousId"),
         ({"anonymousId": ""}, 400, "missing_anonymous_id", "anonymousId"),
