@@ -15,11 +15,13 @@ import http.client
 import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -73,13 +75,21 @@ def server(fuzzed_workspace, tmp_path):
         pytest.skip("needs PostgreSQL: the server runs in another process")
     db = connection.settings_dict
     database_url = (
-        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}"
+        f"postgres://{quote(db['USER'] or '', safe='')}:{quote(db['PASSWORD'] or '', safe='')}"
+        f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
     )
     with socket.socket() as probe:  # a free port, chosen by the kernel
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "ERROR"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "ERROR",
+        # Stated rather than left to the defaults: whatever they become, this server must
+        # accept its own address and start without a key file.
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+    }
     env.pop("REDIS_URL", None)
     log = tmp_path / "gunicorn.log"
     with log.open("w") as output:
