@@ -7,7 +7,7 @@ workspace, validates, and `save()`s its part of the message. Errors say what to 
 from django import forms
 from django.utils.text import slugify
 
-from anonmsg.dates import RANGE_TEXT, is_supported_moment
+from anonmsg.dates import validate_supported_date
 from campaigns import content, rules
 from campaigns.lifecycle import (
     MAX_GOAL_WINDOW_HOURS,
@@ -713,11 +713,6 @@ DATETIME_WIDGET = forms.DateTimeInput(
 )
 
 
-def validate_supported_moment(value) -> None:
-    if value is not None and not is_supported_moment(value):
-        raise forms.ValidationError(f"Pick a date {RANGE_TEXT}.", code="out_of_range")
-
-
 class ScheduleForm(ChoiceCardsMixin, StepForm):
     start = forms.ChoiceField(
         label="Start", choices=[("now", "Now"), ("at", "At")], widget=forms.RadioSelect
@@ -727,7 +722,7 @@ class ScheduleForm(ChoiceCardsMixin, StepForm):
         required=False,
         widget=DATETIME_WIDGET,
         error_messages={"invalid": "Enter a date and time, e.g. 2030-01-31 09:00."},
-        validators=[validate_supported_moment],
+        validators=[validate_supported_date],
     )
     end = forms.ChoiceField(
         label="End", choices=[("never", "Never"), ("at", "At")], widget=forms.RadioSelect
@@ -737,7 +732,7 @@ class ScheduleForm(ChoiceCardsMixin, StepForm):
         required=False,
         widget=DATETIME_WIDGET,
         error_messages={"invalid": "Enter a date and time, e.g. 2030-02-28 18:00."},
-        validators=[validate_supported_moment],
+        validators=[validate_supported_date],
     )
 
     def initial_from(self, message):
