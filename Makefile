@@ -10,7 +10,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export PORT HOST
 
-.PHONY: run test lint format install install-dev bench bench-tracking bench-delivery bench-metrics bench-slow-clients clean help
+.PHONY: run test fuzz lint format install install-dev bench bench-tracking bench-delivery bench-metrics bench-slow-clients clean help
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -28,6 +28,14 @@ run: install  ## Migrate, seed the demo, start the web server and the task worke
 
 test: install-dev  ## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+FUZZ_MAX_EXAMPLES ?= 100
+FUZZ_MAX_TIME ?= 600
+FUZZ_SEED ?= random
+
+fuzz: install-dev  ## Fuzz the APIs against their OpenAPI document for FUZZ_MAX_TIME s (PostgreSQL)
+	FUZZ_MAX_EXAMPLES=$(FUZZ_MAX_EXAMPLES) FUZZ_MAX_TIME=$(FUZZ_MAX_TIME) FUZZ_SEED=$(FUZZ_SEED) \
+	  $(BIN)/pytest -p no:cacheprovider -s tests/anonmsg/test_openapi_fuzz.py $(PYTEST_ARGS)
 
 lint: install-dev  ## Lint and check formatting
 	$(BIN)/ruff check .

@@ -100,10 +100,13 @@ def message_collection(request):
 def _create_message(request):
     data = parse_json_body(request)
     values = parse_message_payload(data, workspace=request.workspace)
-    message = save_message(
-        message=AnonymousMessage(workspace=request.workspace, status=Status.DRAFT), values=values
-    )
-    response = _json(request, message, status=201)
+    # The answer is built inside the transaction: if it cannot be, nothing was saved.
+    with transaction.atomic():
+        message = save_message(
+            message=AnonymousMessage(workspace=request.workspace, status=Status.DRAFT),
+            values=values,
+        )
+        response = _json(request, message, status=201)
     response["Location"] = f"/api/v1/anonymous-messages/{message.pk}"
     return response
 
@@ -129,8 +132,9 @@ def message_detail(request, message_id: str):
             )
         values = parse_message_payload(data, workspace=request.workspace, message=message)
         save_message(message=message, values=values)
-    # Re-read the rules written by save_message rather than the ones prefetched before.
-    return _json(request, _get_message(request.workspace, message_id))
+        # Re-read the rules written by save_message rather than the ones prefetched before;
+        # inside the transaction, so that an answer that cannot be built saves nothing.
+        return _json(request, _get_message(request.workspace, message_id))
 
 
 def _transition(action):
@@ -157,7 +161,7 @@ def _transition(action):
                 message = action(message=message)
             except lifecycle.LifecycleError as exc:
                 return error(409, "invalid_transition", exc.message, state=message.state)
-        return _json(request, message)
+            return _json(request, message)
 
     view.__name__ = view.__qualname__ = f"message_{action.__name__.removesuffix('_message')}"
     return view

@@ -7,6 +7,7 @@ workspace, validates, and `save()`s its part of the message. Errors say what to 
 from django import forms
 from django.utils.text import slugify
 
+from anonmsg.dates import validate_supported_date
 from campaigns import content, rules
 from campaigns.lifecycle import (
     MAX_GOAL_WINDOW_HOURS,
@@ -726,6 +727,7 @@ class ScheduleForm(ChoiceCardsMixin, StepForm):
         required=False,
         widget=DATETIME_WIDGET,
         error_messages={"invalid": "Enter a date and time, e.g. 2030-01-31 09:00."},
+        validators=[validate_supported_date],
     )
     end = forms.ChoiceField(
         label="End", choices=[("never", "Never"), ("at", "At")], widget=forms.RadioSelect
@@ -735,6 +737,7 @@ class ScheduleForm(ChoiceCardsMixin, StepForm):
         required=False,
         widget=DATETIME_WIDGET,
         error_messages={"invalid": "Enter a date and time, e.g. 2030-02-28 18:00."},
+        validators=[validate_supported_date],
     )
 
     def initial_from(self, message):

@@ -19,6 +19,7 @@ import importlib
 import importlib.util
 from functools import cache
 
+from anonmsg.dates import RANGE_TEXT
 from campaigns.models import (
     DisplayType,
     FrequencyMode,
@@ -103,7 +104,8 @@ def _object(properties: dict, *, output: bool) -> dict:
 def _message_schema(*, output: bool) -> dict:
     when = (
         "ISO-8601. Responses use the workspace's time zone with its offset. In requests, a "
-        "date-time without an offset (or a bare date) is read in the workspace's time zone."
+        "date-time without an offset (or a bare date) is read in the workspace's time zone; "
+        f"it must fall {RANGE_TEXT}."
     )
     date_time = {"type": ["string", "null"]}
     if output:
@@ -111,7 +113,8 @@ def _message_schema(*, output: bool) -> dict:
     else:
         # RFC 3339 `date-time` requires an offset; requests may leave it out, or send a date.
         date_time["pattern"] = (
-            r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$"
+            r"^(20\d{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+            r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?$"
         )
     rule = _object(
         {
@@ -317,6 +320,22 @@ def rate_limited_response(limits: str) -> dict:
     }
 
 
+# The database cannot be reached (anonmsg/unavailable.py): every operation that reads it.
+UNAVAILABLE = {
+    **error_response(
+        "The database cannot be reached (down, restarting, connection cut). Nothing was "
+        "changed; retry after `Retry-After` seconds.",
+        {"error": "unavailable", "message": "The database is unavailable. Nothing was changed…"},
+    ),
+    "headers": RETRY_AFTER_HEADER,
+}
+# Answered by the HTTP server itself (gunicorn: a request line over 8,190 bytes, the Procfile's --limit-request-line), as HTML.
+URI_TOO_LONG = {
+    "description": "The URL is too long for the HTTP server (gunicorn as the Procfile runs it: "
+    "8,190 bytes for the request line). Send shorter parameters.",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
 SCHEMAS = {
     "Message": _message_schema(output=True),
     "MessageInput": {**_message_schema(output=False), "required": ["name"]},
@@ -360,6 +379,7 @@ APP_API_ERRORS = {
     "429": rate_limited_response(
         "with this App API key, or with unknown keys from this IP address"
     ),
+    "503": UNAVAILABLE,
 }
 _NOT_FOUND = error_response(
     "No such message in this workspace (another workspace's message is not found either).",
@@ -438,6 +458,7 @@ PATHS = {
                 },
                 "400": _BAD_INPUT,
                 **APP_API_ERRORS,
+                "414": URI_TOO_LONG,
             },
         },
         "post": {

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from anonmsg.api import BadInput
+from anonmsg.dates import FIRST_YEAR, LAST_YEAR, RANGE_TEXT, is_supported_moment
 from campaigns import lifecycle
 from campaigns.content import ContentError, validate_html
 from campaigns.models import (
@@ -90,7 +91,13 @@ DEFAULTS = {
 
 
 def _iso(value: datetime | None, tz: tzinfo) -> str | None:
-    return value.astimezone(tz).isoformat() if value is not None else None
+    if value is None:
+        return None
+    if not FIRST_YEAR - 1 <= value.year <= LAST_YEAR + 1:  # stored in UTC: a year either side
+        # Stored before dates were bounded (anonmsg/dates.py): near year 1 or 9999, another
+        # time zone could overflow, or give an offset in seconds that is not RFC 3339.
+        return value.astimezone(UTC).isoformat()
+    return value.astimezone(tz).isoformat()
 
 
 def message_to_json(message: AnonymousMessage, *, now=None, tz: tzinfo | None = None) -> dict:
@@ -242,17 +249,20 @@ def parse_datetime_value(value, field_name: str, *, tz: tzinfo) -> datetime | No
         raise _type_error(field_name, "an ISO-8601 date-time string or null", value)
     try:
         parsed = datetime.fromisoformat(value.strip())
-        if timezone.is_naive(parsed):
-            parsed = parsed.replace(tzinfo=tz)
-        parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
+    except ValueError:
         raise BadInput(
             f"`{field_name}` is not an ISO-8601 date-time: “{value[:40]}”. "
             "Write e.g. 2030-01-31T09:00:00+01:00 (without an offset, the workspace's time "
             "zone is used).",
             field=field_name,
         ) from None
-    return parsed
+    if not is_supported_moment(parsed):
+        raise BadInput(
+            f"`{field_name}` must be {RANGE_TEXT}: “{value[:40]}”.",
+            field=field_name,
+        )
+    # Converted here, before anything is saved, so that no answer can fail after the write.
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(UTC)
 
 
 # --- Input: the message --------------------------------------------------------------------

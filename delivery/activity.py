@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.db.models import Count, Q, QuerySet
 
+from anonmsg.dates import validate_supported_date
 from delivery.models import Event, EventType, Profile
 
 PAGE_SIZE = 50
@@ -23,10 +24,16 @@ class ActivityFilterForm(forms.Form):
     )
     name = forms.CharField(label="Event name", required=False, max_length=255)
     date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="From",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_supported_date],
     )
     date_to = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="To",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_supported_date],
     )
 
     def __init__(self, *args, **kwargs):

@@ -3,7 +3,13 @@
 Collected into the delivery fragment by delivery/openapi.py.
 """
 
-from campaigns.openapi import RETRY_AFTER_HEADER, error_response, rate_limited_response
+from campaigns.openapi import (
+    RETRY_AFTER_HEADER,
+    UNAVAILABLE,
+    URI_TOO_LONG,
+    error_response,
+    rate_limited_response,
+)
 from delivery import eligibility
 from delivery.delivery_views import MAX_ID_LENGTH, MAX_URL_LENGTH
 
@@ -141,7 +147,8 @@ _DELIVERY = {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Delivery"}}},
         },
         "400": error_response(
-            "A missing or invalid parameter, named in `field`.",
+            "A missing or invalid parameter, named in `field` (a missing `writeKey` too: "
+            "`missing_write_key`).",
             {"error": "missing_anonymous_id", "message": "…", "field": "anonymousId"},
         ),
         "401": error_response(
@@ -153,6 +160,12 @@ _DELIVERY = {
         "429": rate_limited_response(
             "for this write key or from this client IP, or with unknown write keys from this IP"
         ),
+        "414": URI_TOO_LONG,
+        "503": {
+            **UNAVAILABLE,
+            "description": "The database cannot be reached and the answer is not cached; retry "
+            "after `Retry-After` seconds.",
+        },
     },
 }
 

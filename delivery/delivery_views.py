@@ -125,6 +125,7 @@ def _delivery_params(request) -> dict:
     query = request.GET
     write_key = query.get("writeKey", "").strip()
     if not write_key:
+        # A 400, not a 401, since the first release (docs/delivery-api.md): SDKs rely on it.
         raise BadInput(
             "Pass the workspace's write key as ?writeKey=… (Settings → In-app).",
             field="writeKey",
@@ -260,6 +261,7 @@ def _sdk_bundle() -> tuple[bytes, bytes, str]:
     return source, gzip.compress(source, compresslevel=9, mtime=0), etag
 
 
+@csrf_exempt  # no cookies are read; any other method must get the 405, not the CSRF page
 @require_safe
 def sdk_script(request, write_key):
     """The SDK source, the same for every write key (the snippet passes the key to load())."""

@@ -27,7 +27,8 @@ _LENIENT_TIME = (
 _REQUIRED_ID = {"type": ["string", "integer"], "minLength": 1, "maxLength": MAX_ID_LENGTH}
 _ID = {"type": ["string", "integer", "null"], "maxLength": MAX_ID_LENGTH}
 _OBJECT = {"type": ["object", "null"], "additionalProperties": True}
-_TIME = {"type": ["string", "null"], "format": "date-time"}
+# Not before 1970 (the year is checked here; an offset can still take a time across).
+_TIME = {"type": ["string", "null"], "format": "date-time", "pattern": r"^(19[7-9]\d|[2-9]\d{3})-"}
 
 _COMMON = {
     "userId": {
@@ -61,18 +62,31 @@ _COMMON = {
         "description": "`userAgent`, `page` {path, url, …}, `library`, …" + _NULL_IS_ABSENT,
     },
     "integrations": {**_OBJECT, "description": "Stored, not interpreted." + _NULL_IS_ABSENT},
+    # Read on every call, whatever its type: an object or null there too.
+    "properties": _OBJECT,
+    "traits": _OBJECT,
+    # No type: ignored when the key comes as HTTP Basic, so any value is then accepted.
     "writeKey": {
-        "type": "string",
-        "description": "The workspace's write key, when not sent as HTTP Basic user name.",
+        "description": (
+            "The workspace's write key, when it is not sent as the HTTP Basic user name: a "
+            "string (any other value is a 401). Ignored when HTTP Basic is used."
+        ),
     },
 }
+# A page's or screen's name: like an id, a string or an integer.
+_NAME = {"type": ["string", "integer", "null"], "maxLength": MAX_ID_LENGTH}
 
 
 def _call(kind: str, properties: dict, required: list[str], description: str) -> dict:
     schema = {
         "type": "object",
         "description": description,
-        "properties": {"type": {"const": kind}, **_COMMON, **properties},
+        "properties": {
+            # Single calls: the endpoint decides. Batch items: required (see TrackingBatch).
+            "type": {"description": f"Ignored on `/v1/{kind}` (stored as `{kind}`)."},
+            **_COMMON,
+            **properties,
+        },
         "additionalProperties": True,
     }
     if required:
@@ -106,13 +120,20 @@ SCHEMAS = {
     ),
     "PageCall": _call(
         "page",
-        {"name": {"type": "string"}, "category": {"type": "string"}, "properties": _OBJECT},
+        {
+            "name": {**_NAME, "description": "The page's name." + _NULL_IS_ABSENT},
+            "category": {"description": "Stored, not interpreted (any JSON value)."},
+            "properties": _OBJECT,
+        },
         [],
         "A page view (`properties.url`/`path`).",
     ),
     "ScreenCall": _call(
         "screen",
-        {"name": {"type": "string"}, "properties": _OBJECT},
+        {
+            "name": {**_NAME, "description": "The screen's name (matched by mobile rules)."},
+            "properties": _OBJECT,
+        },
         [],
         "A mobile screen view.",
     ),
@@ -161,10 +182,14 @@ SCHEMAS = {
                 "maxItems": MAX_BATCH_EVENTS,
                 "items": {
                     "oneOf": [
-                        {"$ref": f"#/components/schemas/{kind.capitalize()}Call"}
+                        {
+                            "allOf": [{"$ref": f"#/components/schemas/{kind.capitalize()}Call"}],
+                            "properties": {"type": {"const": kind}},
+                            "required": ["type"],
+                        }
                         for kind in sorted(EVENT_TYPES)
                     ],
-                    "discriminator": {"propertyName": "type"},
+                    "description": "Each call names its kind in `type`.",
                 },
             },
             "context": {**_OBJECT, "description": "Inherited by events without their own."},

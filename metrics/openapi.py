@@ -1,6 +1,6 @@
 """The metrics fragment of the OpenAPI document (assembled by campaigns/openapi.py)."""
 
-from campaigns.openapi import APP_API_ERRORS, error_response
+from campaigns.openapi import APP_API_ERRORS, URI_TOO_LONG, error_response
 
 _COUNT = {"type": "integer", "minimum": 0}
 
@@ -57,10 +57,16 @@ SCHEMAS = {
     }  # fmt: skip
 }
 
+# What a bound looks like (the parser also takes a few other ISO-8601 spellings); empty: the
+# default.
+_BOUND_PATTERN = (
+    r"^$|^(20\d{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?)?$"
+)
 _BOUND = (
     "A date (`2026-03-01`, a whole day in the workspace's time zone; `to` is then included) or "
     "an ISO-8601 date-time (without an offset: the workspace's time zone). Widened to whole "
-    "hours."
+    "hours. Between 2000-01-01 and 2100-12-31."
 )
 
 PATHS = {
@@ -82,14 +88,14 @@ PATHS = {
                     "name": "from",
                     "in": "query",
                     "required": False,
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "pattern": _BOUND_PATTERN},
                     "description": f"Start of the range. {_BOUND} Default: 30 days before `to`.",
                 },
                 {
                     "name": "to",
                     "in": "query",
                     "required": False,
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "pattern": _BOUND_PATTERN},
                     "description": f"End of the range. {_BOUND} Default: now. At most 366 days.",
                 },
             ],
@@ -111,11 +117,13 @@ PATHS = {
                     },
                 },
                 "400": error_response(
-                    "`from` or `to` is not a date, `from` is not before `to`, or the range is "
-                    "longer than 366 days; `field` names the parameter.",
+                    "`from` or `to` is not a date, or not between 2000-01-01 and 2100-12-31, "
+                    "`from` is not before `to`, or the range is longer than 366 days; `field` "
+                    "names the parameter.",
                     {"error": "invalid", "message": "`from` must be before `to`.", "field": "from"},
                 ),
                 **APP_API_ERRORS,
+                "414": URI_TOO_LONG,
                 "404": error_response(
                     "No such message in this workspace.",
                     {"error": "not_found", "message": "No anonymous message 12 in this workspace."},

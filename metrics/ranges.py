@@ -7,7 +7,7 @@ workspace's local days. Decisions (docs/metrics.md):
 - A custom range is two local dates, both included; hourly buckets up to 2 days, else daily.
 - The API's `from`/`to` accept a date (local; `to` is then included) or an ISO-8601 date-time
   (naive means local); they are widened to whole hours. Default: the last 30 days.
-- A range is at most 366 days long.
+- A range is at most 366 days long, within the years 2000 to 2100 (anonmsg/dates.py).
 """
 
 from dataclasses import dataclass
@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils.dateparse import parse_date, parse_datetime
+
+from anonmsg.dates import RANGE_TEXT, is_supported_date, is_supported_moment
 
 HOUR = timedelta(hours=1)
 MAX_DAYS = 366
@@ -84,6 +86,9 @@ def preset_range(key: str, *, now: datetime, tz: ZoneInfo) -> DateRange:
 
 
 def custom_range(first_day: date, last_day: date, *, tz: ZoneInfo) -> DateRange:
+    for field, day in (("from", first_day), ("to", last_day)):
+        if not is_supported_date(day):
+            raise RangeError(f"Choose dates {RANGE_TEXT}.", field=field)
     if last_day < first_day:
         raise RangeError("The end date is before the start date.", field="to")
     if (last_day - first_day).days + 1 > MAX_DAYS:
@@ -97,10 +102,9 @@ def custom_range(first_day: date, last_day: date, *, tz: ZoneInfo) -> DateRange:
 
 def api_range(from_text: str | None, to_text: str | None, *, now: datetime, tz: ZoneInfo):
     """The App API's ?from=&to= as a DateRange; RangeError names the bad parameter."""
+    start = _parse_bound(from_text, field="from", tz=tz, is_end=False) if from_text else None
     end = _parse_bound(to_text, field="to", tz=tz, is_end=True) if to_text else ceil_hour(now)
-    if from_text:
-        start = _parse_bound(from_text, field="from", tz=tz, is_end=False)
-    else:
+    if start is None:
         start = end - timedelta(days=30)
     if start >= end:
         raise RangeError("`from` must be before `to`.", field="from")
@@ -120,14 +124,17 @@ def _parse_bound(text: str, *, field: str, tz: ZoneInfo, is_end: bool) -> dateti
         moment = None if day else parse_datetime(text.replace(" ", "+", 1) if "T" in text else text)
     except ValueError:
         day = moment = None
-    if day is not None:
-        return local_midnight(day + timedelta(days=1) if is_end else day, tz)
-    if moment is None:
+    if day is None and moment is None:
         raise RangeError(
             f"`{field}` is not a date (2026-01-31) or an ISO-8601 date-time "
             "(2026-01-31T09:00:00+01:00).",
             field=field,
         )
+    # Checked before any arithmetic: near year 1 or 9999 it would overflow.
+    if not (is_supported_date(day) if day else is_supported_moment(moment)):
+        raise RangeError(f"`{field}` must be {RANGE_TEXT}.", field=field)
+    if day is not None:
+        return local_midnight(day + timedelta(days=1) if is_end else day, tz)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return ceil_hour(moment) if is_end else floor_hour(moment)

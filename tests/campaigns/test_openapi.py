@@ -53,6 +53,16 @@ def test_app_api_operations_require_the_app_api_key():
                     assert operation["security"] == [{"appApiKey": []}], (path, method)
 
 
+def test_app_api_operations_document_the_database_outage_answer():
+    # anonmsg/unavailable.py answers 503 + Retry-After when the database is unreachable.
+    for path, item in openapi.build_document()["paths"].items():
+        if path.startswith("/api/v1/anonymous-messages"):
+            for method, operation in item.items():
+                if method != "parameters":
+                    assert "503" in operation["responses"], (path, method)
+                    assert "Retry-After" in operation["responses"]["503"]["headers"]
+
+
 def test_the_document_is_served_without_a_key(client, db):
     response = client.get(DOCUMENT_URL)
 

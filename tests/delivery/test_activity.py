@@ -256,3 +256,22 @@ def test_event_detail_of_a_missing_event_is_404(owner_client, workspace):
 )
 def test_describe_delay(delay, text):
     assert describe_delay(delay) == text
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"date_to": "9999-12-31"},
+        {"date_from": "0001-01-01"},
+        {"date_from": "0001-01-01", "date_to": "0001-01-02"},
+        {"before": "0001-01-01T00:00:00+05:00_1"},
+    ],
+)
+def test_filter_dates_in_a_far_year_are_refused_not_a_500(owner_client, workspace, query):
+    # Near year 1 or 9999 the day arithmetic overflowed (issue 10, finding 9).
+    workspace.time_zone = "Europe/Berlin"
+    workspace.save()
+    response = owner_client.get(activity_url(workspace, **query))
+    assert response.status_code == 200
+    if "before" not in query:
+        assert "Pick a date between 2000-01-01 and 2100-12-31." in response.content.decode()

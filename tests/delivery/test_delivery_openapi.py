@@ -33,6 +33,13 @@ def test_delivery_and_the_sdk_script_are_documented():
     assert set(paths["/v1/analytics-js/snippet/{writeKey}/analytics.min.js"]) == {"get"}
 
 
+def test_delivery_documents_the_outage_and_the_http_server_url_limit():
+    # Found by fuzzing (issue 10, finding 12): gunicorn answers 414 for a long request line.
+    responses = openapi.build_document()["paths"]["/api/v1/delivery"]["get"]["responses"]
+    assert {"200", "400", "401", "405", "414", "503"} <= set(responses)
+    assert set(responses["414"]["content"]) == {"text/html"}
+
+
 @pytest.mark.parametrize("display_type", ["modal", "overlay", "banner", "inline"])
 def test_a_delivery_answer_matches_its_schema(client, workspace, display_type):
     AnonymousMessageFactory(

@@ -6,6 +6,7 @@ import re
 import esprima
 import pytest
 from django.conf import settings
+from django.test import Client
 
 SDK = settings.BASE_DIR / "static" / "delivery" / "sdk.js"
 URL = "/v1/analytics-js/snippet/wk_anykey/analytics.min.js"
@@ -128,3 +129,10 @@ def test_each_encoding_has_its_own_etag(client):
     assert plain != gzipped
     assert client.get(URL, HTTP_IF_NONE_MATCH=plain).status_code == 304
     assert client.get(URL, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=plain).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["POST", "QUERY", "DELETE"])
+def test_other_methods_on_the_script_get_a_405_not_the_csrf_page(method):
+    # Found by fuzzing (issue 10, finding 12): CSRF refused them with a 403 first.
+    response = Client(enforce_csrf_checks=True).generic(method, URL)
+    assert response.status_code == 405

@@ -69,6 +69,16 @@ def test_the_sdk_metrics_route_is_documented_as_an_empty_answer():
             True,
         ),
         ("TrackingBatch", {"batch": []}, False),
+        # In a batch each call names its kind; on its own endpoint the endpoint decides.
+        ("TrackingBatch", {"batch": [{"anonymousId": "a", "name": "Home"}]}, False),
+        ("TrackingBatch", {"batch": [{"type": "view", "anonymousId": "a"}]}, False),
+        ("PageCall", {"type": {}, "anonymousId": "a"}, True),
+        # What the fuzzer found accepted (issue 10, finding 12): integer names, any category,
+        # and a body writeKey of any type when the key comes as HTTP Basic.
+        ("ScreenCall", {"anonymousId": "a", "name": 7}, True),
+        ("PageCall", {"anonymousId": "a", "category": {"any": "value"}}, True),
+        ("TrackCall", {"anonymousId": "a", "event": "x", "writeKey": 0}, True),
+        ("TrackCall", {"anonymousId": "a", "event": "x", "traits": 5}, False),
         ("TrackingSuccess", {"success": True}, True),
     ],
 )

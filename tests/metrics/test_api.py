@@ -69,6 +69,10 @@ def test_from_and_to_select_the_range(client, message, api_key, workspace):
         ({"to": "2026-13-45"}, "to"),
         ({"from": "2026-03-10", "to": "2026-03-01"}, "from"),
         ({"from": "2020-01-01", "to": "2026-01-01"}, "from"),
+        # Near year 1 or 9999 the range arithmetic overflowed into a 500 (issue 10, finding 9).
+        ({"from": "0001-01-01", "to": "0001-01-05"}, "from"),
+        ({"to": "9999-12-31"}, "to"),
+        ({"from": "9999-12-31T23:00:00Z"}, "from"),
     ],
 )
 def test_bad_dates_are_a_400_naming_the_field(client, message, api_key, query, field):

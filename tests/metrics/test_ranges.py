@@ -80,3 +80,43 @@ def test_api_errors_name_the_parameter(from_text, to_text, field):
 def test_an_unknown_preset_is_an_error():
     with pytest.raises(RangeError):
         preset_range("1y", now=NOW, tz=UTC)
+
+
+@pytest.mark.parametrize(
+    ("from_text", "to_text", "field"),
+    [
+        ("0001-01-01", "0001-01-05", "from"),
+        (None, "0001-01-01", "to"),
+        ("9999-12-30", "9999-12-31", "from"),
+        (None, "9999-12-31", "to"),
+        ("0001-01-01T00:00:00Z", "0001-01-02T00:00:00Z", "from"),
+        ("9999-12-31T22:30:00", None, "from"),
+        ("2026-01-01", "9999-12-31T23:30:00+05:00", "to"),
+        ("1999-12-31", "2000-01-02", "from"),
+        ("2100-12-30", "2101-01-01", "to"),
+    ],
+)
+def test_api_dates_outside_the_supported_years_name_the_parameter(from_text, to_text, field):
+    with pytest.raises(RangeError) as raised:
+        api_range(from_text, to_text, now=NOW, tz=PARIS)
+    assert raised.value.field == field
+    assert "between 2000-01-01 and 2100-12-31" in raised.value.message
+
+
+def test_api_dates_at_the_edges_of_the_supported_years_are_accepted():
+    assert api_range("2000-01-01", "2000-01-02", now=NOW, tz=UTC).start == datetime(
+        2000, 1, 1, tzinfo=UTC
+    )
+    assert api_range("2100-12-30", "2100-12-31", now=NOW, tz=UTC).end == datetime(
+        2101, 1, 1, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "field"),
+    [(date(1, 1, 1), date(1, 1, 2), "from"), (date(2026, 1, 1), date(9999, 12, 31), "to")],
+)
+def test_custom_dates_outside_the_supported_years_name_the_field(first, last, field):
+    with pytest.raises(RangeError) as raised:
+        custom_range(first, last, tz=PARIS)
+    assert raised.value.field == field

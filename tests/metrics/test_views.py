@@ -126,6 +126,21 @@ def test_a_custom_range_without_dates_shows_errors(owner_client, message):
     assert "Choose the first day." in response.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("start", "end"), [("0001-01-01", "0001-01-02"), ("2026-01-01", "9999-12-31")]
+)
+def test_a_custom_range_in_a_far_year_shows_an_error_not_a_500(
+    owner_client, message, workspace, start, end
+):
+    # Near year 1 or 9999 the range arithmetic overflowed (issue 10, finding 9).
+    workspace.time_zone = "Europe/Paris"
+    workspace.save()
+    response = owner_client.get(url(message, range="custom", start=start, end=end))
+    assert response.status_code == 200
+    assert "Choose dates between 2000-01-01 and 2100-12-31." in response.content.decode()
+    assert response.context["date_range"].key == "7d"
+
+
 def test_outsiders_get_404(outsider_client, message):
     assert outsider_client.get(url(message)).status_code == 404
 
