@@ -43,10 +43,23 @@ def parse_json_body(request, *, max_bytes: int = 1_000_000):
     """The request body as JSON (any content type, so browsers can send text/plain)."""
     if len(request.body) > max_bytes:
         raise BadInput(f"The request body is larger than {max_bytes} bytes.", code="too_large")
+    body = request.body or b"null"
     try:
-        return json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadInput(f"The request body is not valid JSON: {exc}", code="invalid_json") from None
+        # Decoded strictly: json.loads(bytes) lets UTF-8-encoded surrogates through.
+        text = body.decode(json.detect_encoding(body))
+    except UnicodeDecodeError as exc:
+        raise BadInput(
+            f"The request body is not valid UTF-8: invalid bytes at offset {exc.start}.",
+            code="invalid_json",
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        # Where, not Python's wording: answers are written for clients.
+        raise BadInput(
+            f"The request body is not valid JSON (line {exc.lineno}, column {exc.colno}).",
+            code="invalid_json",
+        ) from None
     except RecursionError:
         raise BadInput("The request body is nested too deeply.", code="invalid_json") from None
 

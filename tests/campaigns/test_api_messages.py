@@ -392,6 +392,35 @@ def test_a_body_that_is_not_a_json_object_is_a_400(api, raw, code):
     assert not AnonymousMessage.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"name": "\xed\xa0\x80"}',  # a surrogate encoded as UTF-8 bytes
+        b'{"name": "\xff"}',  # not UTF-8 at all
+        b'{"name": "\\ud800"}',  # an unpaired surrogate escape
+        b'{"name": "a\\u0000b"}',  # NUL, which PostgreSQL cannot store
+        b'{"name": "x", "priority": NaN}',
+    ],
+)
+def test_a_body_no_database_could_store_is_a_400_and_writes_nothing(api, raw):
+    response = api.client.post(LIST_URL, raw, content_type="application/json", headers=api.headers)
+
+    assert response.status_code == 400
+    assert response.json()["error"] in {"invalid_json", "invalid"}
+    assert not AnonymousMessage.objects.exists()
+
+
+def test_malformed_json_is_located_without_python_exception_text(api):
+    raw = '{"name": "Broken",'
+    response = api.client.post(LIST_URL, raw, content_type="application/json", headers=api.headers)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_json",
+        "message": "The request body is not valid JSON (line 1, column 19).",
+    }
+
+
 # --- List ----------------------------------------------------------------------------------
 
 

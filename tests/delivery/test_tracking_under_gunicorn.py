@@ -2,13 +2,14 @@
 
 `Transfer-Encoding: chunked` requests carry no Content-Length; gunicorn de-chunks them and
 Django alone would read them as empty (issue 10). Sent here with http.client, byte for byte.
-gunicorn listens on 127.0.0.1:9221 (TRACKING_GUNICORN_TEST_PORT to change it).
+gunicorn listens on a free loopback port chosen by the kernel.
 """
 
 import gzip
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -25,7 +26,15 @@ from tests.factories import WorkspaceFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
-PORT = int(os.environ.get("TRACKING_GUNICORN_TEST_PORT", "9221"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+PORT = _free_port()
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
