@@ -118,8 +118,9 @@ def settings_origins(request):
         # The instance was modified by validation; show the stored origins elsewhere.
         request.workspace.refresh_from_db(fields=["allowed_origins"])
     context = _inapp_context(request, origins_form=form)
+    status = 400 if form.errors else 200
     return render_page(
-        request, "anonmsg/settings_inapp.html", context, partial="origins", status=400
+        request, "anonmsg/settings_inapp.html", context, partial="origins", status=status
     )
 
 

@@ -1,6 +1,6 @@
 """Every dashboard page that htmx refreshes in part (anonmsg/htmx.py): a region for an htmx
-request, the whole page for a history restore (Back after htmx's history cache missed), and a
-Vary header so that no cache hands one answer to the other request."""
+request, the whole page for a history restore (Back after htmx's history cache missed) or a boosted
+link, and a Vary header so that no cache hands one answer to the other request."""
 
 import pytest
 from django.urls import reverse
@@ -59,8 +59,14 @@ def test_an_htmx_history_restore_gets_the_whole_page(owner_client, page_url):
     assert is_whole_page(response)
 
 
+def test_a_boosted_link_gets_the_whole_page(owner_client, page_url):
+    response = owner_client.get(page_url, HTTP_HX_REQUEST="true", HTTP_HX_BOOSTED="true")
+    assert response.status_code == 200
+    assert is_whole_page(response)
+
+
 def test_the_answer_varies_on_both_htmx_headers(owner_client, page_url):
     vary = {
         header.strip().lower() for header in owner_client.get(page_url, **HTMX)["Vary"].split(",")
     }
-    assert {"hx-request", "hx-history-restore-request"} <= vary
+    assert {"hx-request", "hx-history-restore-request", "hx-boosted"} <= vary
