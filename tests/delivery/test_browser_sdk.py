@@ -88,7 +88,7 @@ def host_site():
 
 
 @pytest.fixture(autouse=True)
-def _redis(redis_cache):
+def redis_as_in_production(redis_cache):
     # As in production with REDIS_URL: the cache is Redis and delivery reads visitors' states
     # from it, so every frequency check below also checks the cache's invalidation.
     return redis_cache
