@@ -15,6 +15,7 @@ from anonmsg import members
 from anonmsg.auth import LoginForm
 from anonmsg.demo import DEMO_EMAIL, DEMO_PASSWORD
 from anonmsg.forms import AllowedOriginsForm, InviteForm, RoleForm, WorkspaceForm
+from anonmsg.htmx import render_page
 from anonmsg.invitations import (
     INVITATION_LIFETIME,
     PENDING_LIMIT,
@@ -117,9 +118,10 @@ def settings_origins(request):
         # The instance was modified by validation; show the stored origins elsewhere.
         request.workspace.refresh_from_db(fields=["allowed_origins"])
     context = _inapp_context(request, origins_form=form)
-    if request.htmx:
-        return render(request, "anonmsg/settings_inapp.html#origins", context)
-    return render(request, "anonmsg/settings_inapp.html", context, status=400)
+    status = 400 if form.errors else 200
+    return render_page(
+        request, "anonmsg/settings_inapp.html", context, partial="origins", status=status
+    )
 
 
 @workspace_required(admin=True)
@@ -201,10 +203,9 @@ def _members_page(request, *, status=200, **extra):
         "pending_limit": PENDING_LIMIT,
         **extra,
     }
-    if request.htmx:
-        response = render(request, "anonmsg/settings_members.html#members", context)
-    else:
-        response = render(request, "anonmsg/settings_members.html", context, status=status)
+    response = render_page(
+        request, "anonmsg/settings_members.html", context, partial="members", status=status
+    )
     if "invite_link" in extra:
         # Like a new App API key: the link is in this response only (stored as a hash).
         response["Cache-Control"] = "no-store"

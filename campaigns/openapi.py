@@ -16,7 +16,6 @@ See docs/app-api.md.
 
 import copy
 import importlib
-import importlib.util
 from functools import cache
 
 from anonmsg.dates import RANGE_TEXT
@@ -590,8 +589,6 @@ def build_document() -> dict:
     }
     known_tags = {tag["name"] for tag in document["tags"]}
     for module_name in FRAGMENT_MODULES:
-        if importlib.util.find_spec(module_name) is None:
-            continue
         module = importlib.import_module(module_name)
         for tag in getattr(module, "TAGS", []):
             if tag["name"] not in known_tags:

@@ -259,10 +259,6 @@ def evaluate(rules: list[Rule] | tuple[Rule, ...], page: Page) -> Verdict:
     return Verdict(False, "No inclusion rule matches.", tuple(results))
 
 
-def shows_on(rules, page: Page) -> bool:
-    return evaluate(rules, page).shows
-
-
 PLATFORM_LABELS = {"web": "web", "ios": "iOS", "android": "Android"}
 
 # How a rule reads when its condition holds, and when it does not.

@@ -10,8 +10,8 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
-from django.views.decorators.vary import vary_on_headers
 
+from anonmsg.htmx import render_page, vary_on_htmx
 from anonmsg.tenancy import get_for_workspace, scoped, workspace_required
 from campaigns.models import AnonymousMessage, Segment, State
 from campaigns.segment_conditions import MAX_CONDITIONS, describe_condition
@@ -48,14 +48,14 @@ def segment_list(request):
 
 @workspace_required
 @require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def segment_create(request):
     return _segment_form_page(request, Segment(workspace=request.workspace))
 
 
 @workspace_required
 @require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def segment_edit(request, segment_id):
     segment = get_for_workspace(Segment, request.workspace, pk=segment_id)
     return _segment_form_page(request, segment)
@@ -85,9 +85,7 @@ def _segment_form_page(request, segment):
             form.fields["name"].widget.attrs.pop("autofocus", None)
             formset.forms[-1].fields["trait"].widget.attrs["autofocus"] = True
         context = {"form": form, "formset": formset, "segment": segment}
-        if request.htmx:
-            return render(request, "campaigns/segment_form.html#conditions", context)
-        return render(request, "campaigns/segment_form.html", context)
+        return render_page(request, "campaigns/segment_form.html", context, partial="conditions")
 
     if request.method == "POST":
         form = SegmentForm(request.POST, instance=segment, workspace=workspace)

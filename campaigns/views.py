@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, push_url
 
+from anonmsg.htmx import render_page, vary_on_htmx, wants_partial
 from anonmsg.plans import anonymous_messages_required
 from anonmsg.tenancy import get_for_workspace, scoped, workspace_required
 from campaigns import content, lifecycle, rules, wizard
@@ -65,11 +65,6 @@ def _get_message(request, message_id: int) -> AnonymousMessage:
     )
 
 
-def _partial(request) -> bool:
-    """htmx asked for a region (not a history restore, which needs the whole page)."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 def _step_url(message: AnonymousMessage, step: wizard.Step) -> str:
     return reverse("campaigns:wizard-step", args=[message.workspace_id, message.pk, step.slug])
 
@@ -79,7 +74,7 @@ def _step_url(message: AnonymousMessage, step: wizard.Step) -> str:
 
 @campaign_view
 @require_GET
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def message_list(request):
     workspace = request.workspace
     filters = MessageFilterForm(request.GET)
@@ -121,10 +116,7 @@ def message_list(request):
         "has_any": sum(counts.values()) > 0,
         "list_metrics": list_metrics,
     }
-    template = "campaigns/message_list.html"
-    if _partial(request):
-        template += "#message-table"
-    return render(request, template, context)
+    return render_page(request, "campaigns/message_list.html", context, partial="message-table")
 
 
 # --- The wizard ------------------------------------------------------------------------------
@@ -132,7 +124,7 @@ def message_list(request):
 
 @campaign_view
 @require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def message_create(request):
     """Step 1 of a new message; saving it creates the draft."""
     step = wizard.FIRST
@@ -142,7 +134,7 @@ def message_create(request):
         message = form.save()
         wizard.record_progress(message, step)
         return _after_step(request, message, step, "next")
-    status = 400 if request.method == "POST" and not _partial(request) else 200
+    status = 400 if request.method == "POST" else 200
     return _render_step(request, None, step, form, status=status)
 
 
@@ -155,7 +147,7 @@ def message_edit(request, message_id):
 
 @campaign_view
 @require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def wizard_step(request, message_id, step):
     message = _get_message(request, message_id)
     current = wizard.get_step(step)
@@ -189,8 +181,7 @@ def wizard_step(request, message_id, step):
                 request, f"Your changes to “{current.title}” were not saved: {problem}"
             )
             return _open_step(request, message, previous)
-        status = 200 if _partial(request) else 400
-        return _render_step(request, message, current, form, status=status)
+        return _render_step(request, message, current, form, status=400)
     form.save()
     wizard.record_progress(message, current)
     return _after_step(request, message, current, go)
@@ -215,7 +206,7 @@ def _after_step(request, message, step, go):
 def _open_step(request, message, step):
     """Show `step` after a POST: its fresh form in place (htmx) or a redirect to it."""
     url = _step_url(message, step)
-    if _partial(request):
+    if wants_partial(request):
         form = step.form_class(message=message, workspace=request.workspace)
         return push_url(_render_step(request, message, step, form), url)
     return redirect(url)
@@ -245,10 +236,7 @@ def _redirect(request, url):
 def _render_step(request, message, step, form, *, status=200, **extra):
     context = _step_context(request, message, step, form)
     context.update(extra)
-    template = "campaigns/wizard.html"
-    if _partial(request):
-        template += "#wizard"
-    return render(request, template, context, status=status)
+    return render_page(request, "campaigns/wizard.html", context, partial="wizard", status=status)
 
 
 def _step_context(request, message, step, form) -> dict:
@@ -317,7 +305,7 @@ def _platform_note(platforms: set[str]) -> str:
 def _render_rules(request, message, *, status=200, **kwargs):
     """The rules region for htmx, or the whole rules step for a plain request."""
     step = wizard.get_step("rules")
-    if _partial(request):
+    if wants_partial(request):
         # htmx swaps only 2xx answers: an invalid rule comes back as 200 with its errors.
         context = _rules_context(request, message, **kwargs)
         return render(request, "campaigns/wizard/step_rules.html#rules", context)
@@ -337,7 +325,7 @@ def _rules_message(request, message_id):
 
 @campaign_view
 @require_POST
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def rule_add(request, message_id):
     message, refused = _rules_message(request, message_id)
     if refused:
@@ -347,7 +335,7 @@ def rule_add(request, message_id):
     if not form.is_valid():
         return _render_rules(request, message, rule_form=form, tester=tester, status=400)
     rule = form.save()
-    if not _partial(request):
+    if not wants_partial(request):
         messages.success(request, f"Rule added: {rule.describe()}.")
         return redirect(_step_url(message, wizard.get_step("rules")))
     return _render_rules(request, message, tester=tester)
@@ -355,14 +343,14 @@ def rule_add(request, message_id):
 
 @campaign_view
 @require_POST
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def rule_delete(request, message_id, rule_id):
     message, refused = _rules_message(request, message_id)
     if refused:
         return refused
     rule = get_object_or_404(message.rules, pk=rule_id)
     rule.delete()
-    if not _partial(request):
+    if not wants_partial(request):
         messages.success(request, f"Rule removed: {rule.describe()}.")
         return redirect(_step_url(message, wizard.get_step("rules")))
     tester = RuleTestForm(request.POST) if "test-target" in request.POST else None
@@ -371,13 +359,13 @@ def rule_delete(request, message_id, rule_id):
 
 @campaign_view
 @require_GET
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def rule_test(request, message_id):
     message, refused = _rules_message(request, message_id)
     if refused:
         return refused
     tester = RuleTestForm(request.GET)
-    if _partial(request):
+    if wants_partial(request):
         context = _rules_context(request, message, tester=tester)
         return render(request, "campaigns/wizard/step_rules.html#rule-test", context)
     return _render_rules(request, message, tester=tester)

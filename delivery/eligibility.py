@@ -1,9 +1,12 @@
 """Which anonymous messages a visitor gets on a page, and why the others are left out.
 
 Pure: plain values in (the workspace's live messages, the visitor's per-message state and
-identity, the page, the time), plain values out (one `Decision` per message, in delivery
-order, each with a reason code the dashboard can show). No ORM, no cache, no clock: the
-delivery view (`delivery/delivery_views.py`) and the dashboard feed it.
+identity, the page, the time), plain values out. No ORM, no cache, no clock.
+
+`decide` is the reference: one `Decision` per message, in delivery order, with the reason
+code that leaves it out (below, and docs/delivery-api.md); the tests pin DESIGN.md §2 on it.
+The delivery view (`delivery/delivery_views.py`) calls the hot path, `select_candidates`,
+which tests keep equal to `delivered(decide(...))`.
 
 Semantics (DESIGN.md §2):
 
@@ -24,7 +27,7 @@ Semantics (DESIGN.md §2):
   each overlay corner, each banner edge and each inline element id is its own slot.
 """
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -47,25 +50,6 @@ FREQUENCY_RESPONDED = "frequency_responded"
 FREQUENCY_MAX_VIEWS = "frequency_max_views"
 MIN_INTERVAL = "min_interval"
 DISPLAY_SLOT_TAKEN = "display_slot_taken"
-
-# Reason code → short label for the dashboard.
-REASON_LABELS = {
-    ELIGIBLE: "Shown",
-    PLAN: "Plan without anonymous messages",
-    INAPP_DISABLED: "In-app messages disabled",
-    IDENTIFIED: "Identified visitor",
-    DRAFT: "Draft",
-    ARCHIVED: "Archived",
-    ENDED: "Ended",
-    PAUSED: "Paused",
-    NOT_STARTED: "Not started",
-    PAGE_RULE: "Page rule",
-    FREQUENCY_DISMISSED: "Frequency: dismissed",
-    FREQUENCY_RESPONDED: "Frequency: responded",
-    FREQUENCY_MAX_VIEWS: "Frequency: maximum views reached",
-    MIN_INTERVAL: "Frequency: minimum interval",
-    DISPLAY_SLOT_TAKEN: "Display slot taken",
-}
 
 
 @dataclass(frozen=True)
@@ -152,17 +136,12 @@ def decide(
     inapp_enabled: bool = True,
     plan_allows: bool = True,
     time_zone: str = "UTC",
-    explain: bool = True,
-    rules_allowed: Collection[int] | None = None,
 ) -> list[Decision]:
-    """One decision per message, in delivery order.
+    """One decision per message, in delivery order: the reference semantics.
 
     `page` may be several pages (e.g. a mobile screen whose platform is unknown: the message
     shows if its rules allow any of them). `states` maps message id → MessageState; a message
-    without an entry was never seen by this visitor. With `explain=False` (the delivery hot
-    path) the decisions carry reason codes but no human-readable detail. `rules_allowed`, if
-    given, is the ids of the messages whose page rules allow this page (`allowed_by_rules`,
-    which the caller may have memoised).
+    without an entry was never seen by this visitor.
     """
     states = states or {}
     pages = (page,) if isinstance(page, Page) else tuple(page)
@@ -182,18 +161,12 @@ def decide(
             inapp_enabled=inapp_enabled,
             plan_allows=plan_allows,
             tz=tz,
-            explain=explain,
-            rules_allowed=rules_allowed,
         )
         if reason == ELIGIBLE:
             holder = taken.get(message.slot)
             if holder is not None:
                 reason = DISPLAY_SLOT_TAKEN
-                detail = (
-                    f"Message {holder} is shown in the same place ({message.slot})."
-                    if explain
-                    else ""
-                )
+                detail = f"Message {holder} is shown in the same place ({message.slot})."
             else:
                 taken[message.slot] = message.id
         decisions.append(Decision(message, reason, detail))
@@ -207,39 +180,15 @@ def delivered(decisions: Sequence[Decision]) -> list[LiveMessage]:
 _STOPPED = frozenset({"draft", "archived", "ended", "paused"})
 
 
-def select(
-    *,
-    messages: Sequence[LiveMessage],
-    page: Page | Sequence[Page],
-    now: datetime,
-    states: Mapping[int, MessageState] | None = None,
-    rules_allowed: Collection[int] | None = None,
-) -> list[LiveMessage]:
-    """`delivered(decide(...))` for an anonymous visitor of an open workspace, without reasons.
-
-    The caller has already answered the workspace and visitor gates (plan, in-app switch,
-    identity), and wants only the messages to show. A test keeps it equal to `decide`.
-    """
-    pages = (page,) if isinstance(page, Page) else tuple(page)
-    candidates = [
-        message
-        for message in delivery_order(messages)
-        if (
-            message.id in rules_allowed
-            if rules_allowed is not None
-            else not message.rules or any(rules_allow(message.rules, p) for p in pages)
-        )
-    ]
-    return select_candidates(candidates, now=now, states=states or {})
-
-
 def select_candidates(
     candidates: Sequence[LiveMessage], *, now: datetime, states: Mapping[int, MessageState]
 ) -> list[LiveMessage]:
-    """`select` for messages already allowed by the page's rules, in delivery order: the hot
-    path, whose candidates are memoised per content version and page
-    (delivery.live_messages.page_candidates). Each is dropped at its first failed check,
-    cheapest first."""
+    """The messages to show among `candidates`, the messages whose page rules allow the page
+    (`allowed_by_rules`), in delivery order: the hot path, whose candidates are memoised per
+    content version and page (delivery.live_messages.page_candidates). Each is dropped at its
+    first failed check, cheapest first; no reasons. For an anonymous visitor of an open
+    workspace (the caller answers those gates), it equals `delivered(decide(...))`, which a
+    test checks on the whole table and on random workspaces."""
     taken = set()
     chosen = []
     for message in candidates:
@@ -270,8 +219,6 @@ def _gate(
     inapp_enabled: bool,
     plan_allows: bool,
     tz: ZoneInfo,
-    explain: bool,
-    rules_allowed: Collection[int] | None,
 ) -> tuple[str, str]:
     if not plan_allows:
         return PLAN, "Anonymous messages need a premium or enterprise plan."
@@ -284,12 +231,9 @@ def _gate(
     if reason is not None:
         return reason
 
-    if rules_allowed is not None:
-        allowed = message.id in rules_allowed
-    else:
-        allowed = not message.rules or any(rules_allow(message.rules, page) for page in pages)
+    allowed = not message.rules or any(rules_allow(message.rules, page) for page in pages)
     if not allowed:
-        return PAGE_RULE, evaluate(message.rules, pages[0]).reason if explain and pages else ""
+        return PAGE_RULE, evaluate(message.rules, pages[0]).reason if pages else ""
 
     reason = _frequency_reason(message, state=state, now=now)
     if reason is not None:

@@ -6,7 +6,7 @@ The delivery hot path reads the workspace row anyway (to resolve the write key),
 a change makes the next request look up a new key. Nothing is ever invalidated explicitly,
 which is what makes it safe across any number of processes, each with its own memory.
 
-Two levels: a small dict in this process (no unpickling on the hot path), then Django's cache
+Three levels: a small dict in this process (no unpickling on the hot path), then Django's cache
 (`default`: local memory, or Redis when REDIS_URL is set, shared by every process), then the
 database (two queries: messages, rules).
 

@@ -7,8 +7,8 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
-from django.views.decorators.vary import vary_on_headers
 
+from anonmsg.htmx import render_page
 from anonmsg.tenancy import get_for_workspace, scoped, workspace_required
 from campaigns.models import AnonymousMessage
 from delivery.activity import (
@@ -28,7 +28,6 @@ PEOPLE_PER_PAGE = 50
 
 @require_GET
 @workspace_required
-@vary_on_headers("HX-Request")
 def activity(request):
     workspace = request.workspace
     form = ActivityFilterForm(request.GET or None)
@@ -40,10 +39,7 @@ def activity(request):
     page = event_page(events, before=request.GET.get("before"), after=request.GET.get("after"))
     _describe(workspace, page.events)
     context = {"form": form, "page": page, "filters": _filters_query(request)}
-    template = (
-        "delivery/activity.html#activity-results" if request.htmx else "delivery/activity.html"
-    )
-    return render(request, template, context)
+    return render_page(request, "delivery/activity.html", context, partial="activity-results")
 
 
 @require_GET
@@ -67,7 +63,6 @@ def event(request, event_id: int):
 
 @require_GET
 @workspace_required
-@vary_on_headers("HX-Request")
 def people(request):
     search = request.GET.get("q", "").strip()[:255]
     profiles = identified_people(request.workspace, search=search)
@@ -78,13 +73,11 @@ def people(request):
         "has_people": bool(search) or page.paginator.count > 0,
         "anonymous_visitors": scoped(Visitor, request.workspace).filter(profile=None).count(),
     }
-    template = "delivery/people.html#people-results" if request.htmx else "delivery/people.html"
-    return render(request, template, context)
+    return render_page(request, "delivery/people.html", context, partial="people-results")
 
 
 @require_GET
 @workspace_required
-@vary_on_headers("HX-Request")
 def person(request, profile_id: int):
     workspace = request.workspace
     profile = get_for_workspace(Profile.objects.people(), workspace, pk=profile_id)
@@ -102,9 +95,7 @@ def person(request, profile_id: int):
         "filters": "",
         "in_person": True,
     }
-    if request.htmx:
-        return render(request, "delivery/person.html#activity-results", context)
-    return render(request, "delivery/person.html", context)
+    return render_page(request, "delivery/person.html", context, partial="activity-results")
 
 
 def _filters_query(request) -> str:

@@ -5,11 +5,10 @@ import csv
 from django import forms
 from django.conf import settings
 from django.http import HttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
-from django.views.decorators.vary import vary_on_headers
 
+from anonmsg.htmx import render_page, vary_on_htmx, wants_partial
 from anonmsg.plans import anonymous_messages_required
 from anonmsg.tenancy import get_for_workspace, workspace_required
 from campaigns.models import AnonymousMessage
@@ -94,7 +93,7 @@ def _charts(report):
 @require_GET
 @workspace_required
 @anonymous_messages_required
-@vary_on_headers("HX-Request")
+@vary_on_htmx
 def message_metrics(request, message_id):
     message = get_for_workspace(
         AnonymousMessage.objects.select_related("goal_segment"), request.workspace, pk=message_id
@@ -102,7 +101,7 @@ def message_metrics(request, message_id):
     form = RangeForm(request.GET or None)
     date_range = form.date_range(workspace=request.workspace)
     report = message_report(message_id=message.pk, date_range=date_range, tz=request.workspace.tz)
-    if request.htmx and request.GET.get("fingerprint") == report.fingerprint:
+    if wants_partial(request) and request.GET.get("fingerprint") == report.fingerprint:
         # Polling and nothing changed: htmx keeps the panel as it is.
         return HttpResponse(status=204)
     query = request.GET.copy()
@@ -130,10 +129,7 @@ def message_metrics(request, message_id):
         "poll_seconds": poll_seconds(),
         "export_query": request.GET.urlencode(),
     }
-    template = "metrics/message_metrics.html"
-    if request.htmx and not request.htmx.boosted:
-        template += "#metrics-panel"
-    return render(request, template, context)
+    return render_page(request, "metrics/message_metrics.html", context, partial="metrics-panel")
 
 
 @require_GET

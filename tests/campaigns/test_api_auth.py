@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from anonmsg.models import Plan
 from campaigns.models import AnonymousMessage
@@ -54,7 +55,22 @@ def test_every_endpoint_needs_a_valid_app_api_key(
     assert AnonymousMessage.objects.count() == 1
 
 
-def test_the_write_key_is_not_an_app_api_key(client, workspace):
+@pytest.mark.parametrize(
+    "header", [None, "", "Bearer", "Bearer ", "Basic abc", "sk_without_scheme"]
+)
+def test_a_request_without_a_bearer_key_gets_a_401_explaining_how_to_send_it(client, db, header):
+    headers = {"Authorization": header} if header is not None else {}
+    response = client.get(LIST_URL, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["message"] == (
+        "Send the workspace's App API key as `Authorization: Bearer <key>`."
+    )
+
+
+@pytest.mark.parametrize("has_api_key", [False, True])
+def test_the_write_key_is_not_an_app_api_key(client, workspace, has_api_key):
+    if has_api_key:
+        workspace.rotate_api_key()
     response = client.get(LIST_URL, headers={"Authorization": f"Bearer {workspace.write_key}"})
 
     assert response.status_code == 401
@@ -68,6 +84,24 @@ def test_a_rotated_key_stops_working_at_once_and_the_new_one_works(client, works
 
     assert Api(client, old_key).get(LIST_URL).status_code == 401
     assert Api(client, new_key).get(LIST_URL).status_code == 200
+
+
+def test_rotating_the_key_on_the_settings_page_stops_the_old_one_with_a_clear_error(
+    owner_client, workspace
+):
+    old_key = workspace.rotate_api_key()
+    assert Api(owner_client, old_key).get(LIST_URL).status_code == 200
+
+    response = owner_client.post(reverse("settings-rotate-api-key", args=[workspace.pk]))
+    new_key = response.context["new_api_key"]
+
+    rejected = Api(owner_client, old_key).get(LIST_URL)
+    assert rejected.status_code == 401
+    assert rejected.json() == {
+        "error": "unauthorized",
+        "message": "This App API key is not valid (it may have been rotated).",
+    }
+    assert Api(owner_client, new_key).get(LIST_URL).status_code == 200
 
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)

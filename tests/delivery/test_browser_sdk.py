@@ -18,7 +18,6 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from anonmsg.snippet import render_snippet
-from delivery import live_messages, lookup
 from delivery.models import Event, Visitor, VisitorMessageState
 from delivery.preview import make_preview_token
 from tests.factories import AnonymousMessageFactory, PageRuleFactory
@@ -89,11 +88,10 @@ def host_site():
 
 
 @pytest.fixture(autouse=True)
-def fresh_caches(redis_cache):
+def redis_as_in_production(redis_cache):
     # As in production with REDIS_URL: the cache is Redis and delivery reads visitors' states
     # from it, so every frequency check below also checks the cache's invalidation.
-    live_messages.clear_local()
-    lookup.clear_local()
+    return redis_cache
 
 
 @pytest.fixture

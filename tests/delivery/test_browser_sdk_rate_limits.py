@@ -17,7 +17,7 @@ from tests.delivery.test_browser_sdk import db, launched, message_events, shown,
 host_site = sdk_tests.host_site
 site = sdk_tests.site
 browser_page = sdk_tests.browser_page
-fresh_caches = sdk_tests.fresh_caches
+redis_as_in_production = sdk_tests.redis_as_in_production
 
 pytestmark = pytest.mark.browser
 

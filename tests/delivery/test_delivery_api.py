@@ -31,15 +31,6 @@ HTML = (
 )
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    cache.clear()
-    live_messages.clear_local()
-    yield
-    cache.clear()
-    live_messages.clear_local()
-
-
 def launched(workspace, **fields):
     return AnonymousMessageFactory(workspace=workspace, launched=True, **fields)
 

@@ -34,13 +34,6 @@ ANON = "0b6f3c52-8d1e-4c0a-9f57-2a4f1e9d7c30"
 @pytest.fixture(autouse=True)
 def state_cache(settings):
     settings.DELIVERY_STATE_CACHE = True
-    cache.clear()
-    live_messages.clear_local()
-    lookup.clear_local()
-    yield
-    cache.clear()
-    live_messages.clear_local()
-    lookup.clear_local()
 
 
 def launched(workspace, **fields):

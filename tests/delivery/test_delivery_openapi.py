@@ -1,21 +1,13 @@
 """The delivery API and the SDK script in the served OpenAPI document, checked against real answers."""
 
 import pytest
-from django.core.cache import cache
 
 from anonmsg.models import Plan
 from campaigns import openapi
-from delivery import live_messages
 from tests.campaigns.test_openapi import schema_validator
 from tests.factories import AnonymousMessageFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    cache.clear()
-    live_messages.clear_local()
 
 
 def delivery_body(client, workspace, **params):

@@ -3,22 +3,14 @@
 import re
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from anonmsg.demo import DEMO_MESSAGES, seed_demo
 from anonmsg.snippet import render_snippet
 from campaigns.lifecycle import pause_message
 from campaigns.models import State
-from delivery import live_messages
 
 DEMO_PAGES = ["/demo/", "/demo/pricing/", "/demo/blog/launch-week/", "/demo/signup/"]
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    cache.clear()
-    live_messages.clear_local()
 
 
 @pytest.fixture

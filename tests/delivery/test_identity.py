@@ -1,7 +1,6 @@
 from datetime import UTC, datetime
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from delivery.models import Profile, Visitor
@@ -11,11 +10,6 @@ from tests.delivery.tracking_helpers import send
 from tests.factories import ProfileFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
 
 
 def call(client, workspace, route, **body):

@@ -4,13 +4,11 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
 from anonmsg.demo import seed_demo
 from anonmsg.models import Plan
-from delivery import live_messages
 from delivery.preview import (
     PreviewError,
     make_preview_token,
@@ -31,12 +29,6 @@ from tests.factories import (
 )
 
 ANON = "0b9f3f4e-0d5c-4a43-8d0b-6a2b1f6f9c21"
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    cache.clear()
-    live_messages.clear_local()
 
 
 def old_token(monkeypatch, *, seconds_ago: int, **grant) -> str:

@@ -18,14 +18,6 @@ from tests.factories import WorkspaceFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    # Write-key and "SDK last seen" throttles live in the cache; ids repeat between tests.
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def write_key(workspace):
     return workspace.write_key

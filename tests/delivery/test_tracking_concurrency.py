@@ -7,7 +7,6 @@ from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 
 from delivery.models import Event, Visitor, VisitorMessageState
@@ -18,7 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_same_batch_sent_concurrently_is_stored_and_counted_once(live_server):
-    cache.clear()
     workspace = WorkspaceFactory()
     message = AnonymousMessageFactory(workspace=workspace, launched=True)
     batch = [

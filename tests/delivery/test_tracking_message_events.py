@@ -1,19 +1,14 @@
+import json
 from datetime import UTC, datetime
 
 import pytest
-from django.core.cache import cache
 
 from delivery.models import Event, VisitorMessageState
 from delivery.signals import events_recorded
-from tests.delivery.tracking_helpers import send
+from tests.delivery.tracking_helpers import send, track
 from tests.factories import AnonymousMessageFactory, VisitorFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
 
 
 @pytest.fixture
@@ -219,3 +214,24 @@ def test_events_recorded_names_the_messages(
         events_recorded.disconnect(receiver)
 
     assert received == [{message.pk}]
+
+
+def test_a_float_content_id_of_an_integral_value_counts_as_the_message(client, workspace):
+    message = AnonymousMessageFactory(workspace=workspace, launched=True)
+    properties = {"actionType": "viewed_content", "contentId": float(message.pk)}
+    body = track(event="Report Content Event", properties=properties)
+    raw = json.dumps(body)
+    assert f'"contentId": {message.pk}.0' in raw
+
+    assert send(client, "track", raw, write_key=workspace.write_key).status_code == 200
+    event = Event.objects.get()
+    assert (event.content_id, event.action_type) == (message.pk, "viewed_content")
+
+
+def test_a_float_content_id_with_a_fraction_stays_a_plain_track(client, workspace):
+    message = AnonymousMessageFactory(workspace=workspace, launched=True)
+    properties = {"actionType": "viewed_content", "contentId": message.pk + 0.5}
+    body = track(event="Report Content Event", properties=properties)
+
+    assert send(client, "track", body, write_key=workspace.write_key).status_code == 200
+    assert Event.objects.get().content_id is None

@@ -11,26 +11,14 @@ import logging
 import zlib
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 
 from delivery.ingest import MAX_BATCH_BYTES, TrackingError, decompress, load_body
 from delivery.models import Event
-from tests.delivery.tracking_helpers import database_down, send
+from tests.delivery.tracking_helpers import database_down, send, track
 from tests.factories import WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def track(**fields):
-    return {"anonymousId": "anon-1", "event": "Signed Up", **fields}
 
 
 # --- Invalid UTF-8 ----------------------------------------------------------------------------

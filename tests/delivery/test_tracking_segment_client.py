@@ -3,7 +3,6 @@
 import logging
 
 import pytest
-from django.core.cache import cache
 from django.test import RequestFactory
 from segment.analytics import Client
 from segment.analytics.request import APIError, post
@@ -13,11 +12,6 @@ from delivery.models import Event, Profile, Visitor
 from tests.factories import WorkspaceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
 
 
 @pytest.fixture

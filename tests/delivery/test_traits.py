@@ -8,7 +8,6 @@ drops the new keys that do not fit, and the call still succeeds.
 import json
 
 import pytest
-from django.core.cache import cache
 
 from delivery.models import Event, Profile, Visitor
 from delivery.traits import (
@@ -23,11 +22,6 @@ from tests.delivery.tracking_helpers import send
 from tests.factories import ProfileFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
 
 
 def keys(prefix: str, count: int, value="v") -> dict:

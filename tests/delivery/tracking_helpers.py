@@ -1,10 +1,13 @@
-"""Helpers shared by the tracking API tests: send a call, make the database really fail."""
+"""Helpers shared by the tracking API tests: send a call, check a refusal, make the database
+really fail."""
 
 import base64
 import json
 from contextlib import contextmanager
 
 from django.db import connection
+
+from delivery.models import Event, Profile, Visitor
 
 
 def basic_auth(write_key: str) -> str:
@@ -21,6 +24,21 @@ def send(client, route: str, body, *, write_key: str | None = None, **extra):
         extra["HTTP_AUTHORIZATION"] = basic_auth(write_key)
     extra.setdefault("content_type", "application/json")
     return client.post(f"/v1/{route}", data, **extra)
+
+
+def track(**fields) -> dict:
+    """A track call's body."""
+    return {"anonymousId": "anon-1", "event": "Signed Up", **fields}
+
+
+def assert_refused(response, status, *, error, field):
+    """Refused with `status`, the `error` code and exactly `field` (None: no field), with the
+    CORS header browsers need to read it, and nothing stored."""
+    assert response.status_code == status, response.content
+    assert response["Access-Control-Allow-Origin"] == "*"
+    body = response.json()
+    assert (body["error"], body.get("field")) == (error, field)
+    assert Event.objects.count() == Visitor.objects.count() == Profile.objects.count() == 0
 
 
 @contextmanager
