@@ -621,10 +621,7 @@ class ContentForm(ChoiceCardsMixin, StepForm):
 
     def _clean_html(self, data):
         html = data.get("html") or ""
-        try:
-            content.validate_html(html)
-        except content.ContentError as exc:
-            self.add_error("html", exc.message)
+        add_problems(self, validation.check_content(html))
         data["content_html"] = html
         data["content_builder"] = None
 
@@ -648,11 +645,9 @@ class ContentForm(ChoiceCardsMixin, StepForm):
             "close_button": bool(data.get("close_button")),
         }
         html = content.build_html(builder, display_type=data.get("display_type") or "modal")
-        if not self.errors:
-            try:
-                content.validate_html(html)
-            except content.ContentError as exc:
-                self.add_error(None, exc.message)
+        if not self.errors:  # the builder's HTML as a whole: not one field's fault
+            for problem in validation.check_content(html):
+                self.add_error(None, problem.form)
         data["content_builder"] = builder
         data["content_html"] = html
 
@@ -665,16 +660,12 @@ class ContentForm(ChoiceCardsMixin, StepForm):
                 self.add_error(f"button{index}_label", "Give the button a label, or clear it.")
             return None
         action = action or slugify(label) or f"button-{index}"
-        if not content.ACTION_NAME.match(action):
-            self.add_error(
-                f"button{index}_action",
-                "Use letters, digits, - _ . or : for the action name, e.g. signup.",
-            )
-        elif action in seen:
-            self.add_error(
-                f"button{index}_action",
-                f"Another button already reports “{action}”: give each button its own name.",
-            )
+        add_problems(
+            self,
+            validation.check_button_action(
+                form_field=f"button{index}_action", action=action, taken=seen
+            ),
+        )
         seen.add(action)
         add_problems(self, validation.check_button_url(form_field=f"button{index}_url", url=url))
         return {"label": label, "action": action, "url": url}

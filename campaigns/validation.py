@@ -230,6 +230,21 @@ def check_builder_text(*, form_field: str, text: str) -> list[Problem]:
     ]
 
 
+def check_button_action(*, form_field: str, action: str, taken: set[str]) -> list[Problem]:
+    """A builder button's action name; `taken`: the names of the buttons before it."""
+    if not content.ACTION_NAME.match(action):
+        text = "Use letters, digits, - _ . or : for the action name, e.g. signup."
+    elif action in taken:
+        text = f"Another button already reports “{action}”: give each button its own name."
+    else:
+        return []
+    return [
+        Problem(
+            "button_action", "content", "content_builder", form_field, "content.html", form=text
+        )
+    ]
+
+
 def check_button_url(*, form_field: str, url: str) -> list[Problem]:
     if not url or (url.startswith(BUTTON_URL_PREFIXES) and content.is_safe_url(url)):
         return []

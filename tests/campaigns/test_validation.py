@@ -9,6 +9,7 @@ from campaigns import lifecycle, validation, wizard
 from campaigns.models import AnonymousMessage
 from campaigns.validation import (
     check_builder_text,
+    check_button_action,
     check_button_url,
     check_content,
     check_display,
@@ -116,6 +117,17 @@ CASES = [
         check_builder_text,
         {"form_field": "text", "text": "Hi {% if x %}"},
         [("liquid", "text", "content.html", "content")],
+    ),
+    (check_button_action, {"form_field": "button1_action", "action": "signup", "taken": set()}, []),
+    (
+        check_button_action,
+        {"form_field": "button2_action", "action": "signup", "taken": {"signup"}},
+        [("button_action", "button2_action", "content.html", "content")],
+    ),
+    (
+        check_button_action,
+        {"form_field": "button1_action", "action": "sign up", "taken": set()},
+        [("button_action", "button1_action", "content.html", "content")],
     ),
     (check_button_url, {"form_field": "button1_url", "url": ""}, []),
     (check_button_url, {"form_field": "button1_url", "url": "/signup"}, []),
