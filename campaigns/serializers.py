@@ -509,11 +509,8 @@ def _raise_first(problems: list[validation.Problem]) -> None:
 def _check_goal(values: dict) -> None:
     condition = values["goal_condition"]
     _raise_first(
-        validation.check_goal(
-            condition=condition,
-            event=values["goal_event"],
-            segment_id=values["goal_segment"],
-            window_hours=None,  # bounded as it was read
+        validation.check_goal_condition(
+            condition=condition, event=values["goal_event"], segment_id=values["goal_segment"]
         )
     )
     if condition != GoalCondition.EVENT:

@@ -43,6 +43,8 @@ SEGMENT_CONDITIONS = (GoalCondition.SEGMENT_ENTERED, GoalCondition.SEGMENT_LEFT)
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing wrong; the texts are per surface (None: that surface does not check it)."""
+
     code: str
     step: str
     field: str
@@ -60,11 +62,11 @@ def check_name(name: str) -> list[Problem]:
         return []
     return [
         Problem(
-            "name_required",
-            "name",
-            "name",
-            "name",
-            "name",
+            code="name_required",
+            step="name",
+            field="name",
+            form_field="name",
+            api_path="name",
             api="Give the message a name (shown to your team, never to visitors).",
             form="Give the message a name, e.g. “Pricing page offer”.",
             launch="Give the message a name",
@@ -79,11 +81,11 @@ def check_rule(*, platform, operator, value, index: int = 0) -> list[Problem]:
     except rules.RuleError as exc:
         return [
             Problem(
-                f"rule_{exc.field}",
-                "rules",
-                exc.field,
-                exc.field,
-                f"pageRules[{index}].{exc.field}",
+                code=f"rule_{exc.field}",
+                step="rules",
+                field=exc.field,
+                form_field=exc.field,
+                api_path=f"pageRules[{index}].{exc.field}",
                 api=exc.message,
                 form=exc.message,
                 admin=exc.message,
@@ -100,11 +102,11 @@ def check_rule_count(count: int) -> list[Problem]:
     limit = rules.MAX_RULES_PER_MESSAGE
     return [
         Problem(
-            "too_many_rules",
-            "rules",
-            "rules",
-            None,
-            "pageRules",
+            code="too_many_rules",
+            step="rules",
+            field="rules",
+            form_field=None,
+            api_path="pageRules",
             api=f"A message has at most {limit} page rules.",
             form=f"A message has at most {limit} page rules: remove one, "
             "or combine several with a * wildcard.",
@@ -117,11 +119,11 @@ def check_frequency(*, mode: str, times: int | None, min_interval_seconds: int) 
     if mode == FrequencyMode.TIMES and not (times or 0) >= 1:
         problems.append(
             Problem(
-                "times_required",
-                "frequency",
-                "frequency_times",
-                "times",
-                "frequency.times",
+                code="times_required",
+                step="frequency",
+                field="frequency_times",
+                form_field="times",
+                api_path="frequency.times",
                 form="Enter how many times a visitor may see it (1 to 100).",
                 launch="“Up to N times” needs N of at least 1",
             )
@@ -129,11 +131,11 @@ def check_frequency(*, mode: str, times: int | None, min_interval_seconds: int) 
     if min_interval_seconds > MAX_INTERVAL_SECONDS:
         problems.append(
             Problem(
-                "interval_too_long",
-                "frequency",
-                "min_interval_seconds",
-                "min_interval",
-                "frequency.minIntervalSeconds",
+                code="interval_too_long",
+                step="frequency",
+                field="min_interval_seconds",
+                form_field="min_interval",
+                api_path="frequency.minIntervalSeconds",
                 form="Keep the minimum interval under a year.",
             )
         )
@@ -143,29 +145,38 @@ def check_frequency(*, mode: str, times: int | None, min_interval_seconds: int) 
 def check_goal(
     *, condition: str, event: str, segment_id: int | None, window_hours: int | None
 ) -> list[Problem]:
-    problems = []
-    if window_hours is not None and not (
-        MIN_GOAL_WINDOW_HOURS <= window_hours <= MAX_GOAL_WINDOW_HOURS
-    ):
-        problems.append(
-            Problem(
-                "window_out_of_range",
-                "goal",
-                "goal_window_hours",
-                "window",
-                "goal.windowHours",
-                form="The window can be at most 30 days (720 hours).",
-                launch="The conversion window must be between 1 hour and 30 days",
-            )
+    """`window_hours` None: not given (the App API bounds it as it reads it)."""
+    return check_goal_window(window_hours) + check_goal_condition(
+        condition=condition, event=event, segment_id=segment_id
+    )
+
+
+def check_goal_window(window_hours: int | None) -> list[Problem]:
+    if window_hours is None or MIN_GOAL_WINDOW_HOURS <= window_hours <= MAX_GOAL_WINDOW_HOURS:
+        return []
+    return [
+        Problem(
+            code="window_out_of_range",
+            step="goal",
+            field="goal_window_hours",
+            form_field="window",
+            api_path="goal.windowHours",
+            form="The window can be at most 30 days (720 hours).",
+            launch="The conversion window must be between 1 hour and 30 days",
         )
+    ]
+
+
+def check_goal_condition(*, condition: str, event: str, segment_id: int | None) -> list[Problem]:
+    problems = []
     if condition == GoalCondition.EVENT and not (event or "").strip():
         problems.append(
             Problem(
-                "event_required",
-                "goal",
-                "goal_event",
-                "event",
-                "goal.condition.event",
+                code="event_required",
+                step="goal",
+                field="goal_event",
+                form_field="event",
+                api_path="goal.condition.event",
                 api="A goal condition of type event needs the event's name (goal.condition.event).",
                 form="Enter the event name, exactly as your site sends it.",
                 launch="The goal needs the event name",
@@ -175,11 +186,11 @@ def check_goal(
     if condition in SEGMENT_CONDITIONS and segment_id is None:
         problems.append(
             Problem(
-                "segment_required",
-                "goal",
-                "goal_segment",
-                "segment",
-                "goal.condition.segmentId",
+                code="segment_required",
+                step="goal",
+                field="goal_segment",
+                form_field="segment",
+                api_path="goal.condition.segmentId",
                 api=f"A goal condition of type {condition} needs a segment "
                 "(goal.condition.segmentId).",
                 form="Choose the segment.",
@@ -200,11 +211,11 @@ def check_content(html: str) -> list[Problem]:
 
 def _content_problem(text: str, *, form_field: str | None = "html") -> Problem:
     return Problem(
-        "content_invalid",
-        "content",
-        "content_html",
-        form_field,
-        "content.html",
+        code="content_invalid",
+        step="content",
+        field="content_html",
+        form_field=form_field,
+        api_path="content.html",
         api=text,
         form=text,
         admin=text,
@@ -219,11 +230,11 @@ def check_builder_text(*, form_field: str, text: str) -> list[Problem]:
         return []
     return [
         Problem(
-            "liquid",
-            "content",
-            "content_builder",
-            form_field,
-            "content.html",
+            code="liquid",
+            step="content",
+            field="content_builder",
+            form_field=form_field,
+            api_path="content.html",
             form=f"Liquid is not supported (found “{found[:40]}”): the visitor is "
             "anonymous, so there is nothing to personalise. Write plain text instead.",
         )
@@ -240,7 +251,12 @@ def check_button_action(*, form_field: str, action: str, taken: set[str]) -> lis
         return []
     return [
         Problem(
-            "button_action", "content", "content_builder", form_field, "content.html", form=text
+            code="button_action",
+            step="content",
+            field="content_builder",
+            form_field=form_field,
+            api_path="content.html",
+            form=text,
         )
     ]
 
@@ -250,11 +266,11 @@ def check_button_url(*, form_field: str, url: str) -> list[Problem]:
         return []
     return [
         Problem(
-            "button_url",
-            "content",
-            "content_builder",
-            form_field,
-            "content.html",
+            code="button_url",
+            step="content",
+            field="content_builder",
+            form_field=form_field,
+            api_path="content.html",
             form="Enter a full address (https://…) or a path on your site (/signup).",
         )
     ]
@@ -268,11 +284,11 @@ def check_display(
     if allowed is None:
         return [
             Problem(
-                "unknown_display_type",
-                "content",
-                "display_type",
-                "display_type",
-                "display.type",
+                code="unknown_display_type",
+                step="content",
+                field="display_type",
+                form_field="display_type",
+                api_path="display.type",
                 launch=f"Unknown display type “{display_type}”",
             )
         ]
@@ -284,11 +300,11 @@ def check_display(
     labels = " or ".join(Position(p).label for p in allowed)
     return [
         Problem(
-            "position_not_allowed",
-            "content",
-            "display_position",
-            "display_position",
-            "display.position",
+            code="position_not_allowed",
+            step="content",
+            field="display_position",
+            form_field="display_position",
+            api_path="display.position",
             api=f"A {display_type} cannot be at “{position}”: use one of {', '.join(allowed)}.",
             form=f"A {kind.label.lower()} can be shown at: {labels}. Choose one.",
             admin=f"A {display_type} is shown at {', '.join(allowed)}.",
@@ -303,11 +319,11 @@ def _check_inline(element_id: str, *, position_given: bool) -> list[Problem]:
     if position_given:
         problems.append(
             Problem(
-                "inline_position",
-                "content",
-                "display_position",
-                "display_position",
-                "display.position",
+                code="inline_position",
+                step="content",
+                field="display_position",
+                form_field="display_position",
+                api_path="display.position",
                 api="Inline messages have no position (they render inside the page element "
                 "display.elementId): send null or leave it out.",
             )
@@ -315,11 +331,11 @@ def _check_inline(element_id: str, *, position_given: bool) -> list[Problem]:
     if not element_id.strip():
         problems.append(
             Problem(
-                "element_id_required",
-                "content",
-                "display_element_id",
-                "display_element_id",
-                "display.elementId",
+                code="element_id_required",
+                step="content",
+                field="display_element_id",
+                form_field="display_element_id",
+                api_path="display.elementId",
                 api="Inline messages need the id of the page element to render into "
                 "(display.elementId).",
                 form="Inline messages need the element id. " + ELEMENT_ID_HELP,
@@ -331,11 +347,11 @@ def _check_inline(element_id: str, *, position_given: bool) -> list[Problem]:
     elif any(char.isspace() for char in element_id):
         problems.append(
             Problem(
-                "element_id_spaces",
-                "content",
-                "display_element_id",
-                "display_element_id",
-                "display.elementId",
+                code="element_id_spaces",
+                step="content",
+                field="display_element_id",
+                form_field="display_element_id",
+                api_path="display.elementId",
                 api="An element id has no spaces (it is the element's id attribute, without #).",
                 form="An id has no spaces. " + ELEMENT_ID_HELP,
             )
@@ -360,11 +376,11 @@ def check_schedule(
 
 def _schedule_problem(code: str, text: str, *, admin: str | None) -> Problem:
     return Problem(
-        code,
-        "schedule",
-        "ends_at",
-        "ends_at",
-        "schedule.endsAt",
+        code=code,
+        step="schedule",
+        field="ends_at",
+        form_field="ends_at",
+        api_path="schedule.endsAt",
         api=text,
         form=text,
         admin=admin,
@@ -391,14 +407,11 @@ def launch_problems(values: dict, *, page_rules, now: datetime) -> list[Problem]
     problems += check_frequency(
         mode=values["frequency_mode"], times=values["frequency_times"], min_interval_seconds=0
     )
-    goal = check_goal(
+    problems += check_goal_window(values["goal_window_hours"])
+    problems += check_schedule(starts_at=values["starts_at"], ends_at=values["ends_at"], now=now)
+    problems += check_goal_condition(
         condition=values["goal_condition"],
         event=values["goal_event"],
         segment_id=values["goal_segment_id"],
-        window_hours=values["goal_window_hours"],
     )
-    # The window is named before the schedule, the goal's condition after it.
-    problems += [p for p in goal if p.code == "window_out_of_range"]
-    problems += check_schedule(starts_at=values["starts_at"], ends_at=values["ends_at"], now=now)
-    problems += [p for p in goal if p.code != "window_out_of_range"]
     return [problem for problem in problems if problem.launch is not None]
