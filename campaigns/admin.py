@@ -7,18 +7,24 @@ cannot store a message that delivery would choke on.
 
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
-from campaigns.content import ContentError, validate_html
+from campaigns import validation
 from campaigns.models import (
-    POSITIONS_BY_DISPLAY,
     AnonymousMessage,
-    DisplayType,
     PageRule,
     Segment,
     State,
 )
-from campaigns.rules import MAX_RULES_PER_MESSAGE, RuleError, validate_rule
+from campaigns.rules import MAX_RULES_PER_MESSAGE
 from campaigns.segment_conditions import ConditionError, clean_conditions, describe_condition
+
+
+def add_problems(form: forms.Form, problems: list[validation.Problem]) -> None:
+    """The validation problems that the admin checks, on the model's fields."""
+    for problem in problems:
+        if problem.admin is not None:
+            form.add_error(problem.field, problem.admin)
 
 
 class StateFilter(admin.SimpleListFilter):
@@ -44,14 +50,14 @@ class PageRuleForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         if not self.errors:
-            try:
-                validate_rule(
+            add_problems(
+                self,
+                validation.check_rule(
                     platform=data.get("platform"),
                     operator=data.get("operator"),
                     value=data.get("value"),
-                )
-            except RuleError as exc:
-                self.add_error(exc.field, exc.message)
+                ),
+            )
         return data
 
 
@@ -75,27 +81,29 @@ class AnonymousMessageAdminForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         html = data.get("content_html") or ""
-        if html.strip():
-            try:
-                validate_html(html)
-            except ContentError as exc:
-                self.add_error("content_html", exc.message)
+        if html.strip():  # a draft may wait for its content (launching checks it)
+            add_problems(self, validation.check_content(html))
         display_type = data.get("display_type")
-        positions = POSITIONS_BY_DISPLAY.get(display_type) if display_type else None
-        if positions and data.get("display_position") not in positions:
-            self.add_error(
-                "display_position",
-                f"A {display_type} is shown at {', '.join(positions)}.",
+        if display_type:
+            add_problems(
+                self,
+                validation.check_display(
+                    display_type=display_type,
+                    position=data.get("display_position"),
+                    element_id=data.get("display_element_id") or "",
+                ),
             )
-        if display_type == DisplayType.INLINE and not (data.get("display_element_id") or ""):
-            self.add_error("display_element_id", "Inline messages need the page element's id.")
         segment, workspace = data.get("goal_segment"), data.get("workspace")
         if segment is not None and workspace is not None and segment.workspace_id != workspace.pk:
             self.add_error("goal_segment", "This segment belongs to another workspace.")
-        starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
-        # Unlike the dashboard, an end in the past is allowed here: ended messages have one.
-        if starts_at and ends_at and ends_at <= starts_at:
-            self.add_error("ends_at", "The end must be after the start.")
+        # Unlike the dashboard, an end in the past is allowed here (ended messages have one):
+        # that problem has no admin text.
+        add_problems(
+            self,
+            validation.check_schedule(
+                starts_at=data.get("starts_at"), ends_at=data.get("ends_at"), now=timezone.now()
+            ),
+        )
         return data
 
 

@@ -5,7 +5,6 @@ Thin views: `api_key_required` authorises the Bearer App API key, gates the plan
 does the transitions. Every error is JSON: `{"error", "message"[, "field"]}`.
 """
 
-import re
 from functools import wraps
 
 from django.db import transaction
@@ -137,6 +136,15 @@ def message_detail(request, message_id: str):
         return _json(request, _get_message(request.workspace, message_id))
 
 
+def _launch_text(problem) -> str:
+    """A launch problem without the wizard's step, for a developer: full sentences only.
+
+    The sentences the review step ends with the step keep it (“… (step 5).”), as the
+    App API has always answered them.
+    """
+    return problem.launch if problem.launch.endswith(".") else lifecycle.with_step(problem)
+
+
 def _transition(action):
     @allow_methods("POST")
     @api_key_required
@@ -146,10 +154,7 @@ def _transition(action):
             if message is None:
                 return _not_found(message_id)
             if action is lifecycle.launch_message and message.status == Status.DRAFT:
-                problems = [
-                    re.sub(r" \(step \d\)$", "", problem)
-                    for problem in lifecycle.launch_problems(message)
-                ]
+                problems = [_launch_text(problem) for problem in lifecycle.launch_checks(message)]
                 if problems:
                     return error(
                         409,

@@ -5,16 +5,11 @@ workspace, validates, and `save()`s its part of the message. Errors say what to 
 """
 
 from django import forms
+from django.utils import timezone
 from django.utils.text import slugify
 
 from anonmsg.dates import validate_supported_date
-from campaigns import content, rules
-from campaigns.lifecycle import (
-    MAX_GOAL_WINDOW_HOURS,
-    MAX_PRIORITY,
-    MIN_PRIORITY,
-    schedule_problem,
-)
+from campaigns import content, rules, validation
 from campaigns.models import (
     POSITIONS_BY_DISPLAY,
     AnonymousMessage,
@@ -26,9 +21,16 @@ from campaigns.models import (
     Position,
     Segment,
 )
+from campaigns.validation import ELEMENT_ID_HELP, MAX_PRIORITY, MIN_PRIORITY
 
 MAX_BUTTONS = 3
-ELEMENT_ID_HELP = "The id of the element on your page, without #, e.g. signup-slot."
+
+
+def add_problems(form: forms.Form, problems: list[validation.Problem]) -> None:
+    """Show the validation problems that the wizard checks, on their form fields."""
+    for problem in problems:
+        if problem.form is not None:
+            form.add_error(problem.form_field, problem.form)
 
 
 class StepForm(forms.Form):
@@ -72,8 +74,8 @@ class NameForm(StepForm):
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the message a name, e.g. “Pricing page offer”.")
+        for problem in validation.check_name(name):
+            raise forms.ValidationError(problem.form)
         return name
 
     def save(self):
@@ -118,19 +120,16 @@ class PageRuleForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if self.message.rules.count() >= rules.MAX_RULES_PER_MESSAGE:
-            raise forms.ValidationError(
-                f"A message has at most {rules.MAX_RULES_PER_MESSAGE} page rules: remove one, "
-                "or combine several with a * wildcard."
-            )
+        for problem in validation.check_rule_count(self.message.rules.count() + 1):
+            raise forms.ValidationError(problem.form)
         if self.errors:
             return data
-        try:
-            rules.validate_rule(
+        add_problems(
+            self,
+            validation.check_rule(
                 platform=data["platform"], operator=data["operator"], value=data["value"]
-            )
-        except rules.RuleError as exc:
-            self.add_error(exc.field, exc.message)
+            ),
+        )
         data["value"] = (data.get("value") or "").strip()
         return data
 
@@ -263,13 +262,15 @@ class FrequencyForm(ChoiceCardsMixin, StepForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("mode") == FrequencyMode.TIMES and not data.get("times"):
-            self.add_error("times", "Enter how many times a visitor may see it (1 to 100).")
         seconds = (data.get("min_interval") or 0) * UNIT_SECONDS[
             data.get("min_interval_unit") or "hours"
         ]
-        if seconds > 365 * 86400:
-            self.add_error("min_interval", "Keep the minimum interval under a year.")
+        add_problems(
+            self,
+            validation.check_frequency(
+                mode=data.get("mode"), times=data.get("times"), min_interval_seconds=seconds
+            ),
+        )
         data["min_interval_seconds"] = seconds
         return data
 
@@ -374,24 +375,31 @@ class GoalForm(ChoiceCardsMixin, StepForm):
 
     def clean(self):
         data = super().clean()
+        hours = None
         if data.get("window") and data.get("window_unit"):
             hours = data["window"] * (24 if data["window_unit"] == "days" else 1)
-            if hours > MAX_GOAL_WINDOW_HOURS:
-                self.add_error("window", "The window can be at most 30 days (720 hours).")
             data["window_hours"] = hours
         condition = data.get("condition")
         data["event"] = (data.get("event") or "").strip()
-        if condition == GoalCondition.EVENT and not data["event"]:
-            self.add_error("event", "Enter the event name, exactly as your site sends it.")
-        if condition in (GoalCondition.SEGMENT_ENTERED, GoalCondition.SEGMENT_LEFT):
-            if not self.fields["segment"].queryset.exists():
-                self.add_error(
-                    "segment",
-                    "This workspace has no segments yet: create one under Segments, or choose "
-                    "another condition.",
-                )
-            elif not data.get("segment") and "segment" not in self.errors:
-                self.add_error("segment", "Choose the segment.")
+        segment = data.get("segment")
+        problems = validation.check_goal(
+            condition=condition,
+            event=data["event"],
+            segment_id=segment.pk if segment else None,
+            window_hours=hours,
+        )
+        no_segments = condition in validation.SEGMENT_CONDITIONS and (
+            not self.fields["segment"].queryset.exists()
+        )
+        if no_segments:
+            self.add_error(
+                "segment",
+                "This workspace has no segments yet: create one under Segments, or choose "
+                "another condition.",
+            )
+        if no_segments or "segment" in self.errors:  # that error says it already
+            problems = [p for p in problems if p.code != "segment_required"]
+        add_problems(self, problems)
         return data
 
     def save(self):
@@ -593,33 +601,27 @@ class ContentForm(ChoiceCardsMixin, StepForm):
         if kind is None:
             return
         positions = POSITIONS_BY_DISPLAY[DisplayType(kind)]
-        if positions and data.get("display_position") not in positions:
-            if not data.get("display_position"):
-                data["display_position"] = positions[0]
-            else:
-                names = " or ".join(Position(p).label for p in positions)
-                self.add_error(
-                    "display_position",
-                    f"A {DisplayType(kind).label.lower()} can be shown at: {names}. Choose one.",
-                )
+        if positions and not data.get("display_position"):
+            data["display_position"] = positions[0]
         if not positions:
             data["display_position"] = self.message.display_position if self.message else ""
             data["display_position"] = data["display_position"] or Position.CENTER
-            element_id = (data.get("display_element_id") or "").strip().lstrip("#")
-            if not element_id:
-                self.add_error(
-                    "display_element_id", "Inline messages need the element id. " + ELEMENT_ID_HELP
-                )
-            elif any(char.isspace() for char in element_id):
-                self.add_error("display_element_id", "An id has no spaces. " + ELEMENT_ID_HELP)
+        element_id = (data.get("display_element_id") or "").strip().lstrip("#")
+        add_problems(
+            self,
+            validation.check_display(
+                display_type=kind,
+                position=data["display_position"],
+                element_id=element_id,
+                position_given=bool(positions),
+            ),
+        )
+        if not positions:
             data["display_element_id"] = element_id
 
     def _clean_html(self, data):
         html = data.get("html") or ""
-        try:
-            content.validate_html(html)
-        except content.ContentError as exc:
-            self.add_error("html", exc.message)
+        add_problems(self, validation.check_content(html))
         data["content_html"] = html
         data["content_builder"] = None
 
@@ -627,13 +629,7 @@ class ContentForm(ChoiceCardsMixin, StepForm):
         heading = (data.get("heading") or "").strip()
         text = (data.get("text") or "").strip()
         for name, value in (("heading", heading), ("text", text)):
-            found = content.find_liquid(value)
-            if found:
-                self.add_error(
-                    name,
-                    f"Liquid is not supported (found “{found[:40]}”): the visitor is "
-                    "anonymous, so there is nothing to personalise. Write plain text instead.",
-                )
+            add_problems(self, validation.check_builder_text(form_field=name, text=value))
         buttons, seen = [], set()
         for index in range(1, MAX_BUTTONS + 1):
             button = self._clean_button(data, index, seen)
@@ -649,11 +645,9 @@ class ContentForm(ChoiceCardsMixin, StepForm):
             "close_button": bool(data.get("close_button")),
         }
         html = content.build_html(builder, display_type=data.get("display_type") or "modal")
-        if not self.errors:
-            try:
-                content.validate_html(html)
-            except content.ContentError as exc:
-                self.add_error(None, exc.message)
+        if not self.errors:  # the builder's HTML as a whole: not one field's fault
+            for problem in validation.check_content(html):
+                self.add_error(None, problem.form)
         data["content_builder"] = builder
         data["content_html"] = html
 
@@ -666,22 +660,14 @@ class ContentForm(ChoiceCardsMixin, StepForm):
                 self.add_error(f"button{index}_label", "Give the button a label, or clear it.")
             return None
         action = action or slugify(label) or f"button-{index}"
-        if not content.ACTION_NAME.match(action):
-            self.add_error(
-                f"button{index}_action",
-                "Use letters, digits, - _ . or : for the action name, e.g. signup.",
-            )
-        elif action in seen:
-            self.add_error(
-                f"button{index}_action",
-                f"Another button already reports “{action}”: give each button its own name.",
-            )
+        add_problems(
+            self,
+            validation.check_button_action(
+                form_field=f"button{index}_action", action=action, taken=seen
+            ),
+        )
         seen.add(action)
-        if url and not (url.startswith(("https://", "http://", "/", "mailto:", "tel:"))):
-            self.add_error(
-                f"button{index}_url",
-                "Enter a full address (https://…) or a path on your site (/signup).",
-            )
+        add_problems(self, validation.check_button_url(form_field=f"button{index}_url", url=url))
         return {"label": label, "action": action, "url": url}
 
     def save(self):
@@ -766,9 +752,10 @@ class ScheduleForm(ChoiceCardsMixin, StepForm):
             return data
         starts_at = data["starts_at"] if data["start"] == "at" else None
         ends_at = data["ends_at"] if data["end"] == "at" else None
-        problem = schedule_problem(starts_at=starts_at, ends_at=ends_at)
-        if problem:
-            self.add_error("ends_at", problem)
+        add_problems(
+            self,
+            validation.check_schedule(starts_at=starts_at, ends_at=ends_at, now=timezone.now()),
+        )
         data["starts_at"], data["ends_at"] = starts_at, ends_at
         return data
 

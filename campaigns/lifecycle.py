@@ -11,14 +11,15 @@ the transaction, so two clicks (or a click and an API call) cannot both launch o
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.content import ContentError, validate_html
-from campaigns.models import POSITIONS_BY_DISPLAY, AnonymousMessage, State, Status
-from campaigns.rules import RuleError, validate_rule
+from campaigns import validation
+from campaigns.models import AnonymousMessage, State, Status
+from campaigns.wizard import get_step
 
-MIN_GOAL_WINDOW_HOURS = 1
-MAX_GOAL_WINDOW_HOURS = 30 * 24
-MIN_PRIORITY = 1
-MAX_PRIORITY = 1000
+# The bounds live with the rest of the validation; named here for the lifecycle's callers.
+MIN_GOAL_WINDOW_HOURS = validation.MIN_GOAL_WINDOW_HOURS
+MAX_GOAL_WINDOW_HOURS = validation.MAX_GOAL_WINDOW_HOURS
+MIN_PRIORITY = validation.MIN_PRIORITY
+MAX_PRIORITY = validation.MAX_PRIORITY
 
 
 class LifecycleError(ValueError):
@@ -29,52 +30,33 @@ class LifecycleError(ValueError):
 
 def schedule_problem(*, starts_at, ends_at, now=None) -> str | None:
     """Why a schedule is invalid, or None. A start in the past is fine: it means "now"."""
-    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
-        return "The end must be after the start: pick a later end, or “never”."
-    if ends_at is not None and ends_at <= (now or timezone.now()):
-        return "The end is in the past: pick a later end date or choose “never”."
-    return None
+    problems = validation.check_schedule(
+        starts_at=starts_at, ends_at=ends_at, now=now or timezone.now()
+    )
+    return problems[0].form if problems else None
+
+
+def launch_checks(message: AnonymousMessage, *, now=None) -> list[validation.Problem]:
+    """The validation problems that keep the message from launching (empty: ready)."""
+    fields = [f.attname for f in AnonymousMessage._meta.concrete_fields]
+    return validation.launch_problems(
+        {name: getattr(message, name) for name in fields},
+        page_rules=[(r.platform, r.operator, r.value) for r in message.rules.all()],
+        now=now or timezone.now(),
+    )
 
 
 def launch_problems(message: AnonymousMessage, *, now=None) -> list[str]:
-    """What must be fixed before the message can be launched (empty: ready)."""
-    problems = []
-    if not message.name.strip():
-        problems.append("Give the message a name (step 1).")
-    for rule in message.rules.all():
-        try:
-            validate_rule(platform=rule.platform, operator=rule.operator, value=rule.value)
-        except RuleError as exc:
-            problems.append(f"Page rule “{rule.value}”: {exc.message} (step 2)")
-    try:
-        validate_html(message.content_html)
-    except ContentError as exc:
-        problems.append(f"{exc.message} (step 5)")
-    if message.display_type == "inline" and not message.display_element_id.strip():
-        problems.append("Inline messages need the id of the page element to render into (step 5).")
-    positions = POSITIONS_BY_DISPLAY.get(message.display_type)
-    if positions is None:
-        problems.append(f"Unknown display type “{message.display_type}” (step 5).")
-    elif positions and message.display_position not in positions:
-        problems.append(
-            f"“{message.display_position}” is not a position for a {message.display_type}: "
-            f"choose {', '.join(positions)} (step 5)."
-        )
-    if message.frequency_mode == "times" and message.frequency_times < 1:
-        problems.append("“Up to N times” needs N of at least 1 (step 3).")
-    if not MIN_GOAL_WINDOW_HOURS <= message.goal_window_hours <= MAX_GOAL_WINDOW_HOURS:
-        problems.append("The conversion window must be between 1 hour and 30 days (step 4).")
-    problem = schedule_problem(starts_at=message.starts_at, ends_at=message.ends_at, now=now)
-    if problem:
-        problems.append(f"{problem} (step 6)")
-    if message.goal_condition == "event" and not message.goal_event.strip():
-        problems.append("The goal needs the event name (step 4).")
-    if (
-        message.goal_condition in ("segment_entered", "segment_left")
-        and message.goal_segment_id is None
-    ):
-        problems.append("The goal needs a segment (step 4).")
-    return problems
+    """What must be fixed before the message can be launched, naming the wizard step."""
+    return [with_step(problem) for problem in launch_checks(message, now=now)]
+
+
+def with_step(problem: validation.Problem) -> str:
+    """“… (step 5)”: after a full sentence's period, else ending the sentence."""
+    number = get_step(problem.step).number
+    if problem.launch.endswith("."):
+        return f"{problem.launch} (step {number})"
+    return f"{problem.launch} (step {number})."
 
 
 def _lock(message: AnonymousMessage) -> None:

@@ -19,7 +19,9 @@ Pure: plain values in, plain values out; no ORM. Semantics (DESIGN.md §2 "Page 
   Rules for some platforms only: never on the others.
 """
 
+import enum
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import unquote, urlsplit
@@ -221,6 +223,60 @@ def regex_search(pattern: str, text: str, *, case_sensitive: bool = False) -> bo
         return False
 
 
+class Outcome(enum.Enum):
+    """How a message's rules decide about a page (DESIGN.md §2), and whether it shows."""
+
+    NO_RULES = "no rules"
+    NO_RULE_FOR_PLATFORM = "no rule for the platform"
+    EXCLUDED = "excluded"
+    NO_EXCLUSION_MATCHES = "no exclusion matches"
+    INCLUDED = "included"
+    NO_INCLUSION_MATCHES = "no inclusion matches"
+
+    @property
+    def shows(self) -> bool:
+        return self in _SHOWING
+
+
+_SHOWING = frozenset({Outcome.NO_RULES, Outcome.NO_EXCLUSION_MATCHES, Outcome.INCLUDED})
+
+
+def combine(matches: Iterable[tuple[bool, bool]], *, has_rules: bool) -> Outcome:
+    """The one place rules are combined. `matches`: (exclude, matched) for each rule of the
+    page's platform, read lazily: the first matching exclusion decides without the rest."""
+    if not has_rules:
+        return Outcome.NO_RULES
+    applicable = has_inclusion = included = False
+    for exclude, matched in matches:
+        applicable = True
+        if exclude:
+            if matched:
+                return Outcome.EXCLUDED
+        else:
+            has_inclusion = True
+            included = included or matched
+    if not applicable:
+        return Outcome.NO_RULE_FOR_PLATFORM
+    if not has_inclusion:
+        return Outcome.NO_EXCLUSION_MATCHES
+    return Outcome.INCLUDED if included else Outcome.NO_INCLUSION_MATCHES
+
+
+def _matched(rule: Rule, page: Page) -> bool:
+    try:
+        return rule_matches(rule, page)
+    except ValueError:  # an unknown operator never matches
+        return False
+
+
+def allows(rules: Sequence[Rule], page: Page) -> bool:
+    """`evaluate(rules, page).shows` without the explanations (delivery memoises it)."""
+    return combine(
+        ((rule.exclude, _matched(rule, page)) for rule in rules if rule.platform == page.platform),
+        has_rules=bool(rules),
+    ).shows
+
+
 def evaluate(rules: list[Rule] | tuple[Rule, ...], page: Page) -> Verdict:
     """Whether a message with these rules shows on the page, with a per-rule explanation."""
     results = []
@@ -237,26 +293,28 @@ def evaluate(rules: list[Rule] | tuple[Rule, ...], page: Page) -> Verdict:
             continue
         results.append(RuleResult(rule, True, matched, _describe(rule, page, matched)))
 
-    if not rules:
-        return Verdict(True, "No page rules: shows on every page of every platform.", ())
-    mine = [r for r in results if r.applies]
-    if not mine:
-        platform = PLATFORM_LABELS.get(page.platform, page.platform)
-        return Verdict(
-            False,
-            f"No rule for {platform}: the message never shows there.",
-            tuple(results),
-        )
-    excluded = [r for r in mine if r.rule.exclude and r.matched]
-    if excluded:
-        return Verdict(False, f"Excluded by: {_rule_text(excluded[0].rule)}.", tuple(results))
-    inclusions = [r for r in mine if not r.rule.exclude]
-    if not inclusions:
-        return Verdict(True, "No exclusion rule matches.", tuple(results))
-    included = [r for r in inclusions if r.matched]
-    if included:
-        return Verdict(True, f"Included by: {_rule_text(included[0].rule)}.", tuple(results))
-    return Verdict(False, "No inclusion rule matches.", tuple(results))
+    outcome = combine(
+        ((r.rule.exclude, r.matched) for r in results if r.applies), has_rules=bool(rules)
+    )
+    return Verdict(outcome.shows, _reason(outcome, results, page), tuple(results))
+
+
+def _reason(outcome: Outcome, results: list[RuleResult], page: Page) -> str:
+    match outcome:
+        case Outcome.NO_RULES:
+            return "No page rules: shows on every page of every platform."
+        case Outcome.NO_RULE_FOR_PLATFORM:
+            platform = PLATFORM_LABELS.get(page.platform, page.platform)
+            return f"No rule for {platform}: the message never shows there."
+        case Outcome.EXCLUDED | Outcome.INCLUDED:
+            exclude = outcome is Outcome.EXCLUDED
+            first = next(
+                r for r in results if r.applies and r.matched and r.rule.exclude == exclude
+            )
+            return f"{outcome.value.capitalize()} by: {_rule_text(first.rule)}."
+        case Outcome.NO_EXCLUSION_MATCHES:
+            return "No exclusion rule matches."
+    return "No inclusion rule matches."
 
 
 PLATFORM_LABELS = {"web": "web", "ios": "iOS", "android": "Android"}

@@ -10,7 +10,6 @@ Parsing starts from the defaults of DESIGN.md §2 (POST) or from the message's c
 so a PATCH can never leave a message in a shape a POST could not create.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
@@ -19,8 +18,7 @@ from django.utils import timezone
 
 from anonmsg.api import BadInput
 from anonmsg.dates import FIRST_YEAR, LAST_YEAR, RANGE_TEXT, is_supported_moment
-from campaigns import lifecycle
-from campaigns.content import ContentError, validate_html
+from campaigns import validation
 from campaigns.models import (
     POSITIONS_BY_DISPLAY,
     AnonymousMessage,
@@ -34,18 +32,18 @@ from campaigns.models import (
     State,
     Status,
 )
-from campaigns.rules import MAX_RULES_PER_MESSAGE, OPERATORS, PLATFORMS, RuleError, validate_rule
+from campaigns.rules import MAX_RULES_PER_MESSAGE, OPERATORS, PLATFORMS
 
 MAX_NAME = 120
 MAX_DESCRIPTION = 2000
-# The same bounds as the dashboard's wizard (campaigns/forms.py, campaigns/lifecycle.py).
-MIN_PRIORITY, MAX_PRIORITY = lifecycle.MIN_PRIORITY, lifecycle.MAX_PRIORITY
+# The same bounds as the dashboard's wizard (campaigns/validation.py).
+MIN_PRIORITY, MAX_PRIORITY = validation.MIN_PRIORITY, validation.MAX_PRIORITY
 MIN_WINDOW_HOURS, MAX_WINDOW_HOURS = (
-    lifecycle.MIN_GOAL_WINDOW_HOURS,
-    lifecycle.MAX_GOAL_WINDOW_HOURS,
+    validation.MIN_GOAL_WINDOW_HOURS,
+    validation.MAX_GOAL_WINDOW_HOURS,
 )
-MAX_TIMES = 100
-MAX_INTERVAL_SECONDS = 365 * 24 * 3600
+MAX_TIMES = validation.MAX_TIMES
+MAX_INTERVAL_SECONDS = validation.MAX_INTERVAL_SECONDS
 MAX_EVENT_NAME = 200
 MAX_ELEMENT_ID = 200
 MAX_RULES = MAX_RULES_PER_MESSAGE
@@ -303,12 +301,8 @@ def parse_message_payload(
 
     if "name" in data:
         values["name"] = _string(data["name"], "name", max_length=MAX_NAME)
-    if ("name" in data or creating) and not values["name"]:
-        raise BadInput(
-            "Give the message a name (shown to your team, never to visitors).",
-            field="name",
-            code="required",
-        )
+    if "name" in data or creating:
+        _raise_first(validation.check_name(values["name"]))
     if "description" in data:
         values["description"] = _string(
             data["description"], "description", max_length=MAX_DESCRIPTION
@@ -387,10 +381,7 @@ def _parse_content(value, values: dict, *, launched: bool) -> None:
     values["content_builder"] = None
     # A draft may wait for its content (launching checks it); a launched message may not.
     if values["content_html"].strip() or launched:
-        try:
-            validate_html(values["content_html"])
-        except ContentError as exc:
-            raise BadInput(exc.message, field="content.html") from None
+        _raise_first(validation.check_content(values["content_html"]))
 
 
 def _parse_display(value, values: dict) -> None:
@@ -416,16 +407,17 @@ def _parse_schedule(value, values: dict, tz: tzinfo) -> None:
     for key, name in (("startsAt", "starts_at"), ("endsAt", "ends_at")):
         if key in schedule:
             values[name] = parse_datetime_value(schedule[key], f"schedule.{key}", tz=tz)
-    problem = lifecycle.schedule_problem(starts_at=values["starts_at"], ends_at=values["ends_at"])
-    if problem:
-        raise BadInput(problem, field="schedule.endsAt")
+    _raise_first(
+        validation.check_schedule(
+            starts_at=values["starts_at"], ends_at=values["ends_at"], now=timezone.now()
+        )
+    )
 
 
 def _parse_rules(value) -> list[dict]:
     if not isinstance(value, list):
         raise _type_error("pageRules", "an array", value)
-    if len(value) > MAX_RULES:
-        raise BadInput(f"A message has at most {MAX_RULES} page rules.", field="pageRules")
+    _raise_first(validation.check_rule_count(len(value)))
     keys = ("platform", "operator", "value", "exclude", "caseSensitive")
     rules = []
     for index, raw in enumerate(value):
@@ -446,10 +438,11 @@ def _parse_rules(value) -> list[dict]:
         if not isinstance(raw["value"], str):
             raise _type_error(f"{prefix}.value", "a string", raw["value"])
         _check_text(raw["value"], f"{prefix}.value")
-        try:
-            validate_rule(platform=platform, operator=operator, value=raw["value"])
-        except RuleError as exc:
-            raise BadInput(exc.message, field=f"{prefix}.{exc.field}") from None
+        _raise_first(
+            validation.check_rule(
+                platform=platform, operator=operator, value=raw["value"], index=index
+            )
+        )
         rules.append(
             {
                 "platform": platform,
@@ -506,63 +499,44 @@ def _parse_goal_fields(goal: dict, values: dict, workspace) -> None:
             values["goal_segment"] = segment_id
 
 
+def _raise_first(problems: list[validation.Problem]) -> None:
+    """The App API answers with the first problem it checks, naming its path."""
+    for problem in problems:
+        if problem.api is not None:
+            raise BadInput(problem.api, field=problem.api_path, code=problem.api_code)
+
+
 def _check_goal(values: dict) -> None:
     condition = values["goal_condition"]
-    if condition == GoalCondition.EVENT:
-        if not values["goal_event"]:
-            raise BadInput(
-                "A goal condition of type event needs the event's name (goal.condition.event).",
-                field="goal.condition.event",
-                code="required",
-            )
-    else:
+    _raise_first(
+        validation.check_goal_condition(
+            condition=condition, event=values["goal_event"], segment_id=values["goal_segment"]
+        )
+    )
+    if condition != GoalCondition.EVENT:
         values["goal_event"] = ""
-    if condition in (GoalCondition.SEGMENT_ENTERED, GoalCondition.SEGMENT_LEFT):
-        if values["goal_segment"] is None:
-            raise BadInput(
-                f"A goal condition of type {condition} needs a segment (goal.condition.segmentId).",
-                field="goal.condition.segmentId",
-                code="required",
-            )
-    else:
+    if condition not in validation.SEGMENT_CONDITIONS:
         values["goal_segment"] = None
 
 
 def _check_display(values: dict, position_given: bool) -> None:
     display_type = values["display_type"]
-    allowed = [str(position) for position in POSITIONS_BY_DISPLAY[DisplayType(display_type)]]
-    position = values["display_position"]
+    _raise_first(
+        validation.check_display(
+            display_type=display_type,
+            position=values["display_position"],
+            element_id=values["display_element_id"],
+            position_given=position_given,
+        )
+    )
     if display_type == DisplayType.INLINE:
-        if position_given:
-            raise BadInput(
-                "Inline messages have no position (they render inside the page element "
-                "display.elementId): send null or leave it out.",
-                field="display.position",
-            )
-        if not values["display_element_id"]:
-            raise BadInput(
-                "Inline messages need the id of the page element to render into "
-                "(display.elementId).",
-                field="display.elementId",
-                code="required",
-            )
-        if re.search(r"\s", values["display_element_id"]):
-            raise BadInput(
-                "An element id has no spaces (it is the element's id attribute, without #).",
-                field="display.elementId",
-            )
         values["display_position"] = Position.CENTER
         return
     values["display_element_id"] = ""
-    if position in allowed:
-        return
-    if position_given:
-        raise BadInput(
-            f"A {display_type} cannot be at “{position}”: use one of {', '.join(allowed)}.",
-            field="display.position",
-        )
-    # Left out (or null), or no longer valid after a change of type: the type's default.
-    values["display_position"] = allowed[0]
+    allowed = POSITIONS_BY_DISPLAY[DisplayType(display_type)]
+    if values["display_position"] not in allowed:
+        # Left out (or null), or no longer valid after a change of type: the type's default.
+        values["display_position"] = allowed[0]
 
 
 # --- Writing -------------------------------------------------------------------------------

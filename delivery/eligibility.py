@@ -33,7 +33,7 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from campaigns.rules import Page, Rule, evaluate, rule_matches
+from campaigns.rules import Page, Rule, allows, evaluate
 
 ELIGIBLE = "eligible"
 PLAN = "plan"
@@ -285,32 +285,10 @@ def _frequency_reason(message: LiveMessage, *, state: MessageState, now: datetim
 
 @lru_cache(maxsize=20_000)
 def rules_allow(rules: tuple[Rule, ...], page: Page) -> bool:
-    """`campaigns.rules.evaluate(rules, page).shows`, without the explanations, memoised.
-
-    Pure, so the memo is safe; the same pages come back again and again, so a warm delivery
-    request rarely matches a rule at all. The semantics are DESIGN.md §2's (and a test keeps
-    this equal to `evaluate`): no rules → every page; no rule for the page's platform → never;
-    a matching exclusion → never; else any inclusion matches, or there is none.
-    """
-    if not rules:
-        return True
-    applicable = False
-    has_inclusion = included = False
-    for rule in rules:
-        if rule.platform != page.platform:
-            continue
-        applicable = True
-        try:
-            matched = rule_matches(rule, page)
-        except ValueError:  # an unknown operator never matches (as in evaluate)
-            matched = False
-        if rule.exclude:
-            if matched:
-                return False
-        else:
-            has_inclusion = True
-            included = included or matched
-    return applicable and (included or not has_inclusion)
+    """`campaigns.rules.allows(rules, page)` (the rules combined as `evaluate` combines
+    them), memoised: it is pure, and the same pages come back again and again, so a warm
+    delivery request rarely matches a rule at all."""
+    return allows(rules, page)
 
 
 def allowed_by_rules(messages: Sequence[LiveMessage], pages: Sequence[Page]) -> frozenset[int]:

@@ -5,7 +5,17 @@ import time
 import pytest
 
 from campaigns import rules
-from campaigns.rules import Rule, RuleError, evaluate, screen_page, validate_rule, web_page
+from campaigns.rules import (
+    Outcome,
+    Rule,
+    RuleError,
+    allows,
+    combine,
+    evaluate,
+    screen_page,
+    validate_rule,
+    web_page,
+)
 
 
 def web(operator, value, *, exclude=False, case_sensitive=False):
@@ -302,3 +312,51 @@ def test_ordinary_regexes_pass_the_backtracking_probe(value):
     started = time.perf_counter()
     validate_rule(platform="web", operator="regex", value=value)
     assert time.perf_counter() - started < 0.2
+
+
+# --- Combining the rules (the one place; delivery's memoised check uses it too) -----------------
+
+EXCLUDE, INCLUDE = True, False
+
+
+@pytest.mark.parametrize(
+    ("matches", "has_rules", "outcome"),
+    [
+        ([], False, Outcome.NO_RULES),
+        ([], True, Outcome.NO_RULE_FOR_PLATFORM),
+        ([(INCLUDE, True)], True, Outcome.INCLUDED),
+        ([(INCLUDE, False)], True, Outcome.NO_INCLUSION_MATCHES),
+        ([(INCLUDE, False), (INCLUDE, True)], True, Outcome.INCLUDED),
+        ([(EXCLUDE, False)], True, Outcome.NO_EXCLUSION_MATCHES),
+        ([(EXCLUDE, True)], True, Outcome.EXCLUDED),
+        ([(INCLUDE, True), (EXCLUDE, True)], True, Outcome.EXCLUDED),
+        ([(EXCLUDE, False), (INCLUDE, False)], True, Outcome.NO_INCLUSION_MATCHES),
+    ],
+)
+def test_rules_combine_as_design_says(matches, has_rules, outcome):
+    assert combine(iter(matches), has_rules=has_rules) is outcome
+    showing = (Outcome.NO_RULES, Outcome.INCLUDED, Outcome.NO_EXCLUSION_MATCHES)
+    assert outcome.shows is (outcome in showing)
+
+
+def test_a_matching_exclusion_decides_without_reading_the_other_rules():
+    read = []
+
+    def matches():
+        for pair in [(EXCLUDE, True), (INCLUDE, True)]:
+            read.append(pair)
+            yield pair
+
+    assert combine(matches(), has_rules=True) is Outcome.EXCLUDED
+    assert read == [(EXCLUDE, True)]
+
+
+@pytest.mark.parametrize("url", ["/pricing", "/blog/x", "/pricing?plan=pro", "/"])
+def test_allows_agrees_with_evaluate(url):
+    rule_list = [
+        web("starts_with", "/blog"),
+        web("is", "/pricing", exclude=True),
+        ios("is", "Home"),
+    ]
+    page = web_page(url)
+    assert allows(rule_list, page) is evaluate(rule_list, page).shows
