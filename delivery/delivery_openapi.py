@@ -3,7 +3,7 @@
 Collected into the delivery fragment by delivery/openapi.py.
 """
 
-from campaigns.openapi import (
+from anonmsg.openapi import (
     RETRY_AFTER_HEADER,
     UNAVAILABLE,
     URI_TOO_LONG,

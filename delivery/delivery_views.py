@@ -10,7 +10,7 @@ import gzip
 import hashlib
 import json
 import re
-from functools import cache, wraps
+from functools import cache
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_safe
 
 from anonmsg import rate_limits
-from anonmsg.api import BadInput, error
+from anonmsg.api import BadInput, allow_any_origin, cors, error
 from anonmsg.plans import anonymous_messages_required
 from anonmsg.snippet import public_base_url
 from anonmsg.tenancy import get_for_workspace, workspace_required
@@ -49,34 +49,14 @@ SDK_PATH = settings.BASE_DIR / "static" / "delivery" / "sdk.js"
 SDK_MAX_AGE = 300
 
 
-def cors(view_func):
-    """Any origin, no credentials; answers the preflight itself. No CSRF check: no cookies
-    are involved, and other methods must get the JSON 405, not Django's CSRF page."""
-
-    @csrf_exempt
-    @wraps(view_func)
-    def wrapper(request, *args, **kwargs):
-        if request.method == "OPTIONS":
-            response = HttpResponse(status=204)
-            response["Access-Control-Allow-Methods"] = "GET, OPTIONS"
-            response["Access-Control-Allow-Headers"] = "Content-Type"
-            response["Access-Control-Max-Age"] = "86400"
-        elif request.method not in ("GET", "HEAD"):
-            response = error(405, "method_not_allowed", "Use GET.")
-            response["Allow"] = "GET, OPTIONS"
-        else:
-            response = view_func(request, *args, **kwargs)
-        response["Access-Control-Allow-Origin"] = "*"
-        response["Access-Control-Expose-Headers"] = "X-Poll-Interval, Retry-After"
-        return response
-
-    return wrapper
-
-
 # --- Delivery -------------------------------------------------------------------------------
 
 
-@cors
+@cors(
+    methods=("GET",),
+    not_allowed="Use GET.",
+    expose_headers=("X-Poll-Interval", "Retry-After"),
+)
 def delivery(request):
     """`{"messages": [...], "pollInterval": s}`: the messages this visitor gets on this page."""
     try:
@@ -281,8 +261,7 @@ def sdk_script(request, write_key):
     response["ETag"] = etag
     response["Cache-Control"] = f"public, max-age={SDK_MAX_AGE}"
     response["Vary"] = "Accept-Encoding"
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return allow_any_origin(response)
 
 
 def accepts_gzip(accept_encoding: str) -> bool:

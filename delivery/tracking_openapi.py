@@ -1,9 +1,9 @@
-"""The tracking API's part of the OpenAPI document (see campaigns/openapi.py, docs/tracking-api.md).
+"""The tracking API's part of the OpenAPI document (see anonmsg/openapi.py, docs/tracking-api.md).
 
 Collected into the delivery fragment by delivery/openapi.py.
 """
 
-from campaigns.openapi import rate_limited_response
+from anonmsg.openapi import rate_limited_response
 from delivery.ingest import (
     ACTION_TYPES,
     EARLIEST_TIMESTAMP,

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from anonmsg import rate_limits
-from anonmsg.api import error
+from anonmsg.api import cors, error
 from delivery import ingest
 from delivery.ingest import TrackingError
 from delivery.recording import record_events
@@ -29,40 +29,24 @@ RETRY_AFTER_SECONDS = 10
 ALLOWED_HEADERS = "Content-Type, Authorization, Content-Encoding"
 
 
-def _cors(response: HttpResponse) -> HttpResponse:
-    # Any site may send events; no cookies are read, so no credentials are allowed.
-    response["Access-Control-Allow-Origin"] = "*"
-    if "Retry-After" in response:
-        # A cross-origin SDK can read it only if it is exposed (429, 503).
-        response["Access-Control-Expose-Headers"] = "Retry-After"
-    return response
+# Any site may send events; a cross-origin SDK can read Retry-After only if it is exposed (429, 503).
+tracking_cors = cors(
+    methods=("POST",),
+    not_allowed="Send tracking calls with POST.",
+    allow_headers=ALLOWED_HEADERS,
+    expose_headers=("Retry-After",),
+    expose_only_present=True,
+)
 
 
-def _not_post(request) -> HttpResponse | None:
-    """The answer to a preflight or a method other than POST; None for a POST."""
-    if request.method == "OPTIONS":
-        response = HttpResponse(status=204)
-        response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-        response["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-        response["Access-Control-Max-Age"] = "86400"
-        return _cors(response)
-    if request.method != "POST":
-        response = error(405, "method_not_allowed", "Send tracking calls with POST.")
-        response["Allow"] = "POST, OPTIONS"
-        return _cors(response)
-    return None
-
-
-@csrf_exempt
+@tracking_cors
 def sdk_metrics(request):
     """`POST /v1/m`: the browser SDK's sampled telemetry. Nothing is read or stored."""
-    return _not_post(request) or _cors(JsonResponse({}))
+    return JsonResponse({})
 
 
-@csrf_exempt
+@tracking_cors
 def tracking_endpoint(request, route: str):
-    if (response := _not_post(request)) is not None:
-        return response
     try:
         response = _ingest(request, ingest.ROUTE_TYPES[route])
     except rate_limits.Refused as exc:
@@ -86,7 +70,7 @@ def tracking_endpoint(request, route: str):
             "The event store is unavailable. Nothing was stored; retry later.",
         )
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return _cors(response)
+    return response
 
 
 def _ingest(request, route_type: str) -> HttpResponse:
