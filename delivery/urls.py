@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from delivery import delivery_views, views
+from delivery import delivery_views
+from delivery.people import views
 
 app_name = "delivery"
 
