@@ -6,7 +6,7 @@ answer `503 {"error": "unavailable", …}` and the dashboard a short 503 page, b
 `Retry-After`, so that SDKs and scripts retry instead of giving up or retrying at once. Any other
 database error is a bug and stays a 500.
 
-The tracking API catches its own database errors (delivery/tracking_views.py: it must roll back
+The tracking API catches its own database errors (delivery/tracking/views.py: it must roll back
 a batch first); this is the same answer for delivery, the App API and the metrics API.
 """
 

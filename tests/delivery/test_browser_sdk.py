@@ -18,9 +18,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from anonmsg.snippet import render_snippet
-from delivery import live_messages, lookup
 from delivery.models import Event, Visitor, VisitorMessageState
-from delivery.preview import make_preview_token
+from delivery.preview.tokens import make_preview_token
+from delivery.sdk_api import live_messages, visitor_state
 from tests.factories import AnonymousMessageFactory, PageRuleFactory
 
 pytestmark = pytest.mark.browser
@@ -93,7 +93,7 @@ def fresh_caches(redis_cache):
     # As in production with REDIS_URL: the cache is Redis and delivery reads visitors' states
     # from it, so every frequency check below also checks the cache's invalidation.
     live_messages.clear_local()
-    lookup.clear_local()
+    visitor_state.clear_local()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from django.core.cache import cache
 
 from anonmsg import openapi_document
 from anonmsg.models import Plan
-from delivery import live_messages
+from delivery.sdk_api import live_messages
 from tests.campaigns.test_openapi import schema_validator
 from tests.factories import AnonymousMessageFactory, WorkspaceFactory
 

@@ -3,8 +3,8 @@
 import pytest
 from django.utils import timezone
 
-from delivery import live_messages, lookup
 from delivery.models import Event
+from delivery.sdk_api import live_messages, visitor_state
 from tests.conftest import redis_cache_settings
 from tests.delivery.test_delivery_cache import ANON, ask, ids, launched, report, warm
 from tests.factories import VisitorFactory, VisitorMessageStateFactory
@@ -15,10 +15,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def fresh_process():
     live_messages.clear_local()
-    lookup.clear_local()
+    visitor_state.clear_local()
     yield
     live_messages.clear_local()
-    lookup.clear_local()
+    visitor_state.clear_local()
 
 
 def test_a_warm_request_reads_redis_only_and_tracking_invalidates_it(

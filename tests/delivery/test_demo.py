@@ -10,7 +10,7 @@ from anonmsg.demo import DEMO_MESSAGES, seed_demo
 from anonmsg.snippet import render_snippet
 from campaigns.lifecycle import pause_message
 from campaigns.models import State
-from delivery import live_messages
+from delivery.sdk_api import live_messages
 
 DEMO_PAGES = ["/demo/", "/demo/pricing/", "/demo/blog/launch-week/", "/demo/signup/"]
 

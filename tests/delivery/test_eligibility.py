@@ -1,4 +1,4 @@
-"""delivery.eligibility: which messages a visitor gets, and the reason for every other one."""
+"""delivery.sdk_api.eligibility: which messages a visitor gets, and the reason for every other one."""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from campaigns.rules import Rule, screen_page, web_page
-from delivery.eligibility import LiveMessage, MessageState, decide, delivered
+from delivery.sdk_api.eligibility import LiveMessage, MessageState, decide, delivered
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 PARIS = ZoneInfo("Europe/Paris")
@@ -242,7 +242,7 @@ PAGES = [
 @pytest.mark.parametrize("rules", RULE_SETS, ids=[repr(r)[:60] for r in RULE_SETS])
 def test_the_memoised_rule_check_agrees_with_campaigns_evaluate(rules):
     from campaigns.rules import evaluate
-    from delivery.eligibility import rules_allow
+    from delivery.sdk_api.eligibility import rules_allow
 
     for page in PAGES:
         assert rules_allow(rules, page) == evaluate(rules, page).shows, page
@@ -271,7 +271,7 @@ GATES = ("identified", "inapp_enabled", "plan_allows")
     ids=[case[0] for case in CASES if not set(case[3]) & set(GATES)],
 )
 def test_the_hot_path_selection_agrees_with_the_table(fields, state, arguments, expected):
-    from delivery.eligibility import select
+    from delivery.sdk_api.eligibility import select
 
     arguments = {"page": PRICING, "now": NOW, **arguments}
     arguments.pop("time_zone", None)
@@ -283,7 +283,7 @@ def test_the_hot_path_selection_agrees_with_the_table(fields, state, arguments, 
 def test_the_hot_path_selection_agrees_with_decide_on_random_workspaces():
     import random
 
-    from delivery.eligibility import allowed_by_rules, select
+    from delivery.sdk_api.eligibility import allowed_by_rules, select
 
     rng = random.Random(7)
     displays = [

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from anonmsg.demo import seed_demo
 from anonmsg.models import Plan
-from delivery import live_messages
-from delivery.preview import (
+from delivery.preview.tokens import (
     PreviewError,
     make_preview_token,
     origin_of,
@@ -19,6 +18,7 @@ from delivery.preview import (
     read_preview_token,
     target_problem,
 )
+from delivery.sdk_api import live_messages
 from tests.factories import (
     AnonymousMessageFactory,
     MembershipFactory,

@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from delivery.ingest import MAX_EVENT_BYTES, corrected_timestamp
 from delivery.models import Event, Profile, Visitor
+from delivery.tracking.parsing import MAX_EVENT_BYTES, corrected_timestamp
 from tests.delivery.tracking_helpers import send
 from tests.factories import AnonymousMessageFactory
 

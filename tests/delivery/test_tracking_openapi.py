@@ -5,7 +5,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from anonmsg import openapi_document
-from delivery.ingest import ROUTE_TYPES
+from delivery.tracking.parsing import ROUTE_TYPES
 
 
 def validator(name: str) -> Draft202012Validator:

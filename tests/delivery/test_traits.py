@@ -11,7 +11,7 @@ import pytest
 from django.core.cache import cache
 
 from delivery.models import Event, Profile, Visitor
-from delivery.traits import (
+from delivery.tracking.traits import (
     MAX_TRAIT_KEYS,
     MAX_TRAITS_BYTES,
     fill_traits,

@@ -3,7 +3,7 @@
 Pure: plain values in (the workspace's live messages, the visitor's per-message state and
 identity, the page, the time), plain values out (one `Decision` per message, in delivery
 order, each with a reason code the dashboard can show). No ORM, no cache, no clock: the
-delivery view (`delivery/delivery_views.py`) and the dashboard feed it.
+delivery view (`delivery/sdk_api/views.py`) and the dashboard feed it.
 
 Semantics (DESIGN.md §2):
 
@@ -99,7 +99,7 @@ class LiveMessage:
     actions: tuple[Action, ...] = ()
     rules: tuple[Rule, ...] = ()
     # The message as the delivery API sends it, rendered once when the cache is filled
-    # (delivery.live_messages); not part of the message's identity.
+    # (delivery.sdk_api.live_messages); not part of the message's identity.
     payload: dict | None = field(default=None, compare=False)
     payload_json: str = field(default="", compare=False)
 
@@ -238,7 +238,7 @@ def select_candidates(
 ) -> list[LiveMessage]:
     """`select` for messages already allowed by the page's rules, in delivery order: the hot
     path, whose candidates are memoised per content version and page
-    (delivery.live_messages.page_candidates). Each is dropped at its first failed check,
+    (delivery.sdk_api.live_messages.page_candidates). Each is dropped at its first failed check,
     cheapest first."""
     taken = set()
     chosen = []

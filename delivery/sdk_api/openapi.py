@@ -10,8 +10,8 @@ from anonmsg.openapi import (
     error_response,
     rate_limited_response,
 )
-from delivery import eligibility
-from delivery.delivery_views import MAX_ID_LENGTH, MAX_URL_LENGTH
+from delivery.sdk_api import eligibility
+from delivery.sdk_api.views import MAX_ID_LENGTH, MAX_URL_LENGTH
 
 
 def _query(name: str, description: str, **schema) -> dict:
