@@ -1,6 +1,8 @@
-"""Which changes make delivery's cached workspace rows and visitor states stale (delivery/sdk_api/visitor_state.py).
+"""Which changes make delivery's cached workspace rows and visitor states stale
+(delivery/sdk_api/visitor_state.py), and a rotated write key's tracking map entry.
 
-Tracking says which visitors it changed itself (delivery/tracking/recording.py), and so does retention.
+Tracking says which visitors it changed itself (delivery/tracking/recording.py), and so does
+retention.
 The receivers here cover the rest: the content version, workspace settings, and edits made
 through the ORM one object at a time (admin, shell), which invalidate the whole workspace.
 

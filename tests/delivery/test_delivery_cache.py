@@ -1,5 +1,5 @@
-"""The delivery state cache (delivery/sdk_api/visitor_state.py): a warm request reads no database, and every
-change that matters reaches the very next request.
+"""The delivery state cache (delivery/sdk_api/visitor_state.py): a warm request reads no
+database, and every change that matters reaches the very next request.
 
 Transactional tests: invalidation happens when a transaction really commits, as in production.
 The cache here is the in-process memory cache (one process: correct); test_redis_cache.py runs

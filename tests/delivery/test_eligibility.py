@@ -1,4 +1,4 @@
-"""delivery.sdk_api.eligibility: which messages a visitor gets, and the reason for every other one."""
+"""delivery.sdk_api.eligibility: which messages a visitor gets, and the reason for the others."""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
