@@ -1,13 +1,20 @@
-"""Small helpers shared by the JSON APIs: one error shape, key authorisation, JSON parsing.
+"""The toolkit of the public JSON APIs: one error shape, the JSON 405, CORS, key
+authorisation, JSON parsing. (The OpenAPI document's toolkit is anonmsg/openapi.py.)
 
 Every API error is `{"error": "<code>", "message": "<what to do>"}` plus, for input errors,
 `"field": "<dotted.path>"` naming the offending field.
+
+- `allow_methods(...)`: server-to-server endpoints (the App API): a JSON 405 for other methods.
+- `cors(methods=...)`: SDK-facing endpoints called from any web page: answers the preflight,
+  the JSON 405, and opens every answer to any origin (no credentials).
+- `allow_any_origin(response)`: the one CORS header alone, for answers read cross-origin
+  without a preflight (the SDK script, the OpenAPI document).
 """
 
 import json
 from functools import wraps
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from anonmsg import rate_limits
@@ -24,6 +31,86 @@ def error(
         body["field"] = field
     body.update(extra)
     return JsonResponse(body, status=status)
+
+
+def method_not_allowed(message: str, *, allow: str) -> JsonResponse:
+    """The JSON 405 of every public API, with the Allow header (RFC 9110)."""
+    response = error(405, "method_not_allowed", message)
+    response["Allow"] = allow
+    return response
+
+
+def allow_any_origin(response: HttpResponse) -> HttpResponse:
+    # Any site may read it; no cookies are involved, so credentials are never allowed.
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def allow_methods(*methods: str):
+    """A JSON 405 (with Allow) for any other method; checked before authorisation. HEAD is
+    allowed wherever GET is (RFC 9110): the view answers it as a GET, without the body."""
+    accepted = (*methods, "HEAD") if "GET" in methods else methods
+
+    def decorator(view_func):
+        @csrf_exempt
+        @wraps(view_func)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in accepted:
+                return method_not_allowed(
+                    f"{request.method} is not allowed here: use {' or '.join(methods)}.",
+                    allow=", ".join(accepted),
+                )
+            return view_func(request, *args, **kwargs)
+
+        wrapper.allowed_methods = methods
+        return wrapper
+
+    return decorator
+
+
+def cors(
+    *,
+    methods: tuple[str, ...],
+    not_allowed: str,
+    allow_headers: str = "Content-Type",
+    expose_headers: tuple[str, ...] = (),
+    expose_only_present: bool = False,
+):
+    """An SDK-facing endpoint: any origin, no credentials; answers the preflight itself.
+
+    `not_allowed` is the 405's message for other methods (HEAD is allowed wherever GET is).
+    `expose_headers` lets a cross-origin SDK read those headers: on every answer, or with
+    `expose_only_present` only those the answer carries. No CSRF check: no cookies are
+    involved, and other methods must get the JSON 405, not Django's CSRF page.
+    """
+    accepted = (*methods, "HEAD") if "GET" in methods else methods
+    allow = ", ".join((*methods, "OPTIONS"))
+
+    def decorator(view_func):
+        @csrf_exempt
+        @wraps(view_func)
+        def wrapper(request, *args, **kwargs):
+            if request.method == "OPTIONS":
+                response = HttpResponse(status=204)
+                response["Access-Control-Allow-Methods"] = allow
+                response["Access-Control-Allow-Headers"] = allow_headers
+                response["Access-Control-Max-Age"] = "86400"
+            elif request.method not in accepted:
+                response = method_not_allowed(not_allowed, allow=allow)
+            else:
+                response = view_func(request, *args, **kwargs)
+            allow_any_origin(response)
+            exposed = [
+                name for name in expose_headers if not expose_only_present or name in response
+            ]
+            if exposed:
+                response["Access-Control-Expose-Headers"] = ", ".join(exposed)
+            return response
+
+        wrapper.allowed_methods = methods
+        return wrapper
+
+    return decorator
 
 
 class BadInput(Exception):

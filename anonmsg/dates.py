@@ -5,7 +5,7 @@ Plain checks, and the form validators built on them (the wizard's schedule, the 
 Python's datetime stops at years 1 and 9999, so a moment near either end overflows as soon as
 it is moved to another time zone or widened to whole hours or days: a 500, or a stored row that
 no page can show any more. No schedule or metrics range needs to go that far. (Tracking keeps
-its own rule for client clocks: delivery/ingest.py.)
+its own rule for client clocks: delivery/tracking/parsing.py.)
 """
 
 from datetime import date, datetime

@@ -8,7 +8,8 @@
   database again, so a Redis error is answered like an empty cache (the way django-redis's
   IGNORE_EXCEPTIONS does): SDKs keep getting answers while Redis is away, from the database.
   Writes and deletes that fail are skipped; cached entries are validated or short-lived
-  (delivery/lookup.py, delivery/write_keys.py), so none can stay wrong for long.
+  (delivery/sdk_api/visitor_state.py, delivery/tracking/write_keys.py), so none can stay wrong
+  for long.
 - A short circuit breaker per process and Redis server. Without it an outage logged a traceback
   per cache call (41 MB in 30 s) and a stalled Redis cost every call its 0.5 s timeout. After a
   failure every call skips Redis for `CIRCUIT_BREAKER_SECONDS` (an OPTIONS key, default 5);

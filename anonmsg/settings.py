@@ -180,8 +180,9 @@ else:
         }
     }
 # Warm delivery requests read the workspace and the visitor's state from the cache instead of
-# the database (delivery/lookup.py). Only correct with a cache every process shares: on by
-# default with REDIS_URL; turning it on without one is for single-process setups only.
+# the database (delivery/sdk_api/visitor_state.py). Only correct with a cache every process
+# shares: on by default with REDIS_URL; turning it on without one is for single-process setups
+# only.
 DELIVERY_STATE_CACHE = env_bool("DELIVERY_STATE_CACHE", bool(REDIS_URL))
 
 # --- Auth -----------------------------------------------------------------------------------

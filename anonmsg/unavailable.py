@@ -6,7 +6,7 @@ answer `503 {"error": "unavailable", …}` and the dashboard a short 503 page, b
 `Retry-After`, so that SDKs and scripts retry instead of giving up or retrying at once. Any other
 database error is a bug and stays a 500.
 
-The tracking API catches its own database errors (delivery/tracking_views.py: it must roll back
+The tracking API catches its own database errors (delivery/tracking/views.py: it must roll back
 a batch first); this is the same answer for delivery, the App API and the metrics API.
 """
 
@@ -16,7 +16,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template import loader
 
-from anonmsg.api import error
+from anonmsg.api import allow_any_origin, error
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def unavailable_response(path: str) -> HttpResponse:
             503, "unavailable", "The database is unavailable. Nothing was changed; retry later."
         )
         if path.startswith(PUBLIC_PREFIXES):
-            response["Access-Control-Allow-Origin"] = "*"
+            allow_any_origin(response)
     else:
         # Rendered without the request: context processors would query the database again.
         response = HttpResponse(loader.render_to_string("503.html"), status=503)

@@ -62,6 +62,7 @@ urlpatterns = [
     path("w/<int:workspace_id>/", include("campaigns.urls")),
     path("w/<int:workspace_id>/", include("delivery.urls")),
     path("w/<int:workspace_id>/", include("metrics.urls")),
+    path("", include("anonmsg.api_urls")),
     path("", include("campaigns.api_urls")),
     path("", include("delivery.api_urls")),
     path("", include("metrics.api_urls")),

@@ -5,48 +5,19 @@ Thin views: `api_key_required` authorises the Bearer App API key, gates the plan
 does the transitions. Every error is JSON: `{"error", "message"[, "field"]}`.
 """
 
-from functools import wraps
-
 from django.db import transaction
 from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
-from anonmsg.api import BadInput, api_key_required, error, parse_json_body
+from anonmsg.api import BadInput, allow_methods, api_key_required, error, parse_json_body
 from campaigns import lifecycle
 from campaigns.models import AnonymousMessage, State, Status
-from campaigns.openapi import build_document
 from campaigns.serializers import (
     MAX_ID,
     message_to_json,
     parse_message_payload,
     save_message,
 )
-
-
-def allow_methods(*methods: str):
-    """A JSON 405 (with Allow) for any other method; checked before authorisation. HEAD is
-    allowed wherever GET is (RFC 9110): the view answers it as a GET, without the body."""
-    accepted = (*methods, "HEAD") if "GET" in methods else methods
-
-    def decorator(view_func):
-        @csrf_exempt
-        @wraps(view_func)
-        def wrapper(request, *args, **kwargs):
-            if request.method not in accepted:
-                response = error(
-                    405,
-                    "method_not_allowed",
-                    f"{request.method} is not allowed here: use {' or '.join(methods)}.",
-                )
-                response["Allow"] = ", ".join(accepted)
-                return response
-            return view_func(request, *args, **kwargs)
-
-        wrapper.allowed_methods = methods
-        return wrapper
-
-    return decorator
 
 
 def _not_found(message_id: str) -> JsonResponse:
@@ -176,11 +147,3 @@ message_launch = _transition(lifecycle.launch_message)
 message_pause = _transition(lifecycle.pause_message)
 message_resume = _transition(lifecycle.resume_message)
 message_end = _transition(lifecycle.end_message)
-
-
-@allow_methods("GET")
-def openapi_document(request):
-    """The OpenAPI 3.1 description of the public APIs (no key needed to read it)."""
-    response = JsonResponse(build_document(), json_dumps_params={"indent": 2})
-    response["Access-Control-Allow-Origin"] = "*"
-    return response

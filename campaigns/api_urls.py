@@ -1,7 +1,8 @@
 """Public/API URLs of campaigns, mounted at the site root (full paths here).
 
-The App API for anonymous messages (DESIGN.md §3) and the OpenAPI document. The metrics
-endpoint, /api/v1/anonymous-messages/<id>/metrics, is defined in metrics/api_urls.py.
+The App API for anonymous messages (DESIGN.md §3). The metrics endpoint,
+/api/v1/anonymous-messages/<id>/metrics, is defined in metrics/api_urls.py; the OpenAPI
+document, /api/v1/openapi.json, in anonmsg/api_urls.py.
 Ids are captured as text so that a non-numeric one gets the API's JSON 404, not the site's page.
 """
 
@@ -36,5 +37,4 @@ urlpatterns = [
         api.message_end,
         name="api-message-end",
     ),
-    path("api/v1/openapi.json", api.openapi_document, name="api-openapi"),
 ]

@@ -1,24 +1,12 @@
-"""The OpenAPI 3.1 description of anonmsg's public APIs, served at GET /api/v1/openapi.json.
+"""The campaigns fragment of the OpenAPI document: the App API for anonymous messages.
 
-The document is assembled from fragments, one module per app, so that each app documents its
-own endpoints in its own file:
-
-    <app>/openapi.py  →  TAGS = [{"name", "description"}], PATHS = {"/path": {...}},
-                         SCHEMAS = {"Name": {...}}   (each optional)
-
-This module is the campaigns fragment (the App API for anonymous messages) and the builder.
-`delivery/openapi.py` (tracking and delivery) and `metrics/openapi.py` (the metrics endpoint)
-are picked up when they exist. The security schemes every fragment may use are defined here:
-`appApiKey` (Bearer App API key), `writeKeyBasic` (HTTP Basic, write key as user name) and
-`writeKeyQuery` (`?writeKey=`). A path or schema defined twice is an error (tests catch it).
-See docs/app-api.md.
+Also documents GET /api/v1/openapi.json itself (the `Meta` tag), as it has since the first
+release. The shared parts (security schemes, error answers) and the builder are in
+anonmsg/openapi.py; the document is assembled in anonmsg/openapi_document.py. See docs/app-api.md.
 """
 
-import copy
-import importlib
-from functools import cache
-
 from anonmsg.dates import RANGE_TEXT
+from anonmsg.openapi import UNAVAILABLE, URI_TOO_LONG, error_response, rate_limited_response
 from campaigns.models import (
     DisplayType,
     FrequencyMode,
@@ -41,46 +29,6 @@ from campaigns.serializers import (
     MIN_PRIORITY,
     MIN_WINDOW_HOURS,
 )
-
-FRAGMENT_MODULES = ("campaigns.openapi", "delivery.openapi", "metrics.openapi")
-
-SECURITY_SCHEMES = {
-    "appApiKey": {
-        "type": "http",
-        "scheme": "bearer",
-        "description": (
-            "The workspace's secret App API key (Settings → In-app → App API key), sent as "
-            "`Authorization: Bearer sk_…`. Server-side only: never put it in a web page or an "
-            "app. Rotating the key invalidates the previous one at once."
-        ),
-    },
-    "writeKeyBasic": {
-        "type": "http",
-        "scheme": "basic",
-        "description": "The public write key as the user name, empty password (SDKs).",
-    },
-    "writeKeyQuery": {
-        "type": "apiKey",
-        "in": "query",
-        "name": "writeKey",
-        "description": "The public write key in the query string (delivery).",
-    },
-}
-
-# One tag per section, so that each app's endpoints group together; fragments use these.
-BASE_TAGS = [
-    {
-        "name": "Anonymous messages",
-        "description": "App API: create, read, update, launch, pause, resume and end messages.",
-    },
-    {"name": "Metrics", "description": "App API: a message's metrics."},
-    {"name": "Tracking", "description": "SDK-facing tracking API (Segment HTTP spec)."},
-    {"name": "Delivery", "description": "SDK-facing delivery of eligible messages."},
-    {"name": "Meta", "description": "This document."},
-]
-
-
-# --- The campaigns fragment ----------------------------------------------------------------
 
 
 def _nullable(schema: dict) -> dict:
@@ -281,59 +229,6 @@ def _message_schema(*, output: bool) -> dict:
         )
     return schema
 
-
-def error_response(description: str, example: dict) -> dict:
-    """A JSON error answer in an operation's `responses` (every fragment uses it)."""
-    return {
-        "description": description,
-        "content": {
-            "application/json": {
-                "schema": {"$ref": "#/components/schemas/Error"},
-                "example": example,
-            }
-        },
-    }
-
-
-RETRY_AFTER_HEADER = {
-    "Retry-After": {
-        "description": "Whole seconds to wait before sending the same request again.",
-        "schema": {"type": "integer", "minimum": 1},
-    }
-}
-
-
-def rate_limited_response(limits: str) -> dict:
-    """The 429 of a rate-limited operation (docs/configuration.md, "Rate limits")."""
-    return {
-        **error_response(
-            f"Rate limited: too many requests {limits}. Nothing was done; send the same "
-            "request again after `Retry-After` seconds.",
-            {
-                "error": "rate_limited",
-                "message": "Too many requests for this key. Retry after 3 s (the Retry-After "
-                "header); nothing was stored.",
-            },
-        ),
-        "headers": RETRY_AFTER_HEADER,
-    }
-
-
-# The database cannot be reached (anonmsg/unavailable.py): every operation that reads it.
-UNAVAILABLE = {
-    **error_response(
-        "The database cannot be reached (down, restarting, connection cut). Nothing was "
-        "changed; retry after `Retry-After` seconds.",
-        {"error": "unavailable", "message": "The database is unavailable. Nothing was changed…"},
-    ),
-    "headers": RETRY_AFTER_HEADER,
-}
-# Answered by the HTTP server itself (gunicorn: a request line over 8,190 bytes, the Procfile's --limit-request-line), as HTML.
-URI_TOO_LONG = {
-    "description": "The URL is too long for the HTTP server (gunicorn as the Procfile runs it: "
-    "8,190 bytes for the request line). Send shorter parameters.",
-    "content": {"text/html": {"schema": {"type": "string"}}},
-}
 
 SCHEMAS = {
     "Message": _message_schema(output=True),
@@ -558,44 +453,3 @@ PATHS = {
         }
     },
 }
-
-
-# --- The builder ---------------------------------------------------------------------------
-
-
-def _merge(target: dict, additions: dict, what: str, origin: str) -> None:
-    for name, value in additions.items():
-        if name in target:
-            raise ValueError(f"OpenAPI {what} {name!r} from {origin} is already defined.")
-        target[name] = copy.deepcopy(value)
-
-
-@cache
-def build_document() -> dict:
-    document = {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "anonmsg API",
-            "version": "1.0.0",
-            "summary": "Anonymous in-app messages: App API, tracking and delivery.",
-            "description": (
-                'Errors are JSON: `{"error": code, "message": what to do, "field": '
-                "dotted path (input errors)}`. See docs/app-api.md for examples."
-            ),
-        },
-        "tags": copy.deepcopy(BASE_TAGS),
-        "paths": {},
-        "components": {"securitySchemes": copy.deepcopy(SECURITY_SCHEMES), "schemas": {}},
-    }
-    known_tags = {tag["name"] for tag in document["tags"]}
-    for module_name in FRAGMENT_MODULES:
-        module = importlib.import_module(module_name)
-        for tag in getattr(module, "TAGS", []):
-            if tag["name"] not in known_tags:
-                document["tags"].append(copy.deepcopy(tag))
-                known_tags.add(tag["name"])
-        _merge(document["paths"], getattr(module, "PATHS", {}), "path", module_name)
-        _merge(
-            document["components"]["schemas"], getattr(module, "SCHEMAS", {}), "schema", module_name
-        )
-    return document

@@ -3,7 +3,9 @@
 from django.conf import settings
 from django.urls import path, re_path
 
-from delivery import delivery_views, demo_site, tracking_views
+from delivery import demo_site
+from delivery.sdk_api import views as sdk_api_views
+from delivery.tracking import views as tracking_views
 
 urlpatterns = [
     # Tracking API (docs/tracking-api.md): /v1/track … /v1/batch and the one-letter forms.
@@ -15,10 +17,10 @@ urlpatterns = [
     # The browser SDK's sampled metrics: answered like Customer.io's CDP API, not stored.
     path("v1/m", tracking_views.sdk_metrics, name="tracking-sdk-metrics"),
     # Delivery (docs/delivery-api.md) and the browser SDK (docs/sdk.md).
-    path("api/v1/delivery", delivery_views.delivery, name="delivery-api"),
+    path("api/v1/delivery", sdk_api_views.delivery, name="delivery-api"),
     path(
         "v1/analytics-js/snippet/<str:write_key>/analytics.min.js",
-        delivery_views.sdk_script,
+        sdk_api_views.sdk_script,
         name="sdk-script",
     ),
     # The demo website, carrying the demo workspace's snippet (delivery/demo_site.py).

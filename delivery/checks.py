@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core import checks
 
-from delivery.lookup import CACHE_ALIAS
+from delivery.sdk_api import CACHE_ALIAS
 
 PER_PROCESS_BACKENDS = (
     "django.core.cache.backends.locmem.LocMemCache",

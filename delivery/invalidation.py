@@ -1,6 +1,8 @@
-"""Which changes make delivery's cached workspace rows and visitor states stale (delivery/lookup.py).
+"""Which changes make delivery's cached workspace rows and visitor states stale
+(delivery/sdk_api/visitor_state.py), and a rotated write key's tracking map entry.
 
-Tracking says which visitors it changed itself (delivery/recording.py), and so does retention.
+Tracking says which visitors it changed itself (delivery/tracking/recording.py), and so does
+retention.
 The receivers here cover the rest: the content version, workspace settings, and edits made
 through the ORM one object at a time (admin, shell), which invalidate the whole workspace.
 
@@ -14,14 +16,15 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from anonmsg.models import Workspace, content_version_bumped, write_key_rotated
-from delivery import lookup, write_keys
 from delivery.models import Profile, Visitor, VisitorMessageState
+from delivery.sdk_api import visitor_state
+from delivery.tracking import write_keys
 
 
 @receiver(content_version_bumped, sender=Workspace)
 def content_version_changed(sender, queryset, **kwargs):
-    if lookup.enabled():
-        lookup.forget_workspaces(queryset.values_list("pk", flat=True))
+    if visitor_state.enabled():
+        visitor_state.forget_workspaces(queryset.values_list("pk", flat=True))
 
 
 @receiver(write_key_rotated, sender=Workspace)
@@ -31,18 +34,18 @@ def write_key_changed(sender, old_write_key, **kwargs):
 
 @receiver([post_save, post_delete], sender=Workspace)
 def workspace_changed(sender, instance, **kwargs):
-    lookup.forget_workspaces([instance.pk])
+    visitor_state.forget_workspaces([instance.pk])
 
 
 @receiver(post_save, sender=Visitor)
 @receiver(post_delete, sender=Profile)  # its visitors become anonymous again (SET_NULL)
 def visitor_or_profile_changed(sender, instance, **kwargs):
-    lookup.forget_workspaces([instance.workspace_id])
+    visitor_state.forget_workspaces([instance.workspace_id])
 
 
 @receiver(post_save, sender=VisitorMessageState)
 def message_state_changed(sender, instance, **kwargs):
-    if lookup.enabled():
-        lookup.forget_workspaces(
+    if visitor_state.enabled():
+        visitor_state.forget_workspaces(
             Visitor.objects.filter(pk=instance.visitor_id).values_list("workspace_id", flat=True)
         )

@@ -22,8 +22,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from campaigns.models import AnonymousMessage
-from delivery import lookup
 from delivery.models import Event, Visitor
+from delivery.sdk_api import visitor_state
 
 CHUNK = 1_000
 
@@ -118,7 +118,7 @@ def _purge_chunk(
         elif expired:
             purged.events += events.delete()[0]
             Visitor.objects.filter(pk__in=[pk for pk, _ in expired]).delete()
-            lookup.forget_visitors(workspace_id, anonymous_ids)
+            visitor_state.forget_visitors(workspace_id, anonymous_ids)
     return rows[-1][0] if len(rows) == CHUNK else None
 
 

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from delivery import delivery_views, views
+from delivery.people import views
+from delivery.preview import views as preview_views
 
 app_name = "delivery"
 
@@ -11,5 +12,5 @@ urlpatterns = [
     path("people/<int:profile_id>/", views.person, name="person"),
     path("activity/", views.activity, name="activity"),
     path("activity/<int:event_id>/", views.event, name="event"),
-    path("anonymous/<int:message_id>/preview/", delivery_views.preview, name="preview"),
+    path("anonymous/<int:message_id>/preview/", preview_views.preview, name="preview"),
 ]

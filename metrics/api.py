@@ -3,8 +3,7 @@
 from django.http import JsonResponse
 from django.utils import timezone
 
-from anonmsg.api import BadInput, api_key_required, error
-from campaigns.api import allow_methods
+from anonmsg.api import BadInput, allow_methods, api_key_required, error
 from campaigns.models import AnonymousMessage
 from metrics.ranges import RangeError, api_range
 from metrics.summary import message_report

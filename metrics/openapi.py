@@ -1,6 +1,7 @@
-"""The metrics fragment of the OpenAPI document (assembled by campaigns/openapi.py)."""
+"""The metrics fragment of the OpenAPI document (assembled by anonmsg/openapi_document.py)."""
 
-from campaigns.openapi import APP_API_ERRORS, URI_TOO_LONG, error_response
+from anonmsg.openapi import URI_TOO_LONG, error_response
+from campaigns.openapi import APP_API_ERRORS
 
 _COUNT = {"type": "integer", "minimum": 0}
 

@@ -15,8 +15,8 @@ from django.test import RequestFactory
 from redis.connection import Connection
 
 from anonmsg import rate_limits
-from delivery import lookup
 from delivery.models import Event
+from delivery.sdk_api import visitor_state
 from tests.anonmsg.test_env import run_manage
 from tests.conftest import REDIS_TEST_URL, redis_cache_settings
 from tests.delivery.tracking_helpers import send
@@ -324,7 +324,7 @@ def redis_round_trips(monkeypatch):
 def test_a_warm_delivery_request_checks_its_limits_in_its_one_redis_round_trip(
     client, workspace, redis_cache, redis_round_trips, django_assert_num_queries
 ):
-    lookup.clear_local()
+    visitor_state.clear_local()
     deliver(client, workspace)
     deliver(client, workspace)
     redis_round_trips.clear()
@@ -355,7 +355,7 @@ def test_a_warm_delivery_request_refused_by_redis_reads_nothing_else(
     client, workspace, redis_cache, limits, redis_round_trips, django_assert_num_queries
 ):
     limits(delivery_per_key=2)
-    lookup.clear_local()
+    visitor_state.clear_local()
     deliver(client, workspace)
     deliver(client, workspace)
     redis_round_trips.clear()
@@ -367,7 +367,7 @@ def test_a_warm_delivery_request_refused_by_redis_reads_nothing_else(
 
 def test_a_redis_that_forgot_the_script_is_taught_it_again(client, workspace, redis_cache, limits):
     limits(delivery_per_key=3, sdk_script_per_ip=1)
-    lookup.clear_local()
+    visitor_state.clear_local()
     deliver(client, workspace)
     redis_cache.script_flush()  # as after a Redis restart
     assert deliver(client, workspace).status_code == 200  # pipelined with the cached read
@@ -417,7 +417,7 @@ def test_a_redis_failing_under_a_warm_request_fails_open_too(
     client, workspace, redis_cache, settings, limits, caplog
 ):
     limits(delivery_per_key=1)
-    lookup.clear_local()
+    visitor_state.clear_local()
     assert deliver(client, workspace).status_code == 200  # this process now knows the key
     caplog.set_level(logging.WARNING, logger="anonmsg.rate_limits")
     settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")  # Redis goes away

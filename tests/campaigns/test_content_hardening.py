@@ -19,8 +19,8 @@ from anonmsg.demo import seed_demo
 from campaigns import lifecycle
 from campaigns.content import summarise_html
 from campaigns.models import AnonymousMessage
-from delivery import live_messages
-from delivery.preview import make_preview_token
+from delivery.preview.tokens import make_preview_token
+from delivery.sdk_api import live_messages
 from tests.campaigns.test_content import ADVERSARIAL_HTML
 from tests.factories import AnonymousMessageFactory
 

@@ -1,7 +1,7 @@
 import pytest
 from django.core.cache import cache
 
-from delivery import live_messages, lookup
+from delivery.sdk_api import live_messages, visitor_state
 
 
 @pytest.fixture(autouse=True)
@@ -15,7 +15,7 @@ def _fresh_caches():
     """
     cache.clear()
     live_messages.clear_local()
-    lookup.clear_local()
+    visitor_state.clear_local()
     yield
     live_messages.clear_local()
-    lookup.clear_local()
+    visitor_state.clear_local()

@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import reverse
 
-from delivery.activity import describe_delay
+from delivery.people.activity import describe_delay
 from tests.factories import (
     AnonymousMessageFactory,
     EventFactory,

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from anonmsg.snippet import render_snippet
 from delivery.models import Event, Visitor, VisitorMessageState
-from delivery.preview import make_preview_token
+from delivery.preview.tokens import make_preview_token
 from tests.factories import AnonymousMessageFactory, PageRuleFactory
 
 pytestmark = pytest.mark.browser

@@ -13,7 +13,7 @@ from django.utils import timezone
 from anonmsg.models import Plan
 from campaigns.lifecycle import pause_message
 from campaigns.models import PageRule, Status
-from delivery import live_messages
+from delivery.sdk_api import live_messages
 from tests.factories import (
     AnonymousMessageFactory,
     PageRuleFactory,
@@ -409,7 +409,7 @@ def test_a_cached_message_stops_at_its_end_without_any_change(client, workspace,
     message = launched(workspace, ends_at=timezone.now() + timedelta(hours=1))
     assert ids(ask(client, workspace)) == [message.pk]
     two_hours_later = timezone.now() + timedelta(hours=2)
-    monkeypatch.setattr("delivery.delivery_views.timezone.now", lambda: two_hours_later)
+    monkeypatch.setattr("delivery.sdk_api.views.timezone.now", lambda: two_hours_later)
     assert ids(ask(client, workspace)) == []
 
 
@@ -417,7 +417,7 @@ def test_a_scheduled_message_starts_without_any_change(client, workspace, monkey
     message = launched(workspace, starts_at=timezone.now() + timedelta(hours=1))
     assert ids(ask(client, workspace)) == []
     two_hours_later = timezone.now() + timedelta(hours=2)
-    monkeypatch.setattr("delivery.delivery_views.timezone.now", lambda: two_hours_later)
+    monkeypatch.setattr("delivery.sdk_api.views.timezone.now", lambda: two_hours_later)
     assert ids(ask(client, workspace)) == [message.pk]
 
 

@@ -1,5 +1,5 @@
-"""The delivery state cache (delivery/lookup.py): a warm request reads no database, and every
-change that matters reaches the very next request.
+"""The delivery state cache (delivery/sdk_api/visitor_state.py): a warm request reads no
+database, and every change that matters reaches the very next request.
 
 Transactional tests: invalidation happens when a transaction really commits, as in production.
 The cache here is the in-process memory cache (one process: correct); test_redis_cache.py runs
@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from anonmsg.models import Plan
 from campaigns.lifecycle import pause_message
-from delivery import live_messages, lookup
 from delivery.models import Visitor, VisitorMessageState
 from delivery.retention import purge_anonymous_data
+from delivery.sdk_api import live_messages, visitor_state
 from tests.delivery.tracking_helpers import send
 from tests.factories import (
     AnonymousMessageFactory,
@@ -97,7 +97,7 @@ def test_another_process_uses_the_entries_after_one_query_for_the_write_key(
 ):
     message = launched(workspace)
     warm(client, workspace)
-    lookup.clear_local()
+    visitor_state.clear_local()
     live_messages.clear_local()  # a new process: nothing in its memory, the shared cache full
     with django_assert_num_queries(1):  # the write key → workspace id, once per process
         assert ids(ask(client, workspace)) == [message.pk]
@@ -261,17 +261,17 @@ def test_a_change_committed_between_the_read_and_the_store_is_not_hidden(
     visitor = VisitorFactory(workspace=workspace, anonymous_id=ANON)
     state = VisitorMessageStateFactory(visitor=visitor, message=message, views=1)
     ask(client, workspace)  # this process learns the write key; nothing cached yet
-    real_query = lookup._query
+    real_query = visitor_state._query
 
     def query_then_another_process_commits(write_key, anonymous_id):
         result = real_query(write_key, anonymous_id)
         VisitorMessageState.objects.filter(pk=state.pk).update(dismissed_at=timezone.now())
-        lookup.forget_visitors(workspace.pk, [ANON])  # autocommit: runs at once
+        visitor_state.forget_visitors(workspace.pk, [ANON])  # autocommit: runs at once
         return result
 
-    monkeypatch.setattr(lookup, "_query", query_then_another_process_commits)
+    monkeypatch.setattr(visitor_state, "_query", query_then_another_process_commits)
     assert ids(ask(client, workspace)) == [message.pk]  # read before the dismissal: fine
-    monkeypatch.setattr(lookup, "_query", real_query)
+    monkeypatch.setattr(visitor_state, "_query", real_query)
     assert ids(ask(client, workspace)) == []
     assert ids(ask(client, workspace)) == []
 
@@ -284,14 +284,14 @@ def test_an_invalidation_is_sent_only_after_commit(client, workspace):
     message = launched(workspace, frequency_mode="until_dismissed")
     visitor = VisitorFactory(workspace=workspace, anonymous_id=ANON)
     warm(client, workspace)
-    token_key = lookup._visitor_token_key(workspace.pk, ANON)
+    token_key = visitor_state._visitor_token_key(workspace.pk, ANON)
     token = cache.get(token_key)
     assert token is not None
     with transaction.atomic():
         VisitorMessageState.objects.create(
             visitor=visitor, message=message, dismissed_at=timezone.now()
         )
-        lookup.forget_visitors(workspace.pk, [ANON])
+        visitor_state.forget_visitors(workspace.pk, [ANON])
         assert cache.get(token_key) == token
     assert cache.get(token_key) is None
     assert ids(ask(client, workspace)) == []

@@ -1,4 +1,4 @@
-"""delivery.eligibility: which messages a visitor gets, and the reason for every other one."""
+"""delivery.sdk_api.eligibility: which messages a visitor gets, and the reason for the others."""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from campaigns.rules import Page, Rule, screen_page, web_page
-from delivery.eligibility import (
+from delivery.sdk_api.eligibility import (
     LiveMessage,
     MessageState,
     allowed_by_rules,
@@ -259,7 +259,7 @@ PAGES = [
 @pytest.mark.parametrize("rules", RULE_SETS, ids=[repr(r)[:60] for r in RULE_SETS])
 def test_the_memoised_rule_check_agrees_with_campaigns_evaluate(rules):
     from campaigns.rules import evaluate
-    from delivery.eligibility import rules_allow
+    from delivery.sdk_api.eligibility import rules_allow
 
     for page in PAGES:
         assert rules_allow(rules, page) == evaluate(rules, page).shows, page

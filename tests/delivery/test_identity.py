@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from delivery.models import Profile, Visitor
 from delivery.signals import profile_traits_changed
-from delivery.traits import merge_traits
+from delivery.tracking.traits import merge_traits
 from tests.delivery.tracking_helpers import send
 from tests.factories import ProfileFactory, VisitorFactory
 

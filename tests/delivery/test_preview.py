@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from anonmsg.demo import seed_demo
 from anonmsg.models import Plan
-from delivery.preview import (
+from delivery.preview.tokens import (
     PreviewError,
     make_preview_token,
     origin_of,

@@ -630,7 +630,7 @@ def test_sdk_last_seen_is_written_at_most_once_a_minute(client, workspace, write
 
 
 def test_sdk_last_seen_is_not_rewritten_within_a_minute_even_by_another_process(workspace):
-    from delivery.write_keys import note_sdk_seen
+    from delivery.tracking.write_keys import note_sdk_seen
 
     now = timezone.now()
     assert note_sdk_seen(workspace.pk, now=now) is True

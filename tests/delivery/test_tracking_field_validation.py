@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
-from delivery.ingest import corrected_timestamp
 from delivery.models import Event, Visitor
+from delivery.tracking.parsing import corrected_timestamp
 from tests.delivery.tracking_helpers import assert_refused, send, track
 from tests.factories import AnonymousMessageFactory
 

@@ -1,11 +1,11 @@
-"""Pure parsing and validation of tracking calls (delivery/ingest.py): tables of cases."""
+"""Pure parsing and validation of tracking calls (delivery/tracking/parsing.py): tables of cases."""
 
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from delivery.ingest import (
+from delivery.tracking.parsing import (
     MAX_BATCH_BYTES,
     ROUTE_TYPES,
     TrackingError,

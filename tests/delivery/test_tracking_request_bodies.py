@@ -13,8 +13,8 @@ import zlib
 import pytest
 from django.db import connection
 
-from delivery.ingest import MAX_BATCH_BYTES, TrackingError, decompress, load_body
 from delivery.models import Event
+from delivery.tracking.parsing import MAX_BATCH_BYTES, TrackingError, decompress, load_body
 from tests.delivery.tracking_helpers import database_down, send, track
 from tests.factories import WorkspaceFactory
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from delivery.ingest import MAX_EVENT_BYTES
+from delivery.tracking.parsing import MAX_EVENT_BYTES
 from tests.delivery.tracking_helpers import assert_refused, send, track
 
 pytestmark = pytest.mark.django_db

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from django.db import connection
 
-from delivery.ingest import MAX_BATCH_BYTES
 from delivery.models import Event
+from delivery.tracking.parsing import MAX_BATCH_BYTES
 from tests.delivery.tracking_helpers import basic_auth
 from tests.factories import WorkspaceFactory
 

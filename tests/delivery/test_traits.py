@@ -10,7 +10,7 @@ import json
 import pytest
 
 from delivery.models import Event, Profile, Visitor
-from delivery.traits import (
+from delivery.tracking.traits import (
     MAX_TRAIT_KEYS,
     MAX_TRAITS_BYTES,
     fill_traits,

@@ -113,7 +113,7 @@ def test_the_endpoint_is_in_the_openapi_document_and_answers_its_schema(client, 
     from jsonschema import Draft202012Validator
     from openapi_spec_validator import validate
 
-    from campaigns.openapi import build_document
+    from anonmsg.openapi_document import document as build_document
 
     document = build_document()
     validate(document)

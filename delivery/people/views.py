@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET
 from anonmsg.htmx import render_page
 from anonmsg.tenancy import get_for_workspace, scoped, workspace_required
 from campaigns.models import AnonymousMessage
-from delivery.activity import (
+from delivery.models import Event, Profile, Visitor
+from delivery.people.activity import (
     ActivityFilterForm,
     describe_delay,
     event_page,
@@ -21,7 +22,6 @@ from delivery.activity import (
     person_events,
     person_identities,
 )
-from delivery.models import Event, Profile, Visitor
 
 PEOPLE_PER_PAGE = 50
 

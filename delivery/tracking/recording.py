@@ -16,12 +16,13 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from campaigns.models import AnonymousMessage
-from delivery import identity, lookup
-from delivery.bulk_sql import insert_rows
-from delivery.identity import EARLIER, LATER
-from delivery.ingest import CLICKED, DISMISSED, VIEWED, IncomingEvent
 from delivery.models import Event, Profile, VisitorMessageState
+from delivery.sdk_api import visitor_state
 from delivery.signals import events_recorded, profile_traits_changed
+from delivery.tracking import identity
+from delivery.tracking.bulk_sql import insert_rows
+from delivery.tracking.identity import EARLIER, LATER
+from delivery.tracking.parsing import CLICKED, DISMISSED, VIEWED, IncomingEvent
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ def record_events(
             )
             _resolve_identities(workspace_id, new, visitors, recorded)
             _update_message_states(new, visitors, known_messages, recorded)
-            lookup.forget_visitors(workspace_id, recorded.changed_visitors)
+            visitor_state.forget_visitors(workspace_id, recorded.changed_visitors)
             transaction.on_commit(lambda: _announce(workspace_id, recorded))
     return recorded
 

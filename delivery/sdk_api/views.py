@@ -1,45 +1,32 @@
-"""The SDK-facing delivery endpoints and the dashboard's preview link.
+"""The SDK-facing delivery endpoints (HTTP).
 
 - `delivery`: GET /api/v1/delivery — the messages a visitor gets on a page (docs/delivery-api.md).
 - `sdk_script`: GET /v1/analytics-js/snippet/<writeKey>/analytics.min.js — the browser SDK.
-- `preview`: /w/<id>/anonymous/<message_id>/preview/ — opens the workspace's site with one
-  message forced on (delivery/preview.py).
 """
 
 import gzip
 import hashlib
 import json
 import re
-from functools import cache, wraps
+from functools import cache
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
-from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_safe
+from django.views.decorators.http import require_safe
 
 from anonmsg import rate_limits
-from anonmsg.api import BadInput, error
-from anonmsg.plans import anonymous_messages_required
-from anonmsg.snippet import public_base_url
-from anonmsg.tenancy import get_for_workspace, workspace_required
+from anonmsg.api import BadInput, allow_any_origin, cors, error
 from campaigns.models import AnonymousMessage
 from campaigns.rules import screen_page, web_page
-from delivery import eligibility, lookup
-from delivery.demo_site import demo_pages, is_demo_workspace
-from delivery.live_messages import (
+from delivery.preview.tokens import PreviewError, read_preview_token
+from delivery.sdk_api import eligibility, visitor_state
+from delivery.sdk_api.live_messages import (
     live_messages,
     message_payload,
     page_candidates,
     to_live_message,
-)
-from delivery.preview import (
-    PreviewError,
-    make_preview_token,
-    preview_url,
-    read_preview_token,
-    target_problem,
 )
 
 MAX_ID_LENGTH = 255
@@ -49,34 +36,14 @@ SDK_PATH = settings.BASE_DIR / "static" / "delivery" / "sdk.js"
 SDK_MAX_AGE = 300
 
 
-def cors(view_func):
-    """Any origin, no credentials; answers the preflight itself. No CSRF check: no cookies
-    are involved, and other methods must get the JSON 405, not Django's CSRF page."""
-
-    @csrf_exempt
-    @wraps(view_func)
-    def wrapper(request, *args, **kwargs):
-        if request.method == "OPTIONS":
-            response = HttpResponse(status=204)
-            response["Access-Control-Allow-Methods"] = "GET, OPTIONS"
-            response["Access-Control-Allow-Headers"] = "Content-Type"
-            response["Access-Control-Max-Age"] = "86400"
-        elif request.method not in ("GET", "HEAD"):
-            response = error(405, "method_not_allowed", "Use GET.")
-            response["Allow"] = "GET, OPTIONS"
-        else:
-            response = view_func(request, *args, **kwargs)
-        response["Access-Control-Allow-Origin"] = "*"
-        response["Access-Control-Expose-Headers"] = "X-Poll-Interval, Retry-After"
-        return response
-
-    return wrapper
-
-
 # --- Delivery -------------------------------------------------------------------------------
 
 
-@cors
+@cors(
+    methods=("GET",),
+    not_allowed="Use GET.",
+    expose_headers=("X-Poll-Interval", "Retry-After"),
+)
 def delivery(request):
     """`{"messages": [...], "pollInterval": s}`: the messages this visitor gets on this page."""
     try:
@@ -85,7 +52,7 @@ def delivery(request):
         return exc.response()
     # The rate check rides along the cached read: one Redis round trip for both.
     rate_check = rate_limits.prepare(request, "delivery", key=params["write_key"])
-    workspace, visitor = lookup.workspace_and_visitor(
+    workspace, visitor = visitor_state.workspace_and_visitor(
         params["write_key"], params["anonymous_id"], rate_check=rate_check
     )
     if rate_check is not None and rate_check.refusal:
@@ -281,8 +248,7 @@ def sdk_script(request, write_key):
     response["ETag"] = etag
     response["Cache-Control"] = f"public, max-age={SDK_MAX_AGE}"
     response["Vary"] = "Accept-Encoding"
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return allow_any_origin(response)
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
@@ -303,43 +269,3 @@ def _read_sdk_fresh():
     # In development the file is re-read on every request, so edits show up at once.
     _sdk_bundle.cache_clear()
     return _sdk_bundle()
-
-
-# --- Preview --------------------------------------------------------------------------------
-
-
-@require_GET
-@workspace_required
-@anonymous_messages_required
-def preview(request, message_id):
-    """Open a page of the workspace's site with this message forced on (signed, 1 hour)."""
-    workspace = request.workspace
-    message = get_for_workspace(AnonymousMessage, workspace, pk=message_id)
-    demo = is_demo_workspace(workspace)
-    demo_links = demo_pages(public_base_url(request)) if demo else []
-    demo_prefix = f"{public_base_url(request)}/demo/" if demo else ""
-    url = request.GET.get("url", "").strip()
-    problem = None
-    if url:
-        problem = target_problem(url, allowed_origins=workspace.origins, demo_prefix=demo_prefix)
-        if problem is None:
-            token = make_preview_token(workspace_id=workspace.pk, message_id=message.pk)
-            response = redirect(preview_url(url, token=token))
-            response["Cache-Control"] = "no-store"
-            return response
-    suggestions = [f"{origin.rstrip('/')}/" for origin in workspace.origins] + [
-        link["url"] for link in demo_links
-    ]
-    return render(
-        request,
-        "delivery/preview.html",
-        {
-            "message": message,
-            "url": url or (suggestions[0] if suggestions else ""),
-            "problem": problem,
-            "suggestions": suggestions,
-            "demo_links": demo_links,
-            "nav_section": "anonymous",
-        },
-        status=400 if problem else 200,
-    )

@@ -3,15 +3,15 @@
 Collected into the delivery fragment by delivery/openapi.py.
 """
 
-from campaigns.openapi import (
+from anonmsg.openapi import (
     RETRY_AFTER_HEADER,
     UNAVAILABLE,
     URI_TOO_LONG,
     error_response,
     rate_limited_response,
 )
-from delivery import eligibility
-from delivery.delivery_views import MAX_ID_LENGTH, MAX_URL_LENGTH
+from delivery.sdk_api import eligibility
+from delivery.sdk_api.views import MAX_ID_LENGTH, MAX_URL_LENGTH
 
 
 def _query(name: str, description: str, **schema) -> dict:

@@ -7,10 +7,10 @@ Rules (DESIGN.md §2, docs/tracking-api.md):
 - `alias(userId, previousId)` links previousId to the profile: an anonymous id is merged like
   identify; a previous userId's profile is folded into this one (`Profile.merged_into`);
 - identify traits are merged into the profile's traits (new keys win) within the caps of
-  `delivery.traits`, `traits.email` is the profile's e-mail.
+  `delivery.tracking.traits`, `traits.email` is the profile's e-mail.
 
 The set-based upserts are one statement for a whole batch (`INSERT … ON CONFLICT`, see
-delivery/bulk_sql.py), on PostgreSQL and SQLite.
+delivery/tracking/bulk_sql.py), on PostgreSQL and SQLite.
 """
 
 import logging
@@ -21,10 +21,10 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Q, Subquery
 
-from delivery.bulk_sql import insert_rows
-from delivery.ingest import IncomingEvent
 from delivery.models import Profile, Visitor
-from delivery.traits import fill_traits, merge_traits
+from delivery.tracking.bulk_sql import insert_rows
+from delivery.tracking.parsing import IncomingEvent
+from delivery.tracking.traits import fill_traits, merge_traits
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ from django.core.cache import caches
 
 from campaigns.models import AnonymousMessage, PageRule
 from campaigns.rules import Page, Rule
-from delivery.eligibility import Action, LiveMessage, allowed_by_rules, delivery_order
+from delivery.sdk_api import CACHE_ALIAS
+from delivery.sdk_api.eligibility import Action, LiveMessage, allowed_by_rules, delivery_order
 
 # Which positions each display type accepts; the first is the default (campaigns.models).
 POSITIONS = {
@@ -30,7 +31,6 @@ POSITIONS = {
     "overlay": ("bottom-right", "bottom-left", "top-right", "top-left"),
     "banner": ("top", "bottom"),
 }
-CACHE_ALIAS = "default"
 CACHE_TIMEOUT = 24 * 60 * 60
 LOCAL_LIMIT = 1000
 

@@ -3,6 +3,10 @@
 Both are on the hot path of every tracking (and delivery) request, so both avoid the database
 most of the time: the write key → workspace id mapping is cached briefly, and "SDK last seen"
 is written at most once a minute per workspace.
+
+Not the delivery API's map (sdk_api/visitor_state.py): that one is a per-process hint naming
+cache keys, checked against each entry; this one is the tracking API's answer (shared cache,
+unknown keys remembered for 10 s, forgotten on rotation by delivery/invalidation.py).
 """
 
 import re

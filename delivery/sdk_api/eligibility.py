@@ -5,7 +5,7 @@ identity, the page, the time), plain values out. No ORM, no cache, no clock.
 
 `decide` is the reference: one `Decision` per message, in delivery order, with the reason
 code that leaves it out (below, and docs/delivery-api.md); the tests pin DESIGN.md §2 on it.
-The delivery view (`delivery/delivery_views.py`) calls the hot path, `select_candidates`,
+The delivery view (`delivery/sdk_api/views.py`) calls the hot path, `select_candidates`,
 which tests keep equal to `delivered(decide(...))`.
 
 Semantics (DESIGN.md §2):
@@ -83,7 +83,7 @@ class LiveMessage:
     actions: tuple[Action, ...] = ()
     rules: tuple[Rule, ...] = ()
     # The message as the delivery API sends it, rendered once when the cache is filled
-    # (delivery.live_messages); not part of the message's identity.
+    # (delivery.sdk_api.live_messages); not part of the message's identity.
     payload: dict | None = field(default=None, compare=False)
     payload_json: str = field(default="", compare=False)
 
@@ -185,7 +185,7 @@ def select_candidates(
 ) -> list[LiveMessage]:
     """The messages to show among `candidates`, the messages whose page rules allow the page
     (`allowed_by_rules`), in delivery order: the hot path, whose candidates are memoised per
-    content version and page (delivery.live_messages.page_candidates). Each is dropped at its
+    content version and page (delivery.sdk_api.live_messages.page_candidates). Each is dropped at its
     first failed check, cheapest first; no reasons. For an anonymous visitor of an open
     workspace (the caller answers those gates), it equals `delivered(decide(...))`, which a
     test checks on the whole table and on random workspaces."""

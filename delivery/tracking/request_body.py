@@ -11,7 +11,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 from django.http.request import UnreadablePostError
 
-from delivery.ingest import TrackingError, too_large_body
+from delivery.tracking.parsing import TrackingError, too_large_body
 
 READ_SIZE = 64 * 1024
 

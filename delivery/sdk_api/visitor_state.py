@@ -31,10 +31,10 @@ from django.db import connection, transaction
 
 from anonmsg.models import ANONYMOUS_MESSAGE_PLANS, Workspace
 from anonmsg.rate_limits import Check
-from delivery.eligibility import MessageState
 from delivery.models import Visitor, VisitorMessageState
+from delivery.sdk_api import CACHE_ALIAS
+from delivery.sdk_api.eligibility import MessageState
 
-CACHE_ALIAS = "default"
 # In every key: a release that changes what an entry holds changes this, so that it never reads
 # an entry written by another release.
 KEY_PREFIX = "anonmsg:delivery:v1"
@@ -46,7 +46,9 @@ WORKSPACE_FIELDS = ("id", "plan", "inapp_enabled", "content_version", "time_zone
 STATE_FIELDS = ("message_id", "views", "last_viewed_at", "dismissed_at", "responded_at")
 
 # write key → workspace id, learned from the database: it names the cache keys before the cache
-# is read. Entries are checked against the cached workspace's own write key.
+# is read. Entries are checked against the cached workspace's own write key. Only a hint (per
+# process, known keys only, never trusted alone), unlike tracking/write_keys.py, whose shared,
+# short-lived map is the tracking API's answer itself (unknown keys included).
 _workspace_ids: dict[str, int] = {}
 
 

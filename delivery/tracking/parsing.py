@@ -3,7 +3,7 @@
 Pure: no ORM, no request objects. `load_body` checks sizes and parses the JSON,
 `body_write_key` reads the write key it may carry, `parse_events` validates the call(s) into
 `IncomingEvent`s. Each raises `TrackingError` naming the problem. Nothing here decides what is
-stored where; `delivery.recording` does.
+stored where; `delivery.tracking.recording` does.
 """
 
 import json
@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from delivery.traits import traits_problem
+from delivery.tracking.traits import traits_problem
 
 # An event is measured as compact UTF-8 JSON (see `event_size`); a request body as received.
 MAX_EVENT_BYTES = 32 * 1024

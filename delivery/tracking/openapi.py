@@ -1,10 +1,10 @@
-"""The tracking API's part of the OpenAPI document (see campaigns/openapi.py, docs/tracking-api.md).
+"""The tracking API's part of the OpenAPI document (see anonmsg/openapi.py, docs/tracking-api.md).
 
 Collected into the delivery fragment by delivery/openapi.py.
 """
 
-from campaigns.openapi import rate_limited_response
-from delivery.ingest import (
+from anonmsg.openapi import rate_limited_response
+from delivery.tracking.parsing import (
     ACTION_TYPES,
     EARLIEST_TIMESTAMP,
     EVENT_TYPES,
@@ -14,7 +14,7 @@ from delivery.ingest import (
     MAX_ID_LENGTH,
     MESSAGE_EVENT,
 )
-from delivery.traits import MAX_TRAIT_KEYS, MAX_TRAITS_BYTES
+from delivery.tracking.traits import MAX_TRAIT_KEYS, MAX_TRAITS_BYTES
 
 # What the server accepts beyond the schema, said once in the descriptions.
 _NULL_IS_ABSENT = ' `null` (and, for ids, `""`) counts as absent.'
