@@ -6,10 +6,15 @@ on their next request. Signals (rather than explicit calls) also cover admin edi
 """
 
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from anonmsg.models import Workspace
 from campaigns.models import AnonymousMessage, PageRule, Segment
+
+# The message list asks the apps above campaigns for numbers per message without importing
+# them (apps import one way: README, Layout). Sent with workspace= and message_ids=; each
+# receiver answers {message id: {column: value}} (metrics: views, clicks, conversions).
+message_list_numbers = Signal()
 
 
 def _bump(workspace_id: int) -> None:

@@ -41,7 +41,7 @@ from campaigns.models import (
     Status,
     derive_state,
 )
-from metrics.summary import headline_numbers
+from campaigns.signals import message_list_numbers
 
 LIST_PAGE_SIZE = 50
 
@@ -99,12 +99,14 @@ def message_list(request):
     page = Paginator(found.order_by("-created_at", "-id"), LIST_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    # Metrics columns: the metrics app fills `list_metrics` ({message id: numbers}) from
-    # metrics.summary.headline_numbers(workspace=, message_ids=) and the two includes
-    # campaigns/_list_metrics_head.html and campaigns/_list_metrics_cells.html render them.
-    list_metrics = headline_numbers(
-        workspace=workspace, message_ids=[m.pk for m in page.object_list]
-    )
+    # Metrics columns: the metrics app answers `message_list_numbers` ({message id: numbers},
+    # metrics.summary.headline_numbers) and campaigns/_list_metrics_head.html and
+    # campaigns/_list_metrics_cells.html render them.
+    list_metrics = {}
+    for _receiver, numbers in message_list_numbers.send(
+        sender=AnonymousMessage, workspace=workspace, message_ids=[m.pk for m in page.object_list]
+    ):
+        list_metrics.update(numbers)
     tabs = [("", "All", sum(n for s, n in counts.items() if s != State.ARCHIVED))] + [
         (value, label, counts.get(value, 0)) for value, label in State.choices
     ]

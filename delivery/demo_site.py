@@ -1,7 +1,7 @@
 """A small demo website served by the app, carrying the demo workspace's snippet.
 
-`make run` seeds the demo workspace and its demo messages (anonmsg/demo.py); these pages
-include the browser snippet exactly as Settings → In-app shows it, so a newcomer opens
+`make run` seeds the demo workspace and its demo messages (delivery/demo_workspace.py); these
+pages include the browser snippet exactly as Settings → In-app shows it, so a newcomer opens
 /demo/pricing/ and sees an anonymous message within seconds. The pages are plain public
 pages (no login): they stand for a customer's marketing site.
 """

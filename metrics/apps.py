@@ -8,6 +8,7 @@ class MetricsConfig(AppConfig):
 
     def ready(self):
         from campaigns.models import Segment
+        from campaigns.signals import message_list_numbers
         from delivery.signals import events_recorded, profile_traits_changed
         from metrics import receivers
         from metrics.schedules import ensure_schedules
@@ -17,4 +18,5 @@ class MetricsConfig(AppConfig):
         post_save.connect(
             receivers.on_segment_saved, sender=Segment, dispatch_uid="metrics-segment"
         )
+        message_list_numbers.connect(receivers.on_message_list, dispatch_uid="metrics-list")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="metrics-schedules")

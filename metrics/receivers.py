@@ -4,6 +4,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from metrics.summary import headline_numbers
+
 
 def _enqueue_on_commit(func: str, *args) -> None:
     transaction.on_commit(lambda: async_task(func, *args, task_name=func.rsplit(".", 1)[-1]))
@@ -35,3 +37,8 @@ def on_segment_saved(sender, instance, raw=False, **kwargs):
         instance.pk,
         timezone.now().isoformat(),
     )
+
+
+def on_message_list(sender, *, workspace, message_ids, **kwargs):
+    """The message list's metrics columns: all-time numbers from the rollups."""
+    return headline_numbers(workspace=workspace, message_ids=message_ids)

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from anonmsg.demo import seed_demo
 from campaigns.content import build_html
+from delivery.demo_workspace import seed_demo
 from tests.factories import (
     PASSWORD,
     AnonymousMessageFactory,

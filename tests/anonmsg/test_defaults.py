@@ -11,9 +11,10 @@ import pytest
 from django.core import signing
 from django.urls import reverse
 
-from anonmsg.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
+from anonmsg.demo import DEMO_EMAIL, DEMO_PASSWORD
 from anonmsg.env import local_allowed_hosts
 from anonmsg.secret_key import PUBLISHED_KEYS, is_known_key, read_or_create_key_file
+from delivery.demo_workspace import seed_demo
 from delivery.preview.tokens import SALT
 from tests.anonmsg.test_env import run_manage
 from tests.factories import AnonymousMessageFactory

@@ -15,10 +15,10 @@ from django.apps import apps
 from django.core.cache import cache
 from django.urls import reverse
 
-from anonmsg.demo import seed_demo
 from campaigns import lifecycle
 from campaigns.content import summarise_html
 from campaigns.models import AnonymousMessage
+from delivery.demo_workspace import seed_demo
 from delivery.preview.tokens import make_preview_token
 from delivery.sdk_api import live_messages
 from tests.campaigns.test_content import ADVERSARIAL_HTML

@@ -5,10 +5,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from anonmsg.demo import DEMO_MESSAGES, seed_demo
 from anonmsg.snippet import render_snippet
 from campaigns.lifecycle import pause_message
 from campaigns.models import State
+from delivery.demo_workspace import DEMO_MESSAGES, seed_demo
 
 DEMO_PAGES = ["/demo/", "/demo/pricing/", "/demo/blog/launch-week/", "/demo/signup/"]
 

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from anonmsg.demo import seed_demo
 from anonmsg.models import Plan
+from delivery.demo_workspace import seed_demo
 from delivery.preview.tokens import (
     PreviewError,
     make_preview_token,

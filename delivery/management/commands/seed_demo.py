@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from anonmsg.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
+from anonmsg.demo import DEMO_EMAIL, DEMO_PASSWORD
+from delivery.demo_workspace import seed_demo
 
 
 class Command(BaseCommand):
