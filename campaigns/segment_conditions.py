@@ -8,14 +8,15 @@ A segment (campaigns.models.Segment) is `match` ("all" | "any") over conditions 
 - `operator`: equals, not_equals, contains, exists, greater_than, less_than.
 - `value`: the text typed by the marketer, trimmed (at most 500 characters); `None` for
   `exists`. For greater_than / less_than it must read as a number (`100`, `4.5`, `-3`) or an
-  ISO-8601 date or date-time (`2025-01-31`), which is what metrics/segments.py compares.
+  ISO-8601 date or date-time (`2025-01-31`), which is what campaigns/segment_matching.py compares.
 
-Membership is evaluated in metrics/segments.py; the dashboard form, the admin and anything
+Membership is evaluated in campaigns/segment_matching.py (for every profile by
+metrics/memberships.py); the dashboard form, the admin and anything
 else that writes conditions validate them here first.
 """
 
 import math
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 OPERATORS = ("equals", "not_equals", "contains", "exists", "greater_than", "less_than")
 ORDERED_OPERATORS = ("greater_than", "less_than")
@@ -42,15 +43,25 @@ def is_number(text: str) -> bool:
     return math.isfinite(number)
 
 
-def is_date(text: str) -> bool:
+def parse_moment(text: str) -> datetime | None:
+    """An ISO-8601 date (midnight) or date-time, in UTC when it names no offset; else None.
+
+    The one grammar for dates in segment conditions: validation here, comparison in
+    campaigns/segment_matching.py.
+    """
+    text = text.strip()
     try:
         if len(text) == 10:
-            date.fromisoformat(text)
+            parsed = datetime.combine(date.fromisoformat(text), datetime.min.time())
         else:
-            datetime.fromisoformat(text)
+            parsed = datetime.fromisoformat(text)
     except ValueError:
-        return False
-    return True
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def is_date(text: str) -> bool:
+    return parse_moment(text) is not None
 
 
 def _storable(text: str, field: str) -> str:

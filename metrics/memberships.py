@@ -1,7 +1,7 @@
 """Record profiles entering and leaving segments (with times) when traits or segments change.
 
 Idempotent: evaluating the same traits again changes nothing. The decision itself is the pure
-`metrics.segments.segment_matches`.
+`campaigns.segment_matching.segment_matches`.
 """
 
 from collections import defaultdict
@@ -10,9 +10,9 @@ from datetime import datetime
 from django.db import transaction
 
 from campaigns.models import Segment
+from campaigns.segment_matching import segment_matches
 from delivery.models import Profile
 from metrics.models import SegmentMembership
-from metrics.segments import segment_matches
 
 PROFILE_CHUNK = 2000
 

@@ -13,7 +13,9 @@ Decisions (docs/metrics.md):
 - A segment without conditions matches nobody.
 """
 
-from datetime import UTC, date, datetime
+from datetime import datetime
+
+from campaigns.segment_conditions import parse_moment
 
 _MISSING = object()
 
@@ -88,17 +90,7 @@ def _equals(actual, expected) -> bool:
 
 
 def _moment(value) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            parsed = datetime.combine(date.fromisoformat(text), datetime.min.time())
-        else:
-            parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parse_moment(value) if isinstance(value, str) else None
 
 
 def _comparable(actual, expected):

@@ -1,6 +1,6 @@
 import pytest
 
-from metrics.segments import condition_matches, segment_matches
+from campaigns.segment_matching import condition_matches, segment_matches
 
 
 def cond(trait, operator, value=None):
