@@ -47,6 +47,9 @@ class ContentError(ValueError):
 
 @dataclass(frozen=True)
 class Action:
+    """A tracked action of a message: its `data-action` name, its text, its URL (if any).
+    Delivery serves these too (delivery/sdk_api/eligibility.LiveMessage.actions)."""
+
     name: str
     label: str
     url: str = ""

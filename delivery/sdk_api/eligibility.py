@@ -33,6 +33,7 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from campaigns.content import Action
 from campaigns.rules import Page, Rule, allows, evaluate
 
 ELIGIBLE = "eligible"
@@ -50,15 +51,6 @@ FREQUENCY_RESPONDED = "frequency_responded"
 FREQUENCY_MAX_VIEWS = "frequency_max_views"
 MIN_INTERVAL = "min_interval"
 DISPLAY_SLOT_TAKEN = "display_slot_taken"
-
-
-@dataclass(frozen=True)
-class Action:
-    """A tracked action of the message's HTML (see campaigns.content.extract_actions)."""
-
-    name: str
-    label: str
-    url: str = ""
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from dataclasses import replace
 
 from django.core.cache import caches
 
+from campaigns.content import Action
 from campaigns.models import AnonymousMessage, PageRule
 from campaigns.rules import Page, Rule
 from delivery.sdk_api import CACHE_ALIAS
-from delivery.sdk_api.eligibility import Action, LiveMessage, allowed_by_rules, delivery_order
+from delivery.sdk_api.eligibility import LiveMessage, allowed_by_rules, delivery_order
 
 # Which positions each display type accepts; the first is the default (campaigns.models).
 POSITIONS = {

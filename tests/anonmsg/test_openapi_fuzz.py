@@ -11,21 +11,15 @@ The suite runs a short, seeded pass (a minute or two on 2 cores). `make fuzz` ru
 with a random seed (docs/operations.md); FUZZ_MAX_EXAMPLES, FUZZ_MAX_TIME and FUZZ_SEED tune it.
 """
 
-import http.client
 import json
 import os
 import re
-import secrets
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from tests.factories import (
     AnonymousMessageFactory,
@@ -33,6 +27,7 @@ from tests.factories import (
     SegmentFactory,
     WorkspaceFactory,
 )
+from tests.gunicorn_server import running_gunicorn
 
 ROOT = Path(settings.BASE_DIR)
 SCHEMATHESIS = Path(sys.executable).parent / "st"
@@ -71,59 +66,18 @@ def server(fuzzed_workspace, tmp_path):
     """gunicorn (gthread, as in the Procfile) on a free loopback port, on the test database.
 
     Yields its base URL and its log, where Django writes "Internal Server Error" for any 500."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: the server runs in another process")
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{quote(db['USER'] or '', safe='')}:{quote(db['PASSWORD'] or '', safe='')}"
-        f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
-    )
-    with socket.socket() as probe:  # a free port, chosen by the kernel
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    log = tmp_path / "gunicorn.log"
     env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
         "LOG_LEVEL": "ERROR",
-        # Stated rather than left to the defaults: whatever they become, this server must
-        # accept its own address and start without a key file.
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECRET_KEY": secrets.token_urlsafe(50),
         # The fuzzer tests the app, not the limiter (its random keys would spend the
         # failed-authentication budget at once); tests/anonmsg/test_rate_limits.py covers 429s.
         "RATE_LIMITS": "0",
     }
-    env.pop("REDIS_URL", None)
-    log = tmp_path / "gunicorn.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [str(GUNICORN), "anonmsg.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-             "--threads", "4", "--worker-class", "gthread", "--no-control-socket",
-             # gunicorn refuses long request lines (8,190 bytes in the Procfile) with a 414 before Django sees
-             # the method (documented in the OpenAPI document); the fuzzer tests the app.
-             "--limit-request-line", "0"],
-            env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_until_up(port, process)
-        yield f"http://127.0.0.1:{port}", log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def wait_until_up(port: int, process) -> None:
-    for _ in range(150):
-        assert process.poll() is None, "gunicorn exited"
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            probe.request("GET", "/healthz")
-            if probe.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("gunicorn did not start")
+    # gunicorn refuses long request lines (8,190 bytes in the Procfile) with a 414 before
+    # Django sees the method (documented in the OpenAPI document); the fuzzer tests the app.
+    args = ("--workers", "2", "--threads", "4", "--limit-request-line", "0")
+    with log.open("w") as output, running_gunicorn(env=env, args=args, output=output) as url:
+        yield url, log
 
 
 def write_config(path: Path, *, write_key: str, api_key: str) -> Path:

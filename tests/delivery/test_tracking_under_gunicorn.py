@@ -2,99 +2,43 @@
 
 `Transfer-Encoding: chunked` requests carry no Content-Length; gunicorn de-chunks them and
 Django alone would read them as empty (issue 10). Sent here with http.client, byte for byte.
-gunicorn listens on a free loopback port chosen by the kernel.
+gunicorn comes from tests/gunicorn_server.py, on a free loopback port.
 """
 
 import gzip
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
 
 from delivery.models import Event
 from delivery.tracking.parsing import MAX_BATCH_BYTES
 from tests.delivery.tracking_helpers import basic_auth
 from tests.factories import WorkspaceFactory
-
-ROOT = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.1"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-PORT = _free_port()
+from tests.gunicorn_server import running_gunicorn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _database_url() -> str:
-    """DATABASE_URL pointing at the test database that pytest-django created."""
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    return urlunsplit((parts.scheme, parts.netloc, "/" + connection.settings_dict["NAME"], "", ""))
-
-
 @pytest.fixture
 def gunicorn():
-    """gunicorn as the Procfile runs it (gthread workers, production settings) on loopback."""
-    if connection.vendor != "postgresql":
-        pytest.skip("a second process cannot open the in-memory SQLite test database")
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
+    """gunicorn as the Procfile runs it, in production mode; yields (host, port)."""
+    production = {
         "ANONMSG_PRODUCTION": "1",
         "EMAIL_URL": "dummy://",
-        "SECRET_KEY": "test-" + "x" * 60,
-        "ALLOWED_HOSTS": HOST,
         "SECURE_SSL_REDIRECT": "0",
         "LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "anonmsg.settings",
     }
-    env.pop("REDIS_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "anonmsg.wsgi", "--bind", f"{HOST}:{PORT}"]
-        + ["--workers", "1", "--threads", "2", "--worker-class", "gthread"]
-        + ["--log-level", "warning", "--no-control-socket"],
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        _wait_until_serving(process)
-        yield
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    args = ("--workers", "1", "--threads", "2", "--log-level", "warning")
+    with running_gunicorn(env=production, args=args) as base_url:
+        parts = urlsplit(base_url)
+        yield parts.hostname, parts.port
 
 
-def _wait_until_serving(process) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited; see its output above"
-        try:
-            connection_ = http.client.HTTPConnection(HOST, PORT, timeout=2)
-            connection_.request("GET", "/healthz")
-            if connection_.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail("gunicorn did not start")
-
-
-def post_chunked(path: str, parts: list[bytes], headers: dict) -> tuple[int, dict]:
+def post_chunked(server, path: str, parts: list[bytes], headers: dict) -> tuple[int, dict]:
     """POST `parts` as HTTP/1.1 chunks (no Content-Length); returns (status, JSON answer)."""
-    client = http.client.HTTPConnection(HOST, PORT, timeout=30)
+    client = http.client.HTTPConnection(*server, timeout=30)
     try:
         # An iterable body without Content-Length is sent with Transfer-Encoding: chunked.
         client.request("POST", path, body=iter(parts), headers=headers)
@@ -130,8 +74,10 @@ def test_chunked_plain_and_gzip_bodies_are_stored_behind_gunicorn(gunicorn):
         ).encode()
     )
 
-    assert post_chunked("/v1/batch", split(plain, 100), auth) == (200, {"success": True})
-    assert post_chunked("/v1/b", split(compressed, 50), {**auth, "Content-Encoding": "gzip"}) == (
+    assert post_chunked(gunicorn, "/v1/batch", split(plain, 100), auth) == (200, {"success": True})
+    assert post_chunked(
+        gunicorn, "/v1/b", split(compressed, 50), {**auth, "Content-Encoding": "gzip"}
+    ) == (
         200,
         {"success": True},
     )
@@ -147,7 +93,7 @@ def test_a_chunked_body_over_500_kb_is_refused_with_413_behind_gunicorn(gunicorn
     ).encode()
     headers = {"Authorization": basic_auth(workspace.write_key), "Connection": "close"}
 
-    status, answer = post_chunked("/v1/track", split(body, 64 * 1024), headers)
+    status, answer = post_chunked(gunicorn, "/v1/track", split(body, 64 * 1024), headers)
 
     assert (status, answer["error"]) == (413, "batch_too_large")
     assert not Event.objects.exists()
