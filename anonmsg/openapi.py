@@ -7,12 +7,26 @@ Each app documents its own endpoints in its own fragment module:
 
 This module holds what every fragment shares (the security schemes `appApiKey`, `writeKeyBasic`
 and `writeKeyQuery`, the section tags, the error, 429, 503 and 414 answers) and the builder.
-It imports no app: which fragments make the document, and in which order, is decided at the
-project's assembly level, anonmsg/openapi_document.py. A path or schema defined twice is an
-error (tests catch it). See docs/app-api.md.
+It imports no app: each app contributes its fragment from its AppConfig.ready()
+(`contribute`), so the document lists them in INSTALLED_APPS order, the published order; the
+view is anonmsg/openapi_document.py. A path or schema defined twice is an error (tests catch
+it). See docs/app-api.md.
 """
 
 import copy
+
+_fragments: list = []
+
+
+def contribute(fragment) -> None:
+    """Add an app's fragment module to the document (called from the app's ready())."""
+    if fragment not in _fragments:
+        _fragments.append(fragment)
+
+
+def contributed_fragments() -> tuple:
+    return tuple(_fragments)
+
 
 SECURITY_SCHEMES = {
     "appApiKey": {

@@ -1,27 +1,21 @@
-"""The project's OpenAPI document, GET /api/v1/openapi.json: which fragments, in which order.
+"""The project's OpenAPI document, GET /api/v1/openapi.json.
 
-The project package knows its apps here, at the assembly level (as anonmsg/urls.py does), so
-that no app imports another app's fragment: each app's openapi.py uses only anonmsg/openapi.py
-(metrics also borrows the App API's shared answers from campaigns, which it may import). The
-order is the published document's order.
+Made of the fragments the apps contributed when they were ready (anonmsg.openapi.contribute),
+in INSTALLED_APPS order: campaigns (App API), delivery (tracking, delivery, SDK script),
+metrics. No app imports another's fragment, and this module imports no app.
 """
 
 from functools import cache
 
 from django.http import JsonResponse
 
-import campaigns.openapi
-import delivery.openapi
-import metrics.openapi
 from anonmsg.api import allow_any_origin, allow_methods
-from anonmsg.openapi import build_document
-
-FRAGMENTS = (campaigns.openapi, delivery.openapi, metrics.openapi)
+from anonmsg.openapi import build_document, contributed_fragments
 
 
 @cache
 def document() -> dict:
-    return build_document(FRAGMENTS)
+    return build_document(contributed_fragments())
 
 
 @allow_methods("GET")

@@ -6,4 +6,7 @@ class CampaignsConfig(AppConfig):
     verbose_name = "Campaigns"
 
     def ready(self):
-        from campaigns import signals  # noqa: F401
+        from anonmsg.openapi import contribute
+        from campaigns import openapi, signals  # noqa: F401
+
+        contribute(openapi)

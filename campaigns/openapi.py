@@ -2,7 +2,7 @@
 
 Also documents GET /api/v1/openapi.json itself (the `Meta` tag), as it has since the first
 release. The shared parts (security schemes, error answers) and the builder are in
-anonmsg/openapi.py; the document is assembled in anonmsg/openapi_document.py. See docs/app-api.md.
+anonmsg/openapi.py; the app contributes this fragment from its ready() (anonmsg/openapi.py). See docs/app-api.md.
 """
 
 from anonmsg.dates import RANGE_TEXT

@@ -6,4 +6,7 @@ class DeliveryConfig(AppConfig):
     verbose_name = "Delivery and identity"
 
     def ready(self):
-        from delivery import checks, invalidation  # noqa: F401  (registers them)
+        from anonmsg.openapi import contribute
+        from delivery import checks, invalidation, openapi  # noqa: F401  (registers them)
+
+        contribute(openapi)

@@ -1,4 +1,4 @@
-"""The delivery app's fragment of the OpenAPI document (assembled by anonmsg/openapi_document.py).
+"""The delivery app's fragment of the OpenAPI document (contributed from the app's ready(); anonmsg/openapi.py).
 
 Each SDK-facing API documents itself in its own module and is collected here: the tracking
 API in delivery/tracking/openapi.py, delivery and the SDK script in delivery/sdk_api/openapi.py.

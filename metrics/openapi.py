@@ -1,4 +1,4 @@
-"""The metrics fragment of the OpenAPI document (assembled by anonmsg/openapi_document.py)."""
+"""The metrics fragment of the OpenAPI document (contributed from the app's ready(); anonmsg/openapi.py)."""
 
 from anonmsg.openapi import URI_TOO_LONG, error_response
 from campaigns.openapi import APP_API_ERRORS
