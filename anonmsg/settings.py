@@ -241,8 +241,8 @@ RATE_LIMITS = {
 
 # --- E-mail ---------------------------------------------------------------------------------
 # Invitations are e-mailed (docs/configuration.md, "E-mail"): EMAIL_URL, or the EMAIL_HOST
-# family. Development prints e-mails on the console; production must choose (dummy:// sends
-# none, and admins send the invitation link the dashboard shows them).
+# family. Development prints e-mails on the console. Production without either sends none:
+# admins send the invitation link the dashboard shows them (anonmsg/mail.py).
 EMAIL_URL = env_str("EMAIL_URL")
 if EMAIL_URL:
     _mailer = mailer_from_url(EMAIL_URL)
@@ -259,11 +259,7 @@ elif env_str("EMAIL_HOST"):
         security="ssl" if _use_ssl else "tls" if _use_tls else None,
     )
 elif PRODUCTION:
-    raise ImproperlyConfigured(
-        "ANONMSG_PRODUCTION=1 needs a mail server to send invitations: set EMAIL_URL (e.g. "
-        "submission://USER:PASSWORD@smtp.example.com) or EMAIL_HOST. To run without e-mail "
-        "(admins then send invitation links themselves), set EMAIL_URL=dummy://."
-    )
+    _mailer = {"BACKEND": "anonmsg.mail.NoMailServerBackend"}
 else:
     _mailer = {"BACKEND": mail_backend("console")}
 if _mailer["BACKEND"] == mail_backend("smtp"):
@@ -276,7 +272,10 @@ DEFAULT_FROM_EMAIL = env_str(
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # False when e-mails go nowhere: the dashboard then tells admins to send invitation links.
-ANONMSG_SENDS_EMAIL = _mailer["BACKEND"] != mail_backend("dummy")
+ANONMSG_SENDS_EMAIL = _mailer["BACKEND"] not in {
+    mail_backend("dummy"),
+    "anonmsg.mail.NoMailServerBackend",
+}
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
