@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from anonmsg.api import json_text
 from delivery.tracking.traits import traits_problem
 
 # An event is measured as compact UTF-8 JSON (see `event_size`); a request body as received.
@@ -143,19 +144,15 @@ def load_body(body: bytes) -> dict:
     """The request body as a JSON object, after the request size limit.
 
     The per-event limit is checked on the parsed events (`parse_events`), so that it does not
-    depend on the client's JSON formatting or on the route. The text is decoded strictly:
-    `json.loads(bytes)` would let UTF-8-encoded surrogates through (surrogatepass), and no
-    string holding one can be encoded again, measured or stored.
+    depend on the client's JSON formatting or on the route. The text is decoded strictly
+    (anonmsg.api.json_text).
     """
     if len(body) > MAX_BATCH_BYTES:
         raise too_large_body()
     try:
-        text = body.decode(json.detect_encoding(body))
-    except UnicodeDecodeError as exc:
-        raise _bad(
-            f"The request body is not valid UTF-8: invalid bytes at offset {exc.start}.",
-            code="invalid_json",
-        ) from None
+        text = json_text(body)
+    except ValueError as exc:
+        raise _bad(str(exc), code="invalid_json") from None
     if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise _bad("Strings cannot contain NUL characters (\\u0000).", code="invalid_json")
     try:
