@@ -47,8 +47,11 @@ def running_gunicorn(*, env: dict, args: tuple = (), output=None):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: the server runs in another process")
     port = free_port()
+    inherited = dict(os.environ)
+    # Only a test that asks for Redis gets it (in `env`): the test's own process may use one.
+    inherited.pop("REDIS_URL", None)
     environment = {
-        **os.environ,
+        **inherited,
         "DATABASE_URL": test_database_url(),
         # Stated rather than left to the defaults: whatever they become, this server must
         # accept its own address and start without a key file.
@@ -57,7 +60,6 @@ def running_gunicorn(*, env: dict, args: tuple = (), output=None):
         "DJANGO_SETTINGS_MODULE": "anonmsg.settings",
         **env,
     }
-    environment.pop("REDIS_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "anonmsg.wsgi", "--bind", f"{HOST}:{port}"]
         + ["--worker-class", "gthread", "--no-control-socket", *args],
