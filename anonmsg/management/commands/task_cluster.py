@@ -1,7 +1,9 @@
 import sys
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand
 
+from anonmsg.shared_secret_key import MISCONFIGURED, verify_shared_secret_key
 from anonmsg.task_cluster import Cluster
 
 
@@ -13,6 +15,11 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        try:
+            verify_shared_secret_key()
+        except ImproperlyConfigured as exc:
+            self.stderr.write(f"task_cluster: {exc}")
+            sys.exit(MISCONFIGURED)
         cluster = Cluster()
         cluster.start()
         # Stop signals are handled by django-q2 (a graceful stop); this only waits for the end.
