@@ -153,6 +153,9 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         # up (bench/delivery.py: 0.34x -> 0.43x of a no-op view) at the price of one failed
         # request per connection after a database restart.
         _db["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
+    # Behind PgBouncer in transaction pooling mode a cursor cannot outlive its transaction:
+    # QuerySet.iterator() then reads whole results instead (docs/operations.md, "Scaling out").
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server and the task worker read while the other writes.
     _db.setdefault("OPTIONS", {}).update(

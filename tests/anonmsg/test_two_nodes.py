@@ -1,6 +1,7 @@
 """Two nodes sharing one PostgreSQL and one Redis (issue 11, item 5; docs/operations.md,
 "Scaling out"): two gunicorn web processes and two task clusters (bin/worker), each on its own
-port or process, the way two machines behind a load balancer run anonmsg.
+port or process, the way two machines behind a load balancer run anonmsg; once straight to
+PostgreSQL, once through PgBouncer in transaction pooling mode.
 
 What one node does, the other sees on its next request: a message paused or resumed, a
 dismissal, a dashboard login. An event tracked on one node shows in the metrics read from the
@@ -37,6 +38,7 @@ from metrics.schedules import ensure_schedules
 from tests.anonmsg.test_worker import Worker
 from tests.conftest import REDIS_TEST_URL
 from tests.gunicorn_server import running_gunicorn, test_database_url
+from tests.pgbouncer_server import running_pgbouncer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,7 +49,8 @@ SCHEDULER_DEADLINE = 75
 DEADLINE = 30
 
 
-def test_two_web_nodes_and_two_clusters_share_one_database_and_one_redis(redis_cache):
+@pytest.mark.parametrize("through", ["postgresql", "pgbouncer"])
+def test_two_web_nodes_and_two_clusters_share_one_database_and_one_redis(redis_cache, through):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: the nodes run in other processes")
     # Every node of a site has the same SECRET_KEY (docs/configuration.md) and the same Redis.
@@ -56,6 +59,11 @@ def test_two_web_nodes_and_two_clusters_share_one_database_and_one_redis(redis_c
     due = make_every_schedule_due()
 
     with contextlib.ExitStack() as stack:
+        if through == "pgbouncer":
+            # Every node through PgBouncer in transaction pooling mode, set up as
+            # docs/operations.md says.
+            shared["DATABASE_URL"] = stack.enter_context(running_pgbouncer())
+            shared["DB_DISABLE_SERVER_SIDE_CURSORS"] = "1"
         schedule_locks = stack.enter_context(psycopg.connect(test_database_url()))
         schedule_locks.execute("SELECT id FROM django_q_schedule FOR UPDATE").fetchall()
         clusters = [Worker(Q_WORKERS="1", **shared) for _ in range(2)]
