@@ -19,6 +19,7 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
+SERVER_SECRET_KEY = secrets.token_urlsafe(50)
 
 
 def test_database_url() -> str:
@@ -54,9 +55,11 @@ def running_gunicorn(*, env: dict, args: tuple = (), output=None):
         **inherited,
         "DATABASE_URL": test_database_url(),
         # Stated rather than left to the defaults: whatever they become, this server must
-        # accept its own address and start without a key file.
+        # accept its own address and start without a key file. One key for every server of
+        # the run: a node whose key differs from the test database's refuses to start
+        # (anonmsg/shared_secret_key.py).
         "ALLOWED_HOSTS": f"{HOST},localhost",
-        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECRET_KEY": SERVER_SECRET_KEY,
         "DJANGO_SETTINGS_MODULE": "anonmsg.settings",
         **env,
     }
