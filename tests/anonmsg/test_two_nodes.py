@@ -225,8 +225,9 @@ def create_workspace() -> dict:
 
 
 def make_every_schedule_due() -> list[str]:
-    """Every schedule anonmsg creates (a transactional test's flush removed the migrations'
-    ones), due a minute ago; their names."""
+    """Every schedule anonmsg creates, due a minute ago; their names. A transactional test's
+    flush removed the ones data migrations create: they are made again here (a schedule added
+    by a new data migration belongs here too); `post_migrate` makes the others after a flush."""
     purge = importlib.import_module("delivery.migrations.0003_purge_anonymous_data_schedule")
     purge.create_schedule(apps, None)
     ensure_schedules()
