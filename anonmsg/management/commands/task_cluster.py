@@ -1,3 +1,5 @@
+import contextlib
+import os
 import sys
 
 from django.core.exceptions import ImproperlyConfigured
@@ -15,6 +17,11 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        # Loaded (Django's setup alone takes seconds on a busy machine): bin/worker's heartbeat
+        # window for the checks and the cluster's start begins now.
+        if heartbeat_file := os.environ.get("WORKER_HEARTBEAT_FILE"):
+            with contextlib.suppress(OSError):
+                os.utime(heartbeat_file)
         try:
             verify_shared_secret_key()
         except ImproperlyConfigured as exc:
