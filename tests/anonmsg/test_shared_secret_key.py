@@ -142,3 +142,10 @@ def test_an_unreachable_database_does_not_stop_a_node_from_starting(postgresql):
     down = start_web(SECRET_KEY=FIRST, DATABASE_URL="postgres://postgres@127.0.0.1:1/anonmsg")
     assert down.returncode == 0, down.stderr
     assert "Could not compare SECRET_KEY with the other nodes' (OperationalError" in down.stderr
+
+
+def test_a_publicly_known_fallback_key_is_refused(postgresql):
+    known = "django-insecure-" + "x" * 50
+    refused = start_web(SECRET_KEY=FIRST, SECRET_KEY_FALLBACKS=f"{SECOND},{known}")
+    assert refused.returncode != 0
+    assert "SECRET_KEY_FALLBACKS holds a publicly known key" in refused.stderr
