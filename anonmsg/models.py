@@ -208,3 +208,17 @@ class Invitation(models.Model):
             expires_at=self.expires_at,
             now=now or timezone.now(),
         )
+
+
+class SecretKeyFingerprint(models.Model):
+    """A fingerprint of the SECRET_KEY every node of this database signs with (an HMAC, never
+    the key): one row, compared by each web and worker process when it starts
+    (anonmsg/shared_secret_key.py)."""
+
+    fingerprint = models.CharField(max_length=64)
+    recorded_at = models.DateTimeField()
+    # The host and process that recorded it, for the error message of a node that differs.
+    recorded_by = models.CharField(max_length=200)
+
+    def __str__(self):
+        return f"SECRET_KEY fingerprint recorded by {self.recorded_by} at {self.recorded_at}"

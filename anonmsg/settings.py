@@ -36,6 +36,9 @@ PRODUCTION = env_bool("ANONMSG_PRODUCTION", False)
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY")
+# The file a generated key was read from (None when SECRET_KEY is set): named by the error a
+# node gets when its key differs from the other nodes' (anonmsg/shared_secret_key.py).
+SECRET_KEY_FILE_READ = None
 if PRODUCTION and len(SECRET_KEY) < 50:
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to at least 50 random characters when ANONMSG_PRODUCTION=1, e.g. "
@@ -43,14 +46,19 @@ if PRODUCTION and len(SECRET_KEY) < 50:
     )
 if not SECRET_KEY:
     # Outside production: generated on first run, kept out of git (anonmsg/secret_key.py).
-    SECRET_KEY = read_or_create_key_file(
-        Path(env_str("SECRET_KEY_FILE", str(BASE_DIR / ".secret_key")))
-    )
+    SECRET_KEY_FILE_READ = Path(env_str("SECRET_KEY_FILE", str(BASE_DIR / ".secret_key")))
+    SECRET_KEY = read_or_create_key_file(SECRET_KEY_FILE_READ)
 if is_known_key(SECRET_KEY) and not DEBUG:
     raise ImproperlyConfigured(
         "SECRET_KEY is a publicly known key: anyone could forge sessions and preview tokens "
         "with it. Set a new one (python3 -c 'import secrets; print(secrets.token_urlsafe(50))'), "
         "or unset SECRET_KEY outside production to have one generated."
+    )
+# Previous keys, still accepted for signatures while every node moves to a new SECRET_KEY.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+if any(is_known_key(key) for key in SECRET_KEY_FALLBACKS) and not DEBUG:
+    raise ImproperlyConfigured(
+        "SECRET_KEY_FALLBACKS holds a publicly known key: anyone could forge sessions with it."
     )
 
 # Outside production: the host `make run` binds (HOST) and this machine's loopback names.
@@ -145,6 +153,9 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         # up (bench/delivery.py: 0.34x -> 0.43x of a no-op view) at the price of one failed
         # request per connection after a database restart.
         _db["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", True)
+    # Behind PgBouncer in transaction pooling mode a cursor cannot outlive its transaction:
+    # QuerySet.iterator() then reads whole results instead (docs/operations.md, "Scaling out").
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False)
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server and the task worker read while the other writes.
     _db.setdefault("OPTIONS", {}).update(

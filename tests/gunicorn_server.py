@@ -19,6 +19,7 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
+SERVER_SECRET_KEY = secrets.token_urlsafe(50)
 
 
 def test_database_url() -> str:
@@ -47,17 +48,21 @@ def running_gunicorn(*, env: dict, args: tuple = (), output=None):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: the server runs in another process")
     port = free_port()
+    inherited = dict(os.environ)
+    # Only a test that asks for Redis gets it (in `env`): the test's own process may use one.
+    inherited.pop("REDIS_URL", None)
     environment = {
-        **os.environ,
+        **inherited,
         "DATABASE_URL": test_database_url(),
         # Stated rather than left to the defaults: whatever they become, this server must
-        # accept its own address and start without a key file.
+        # accept its own address and start without a key file. One key for every server of
+        # the run: a node whose key differs from the test database's refuses to start
+        # (anonmsg/shared_secret_key.py).
         "ALLOWED_HOSTS": f"{HOST},localhost",
-        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECRET_KEY": SERVER_SECRET_KEY,
         "DJANGO_SETTINGS_MODULE": "anonmsg.settings",
         **env,
     }
-    environment.pop("REDIS_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "anonmsg.wsgi", "--bind", f"{HOST}:{port}"]
         + ["--worker-class", "gthread", "--no-control-socket", *args],
