@@ -601,7 +601,7 @@
   function captureLead(entry, data, origin) {
     const message = entry.message;
     const email = String(data.email || "").trim().toLowerCase();
-    const name = String(data.name || "").trim();
+    const name = String(data.name || "").replace(/\s+/g, " ").trim();
     const ok =
       origin === "null" &&
       !entry.leadCaptured &&
