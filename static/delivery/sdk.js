@@ -601,13 +601,12 @@
   function captureLead(entry, data, origin) {
     const message = entry.message;
     const email = String(data.email || "").trim().toLowerCase();
-    const name = String(data.name || "").replace(/\s+/g, " ").trim();
+    const name = String(data.name || "").slice(0, 1000).replace(/\s+/g, " ").trim().slice(0, 100);
     const ok =
       origin === "null" &&
       !entry.leadCaptured &&
       email.length <= 254 &&
       LEAD_EMAIL.test(email) &&
-      name.length <= 100 &&
       (message.actions || []).some((a) => a && a.name === data.action) &&
       /\sdata-lead[\s=>]/.test(message.html || "") &&
       !(navigator.userActivation && !navigator.userActivation.isActive) &&
@@ -701,23 +700,18 @@
       sendLead(lead);
     };
     var sendLead = function (lead) {
-      var field = function (name) {
-        return lead.querySelector("input[name=" + name + "]");
-      };
-      var email = field("email");
+      var email = lead.querySelector("input[name=email]");
+      var name = lead.querySelector("input[name=name]");
       var error = lead.querySelector("[data-lead-error]");
       var submit = lead.querySelector("[data-action]");
       if (!email || !submit || lead.getAttribute("aria-busy")) return;
-      var valid = email.value.trim().length <= 254 && leadEmail.test(email.value.trim());
+      var value = email.value.trim();
+      var valid = value.length <= 254 && leadEmail.test(value);
       email.setAttribute("aria-invalid", !valid);
       if (error) error.hidden = valid;
       if (!valid) return email.focus();
       lead.setAttribute("aria-busy", "true");
-      post("lead", {
-        email: email.value.trim(),
-        name: field("name") ? field("name").value.trim().slice(0, 100) : "",
-        action: submit.getAttribute("data-action"),
-      });
+      post("lead", { email: value, name: name ? name.value : "", action: submit.getAttribute("data-action") });
     };
     document.addEventListener("keydown", function (event) {
       var lead = event.key === "Enter" && event.target.tagName === "INPUT" && event.target.closest("[data-lead]");
