@@ -259,7 +259,8 @@ BUILDER_STYLE = """
   .m .l{display:flex;flex-wrap:wrap;gap:8px;justify-content:center;margin:0 0 14px}
   .m .l input{font:inherit;flex:1 1 180px;min-width:0;padding:9px 12px;border:1px solid #c5c9d6;border-radius:8px}
   .m .l input[aria-invalid=true]{border-color:#c62f3b;outline-color:#c62f3b}
-  .m .l .e{flex-basis:100%;margin:0;font-size:13px;color:#c62f3b;text-align:left}
+  .m .l .e{flex-basis:100%;order:1;margin:0;font-size:13px;color:#c62f3b;text-align:left}
+  .m .l button{order:2}
   .m .ty{font-weight:600;color:#1c1f2b;margin:0 0 14px}
   .m .x{position:absolute;top:8px;right:10px;border:0;background:none;font-size:22px;line-height:1;color:#8a8fa0;cursor:pointer}
   .m.banner{display:flex;flex-wrap:wrap;align-items:center;gap:10px 16px;padding:12px 48px 12px 20px;text-align:left}
@@ -268,6 +269,7 @@ BUILDER_STYLE = """
   .m.banner h1{font-size:16px;margin:0 0 2px}
   .m.banner p{font-size:14px;margin:0}
   .m.banner .l,.m.banner .ty{margin:0}
+  .m.banner .l .e{order:3}
   .m.banner .x{top:50%;transform:translateY(-50%)}
 </style>
 """.strip()

@@ -531,8 +531,6 @@ class ContentForm(ChoiceCardsMixin, StepForm):
     lead_enabled = forms.BooleanField(
         label="Ask for an e-mail address (lead capture)",
         required=False,
-        help_text="Visitors who send the form are identified by their e-mail address and "
-        "count as a click on its action, so the goal's “identified after a click” converts them.",
     )
     lead_ask_name = forms.BooleanField(
         label="Also ask for a name (optional for visitors)", required=False
@@ -586,7 +584,7 @@ class ContentForm(ChoiceCardsMixin, StepForm):
                 max_length=500,
                 required=False,
                 widget=forms.TextInput(
-                    attrs={"placeholder": "/signup" if index == 1 else "optional"}
+                    attrs={"placeholder": "/signup" if index == 1 else "https://… or /path"}
                 ),
             )
 
@@ -607,12 +605,9 @@ class ContentForm(ChoiceCardsMixin, StepForm):
             "close_button": True,
         }
         if builder:
-            initial.update(
-                {
-                    key: builder.get(key, "")
-                    for key in ("heading", "text", "image_url", "close_button")
-                }
-            )
+            initial.update({key: builder.get(key, "") for key in ("heading", "text", "image_url")})
+            # Builders without the key (the demo's) have the close button, as build_html does.
+            initial["close_button"] = builder.get("close_button", True)
             for index, button in enumerate((builder.get("buttons") or [])[:MAX_BUTTONS], 1):
                 initial[f"button{index}_kind"] = button.get("kind") or content.ACTION_BUTTON
                 initial[f"button{index}_label"] = button.get("label", "")
