@@ -134,3 +134,13 @@ def test_a_close_button_without_a_label_is_left_out_whatever_its_hidden_fields_h
     assert response.status_code == 302, text_of(response)
     draft.refresh_from_db()
     assert [b["label"] for b in draft.content_builder["buttons"]] == ["Sign up"]
+
+
+def test_a_builder_saved_without_the_close_button_key_shows_it_ticked(owner_client, workspace):
+    """The demo's builders omit it, and build_html then draws the ×: the step must agree, or
+    saving it unchanged would remove the close button."""
+    message = AnonymousMessageFactory(
+        workspace=workspace, wizard_step=7, content_builder={"heading": "Hi"}
+    )
+    body = text_of(owner_client.get(step_url(message, "content")))
+    assert re.search(r'<input type="checkbox" name="close_button"[^>]* checked>', body)

@@ -117,6 +117,7 @@ def test_the_demo_newsletter_lead_identifies_the_visitor_counts_the_click_and_co
     expect(frame.get_by_role("button", name="Subscribe")).to_be_hidden()
     assert shown(page).count() == 1
     assert page.evaluate("cioanalytics.user().id()") == "ada@example.com"
+    expect(page.locator("#demo-identity")).to_have_text("identified as ada@example.com")
 
     wait_for(lambda: identify_events(demo).exists(), what="the identify call")
     profile = db(lambda: Profile.objects.get(workspace=demo, user_id="ada@example.com"))
