@@ -270,6 +270,7 @@ BUILDER_STYLE = """
   .m.banner p{font-size:14px;margin:0}
   .m.banner .l,.m.banner .ty{margin:0}
   .m.banner .l .e{order:3}
+  .m.banner .l input{max-width:240px}
   .m.banner .x{top:50%;transform:translateY(-50%)}
 </style>
 """.strip()
