@@ -350,13 +350,14 @@ def _lead_form(lead: dict) -> list[str]:
         )
     fields.append(
         f'<input type="email" name="email" maxlength="{MAX_LEAD_EMAIL}" autocomplete="email" '
-        'required placeholder="you@example.com" aria-label="Your e-mail address">'
+        'required placeholder="you@example.com" aria-label="Your e-mail address" '
+        'aria-describedby="lead-error">'
     )
     return [
         '<div class="l" data-lead>',
         *fields,
         f'<button type="submit" class="primary" data-action="{action}">{button}</button>',
-        f'<p class="e" data-lead-error role="alert" hidden>{escape(LEAD_EMAIL_ERROR)}</p>',
+        f'<p class="e" id="lead-error" data-lead-error role="alert" hidden>{escape(LEAD_EMAIL_ERROR)}</p>',
         "</div>",
         f'<p class="ty" data-lead-thanks role="status" hidden>{thanks}</p>',
     ]

@@ -292,7 +292,8 @@ def test_a_lead_block_is_a_tracked_submit_with_an_email_field_and_a_hidden_thank
     assert (
         '<button type="submit" class="primary" data-action="subscribe">Sign me up</button>' in html
     )
-    assert '<p class="e" data-lead-error role="alert" hidden>' in html
+    assert 'aria-describedby="lead-error">' in html
+    assert '<p class="e" id="lead-error" data-lead-error role="alert" hidden>' in html
     assert '<p class="ty" data-lead-thanks role="status" hidden>&lt;b&gt;Ta&lt;/b&gt;</p>' in html
     # The lead's submit is the primary button; the others are secondary.
     assert '<button data-action="later">Later</button>' in html
