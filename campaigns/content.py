@@ -6,6 +6,11 @@ Pure: plain values in, plain values out. Conventions the SDK relies on:
 - A tracked action is any element with `data-action="<name>"`; its URL is `data-url`, or the
   `href` of a link. Clicking it reports `clicked_content` with that name, then follows the URL.
 - A close control is any element with `data-dismiss`; clicking it reports `dismissed_content`.
+- A plain link is an element with `data-link` (its URL is `data-url`, or the `href` of a link):
+  the SDK takes the visitor there and reports nothing. Any other link opens in a new tab.
+- A lead capture form is an element with `data-lead` holding an `email` input (and optionally a
+  `name` input) and a submit button with `data-action`: the SDK identifies the visitor by the
+  e-mail, reports a click on that action, then shows the `[data-lead-thanks]` element.
 - An action's URL must be http(s), relative (`/signup`), `mailto:` or `tel:`: the SDK follows
   it on the visitor's page, so `javascript:` and `data:` URLs are refused.
 - The message's label (its accessible name for visitors: the iframe's title, the dialog's
@@ -26,6 +31,7 @@ from lxml import etree
 MAX_HTML_BYTES = 64 * 1024
 MAX_ACTION_NAME = 100
 MAX_LABEL = 200
+MAX_LINKS = 100  # plain links whose URLs are checked; a message has a handful
 # Far above what a message needs (the builder writes ~15 elements), far below what makes
 # reading it slow; each is checked as the parser goes, so it stops at the first excess.
 MAX_ELEMENTS = 5_000
@@ -61,6 +67,7 @@ class ContentSummary:
 
     actions: tuple[Action, ...]
     label: str
+    link_urls: tuple[str, ...] = ()
 
 
 def find_liquid(text: str) -> str | None:
@@ -96,7 +103,14 @@ def validate_html(html: str) -> None:
             f"Liquid is not supported in anonymous messages (found “{liquid[:40]}”): the visitor "
             "is anonymous, so there is nothing to personalise. Replace it with plain text."
         )
-    for action in summarise_html(html).actions:
+    summary = summarise_html(html)
+    for url in summary.link_urls:
+        if url and not is_safe_url(url):
+            raise ContentError(
+                f"The URL of a link is not allowed ({url[:40]}): use an https:// address or a "
+                "path on your site such as /pricing."
+            )
+    for action in summary.actions:
         if not ACTION_NAME.match(action.name) or len(action.name) > MAX_ACTION_NAME:
             raise ContentError(
                 f"The action name “{action.name[:40]}” is not valid: use letters, digits, - _ . : "
@@ -128,6 +142,7 @@ class _ContentReader:
 
     def __init__(self):
         self.actions: list[tuple[str, str, list[str]]] = []  # name, url, label parts
+        self.link_urls: list[str] = []  # of plain links (data-link)
         self.stack: list[tuple[str, tuple[int, ...]]] = []
         self.elements = 0
         self.heading: list[str] | None = None  # the text of the heading being read
@@ -151,6 +166,9 @@ class _ContentReader:
                 "(unclosed elements nest each following one)."
             )
         reading = self.stack[-1][1] if self.stack else ()
+        if "data-link" in attrib and len(self.link_urls) < MAX_LINKS:
+            url = attrib.get("data-url") or (attrib.get("href") if tag == "a" else "") or ""
+            self.link_urls.append(url.strip())
         name = attrib.get("data-action")
         if name is not None:
             url = attrib.get("data-url") or (attrib.get("href") if tag == "a" else "") or ""
@@ -204,7 +222,11 @@ def summarise_html(html: str) -> ContentSummary:
         if name and name not in seen:
             label = " ".join("".join(parts).split()) or name
             seen[name] = Action(name=name, label=label[:MAX_LABEL], url=url)
-    return ContentSummary(actions=tuple(seen.values()), label=reader.label or DEFAULT_LABEL)
+    return ContentSummary(
+        actions=tuple(seen.values()),
+        label=reader.label or DEFAULT_LABEL,
+        link_urls=tuple(reader.link_urls),
+    )
 
 
 def extract_actions(html: str) -> list[Action]:
@@ -212,33 +234,59 @@ def extract_actions(html: str) -> list[Action]:
     return list(summarise_html(html).actions)
 
 
+# The kinds of builder button: what a click means.
+ACTION_BUTTON = "action"  # a tracked action: reports a click (and follows its URL, if any)
+CLOSE_BUTTON = "close"  # a close control: reports a dismissal, never a click
+LINK_BUTTON = "link"  # a plain link: takes the visitor to its URL, reports nothing
+BUTTON_KINDS = (ACTION_BUTTON, CLOSE_BUTTON, LINK_BUTTON)
+# What a lead form accepts: the browser SDK checks the same (static/delivery/sdk.js).
+MAX_LEAD_EMAIL = 254
+MAX_LEAD_NAME = 100
+DEFAULT_LEAD_THANKS = "Thanks! You're on the list."
+LEAD_EMAIL_ERROR = "Enter a valid e-mail address, e.g. name@example.com."
+
 BUILDER_STYLE = """
 <style>
   body{margin:0;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c1f2b}
+  [hidden]{display:none!important}
   .m{padding:28px 28px 24px;text-align:center;position:relative;background:#fff}
   .m img{max-width:100%;border-radius:8px;margin-bottom:16px}
   .m h1{font-size:22px;margin:0 0 8px}
   .m p{font-size:15px;line-height:1.5;color:#4b5060;margin:0 0 20px}
   .m .b{display:flex;gap:10px;justify-content:center;flex-wrap:wrap}
-  .m .b a,.m .b button{font:inherit;font-weight:600;padding:10px 18px;border-radius:8px;border:1px solid #d5d8e2;background:#fff;color:#1c1f2b;cursor:pointer;text-decoration:none}
-  .m .b .primary{background:#5b4cf0;border-color:#5b4cf0;color:#fff}
+  .m .b a,.m .b button,.m .l button{font:inherit;font-weight:600;padding:10px 18px;border-radius:8px;border:1px solid #d5d8e2;background:#fff;color:#1c1f2b;cursor:pointer;text-decoration:none}
+  .m .b .primary,.m .l .primary{background:#5b4cf0;border-color:#5b4cf0;color:#fff}
+  .m .l{display:flex;flex-wrap:wrap;gap:8px;justify-content:center;margin:0 0 14px}
+  .m .l input{font:inherit;flex:1 1 180px;min-width:0;padding:9px 12px;border:1px solid #c5c9d6;border-radius:8px}
+  .m .l input[aria-invalid=true]{border-color:#c62f3b;outline-color:#c62f3b}
+  .m .l .e{flex-basis:100%;order:1;margin:0;font-size:13px;color:#c62f3b;text-align:left}
+  .m .l button{order:2}
+  .m .ty{font-weight:600;color:#1c1f2b;margin:0 0 14px}
   .m .x{position:absolute;top:8px;right:10px;border:0;background:none;font-size:22px;line-height:1;color:#8a8fa0;cursor:pointer}
   .m.banner{display:flex;flex-wrap:wrap;align-items:center;gap:10px 16px;padding:12px 48px 12px 20px;text-align:left}
   .m.banner img{max-height:48px;width:auto;margin:0}
   .m.banner .t{flex:1 1 220px}
   .m.banner h1{font-size:16px;margin:0 0 2px}
   .m.banner p{font-size:14px;margin:0}
+  .m.banner .l,.m.banner .ty{margin:0}
+  .m.banner .l .e{order:3}
+  .m.banner .l input{max-width:240px}
   .m.banner .x{top:50%;transform:translateY(-50%)}
 </style>
 """.strip()
 
 
 def build_html(builder: dict, *, display_type: str = "modal") -> str:
-    """HTML for the simple builder's fields: heading, text, image_url, buttons, close_button.
+    """HTML for the simple builder's fields: heading, text, image_url, lead, buttons,
+    close_button.
 
-    buttons: [{"label": "Sign up", "action": "signup", "url": "https://…"}]; the first is primary.
+    buttons: [{"kind": "action" | "close" | "link", "label": "Sign up", "action": "signup",
+    "url": "https://…"}]; a button without a kind is a tracked action (builders saved before
+    kinds existed). The first is primary, unless a lead form is (its submit button is).
+    lead: None, or {"action": "subscribe", "button": "Subscribe", "ask_name": False,
+    "thanks": "Thanks!"}: an e-mail form whose submit is the tracked action `action`.
     Paragraphs are separated by a blank line; a single line break stays a line break.
-    A banner gets a one-line layout (image, text, buttons side by side); other types stack.
+    A banner gets a one-line layout (image, text, form, buttons side by side); other types stack.
     Everything is escaped: the builder never lets markup through.
     """
     banner = display_type == "banner"
@@ -259,17 +307,57 @@ def build_html(builder: dict, *, display_type: str = "modal") -> str:
         )
     if banner:
         parts.append("</div>")
+    lead = builder.get("lead")
+    if lead:
+        parts.extend(_lead_form(lead))
     buttons = [b for b in builder.get("buttons") or [] if (b.get("label") or "").strip()]
     if buttons:
         parts.append('<div class="b">')
         for index, button in enumerate(buttons):
-            css = ' class="primary"' if index == 0 else ""
-            action = escape((button.get("action") or "").strip() or f"button-{index + 1}")
-            url = (button.get("url") or "").strip()
-            url_attr = f' data-url="{escape(url)}"' if url else ""
-            parts.append(
-                f'<button{css} data-action="{action}"{url_attr}>{escape(button["label"].strip())}</button>'
-            )
+            primary = index == 0 and not lead
+            parts.append(_button(button, index=index, primary=primary))
         parts.append("</div>")
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def _button(button: dict, *, index: int, primary: bool) -> str:
+    css = ' class="primary"' if primary else ""
+    label = escape(button["label"].strip())
+    url = (button.get("url") or "").strip()
+    kind = button.get("kind") or ACTION_BUTTON
+    if kind == CLOSE_BUTTON:
+        return f"<button{css} data-dismiss>{label}</button>"
+    if kind == LINK_BUTTON:
+        return f'<a{css} href="{escape(url)}" data-link>{label}</a>'
+    action = escape((button.get("action") or "").strip() or f"button-{index + 1}")
+    url_attr = f' data-url="{escape(url)}"' if url else ""
+    return f'<button{css} data-action="{action}"{url_attr}>{label}</button>'
+
+
+def _lead_form(lead: dict) -> list[str]:
+    """The lead capture block: the form, then its thank-you (shown by the frame's bridge once
+    the SDK has identified the visitor). No <form> element: message frames are sandboxed
+    without allow-forms, where a form cannot be submitted."""
+    action = escape((lead.get("action") or "").strip() or "lead")
+    button = escape((lead.get("button") or "").strip() or "Subscribe")
+    thanks = escape((lead.get("thanks") or "").strip() or DEFAULT_LEAD_THANKS)
+    fields = []
+    if lead.get("ask_name"):
+        fields.append(
+            f'<input type="text" name="name" maxlength="{MAX_LEAD_NAME}" autocomplete="name" '
+            'placeholder="Your name" aria-label="Your name">'
+        )
+    fields.append(
+        f'<input type="email" name="email" maxlength="{MAX_LEAD_EMAIL}" autocomplete="email" '
+        'required placeholder="you@example.com" aria-label="Your e-mail address" '
+        'aria-describedby="lead-error">'
+    )
+    return [
+        '<div class="l" data-lead>',
+        *fields,
+        f'<button type="submit" class="primary" data-action="{action}">{button}</button>',
+        f'<p class="e" id="lead-error" data-lead-error role="alert" hidden>{escape(LEAD_EMAIL_ERROR)}</p>',
+        "</div>",
+        f'<p class="ty" data-lead-thanks role="status" hidden>{thanks}</p>',
+    ]

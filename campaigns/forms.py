@@ -24,6 +24,11 @@ from campaigns.models import (
 from campaigns.validation import ELEMENT_ID_HELP, MAX_PRIORITY, MIN_PRIORITY
 
 MAX_BUTTONS = 3
+BUTTON_KIND_CHOICES = [
+    (content.ACTION_BUTTON, "Tracked action"),
+    (content.CLOSE_BUTTON, "Close"),
+    (content.LINK_BUTTON, "Link"),
+]
 
 
 def add_problems(form: forms.Form, problems: list[validation.Problem]) -> None:
@@ -523,9 +528,43 @@ class ContentForm(ChoiceCardsMixin, StepForm):
         label="Close when the visitor clicks outside the modal", required=False
     )
 
+    lead_enabled = forms.BooleanField(
+        label="Ask for an e-mail address (lead capture)",
+        required=False,
+    )
+    lead_ask_name = forms.BooleanField(
+        label="Also ask for a name (optional for visitors)", required=False
+    )
+    lead_button = forms.CharField(
+        label="Submit button label",
+        max_length=60,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Subscribe"}),
+    )
+    lead_action = forms.CharField(
+        label="Action name",
+        max_length=content.MAX_ACTION_NAME,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "from the label"}),
+    )
+    lead_thanks = forms.CharField(
+        label="Thank-you text",
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": content.DEFAULT_LEAD_THANKS}),
+        help_text="Shown in the message once the address is sent.",
+    )
+
     def __init__(self, data=None, *, message, workspace):
         super().__init__(data, message=message, workspace=workspace)
         for index in range(1, MAX_BUTTONS + 1):
+            self.fields[f"button{index}_kind"] = forms.ChoiceField(
+                label=f"Button {index} kind",
+                choices=BUTTON_KIND_CHOICES,
+                required=False,
+                initial=content.ACTION_BUTTON,
+                widget=forms.Select(attrs={"data-button-kind": ""}),
+            )
             self.fields[f"button{index}_label"] = forms.CharField(
                 label=f"Button {index} label",
                 max_length=60,
@@ -545,7 +584,7 @@ class ContentForm(ChoiceCardsMixin, StepForm):
                 max_length=500,
                 required=False,
                 widget=forms.TextInput(
-                    attrs={"placeholder": "/signup" if index == 1 else "optional"}
+                    attrs={"placeholder": "/signup" if index == 1 else "https://… or /path"}
                 ),
             )
 
@@ -566,16 +605,25 @@ class ContentForm(ChoiceCardsMixin, StepForm):
             "close_button": True,
         }
         if builder:
-            initial.update(
-                {
-                    key: builder.get(key, "")
-                    for key in ("heading", "text", "image_url", "close_button")
-                }
-            )
+            initial.update({key: builder.get(key, "") for key in ("heading", "text", "image_url")})
+            # Builders without the key (the demo's) have the close button, as build_html does.
+            initial["close_button"] = builder.get("close_button", True)
             for index, button in enumerate((builder.get("buttons") or [])[:MAX_BUTTONS], 1):
+                initial[f"button{index}_kind"] = button.get("kind") or content.ACTION_BUTTON
                 initial[f"button{index}_label"] = button.get("label", "")
                 initial[f"button{index}_action"] = button.get("action", "")
                 initial[f"button{index}_url"] = button.get("url", "")
+            lead = builder.get("lead")
+            if lead:
+                initial.update(
+                    {
+                        "lead_enabled": True,
+                        "lead_ask_name": bool(lead.get("ask_name")),
+                        "lead_button": lead.get("button", ""),
+                        "lead_action": lead.get("action", ""),
+                        "lead_thanks": lead.get("thanks", ""),
+                    }
+                )
         return initial
 
     def mode_options(self):
@@ -583,7 +631,12 @@ class ContentForm(ChoiceCardsMixin, StepForm):
 
     def button_rows(self):
         return [
-            (self[f"button{i}_label"], self[f"button{i}_action"], self[f"button{i}_url"])
+            (
+                self[f"button{i}_kind"],
+                self[f"button{i}_label"],
+                self[f"button{i}_action"],
+                self[f"button{i}_url"],
+            )
             for i in range(1, MAX_BUTTONS + 1)
         ]
 
@@ -630,7 +683,9 @@ class ContentForm(ChoiceCardsMixin, StepForm):
         text = (data.get("text") or "").strip()
         for name, value in (("heading", heading), ("text", text)):
             add_problems(self, validation.check_builder_text(form_field=name, text=value))
-        buttons, seen = [], set()
+        seen: set[str] = set()
+        lead = self._clean_lead(data, seen)
+        buttons = []
         for index in range(1, MAX_BUTTONS + 1):
             button = self._clean_button(data, index, seen)
             if button:
@@ -644,6 +699,8 @@ class ContentForm(ChoiceCardsMixin, StepForm):
             "buttons": buttons,
             "close_button": bool(data.get("close_button")),
         }
+        if lead:
+            builder["lead"] = lead
         html = content.build_html(builder, display_type=data.get("display_type") or "modal")
         if not self.errors:  # the builder's HTML as a whole: not one field's fault
             for problem in validation.check_content(html):
@@ -651,14 +708,42 @@ class ContentForm(ChoiceCardsMixin, StepForm):
         data["content_builder"] = builder
         data["content_html"] = html
 
+    def _clean_lead(self, data, seen) -> dict | None:
+        if not data.get("lead_enabled"):
+            return None
+        button = (data.get("lead_button") or "").strip() or "Subscribe"
+        thanks = (data.get("lead_thanks") or "").strip() or content.DEFAULT_LEAD_THANKS
+        for name, value in (("lead_button", button), ("lead_thanks", thanks)):
+            add_problems(self, validation.check_builder_text(form_field=name, text=value))
+        action = (data.get("lead_action") or "").strip() or slugify(button) or "lead"
+        add_problems(
+            self,
+            validation.check_button_action(form_field="lead_action", action=action, taken=seen),
+        )
+        seen.add(action)
+        return {
+            "action": action,
+            "button": button,
+            "ask_name": bool(data.get("lead_ask_name")),
+            "thanks": thanks,
+        }
+
     def _clean_button(self, data, index, seen) -> dict | None:
+        kind = data.get(f"button{index}_kind") or content.ACTION_BUTTON
         label = (data.get(f"button{index}_label") or "").strip()
         action = (data.get(f"button{index}_action") or "").strip()
         url = (data.get(f"button{index}_url") or "").strip()
         if not label:
-            if action or url:
+            if (action or url) and kind != content.CLOSE_BUTTON:
                 self.add_error(f"button{index}_label", "Give the button a label, or clear it.")
             return None
+        if kind == content.CLOSE_BUTTON:  # its action name and URL are hidden and ignored
+            return {"kind": kind, "label": label}
+        url_field = f"button{index}_url"
+        add_problems(self, validation.check_button_kind(form_field=url_field, kind=kind, url=url))
+        add_problems(self, validation.check_button_url(form_field=url_field, url=url))
+        if kind == content.LINK_BUTTON:
+            return {"kind": kind, "label": label, "url": url}
         action = action or slugify(label) or f"button-{index}"
         add_problems(
             self,
@@ -667,8 +752,7 @@ class ContentForm(ChoiceCardsMixin, StepForm):
             ),
         )
         seen.add(action)
-        add_problems(self, validation.check_button_url(form_field=f"button{index}_url", url=url))
-        return {"label": label, "action": action, "url": url}
+        return {"kind": kind, "label": label, "action": action, "url": url}
 
     def save(self):
         message, data = self.message, self.cleaned_data

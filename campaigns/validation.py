@@ -261,6 +261,27 @@ def check_button_action(*, form_field: str, action: str, taken: set[str]) -> lis
     ]
 
 
+def check_button_kind(*, form_field: str, kind: str, url: str) -> list[Problem]:
+    """What a builder button of this kind needs: a link goes somewhere. (A close control's
+    URL and action name are ignored: the builder hides those fields for it.)"""
+    if kind == content.LINK_BUTTON and not url:
+        text = "A link needs a URL: enter where it takes the visitor (https://… or /pricing)."
+    elif kind not in content.BUTTON_KINDS:
+        text = "Choose what the button does: a tracked action, close, or a link."
+    else:
+        return []
+    return [
+        Problem(
+            code="button_kind",
+            step="content",
+            field="content_builder",
+            form_field=form_field,
+            api_path="content.html",
+            form=text,
+        )
+    ]
+
+
 def check_button_url(*, form_field: str, url: str) -> list[Problem]:
     if not url or (url.startswith(BUTTON_URL_PREFIXES) and content.is_safe_url(url)):
         return []

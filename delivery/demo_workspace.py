@@ -59,13 +59,18 @@ DEMO_MESSAGES = [
             "text": "Start a Team trial today and keep the discount when you upgrade.",
             "buttons": [
                 {"label": "Claim my discount", "action": "claim-offer", "url": "/demo/signup/"},
-                {"label": "Not now", "action": "not-now"},
+                {"kind": "close", "label": "Not now"},
             ],
         },
     },
     {
         "name": "Blog: weekly newsletter",
-        "description": "Demo: a corner message on every blog post, at most 3 times per visitor.",
+        "description": (
+            "Demo: a corner message on every blog post, at most 3 times per visitor. Its lead "
+            "form identifies a visitor by their e-mail address and counts a click on "
+            "“subscribe”, so it converts them (the default goal: identified within 7 days of "
+            "a click)."
+        ),
         "priority": 2,
         "display_type": "overlay",
         "display_position": "bottom-right",
@@ -75,7 +80,12 @@ DEMO_MESSAGES = [
         "builder": {
             "heading": "Enjoying the blog?",
             "text": "One e-mail a week with what we shipped and what we learned.",
-            "buttons": [{"label": "Subscribe", "action": "subscribe", "url": "/demo/signup/"}],
+            "lead": {
+                "action": "subscribe",
+                "button": "Subscribe",
+                "ask_name": False,
+                "thanks": "Thanks! The next issue is on its way to your inbox.",
+            },
         },
     },
 ]

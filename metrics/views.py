@@ -81,6 +81,22 @@ def _goal_text(message: AnonymousMessage) -> str:
     return text
 
 
+def labelled_actions(report_actions, content_actions) -> list[dict]:
+    """The clicks per action with the button's label from the message's current content
+    (None for an action no longer in it, e.g. renamed since)."""
+    labels = {action["name"]: action["label"] for action in content_actions}
+    return [
+        {
+            "name": name,
+            "label": labels.get(name),
+            "clicks": clicks,
+            "share": share,
+            "per_view": per_view,
+        }
+        for name, clicks, share, per_view in report_actions
+    ]
+
+
 def _charts(report):
     labels = [bucket.label for bucket in report.buckets]
     return [
@@ -114,6 +130,7 @@ def message_metrics(request, message_id):
         "presets": PRESETS,
         "report": report,
         "charts": _charts(report),
+        "actions": labelled_actions(report.actions, message.content_actions),
         "advice": advise(
             views=report.views,
             unique_viewers=report.unique_viewers,

@@ -7,8 +7,12 @@
     var data = event.data || {};
     if (!frame || event.source !== frame.contentWindow) return;
     if (data.height) frame.style.height = Math.min(data.height, window.innerHeight - 20) + "px";
-    if (data.action || data.dismiss) {
-      toast.textContent = data.dismiss ? "Dismissed: the visitor closed the message" : "Click reported: action “" + data.action + "”" + (data.url ? " → " + data.url : "");
+    var text = data.dismiss ? "Dismissed: the visitor closed the message"
+      : data.lead ? "Lead: identifies " + data.lead + ", reports “" + data.action + "”"
+      : data.link ? "Link: the visitor goes to " + data.link + " (nothing is counted)"
+      : data.action ? "Click reported: action “" + data.action + "”" + (data.url ? " → " + data.url : "") : "";
+    if (text) {
+      toast.textContent = text;
       toast.className = "toast on";
       clearTimeout(timer);
       timer = setTimeout(function () { toast.className = "toast"; }, 2200);

@@ -21,6 +21,9 @@
   const MAX_QUEUE = 500;
   const PREVIEW = "anonmsg_preview";
   const Z = 2147483000;
+  // An e-mail a lead form accepts (the frame's bridge checks the same).
+  const LEAD_EMAIL_PATTERN = "^[^\\s@\"<>]+@[^\\s@\"<>.]+(\\.[^\\s@\"<>.]+)+$";
+  const LEAD_EMAIL = new RegExp(LEAD_EMAIL_PATTERN);
   // A message frame (srcdoc) inherits the host page's Content-Security-Policy: under a
   // nonce-based script-src, the frame's bridge script runs only with the page's nonce.
   const nonceOf = (s) => s && s.nonce;
@@ -243,6 +246,19 @@
   };
   const done = (callback) => callback && setTimeout(callback, 0);
 
+  // `keep`: the message whose lead form identified the visitor stays, showing its thank-you.
+  function identifyAs(id, props, keep) {
+    if (id && id !== userId) {
+      userId = id;
+      writeId("ajs_user_id", id);
+    }
+    traits = Object.assign({}, traits, props);
+    store.set("ajs_user_traits", traits);
+    enqueue(makeEvent("identify", { userId: userId || undefined, traits }));
+    emit("identify", userId, traits);
+    if (userId) stopAnonymousMessages(keep);
+  }
+
   const analytics = {
     initialized: true,
     VERSION,
@@ -282,16 +298,7 @@
     },
     identify() {
       const { strings, props, callback } = split(arguments, 1);
-      const id = strings[0];
-      if (id && id !== userId) {
-        userId = id;
-        writeId("ajs_user_id", id);
-      }
-      traits = Object.assign({}, traits, props);
-      store.set("ajs_user_traits", traits);
-      enqueue(makeEvent("identify", { userId: userId || undefined, traits }));
-      emit("identify", userId, traits);
-      if (userId) stopAnonymousMessages();
+      identifyAs(strings[0], props);
       done(callback);
       return analytics;
     },
@@ -437,11 +444,11 @@
     }
   }
 
-  function stopAnonymousMessages() {
+  function stopAnonymousMessages(keep) {
     askSeq += 1;
     clearTimeout(pollTimer);
     pollDue = false;
-    for (const entry of Array.from(shown.values())) close(entry, false);
+    for (const entry of Array.from(shown.values())) if (entry !== keep) close(entry, false);
   }
 
   const report = (message, actionType, extra) => {
@@ -563,20 +570,14 @@
     }
     entry.root.remove();
     if (entry.unfit) entry.unfit();
-    if (dismissed) report(entry.message, "dismissed_content");
+    // After its lead form was sent the message was answered: closing it is not a dismissal.
+    if (dismissed && !entry.leadCaptured) report(entry.message, "dismissed_content");
   }
 
   function act(entry, name, url, dismiss) {
     const extra = { actionName: name.slice(0, 255) };
-    let target = null;
-    if (url) {
-      try {
-        target = new URL(url, location.href);
-      } catch (e) {}
-      if (target && !/^https?:$/.test(target.protocol)) target = null;
-      if (target) extra.actionValue = target.href;
-      else extra.actionValue = url.slice(0, 2000);
-    }
+    const target = url && urlOf(url, /^https?:$/);
+    if (url) extra.actionValue = target ? target.href : url.slice(0, 2000);
     const event = report(entry.message, "clicked_content", extra);
     close(entry, dismiss);
     if (target) {
@@ -584,6 +585,40 @@
       if (event) post([event], true).then((sent) => sent.outcome === "ok" && forget([event]));
       location.assign(target.href);
     }
+  }
+
+  // The URL, resolved against the page, if its scheme is one of `schemes`; else null.
+  function urlOf(url, schemes) {
+    try {
+      const target = new URL(url, location.href);
+      return schemes.test(target.protocol) ? target : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // Lead capture (docs/sdk.md): what a frame posts is untrusted (message HTML runs scripts).
+  function captureLead(entry, data, origin) {
+    const message = entry.message;
+    const email = String(data.email || "").trim().toLowerCase();
+    const name = String(data.name || "").slice(0, 1000).replace(/\s+/g, " ").trim().slice(0, 100);
+    const ok =
+      origin === "null" &&
+      !entry.leadCaptured &&
+      email.length <= 254 &&
+      LEAD_EMAIL.test(email) &&
+      (message.actions || []).some((a) => a && a.name === data.action) &&
+      /\sdata-lead[\s=>]/.test(message.html || "") &&
+      !(navigator.userActivation && !navigator.userActivation.isActive) &&
+      !(userId && !message.preview);
+    entry.frame.contentWindow.postMessage({ anonmsg: ok ? "lead-accepted" : "lead-refused" }, "*");
+    if (!ok) return log("lead refused", message.id);
+    entry.leadCaptured = true;
+    // The click first: the goal converts a visitor identified after clicking.
+    report(message, "clicked_content", { actionName: data.action });
+    const leadTraits = name ? { email, name } : { email };
+    if (!message.preview) identifyAs(email, leadTraits, entry); // a preview never identifies
+    emit("in-app:lead", message, leadTraits);
   }
 
   const modalEntry = () => Array.from(shown.values()).find((e) => e.type === "modal");
@@ -599,6 +634,12 @@
         if (entry.fit) entry.fit();
       } else if (data.anonmsg === "action") {
         act(entry, String(data.name || ""), String(data.url || ""), !!data.dismiss);
+      } else if (data.anonmsg === "link") {
+        // A plain link (data-link): the visitor goes there; nothing is reported.
+        const target = urlOf(String(data.url || ""), /^(https?|mailto|tel):$/);
+        if (target) location.assign(target.href);
+      } else if (data.anonmsg === "lead") {
+        captureLead(entry, data, event.origin);
       } else if (data.anonmsg === "dismiss") {
         close(entry, true);
       } else if (data.anonmsg === "escape" && entry.type === "modal") {
@@ -623,28 +664,71 @@
   // Runs inside the sandboxed frame (an opaque origin: no access to this page, its cookies
   // or storage). It reports clicks on tracked actions and close controls, Escape, and the
   // content's height; this page only listens to messages from that frame's window.
-  function bridge() {
+  function bridge(leadEmailPattern) {
     var post = function (type, data) {
       var message = { anonmsg: type };
       for (var key in data) message[key] = data[key];
       parent.postMessage(message, "*");
     };
+    var urlOf = function (target) {
+      return target.getAttribute("data-url") || (target.tagName === "A" && target.getAttribute("href")) || "";
+    };
     document.addEventListener(
       "click",
       function (event) {
-        var target = event.target.closest && event.target.closest("[data-action],[data-dismiss]");
+        var lead = event.target.closest && event.target.closest("[data-lead]");
+        if (lead) return leadClick(event, lead);
+        var target = event.target.closest && event.target.closest("[data-action],[data-dismiss],[data-link]");
         if (!target) return;
         event.preventDefault();
         if (target.hasAttribute("data-action")) {
           post("action", {
             name: target.getAttribute("data-action"),
-            url: target.getAttribute("data-url") || (target.tagName === "A" && target.getAttribute("href")) || "",
+            url: urlOf(target),
             dismiss: target.hasAttribute("data-dismiss"),
           });
-        } else post("dismiss", {});
+        } else if (target.hasAttribute("data-link")) post("link", { url: urlOf(target) });
+        else post("dismiss", {});
       },
       true
     );
+    // A lead form ([data-lead]; no <form>: no allow-forms): its button or Enter sends it.
+    var leadEmail = new RegExp(leadEmailPattern);
+    var leadClick = function (event, lead) {
+      if (!event.target.closest("button,[data-action]")) return; // a click in a field
+      event.preventDefault();
+      sendLead(lead);
+    };
+    var sendLead = function (lead) {
+      var email = lead.querySelector("input[name=email]");
+      var name = lead.querySelector("input[name=name]");
+      var error = lead.querySelector("[data-lead-error]");
+      var submit = lead.querySelector("[data-action]");
+      if (!email || !submit || lead.getAttribute("aria-busy")) return;
+      var value = email.value.trim();
+      var valid = value.length <= 254 && leadEmail.test(value);
+      email.setAttribute("aria-invalid", !valid);
+      if (error) error.hidden = valid;
+      if (!valid) return email.focus();
+      lead.setAttribute("aria-busy", "true");
+      post("lead", { email: value, name: name ? name.value : "", action: submit.getAttribute("data-action") });
+    };
+    document.addEventListener("keydown", function (event) {
+      var lead = event.key === "Enter" && event.target.tagName === "INPUT" && event.target.closest("[data-lead]");
+      if (lead) {
+        event.preventDefault();
+        sendLead(lead);
+      }
+    });
+    addEventListener("message", function (event) {
+      var kind = event.source === parent && event.data && event.data.anonmsg;
+      var accepted = kind === "lead-accepted";
+      if (!accepted && kind !== "lead-refused") return;
+      document.querySelectorAll("[data-lead],[data-lead-thanks]").forEach(function (element) {
+        element.removeAttribute("aria-busy");
+        if (accepted) element.hidden = element.hasAttribute("data-lead");
+      });
+    });
     // On key release: the frame is removed when it closes, and a key released over a frame
     // that no longer exists can be lost (Chromium then never completes the key press).
     document.addEventListener("keyup", function (event) {
@@ -684,7 +768,7 @@
       '<!doctype html><html><head><meta charset="utf-8">' +
       '<meta name="viewport" content="width=device-width,initial-scale=1"><base target="_blank">' +
       "<style>html,body{margin:0;padding:0;background:transparent}</style>" +
-      `<script${nonce ? ` nonce="${nonce.replace(/"/g, "")}"` : ""}>(${bridge})()</` +
+      `<script${nonce ? ` nonce="${nonce.replace(/"/g, "")}"` : ""}>(${bridge})(${JSON.stringify(LEAD_EMAIL_PATTERN)})</` +
       `script></head><body>${html}</body></html>`
     );
   }

@@ -234,3 +234,93 @@ def test_the_label_for_visitors_is_the_first_heading_else_message(html, label):
 def test_the_builder_content_is_labelled_by_its_heading():
     html = build_html({"heading": "Welcome back", "text": "Hi"})
     assert summarise_html(html).label == "Welcome back"
+
+
+# --- Button kinds and the lead capture block ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("button", "markup", "actions"),
+    [
+        (
+            {"kind": "action", "label": "Join", "action": "join", "url": "/join"},
+            '<button class="primary" data-action="join" data-url="/join">Join</button>',
+            [Action("join", "Join", "/join")],
+        ),
+        # Builders saved before kinds existed: every button was a tracked action.
+        (
+            {"label": "Join", "action": "join"},
+            '<button class="primary" data-action="join">Join</button>',
+            [Action("join", "Join")],
+        ),
+        # A close button is a close control: no action, whatever was typed before.
+        (
+            {"kind": "close", "label": "Not now", "action": "not-now", "url": "/x"},
+            '<button class="primary" data-dismiss>Not now</button>',
+            [],
+        ),
+        (
+            {"kind": "link", "label": "Terms", "action": "terms", "url": "/terms?a=1&b=2"},
+            '<a class="primary" href="/terms?a=1&amp;b=2" data-link>Terms</a>',
+            [],
+        ),
+    ],
+)
+def test_each_button_kind_is_written_as_the_sdk_reads_it(button, markup, actions):
+    html = build_html({"heading": "Hi", "buttons": [button], "close_button": False})
+    assert markup in html
+    assert extract_actions(html) == actions
+    validate_html(html)
+
+
+def test_a_lead_block_is_a_tracked_submit_with_an_email_field_and_a_hidden_thank_you():
+    html = build_html(
+        {
+            "heading": "Newsletter",
+            "lead": {
+                "action": "subscribe",
+                "button": "Sign me up",
+                "ask_name": True,
+                "thanks": "<b>Ta</b>",
+            },
+            "buttons": [{"label": "Later", "action": "later"}],
+        }
+    )
+    assert '<div class="l" data-lead>' in html
+    assert 'type="email" name="email" maxlength="254"' in html
+    assert 'name="name" maxlength="100"' in html
+    assert (
+        '<button type="submit" class="primary" data-action="subscribe">Sign me up</button>' in html
+    )
+    assert 'aria-describedby="lead-error">' in html
+    assert '<p class="e" id="lead-error" data-lead-error role="alert" hidden>' in html
+    assert '<p class="ty" data-lead-thanks role="status" hidden>&lt;b&gt;Ta&lt;/b&gt;</p>' in html
+    # The lead's submit is the primary button; the others are secondary.
+    assert '<button data-action="later">Later</button>' in html
+    assert extract_actions(html) == [Action("subscribe", "Sign me up"), Action("later", "Later")]
+    validate_html(html)
+
+
+def test_a_lead_block_without_a_name_field_or_texts_gets_defaults():
+    html = build_html({"heading": "Hi", "lead": {"action": "", "button": "", "thanks": ""}})
+    assert 'name="name"' not in html
+    assert 'data-action="lead">Subscribe</button>' in html
+    assert "Thanks! You&#x27;re on the list." in html
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("/pricing", True),
+        ("https://x.com", True),
+        ("javascript:alert(1)", False),
+        ("data:x", False),
+    ],
+)
+def test_plain_link_urls_are_checked_like_action_urls(url, allowed):
+    markup = f'<a data-link href="{url}">Terms</a>'
+    if allowed:
+        validate_html(markup)
+    else:
+        with pytest.raises(ContentError, match="The URL of a link is not allowed"):
+            validate_html(markup)

@@ -483,6 +483,7 @@ def test_the_builder_produces_html_with_tracked_actions(owner_client, draft):
     assert "<p>Create a free account.</p>" in draft.content_html
     assert "data-dismiss" in draft.content_html
     assert draft.content_builder["buttons"][0] == {
+        "kind": "action",  # a form without kinds (posted before they existed) tracks clicks
         "label": "Sign up",
         "action": "sign-up",
         "url": "/signup",

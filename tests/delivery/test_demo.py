@@ -93,3 +93,16 @@ def test_the_settings_page_links_to_the_demo_site(client, demo):
     client.force_login(demo.memberships.get(user__username=DEMO_EMAIL).user)
     body = client.get(reverse("settings-inapp", args=[demo.pk])).content.decode()
     assert f'href="{reverse("demo-home")}"' in body
+
+
+def test_the_demo_messages_use_button_kinds_and_a_lead_form(demo):
+    pricing = demo.messages.get(name="Pricing: 20% off the first year")
+    assert "<button data-dismiss>Not now</button>" in pricing.content_html
+    assert [a["name"] for a in pricing.content_actions] == ["claim-offer"]  # "Not now" is no click
+    blog = demo.messages.get(name="Blog: weekly newsletter")
+    assert "data-lead" in blog.content_html
+    assert blog.content_actions == [{"name": "subscribe", "label": "Subscribe", "url": ""}]
+    # The lead form converts through the default goal: identified within 7 days of a click.
+    assert blog.describe_goal() == (
+        "A visitor who clicks a tracked action converts by signing up or logging in within 7 days."
+    )

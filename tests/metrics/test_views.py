@@ -1,5 +1,6 @@
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -205,3 +206,22 @@ def test_an_unknown_range_falls_back_to_the_last_7_days(owner_client, message):
     response = owner_client.get(url(message, range="forever"))
     assert response.status_code == 200
     assert response.context["date_range"].key == "7d"
+
+
+def test_clicks_per_action_show_the_buttons_label_and_say_when_it_is_gone(owner_client, workspace):
+    message = AnonymousMessageFactory(
+        workspace=workspace,
+        launched=True,
+        content_html='<h1>Hi</h1><button data-action="claim-offer">Claim my discount</button>',
+    )
+    record(message, views=2, clicks=2, action="claim-offer")
+    record(message, clicks=1, action="old-name")  # renamed since: no label to show
+    body = owner_client.get(url(message)).content.decode()
+    rows = re.findall(r'<tr data-action="([^"]+)"><td>(.*?)</td>', body)
+    assert rows == [
+        (
+            "claim-offer",
+            '<span class="metrics-action-label">Claim my discount</span> <code>claim-offer</code>',
+        ),
+        ("old-name", '<code>old-name</code> <span class="muted">(no longer in the message)</span>'),
+    ]
