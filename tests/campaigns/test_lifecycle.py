@@ -252,7 +252,7 @@ def test_launching_a_future_message_says_when_it_starts(owner_client, workspace)
     response = owner_client.post(action_url(message, "launch"), follow=True)
     body = text_of(response)
     assert "“Later” is scheduled: it starts on March 1, 2099, 9:30 a.m. (Asia/Tokyo)." in body
-    assert '<span class="badge badge-scheduled">Scheduled</span>' in body
+    assert 'badge-scheduled badge-lg">Scheduled</span>' in body
 
 
 def test_a_launch_with_problems_returns_to_the_review_with_the_reason(owner_client, workspace):
