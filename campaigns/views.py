@@ -452,6 +452,7 @@ def _review_context(request, message) -> dict:
         "warnings": warnings,
         # What keeps it from every visitor on its pages, for the state line ("Live, but …").
         "blocked": next((warning.blocks for warning in warnings if warning.blocks), ""),
+        "limited": next((warning.limits for warning in warnings if warning.limits), ""),
         "preview": _saved_preview(message),
         # Edit links only for the steps the wizard lets the marketer open.
         "step_urls": {

@@ -24,6 +24,8 @@ class Warning:
     # Set when visitors on the message's pages do not get it at all: the page's state line
     # says so ("Live, but …") instead of "visitors on matching pages see it".
     blocks: str = ""
+    # Set when visitors on some of its pages do not get it: "Live: …, except …".
+    limits: str = ""
     link_url: str = ""  # e.g. the rival message
     link_text: str = ""
 

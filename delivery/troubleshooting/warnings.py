@@ -52,15 +52,20 @@ def outranked_warning(outranked: Outranked, *, workspace_id: int) -> Warning:
         f"because {order}; {when}. To fix: give this message a lower priority number, show it "
         "on other pages, or use another display (e.g. a corner overlay)."
     )
-    blocks = ""
-    if outranked.everywhere:
+    blocks = limits = ""
+    if not outranked.everywhere:
+        limits = f"on {pages}, where “{rival.name}” goes first"
+    else:
         blocks = f"outranked: “{rival.name}” shows in its place on its pages" + (
-            "" if outranked.rival_keeps_slot else " until visitors dismiss it"
+            ""
+            if outranked.rival_keeps_slot
+            else f" (this one only once a visitor has dismissed or stopped seeing “{rival.name}”)"
         )
     return Warning(
         text,
         "rules",
         blocks=blocks,
+        limits=limits,
         link_url=reverse("campaigns:message-detail", args=[workspace_id, rival.id]),
         link_text=f"Open “{rival.name}”",
     )
