@@ -94,7 +94,7 @@ def _text(decision, *, state, holder, tz) -> str:
     match reason:
         case e.ELIGIBLE:
             seen = f" (viewed {_views(state.views)} so far)" if state.views else ""
-            return f"Shown in {describe_slot(message)}{seen}."
+            return f"Shown ({describe_slot(message)}){seen}."
         case e.PLAN:
             return "The workspace's plan does not include anonymous messages."
         case e.INAPP_DISABLED:
@@ -128,10 +128,10 @@ def _text(decision, *, state, holder, tz) -> str:
             )
         case e.DISPLAY_SLOT_TAKEN:
             if holder is None:
-                return f"Another message takes {describe_slot(message)} first."
+                return f"Another message takes the same place ({describe_slot(message)}) first."
             return (
-                f"Slot taken by “{holder.name}”: it shows in {describe_slot(message)} and goes "
-                f"first (priority {holder.priority}"
+                f"Slot taken by “{holder.name}”: same place ({describe_slot(message)}), and it "
+                f"goes first (priority {holder.priority}"
                 + (
                     f", this one {message.priority})."
                     if holder.priority != message.priority

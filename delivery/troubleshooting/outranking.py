@@ -117,11 +117,11 @@ def describe_page(page: Page) -> str:
 
 
 def describe_slot(message: LiveMessage) -> str:
-    """Where a message shows, as marketers name it."""
+    """Where a message shows (its slot), as marketers name it."""
     if message.display_type == "modal":
-        return "the modal (one at a time)"
+        return "modal"
     if message.display_type == "overlay":
-        return f"the {message.display_position} corner"
+        return f"{message.display_position} corner"
     if message.display_type == "banner":
-        return f"the {message.display_position} banner"
-    return f"the element #{message.display_element_id}"
+        return f"{message.display_position} banner"
+    return f"element #{message.display_element_id}"

@@ -33,34 +33,26 @@ def outranked_warning(outranked: Outranked, *, workspace_id: int) -> Warning:
     if len(outranked.blocked_on) > PAGES_NAMED:
         pages += f" and {len(outranked.blocked_on) - PAGES_NAMED} more"
     order = (
-        f"priority {rival.priority} goes before {message.priority}"
+        f"its priority {rival.priority} goes before {message.priority}"
         if rival.priority != message.priority
-        else f"both have priority {rival.priority} and “{rival.name}” is older"
+        else f"both have priority {rival.priority} and it is older"
     )
-    where = (
-        f"on every page checked where this one shows ({pages})"
-        if outranked.everywhere
-        else f"on {pages}"
-    )
+    where = f"all its pages (checked: {pages})" if outranked.everywhere else pages
     when = (
-        "visitors never see this one there"
+        "Visitors never see this one there."
         if outranked.rival_keeps_slot
-        else "visitors see this one there only once they have dismissed or stopped seeing it"
+        else f"Visitors see this one there only after dismissing or no longer seeing “{rival.name}”."
     )
     text = (
-        f"Outranked: “{rival.name}” takes the same place ({describe_slot(message)}) {where}, "
-        f"because {order}; {when}. To fix: give this message a lower priority number, show it "
+        f"Outranked on {where}: “{rival.name}” takes the same place ({describe_slot(message)}) "
+        f"first, as {order}. {when} To fix: give this message a lower priority number, show it "
         "on other pages, or use another display (e.g. a corner overlay)."
     )
     blocks = limits = ""
     if not outranked.everywhere:
         limits = f"on {pages}, where “{rival.name}” goes first"
     else:
-        blocks = f"outranked: “{rival.name}” shows in its place on its pages" + (
-            ""
-            if outranked.rival_keeps_slot
-            else f" (this one only once a visitor has dismissed or stopped seeing “{rival.name}”)"
-        )
+        blocks = f"outranked: “{rival.name}” takes its place on its pages"
     return Warning(
         text,
         "rules",

@@ -104,6 +104,6 @@ def test_debug_a_visitor_works_without_javascript(browser, live_server, shop):
         page.get_by_label("Anonymous ID").fill("someone")
         page.get_by_label("Page URL or screen").fill("/")
         page.get_by_role("button", name="Check this visitor").click()
-        expect(page.locator(".debug-report")).to_contain_text("Shown in the modal")
+        expect(page.locator(".debug-report")).to_contain_text("Shown (modal)")
     finally:
         context.close()

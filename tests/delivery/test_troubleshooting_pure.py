@@ -23,7 +23,7 @@ def message(id, **fields):
 
 CASES = [
     # (messages, state of message 1, visitor/workspace, expected code, words in the text)
-    ([message(1)], MessageState(), {}, e.ELIGIBLE, "Shown in the modal"),
+    ([message(1)], MessageState(), {}, e.ELIGIBLE, "Shown (modal)"),
     ([message(1)], MessageState(views=2), {}, e.ELIGIBLE, "viewed 2 times so far"),
     ([message(1)], MessageState(), {"plan_allows": False}, e.PLAN, "plan does not include"),
     ([message(1)], MessageState(), {"inapp_enabled": False}, e.INAPP_DISABLED, "switched off"),
@@ -85,8 +85,7 @@ CASES = [
         MessageState(),
         {},
         e.DISPLAY_SLOT_TAKEN,
-        "Slot taken by “M7”: it shows in the modal (one at a time) and goes first "
-        "(priority 1, this one 2)",
+        "Slot taken by “M7”: same place (modal), and it goes first (priority 1, this one 2)",
     ),
     (
         [message(1), message(0)],
@@ -127,7 +126,7 @@ def test_a_taken_slot_names_the_message_that_holds_it():
     )
     by_id = {x.message_id: x for x in explain_all(decisions, states={})}
     assert by_id[2].holder_id == 1
-    assert "the top-left corner" in by_id[2].text
+    assert "same place (top-left corner)" in by_id[2].text
     assert by_id[3].shown  # a modal is another slot
 
 

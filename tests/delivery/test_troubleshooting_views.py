@@ -60,12 +60,12 @@ def test_the_message_page_warns_when_a_duplicate_always_takes_its_slot(owner_cli
     first = live(workspace, "Pricing offer")
     duplicate = live(workspace, "Pricing offer (copy)")
     body = text_of(owner_client.get(duplicate.get_absolute_url()))
-    assert "Live, but outranked: “Pricing offer” shows in its place on its pages" in body
+    assert "Live, but outranked: “Pricing offer” takes its place on its pages." in body
     assert "Live: visitors on matching pages see it" not in body
     assert (
-        "Outranked: “Pricing offer” takes the same place (the modal (one at a time)) on every "
-        "page checked where this one shows (/pricing), because both have priority 1 and "
-        "“Pricing offer” is older" in body
+        "Outranked on all its pages (checked: /pricing): “Pricing offer” takes the same place "
+        "(modal) first, as both have priority 1 and it is older. Visitors see this one there "
+        "only after dismissing or no longer seeing “Pricing offer”." in body
     )
     assert (
         "give this message a lower priority number, show it on other pages, or use another display"
@@ -97,8 +97,8 @@ def test_a_show_always_rival_means_never_seen_there(owner_client, workspace):
     live(workspace, "Always on", frequency_mode="always")
     other = live(workspace, "Second")
     body = text_of(owner_client.get(other.get_absolute_url()))
-    assert "visitors never see this one there" in body
-    assert "Live, but outranked: “Always on” shows in its place on its pages." in body
+    assert "Visitors never see this one there." in body
+    assert "Live, but outranked: “Always on” takes its place on its pages." in body
 
 
 def test_another_display_or_other_pages_are_not_outranked(owner_client, workspace):
@@ -117,10 +117,7 @@ def test_outranked_on_some_pages_only_says_where(owner_client, workspace):
         "Live: visitors on matching pages see it, except on /pricing, where “Pricing offer” goes first."
         in body
     )
-    assert (
-        "Outranked: “Pricing offer” takes the same place (the modal (one at a time)) on /pricing,"
-        in body
-    )
+    assert "Outranked on /pricing: “Pricing offer” takes the same place (modal) first" in body
 
 
 def test_review_warns_before_launch_that_the_draft_would_be_outranked(owner_client, workspace):
@@ -128,7 +125,7 @@ def test_review_warns_before_launch_that_the_draft_would_be_outranked(owner_clie
     draft = AnonymousMessageFactory(workspace=workspace, name="New offer", wizard_step=7)
     PageRuleFactory(message=draft, value="/pricing")
     body = text_of(owner_client.get(review_url(draft)))
-    assert "Outranked: “Pricing offer” takes the same place" in body
+    assert "Outranked on all its pages (checked: /pricing): “Pricing offer” takes" in body
     assert "Open “Pricing offer”" in body
 
 
@@ -317,7 +314,7 @@ def test_the_debugger_on_an_unknown_id_is_a_new_visitor(owner_client, workspace)
     live(workspace, "Offer")
     body = text_of(debug(owner_client, workspace, anonymous_id="never-seen"))
     assert "never seen: delivery treats this ID as a new visitor." in body
-    assert "Shown in the modal" in body
+    assert "Shown (modal)" in body
 
 
 def test_the_debugger_with_in_app_off(owner_client, workspace):
@@ -335,7 +332,7 @@ def test_the_debugger_on_an_app_screen(owner_client, workspace):
         debug(owner_client, workspace, anonymous_id="a", platform="ios", location="Paywall")
     )
     assert "(ios screen)" in body
-    assert "Shown in the modal" in body
+    assert "Shown (modal)" in body
     body = text_of(
         debug(owner_client, workspace, anonymous_id="a", platform="android", location="Paywall")
     )
@@ -362,7 +359,7 @@ def test_the_debugger_answers_htmx_with_the_panel_only(owner_client, workspace):
     assert response.status_code == 200
     assert "<html" not in body
     assert body.count('class="card debugger"') == 1
-    assert "Shown in the modal" in body
+    assert "Shown (modal)" in body
 
 
 @pytest.mark.parametrize(
