@@ -25,7 +25,7 @@ def debug_visitor_panel(context, message=None):
 
 
 @register.inclusion_tag("delivery/_install_check.html", takes_context=True)
-def install_check_panel(context):
+def install_check_panel(context, page=""):
     workspace = context["current_workspace"]
     sighting = last_sighting(workspace)
     return {
@@ -33,6 +33,7 @@ def install_check_panel(context):
         "testing": False,
         "since": None,
         "heard": sighting is not None,
+        "on_settings": page == "settings",
         "current_workspace": workspace,
         "request": context.get("request"),
     }

@@ -94,7 +94,7 @@ def _text(decision, *, state, holder, tz) -> str:
     match reason:
         case e.ELIGIBLE:
             seen = f" (viewed {_views(state.views)} so far)" if state.views else ""
-            return f"Shown ({describe_slot(message)}){seen}."
+            return f"Delivered here ({describe_slot(message)}){seen}."
         case e.PLAN:
             return "The workspace's plan does not include anonymous messages."
         case e.INAPP_DISABLED:
@@ -135,7 +135,7 @@ def _text(decision, *, state, holder, tz) -> str:
                 + (
                     f", this one {message.priority})."
                     if holder.priority != message.priority
-                    else ", the same priority but older)."
+                    else ", the same as this one, and it is older)."
                 )
             )
     # Draft, archived, ended, paused, not started: eligibility's own sentence says when.

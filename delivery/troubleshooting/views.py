@@ -97,6 +97,8 @@ def install_check(request):
         "since": int(since.timestamp()) if since else None,
         "since_at": since,
         "heard": sighting is not None,
+        # On Settings → In-app, the green answer also refreshes its "SDK last seen" badge.
+        "on_settings": request.GET.get("on") == "settings",
     }
     with timezone.override(workspace.tz):
         if wants_partial(request):

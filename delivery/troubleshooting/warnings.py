@@ -91,7 +91,9 @@ def blocked_markers(sender, *, workspace, message_ids, **kwargs) -> dict[int, di
             continue
         rival = outranked.rival
         markers[message_id] = {
-            "text": f"Blocked by “{rival.name}”",
+            "text": f"Blocked by “{rival.name}”"
+            if outranked.everywhere
+            else f"Partly blocked by “{rival.name}”",
             "url": reverse("campaigns:message-detail", args=[workspace.pk, rival.id]),
             "title": f"“{rival.name}” takes the same place first on "
             + (

@@ -69,6 +69,7 @@ def test_the_install_check_turns_green_when_the_site_sends_its_first_event(
     )
     expect(page.locator("#install-check")).to_contain_text(f"from {host_site.url}/shop/home")
     expect(page.locator("#install-check.is-ok")).to_be_visible()
+    expect(page.locator("#sdk-last-seen")).to_contain_text("SDK last seen: just now")
 
 
 def test_debug_a_visitor_answers_in_place_and_fits_a_phone(page, live_server, shop):
@@ -104,6 +105,6 @@ def test_debug_a_visitor_works_without_javascript(browser, live_server, shop):
         page.get_by_label("Anonymous ID").fill("someone")
         page.get_by_label("Page URL or screen").fill("/")
         page.get_by_role("button", name="Check this visitor").click()
-        expect(page.locator(".debug-report")).to_contain_text("Shown (modal)")
+        expect(page.locator(".debug-report")).to_contain_text("Delivered here (modal)")
     finally:
         context.close()

@@ -23,7 +23,7 @@ def message(id, **fields):
 
 CASES = [
     # (messages, state of message 1, visitor/workspace, expected code, words in the text)
-    ([message(1)], MessageState(), {}, e.ELIGIBLE, "Shown (modal)"),
+    ([message(1)], MessageState(), {}, e.ELIGIBLE, "Delivered here (modal)"),
     ([message(1)], MessageState(views=2), {}, e.ELIGIBLE, "viewed 2 times so far"),
     ([message(1)], MessageState(), {"plan_allows": False}, e.PLAN, "plan does not include"),
     ([message(1)], MessageState(), {"inapp_enabled": False}, e.INAPP_DISABLED, "switched off"),

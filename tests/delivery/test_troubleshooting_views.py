@@ -120,6 +120,14 @@ def test_outranked_on_some_pages_only_says_where(owner_client, workspace):
     assert "Outranked on /pricing: “Pricing offer” takes the same place (modal) first" in body
 
 
+def test_the_list_says_partly_blocked_when_outranked_on_some_pages(owner_client, workspace):
+    live(workspace, "Pricing offer")
+    live(workspace, "Everywhere", rule=None)
+    body = text_of(owner_client.get(list_url(workspace)))
+    assert "Partly blocked by “Pricing offer”" in body
+    assert 'title="“Pricing offer” takes the same place first on /pricing"' in body
+
+
 def test_review_warns_before_launch_that_the_draft_would_be_outranked(owner_client, workspace):
     live(workspace, "Pricing offer")
     draft = AnonymousMessageFactory(workspace=workspace, name="New offer", wizard_step=7)
@@ -314,7 +322,7 @@ def test_the_debugger_on_an_unknown_id_is_a_new_visitor(owner_client, workspace)
     live(workspace, "Offer")
     body = text_of(debug(owner_client, workspace, anonymous_id="never-seen"))
     assert "never seen: delivery treats this ID as a new visitor." in body
-    assert "Shown (modal)" in body
+    assert "Delivered here (modal)" in body
 
 
 def test_the_debugger_with_in_app_off(owner_client, workspace):
@@ -332,7 +340,7 @@ def test_the_debugger_on_an_app_screen(owner_client, workspace):
         debug(owner_client, workspace, anonymous_id="a", platform="ios", location="Paywall")
     )
     assert "(ios screen)" in body
-    assert "Shown (modal)" in body
+    assert "Delivered here (modal)" in body
     body = text_of(
         debug(owner_client, workspace, anonymous_id="a", platform="android", location="Paywall")
     )
@@ -359,7 +367,7 @@ def test_the_debugger_answers_htmx_with_the_panel_only(owner_client, workspace):
     assert response.status_code == 200
     assert "<html" not in body
     assert body.count('class="card debugger"') == 1
-    assert "Shown (modal)" in body
+    assert "Delivered here (modal)" in body
 
 
 @pytest.mark.parametrize(
@@ -512,6 +520,18 @@ def test_testing_the_installation_waits_then_turns_green(owner_client, workspace
     assert "Your installation works." in visible(done)
     assert "from https://shop.example/pricing." in visible(done)
     assert "hx-trigger" not in text_of(done)
+    assert "hx-swap-oob" not in text_of(done)  # only Settings has the "SDK last seen" badge
+
+
+def test_on_settings_the_green_answer_refreshes_the_sdk_badge(owner_client, workspace):
+    since = int(timezone.now().timestamp())
+    page_event(workspace, "https://shop.example/")
+    done = owner_client.get(
+        install_url(workspace, since=since, on="settings"), headers={"HX-Request": "true"}
+    )
+    assert '<span id="sdk-last-seen" class="sdk-seen sdk-seen-ok" hx-swap-oob="true">' in text_of(
+        done
+    )
 
 
 def test_the_install_check_works_without_javascript(owner_client, workspace):
