@@ -92,7 +92,7 @@ def install_check(request):
     if since is not None and sighting is None and wants_partial(request) and "since" in request.GET:
         return HttpResponse(status=204)
     context = {
-        "sighting": sighting if since is not None else last_sighting(workspace),
+        "sighting": sighting,
         "testing": since is not None,
         "since": int(since.timestamp()) if since else None,
         "since_at": since,

@@ -447,6 +447,15 @@ def test_the_debugger_offers_recent_anonymous_visitors(owner_client, workspace):
     assert "identified-one" not in body and "elsewhere" not in body
 
 
+def test_an_event_links_to_debugging_its_visitor_prefilled(owner_client, workspace):
+    event = EventFactory(workspace=workspace, anonymous_id="visitor 7")
+    body = text_of(owner_client.get(reverse("delivery:event", args=[workspace.pk, event.pk])))
+    link = reverse("delivery:debug-visitor", args=[workspace.pk]) + "?anonymous_id=visitor%207"
+    assert f'<a href="{link}">Debug this visitor</a>' in body
+    form = text_of(owner_client.get(link))
+    assert 'value="visitor 7"' in form
+
+
 def test_the_debugger_is_for_plans_with_anonymous_messages(owner_client, workspace):
     workspace.plan = Plan.FREE
     workspace.save()
