@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from campaigns.rules import Page, screen_page, web_page
-from delivery.sdk_api.eligibility import DISPLAY_SLOT_TAKEN, ELIGIBLE, LiveMessage, decide
+from delivery.sdk_api.eligibility import (
+    DISPLAY_SLOT_TAKEN,
+    ELIGIBLE,
+    LiveMessage,
+    allowed_by_rules,
+    decide,
+)
 
 MAX_PAGES = 80
 # Stand-in text for a wildcard when an example page is made from a `matches` rule.
@@ -91,7 +97,11 @@ def outranked_messages(
     shown: dict[int, list[str]] = defaultdict(list)
     blocked: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     for page in pages:
-        decisions = decide(messages=messages, page=page, now=now)
+        # As delivery does: only the messages whose rules allow the page can take a slot
+        # there (the others' reason would be `page_rule`, which costs a sentence each).
+        allowed = allowed_by_rules(messages, (page,))
+        candidates = [message for message in messages if message.id in allowed]
+        decisions = decide(messages=candidates, page=page, now=now)
         holders = {d.message.slot: d.message.id for d in decisions if d.deliver}
         for decision in decisions:
             if decision.reason == ELIGIBLE:

@@ -145,6 +145,18 @@ def test_the_list_marks_the_blocked_message_and_links_the_rival(owner_client, wo
     assert f'<a class="list-marker" href="{first.get_absolute_url()}"' in body
 
 
+def test_the_marker_goes_as_soon_as_the_priority_changes(owner_client, workspace):
+    live(workspace, "Pricing offer", priority=3)
+    duplicate = live(workspace, "Pricing offer (copy)", priority=3)
+    assert "Blocked by" in text_of(owner_client.get(list_url(workspace)))
+    owner_client.post(
+        reverse("campaigns:message-priority", args=[workspace.pk, duplicate.pk]), {"priority": 2}
+    )
+    body = text_of(owner_client.get(list_url(workspace)))
+    assert "Blocked by “Pricing offer (copy)”" in body
+    assert "Blocked by “Pricing offer”<" not in body
+
+
 def test_the_list_stays_a_fixed_number_of_queries_with_markers(
     owner_client, workspace, django_assert_max_num_queries
 ):
