@@ -162,8 +162,9 @@ def test_the_wizard_works_without_javascript(browser, live_server, marketer):
         next_step(page, "Schedule")
         next_step(page, "Review")
         page.get_by_role("button", name="Launch anonymous message").click()
-        page.wait_for_url("**/anonymous/")
-        row = page.get_by_role("row").filter(has_text="No-JS offer")
-        assert row.locator(".badge").inner_text() == "Active"
+        page.wait_for_url("**/anonymous/*/?launched=1")
+        assert page.locator("h1").inner_text().startswith("No-JS offer")
+        assert page.locator("h1 .badge").inner_text() == "Active"
+        expect(page.get_by_role("region", name="Launched. Next steps")).to_be_visible()
     finally:
         context.close()
