@@ -6,6 +6,7 @@ from django import template
 from delivery.troubleshooting.debugger import DebugVisitorForm, recent_visitors
 from delivery.troubleshooting.event_names import seen_event_names
 from delivery.troubleshooting.install_check import last_sighting
+from delivery.troubleshooting.outranking import example_pages
 
 register = template.Library()
 
@@ -13,8 +14,13 @@ register = template.Library()
 @register.inclusion_tag("delivery/_debugger.html", takes_context=True)
 def debug_visitor_panel(context, message=None):
     workspace = context["current_workspace"]
+    initial = {"message": message.pk if message else None}
+    if message is not None:
+        # A page the message is meant for: its first inclusion rule's example.
+        page = example_pages([[rule.as_rule() for rule in message.rules.all()]])[0]
+        initial.update(platform=page.platform, location=page.full)
     return {
-        "form": DebugVisitorForm(initial={"message": message.pk if message else None}),
+        "form": DebugVisitorForm(initial=initial),
         "focus": message,
         "recent": recent_visitors(workspace),
         "report": None,

@@ -468,6 +468,12 @@ def test_an_event_links_to_debugging_its_visitor_prefilled(owner_client, workspa
     assert 'value="visitor 7"' in form
 
 
+def test_the_message_page_panel_starts_from_a_page_the_message_is_for(owner_client, workspace):
+    message = live(workspace, "Offer", rule="/pricing")
+    body = text_of(owner_client.get(message.get_absolute_url()))
+    assert 'name="location" value="/pricing"' in body
+
+
 def test_the_debugger_is_for_plans_with_anonymous_messages(owner_client, workspace):
     workspace.plan = Plan.FREE
     workspace.save()
