@@ -344,7 +344,8 @@ class GoalForm(ChoiceCardsMixin, StepForm):
         label="Event name",
         max_length=200,
         required=False,
-        widget=forms.TextInput(attrs={"placeholder": "Started Trial"}),
+        # The goal step lists the event names this workspace has received (a <datalist>).
+        widget=forms.TextInput(attrs={"placeholder": "Started Trial", "list": "seen-event-names"}),
     )
     segment = forms.ModelChoiceField(
         label="Segment",

@@ -15,6 +15,12 @@ from campaigns.models import AnonymousMessage, PageRule, Segment
 # them (apps import one way: README, Layout). Sent with workspace= and message_ids=; each
 # receiver answers {message id: {column: value}} (metrics: views, clicks, conversions).
 message_list_numbers = Signal()
+# Review and the message page ask the same apps for warnings (campaigns.warnings): sent with
+# message= and workspace=; each receiver answers a list of campaigns.warnings.Warning.
+message_warnings = Signal()
+# The message list asks them for a marker per message: sent with workspace= and message_ids=;
+# each receiver answers {message id: {"text", "url", "title"}} (delivery: "Blocked by …").
+message_list_markers = Signal()
 
 
 def _bump(workspace_id: int) -> None:

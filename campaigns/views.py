@@ -35,13 +35,12 @@ from campaigns.forms import (
 from campaigns.models import (
     AnonymousMessage,
     DisplayType,
-    GoalTrigger,
-    Platform,
     State,
     Status,
     derive_state,
 )
-from campaigns.signals import message_list_numbers
+from campaigns.signals import message_list_markers, message_list_numbers
+from campaigns.warnings import message_warnings, platform_note
 
 LIST_PAGE_SIZE = 50
 
@@ -107,6 +106,14 @@ def message_list(request):
         sender=AnonymousMessage, workspace=workspace, message_ids=[m.pk for m in page.object_list]
     ):
         list_metrics.update(numbers)
+    # "Blocked by …" markers (delivery: another live message takes the slot on its pages).
+    list_markers = {}
+    for _receiver, markers in message_list_markers.send(
+        sender=AnonymousMessage, workspace=workspace, message_ids=[m.pk for m in page.object_list]
+    ):
+        list_markers.update(markers)
+    for message in page.object_list:
+        message.list_marker = list_markers.get(message.pk)
     tabs = [("", "All", sum(n for s, n in counts.items() if s != State.ARCHIVED))] + [
         (value, label, counts.get(value, 0)) for value, label in State.choices
     ]
@@ -290,18 +297,8 @@ def _rules_context(request, message, *, rule_form=None, tester=None) -> dict:
         "rule_form": rule_form or PageRuleForm(message=message),
         "tester": tester,
         "verdict": verdict,
-        "platform_note": _platform_note(platforms),
+        "platform_note": platform_note(platforms),
     }
-
-
-def _platform_note(platforms: set[str]) -> str:
-    if not platforms or platforms == set(Platform.values):
-        return ""
-    missing = [Platform(p).label for p in Platform.values if p not in platforms]
-    return (
-        f"Only rules for {', '.join(Platform(p).label for p in Platform.values if p in platforms)}: "
-        f"the message never shows on {' or '.join(missing)}."
-    )
 
 
 def _render_rules(request, message, *, status=200, **kwargs):
@@ -448,46 +445,14 @@ def message_preview(request, message_id):
 # --- Step 7: review, and the detail page -----------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Warning:
-    text: str
-    step: str  # slug of the step that fixes it
-
-
-def message_warnings(message, *, workspace) -> list[Warning]:
-    """Things worth a second look that do not block launching."""
-    warnings = []
-    platforms = {rule.platform for rule in message.rules.all()}
-    if not platforms:
-        warnings.append(
-            Warning("No page rules: this message shows on every page (and app screen).", "rules")
-        )
-    elif note := _platform_note(platforms):
-        warnings.append(Warning(note, "rules"))
-    actions = message.content_actions
-    if message.goal_trigger == GoalTrigger.CLICK and message.content_html and not actions:
-        warnings.append(
-            Warning(
-                "The goal counts clicks on tracked actions, but the content has none: add a "
-                "button with an action name, or count views instead.",
-                "content",
-            )
-        )
-    if not workspace.inapp_enabled:
-        warnings.append(
-            Warning(
-                "In-app messages are switched off for this workspace (Settings → In-app): "
-                "nobody sees this message until they are switched on.",
-                "",
-            )
-        )
-    return warnings
-
-
 def _review_context(request, message) -> dict:
+    warnings = message_warnings(message, workspace=request.workspace)
     return {
         "problems": lifecycle.launch_problems(message),
-        "warnings": message_warnings(message, workspace=request.workspace),
+        "warnings": warnings,
+        # What keeps it from every visitor on its pages, for the state line ("Live, but …").
+        "blocked": next((warning.blocks for warning in warnings if warning.blocks), ""),
+        "limited": next((warning.limits for warning in warnings if warning.limits), ""),
         "preview": _saved_preview(message),
         # Edit links only for the steps the wizard lets the marketer open.
         "step_urls": {
@@ -510,6 +475,7 @@ def message_detail(request, message_id):
             "state": message.state,
             "priority_form": PriorityForm(initial={"priority": message.priority}),
             "resume_url": _step_url(message, wizard.resume_step(message)),
+            "just_launched": request.GET.get("launched") == "1" and message.state != State.DRAFT,
         }
     )
     return render(request, "campaigns/message_detail.html", context)
@@ -595,15 +561,19 @@ def message_action(request, message_id, action):
         starts = date_format(timezone.localtime(result.starts_at), "DATETIME_FORMAT")
         text = f"“{name}” is scheduled: it starts on {starts} ({request.workspace.time_zone})."
     elif action == "launch":
-        text = f"“{name}” is live: visitors on matching pages see it from their next page view."
+        # Not "visitors see it": the message page says whether anything keeps it from them.
+        text = f"“{name}” is live."
     messages.success(request, text)
 
-    if action in ("launch", "delete"):
+    if action == "delete":
         url = reverse("campaigns:message-list", args=[request.workspace.pk])
     elif action == "duplicate":
         result.wizard_step = wizard.LAST.number
         result.save(update_fields=["wizard_step", "updated_at"])
         url = _step_url(result, wizard.FIRST)
+    elif action == "launch":
+        # The message page, with the next steps for a message that was just launched.
+        url = f"{message.get_absolute_url()}?launched=1"
     else:
         url = message.get_absolute_url()
     return _redirect(request, url)

@@ -4,6 +4,7 @@ from django.urls import path
 
 from delivery.people import views
 from delivery.preview import views as preview_views
+from delivery.troubleshooting import views as troubleshooting_views
 
 app_name = "delivery"
 
@@ -13,4 +14,6 @@ urlpatterns = [
     path("activity/", views.activity, name="activity"),
     path("activity/<int:event_id>/", views.event, name="event"),
     path("anonymous/<int:message_id>/preview/", preview_views.preview, name="preview"),
+    path("debug-visitor/", troubleshooting_views.debug_visitor_page, name="debug-visitor"),
+    path("install-check/", troubleshooting_views.install_check, name="install-check"),
 ]

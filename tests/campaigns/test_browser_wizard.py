@@ -118,11 +118,16 @@ def test_a_marketer_creates_and_launches_an_anonymous_message(page, live_server,
     assert page.evaluate("window.sameDocument") is True
     page.get_by_role("button", name="Launch anonymous message").click()
 
-    page.wait_for_url("**/anonymous/")
-    assert page.get_by_text("“Pricing page offer” is live").is_visible()
-    row = page.get_by_role("row").filter(has_text="Pricing page offer")
-    assert row.locator(".badge").inner_text() == "Active"
+    # Launch lands on the message page, with the next steps.
     message = AnonymousMessage.objects.get()
+    page.wait_for_url(f"**/anonymous/{message.pk}/?launched=1")
+    message.refresh_from_db()
+    assert page.get_by_text("“Pricing page offer” is live").is_visible()
+    assert page.locator("h1 .badge").inner_text() == "Active"
+    next_steps = page.get_by_role("region", name="Launched. Next steps")
+    expect(next_steps.get_by_role("link", name="Preview it on your site")).to_be_visible()
+    expect(next_steps.get_by_role("link", name="Debug a visitor")).to_be_visible()
+    expect(next_steps.get_by_role("link", name="Watch its metrics")).to_be_visible()
     assert (message.status, message.frequency_times, message.display_type) == (
         Status.LAUNCHED,
         3,
@@ -157,8 +162,9 @@ def test_the_wizard_works_without_javascript(browser, live_server, marketer):
         next_step(page, "Schedule")
         next_step(page, "Review")
         page.get_by_role("button", name="Launch anonymous message").click()
-        page.wait_for_url("**/anonymous/")
-        row = page.get_by_role("row").filter(has_text="No-JS offer")
-        assert row.locator(".badge").inner_text() == "Active"
+        page.wait_for_url("**/anonymous/*/?launched=1")
+        assert page.locator("h1").inner_text().startswith("No-JS offer")
+        assert page.locator("h1 .badge").inner_text() == "Active"
+        expect(page.get_by_role("region", name="Launched. Next steps")).to_be_visible()
     finally:
         context.close()

@@ -223,13 +223,25 @@ def test_every_change_bumps_the_workspace_content_version(change):
 # --- Dashboard actions ---------------------------------------------------------------------------
 
 
-def test_launching_from_the_review_goes_to_the_list_showing_it_active(owner_client, workspace):
+def test_launching_from_the_review_lands_on_the_message_page_with_next_steps(
+    owner_client, workspace
+):
     message = AnonymousMessageFactory(workspace=workspace, name="Offer", wizard_step=7)
     response = owner_client.post(action_url(message, "launch"), follow=True)
-    assert response.redirect_chain[-1][0] == reverse("campaigns:message-list", args=[workspace.pk])
+    assert response.redirect_chain[-1][0] == f"{message.get_absolute_url()}?launched=1"
     body = text_of(response)
     assert "“Offer” is live" in body
-    assert '<span class="badge badge-active">Active</span>' in body
+    assert "Launched. Next steps" in body
+    assert "Preview it on your site" in body
+    assert "Debug a visitor" in body
+    assert reverse("metrics:message-metrics", args=[workspace.pk, message.pk]) in body
+    assert "Active</span>" in body
+
+
+def test_the_next_steps_show_only_right_after_launch(owner_client, workspace):
+    message = AnonymousMessageFactory(workspace=workspace, launched=True)
+    response = owner_client.get(message.get_absolute_url())
+    assert "Launched. Next steps" not in text_of(response)
 
 
 def test_launching_a_future_message_says_when_it_starts(owner_client, workspace):
@@ -240,7 +252,7 @@ def test_launching_a_future_message_says_when_it_starts(owner_client, workspace)
     response = owner_client.post(action_url(message, "launch"), follow=True)
     body = text_of(response)
     assert "“Later” is scheduled: it starts on March 1, 2099, 9:30 a.m. (Asia/Tokyo)." in body
-    assert '<span class="badge badge-scheduled">Scheduled</span>' in body
+    assert 'badge-scheduled badge-lg">Scheduled</span>' in body
 
 
 def test_a_launch_with_problems_returns_to_the_review_with_the_reason(owner_client, workspace):

@@ -1,0 +1,114 @@
+"""Things worth a second look on Review and the message page, which do not block launching.
+
+Campaigns' own (page rules, goal vs. content, in-app switch, close control) are decided here;
+the apps above campaigns add theirs through the `message_warnings` signal (delivery: another
+message takes the slot, the goal's event was never received), since campaigns imports none of
+them (README, Layout).
+"""
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from campaigns.models import DisplayType, FrequencyMode, GoalTrigger, Platform
+from campaigns.signals import message_warnings as message_warnings_signal
+
+# Displays that stay on the page until closed (a modal also closes on Escape).
+NEEDS_CLOSE_CONTROL = (DisplayType.OVERLAY, DisplayType.BANNER, DisplayType.INLINE)
+
+
+@dataclass(frozen=True)
+class Warning:
+    text: str
+    step: str = ""  # slug of the wizard step that fixes it
+    # Set when visitors on the message's pages do not get it at all: the page's state line
+    # says so ("Live, but …") instead of "visitors on matching pages see it".
+    blocks: str = ""
+    # Set when visitors on some of its pages do not get it: "Live: …, except …".
+    limits: str = ""
+    link_url: str = ""  # e.g. the rival message
+    link_text: str = ""
+
+
+def platform_note(platforms: set[str]) -> str:
+    if not platforms or platforms == set(Platform.values):
+        return ""
+    missing = [Platform(p).label for p in Platform.values if p not in platforms]
+    return (
+        f"Only rules for {', '.join(Platform(p).label for p in Platform.values if p in platforms)}: "
+        f"the message never shows on {' or '.join(missing)}."
+    )
+
+
+def message_warnings(message, *, workspace) -> list[Warning]:
+    warnings = []
+    platforms = {rule.platform for rule in message.rules.all()}
+    if not platforms:
+        warnings.append(
+            Warning("No page rules: this message shows on every page (and app screen).", "rules")
+        )
+    elif note := platform_note(platforms):
+        warnings.append(Warning(note, "rules"))
+    actions = message.content_actions
+    if message.goal_trigger == GoalTrigger.CLICK and message.content_html and not actions:
+        warnings.append(
+            Warning(
+                "The goal counts clicks on tracked actions, but the content has none: add a "
+                "button with an action name, or count views instead.",
+                "content",
+            )
+        )
+    if close := close_control_warning(message):
+        warnings.append(close)
+    if not workspace.inapp_enabled:
+        warnings.append(
+            Warning(
+                "In-app messages are switched off for this workspace (Settings → In-app): "
+                "nobody sees this message until they are switched on.",
+                blocks="in-app messages are switched off for this workspace, so nobody sees it",
+            )
+        )
+    for _receiver, answer in message_warnings_signal.send(
+        sender=type(message), message=message, workspace=workspace
+    ):
+        warnings.extend(answer or ())
+    return warnings
+
+
+def close_control_warning(message) -> Warning | None:
+    """An overlay, banner or inline message without a close control cannot be closed."""
+    if message.display_type not in NEEDS_CLOSE_CONTROL or not message.content_html.strip():
+        return None
+    if has_close_control(message.content_html):
+        return None
+    kind = DisplayType(message.display_type).label.lower()
+    labels = [f"“{action['label']}”" for action in message.content_actions]
+    if labels:
+        way_out = f"visitors can only close it by clicking {' or '.join(labels)}"
+    else:
+        way_out = "visitors cannot close it at all"
+    match message.frequency_mode:
+        case FrequencyMode.UNTIL_DISMISSED:
+            tail = "with “until dismissed” it never goes away" + (
+                " for those who do not click" if labels else ""
+            )
+        case FrequencyMode.ALWAYS:
+            tail = "with “show always” it comes back on every matching page"
+        case _:
+            tail = f"it shows on up to {message.frequency_times} page views each"
+    return Warning(
+        f"This {kind} has no close control: {way_out}, and {tail}. Add a close button "
+        "(the builder's “Show a close button (×)”, or an element with data-dismiss).",
+        "content",
+    )
+
+
+def has_close_control(html: str) -> bool:
+    """Whether the HTML has an element with `data-dismiss` (campaigns.content: a close control).
+
+    Saved HTML is at most content.MAX_HTML_BYTES and has passed its element caps."""
+    try:
+        root = etree.fromstring(html, etree.HTMLParser(no_network=True))
+    except etree.LxmlError:  # nothing a browser would refuse: then do not warn either
+        return True
+    return root is None or bool(root.xpath("//*[@data-dismiss]"))
