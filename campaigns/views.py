@@ -295,12 +295,15 @@ def _rules_context(request, message, *, rule_form=None, tester=None) -> dict:
 
 
 def _platform_note(platforms: set[str]) -> str:
+    """Said once, on the rules step, where the platforms are chosen: most workspaces are
+    web-only, so repeating it on Review and on the message page was noise."""
     if not platforms or platforms == set(Platform.values):
         return ""
+    shown = [Platform(p).label for p in Platform.values if p in platforms]
     missing = [Platform(p).label for p in Platform.values if p not in platforms]
     return (
-        f"Only rules for {', '.join(Platform(p).label for p in Platform.values if p in platforms)}: "
-        f"the message never shows on {' or '.join(missing)}."
+        f"Rules for {' and '.join(shown)} only: the message is not shown on "
+        f"{' or '.join(missing)} (add a rule for that platform to show it there too)."
     )
 
 
@@ -408,13 +411,15 @@ def preview_context(
 
 
 def _saved_preview(message) -> dict:
-    return preview_context(
+    preview = preview_context(
         html=message.content_html,
         display_type=message.display_type,
         position=message.display_position,
         element_id=message.display_element_id,
         actions=message.tracked_actions,
     )
+    preview["built_html"] = message.content_html if message.content_builder else ""
+    return preview
 
 
 def _content_preview(form, message) -> dict:
@@ -428,6 +433,8 @@ def _content_preview(form, message) -> dict:
         element_id=values["display_element_id"],
     )
     preview["errors"] = [e for errors in form.errors.values() for e in errors]
+    # What the builder makes of its fields: switching to HTML starts from it (wizard.js).
+    preview["built_html"] = values["html"] if form.cleaned_data.get("mode") == "builder" else ""
     return preview
 
 
@@ -462,8 +469,6 @@ def message_warnings(message, *, workspace) -> list[Warning]:
         warnings.append(
             Warning("No page rules: this message shows on every page (and app screen).", "rules")
         )
-    elif note := _platform_note(platforms):
-        warnings.append(Warning(note, "rules"))
     actions = message.content_actions
     if message.goal_trigger == GoalTrigger.CLICK and message.content_html and not actions:
         warnings.append(

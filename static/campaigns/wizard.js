@@ -95,8 +95,31 @@
     event.returnValue = "";  // older browsers need a value to ask
   });
 
+  // Content step: switching from the builder to HTML starts from the builder's HTML (as the
+  // live preview last built it), unless the HTML box holds something else already.
+  document.addEventListener("change", function (event) {
+    var radio = event.target;
+    if (!radio.matches("input[name=mode][value=html]") || !radio.checked || !radio.form) return;
+    var box = radio.form.querySelector("textarea[name=html]");
+    var built = document.querySelector("[data-built-html]");
+    if (!box || !built) return;
+    var value = box.value.trim();
+    if (value === "" || value === box.dataset.fromBuilder) {
+      box.value = built.dataset.builtHtml;
+      box.dataset.fromBuilder = box.value.trim();
+    }
+  }, true);  // capture: before htmx posts the form for the preview
+
+  // In builder mode the HTML box holds the saved builder's HTML, nothing typed by hand.
+  function markBuilderHtml(root) {
+    var radio = root.querySelector && root.querySelector("input[name=mode][value=builder]:checked");
+    var box = radio && radio.form && radio.form.querySelector("textarea[name=html]");
+    if (box) box.dataset.fromBuilder = box.value.trim();
+  }
+
   function init(root) {
     syncPositions(root);
+    markBuilderHtml(root);
     snapshot(root);
   }
   document.addEventListener("DOMContentLoaded", function () { init(document); });

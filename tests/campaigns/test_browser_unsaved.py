@@ -1,5 +1,7 @@
 """Real Chromium: leaving a wizard step with unsaved changes asks first; saving does not."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -88,3 +90,24 @@ def test_a_step_shown_again_with_errors_still_counts_as_unsaved(page, live_serve
         "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
     )
     assert page.evaluate(BEFORE_UNLOAD) is True
+
+
+def test_switching_from_the_builder_to_html_starts_from_the_builders_html(
+    page, live_server, message
+):
+    from campaigns import content
+
+    builder = {"heading": "Old heading", "text": "Some text", "buttons": [], "close_button": True}
+    message.content_builder = builder
+    message.content_html = content.build_html(builder, display_type="modal")
+    message.wizard_step = 7  # every step reached: the content step opens directly
+    message.save()
+    open_step(page, live_server, message, "content")
+    page.get_by_role("textbox", name="Heading").fill("Fresh heading")
+    page.locator('[data-built-html*="Fresh heading"]').wait_for(state="attached")
+    page.get_by_role("radio", name=re.compile(r"^HTML")).check()
+    html = page.locator("textarea[name=html]")
+    html.wait_for()
+    assert "Fresh heading" in html.input_value()
+    assert "Old heading" not in html.input_value()
+    assert "Some text" in html.input_value()
