@@ -15,6 +15,7 @@ STALE_AFTER = timedelta(minutes=5)
 @dataclass(frozen=True)
 class Freshness:
     counted_at: datetime | None  # the last rollup run; None: it never ran
+    every: str  # how often the job runs: "minute", "5 minutes"
     lag: str  # how old the numbers can be when the job runs on time
     stale: bool  # the job has not run for a while (or ever)
 
@@ -31,6 +32,7 @@ def lag_text(every_minutes: int) -> str:
 def freshness(*, ran_at: datetime | None, now: datetime, every_minutes: int) -> Freshness:
     return Freshness(
         counted_at=ran_at,
+        every="minute" if every_minutes == 1 else f"{every_minutes} minutes",
         lag=lag_text(every_minutes),
         stale=ran_at is None
         or now - ran_at > max(STALE_AFTER, timedelta(minutes=3 * every_minutes)),

@@ -245,6 +245,7 @@ def test_a_stopped_rollup_job_is_said_with_what_to_do(owner_client, message):
     body = owner_client.get(url(message)).content.decode()
     assert "New events have not been counted since" in body
     assert "bin/worker" in body
+    assert "up to a minute old" not in body  # it is not, while the job is stopped
 
 
 def test_a_rollup_job_that_never_ran_is_said(owner_client, message):
