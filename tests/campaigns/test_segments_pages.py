@@ -66,7 +66,7 @@ def test_the_list_shows_this_workspace_segments_with_their_conditions_and_goal_u
     assert "Any of" in body
     assert "company.size is greater than “50”" in body
     assert "vip exists" in body
-    assert '<td class="num">2</td>' in body
+    assert '<td class="num" data-label="Used by goals">2</td>' in body
     assert "Someone else" not in body
 
 
@@ -439,5 +439,5 @@ def test_the_list_counts_the_people_in_each_segment_now(owner_client, workspace)
         left_at=now,
     )
     body = owner_client.get(url("segment-list", workspace)).content.decode()
-    assert f'<td class="num" data-members="{segment.pk}">3</td>' in body
-    assert f'<td class="num" data-members="{empty.pk}">0</td>' in body
+    assert f'<td class="num" data-label="People" data-members="{segment.pk}">3</td>' in body
+    assert f'<td class="num" data-label="People" data-members="{empty.pk}">0</td>' in body
