@@ -1,4 +1,5 @@
 import zoneinfo
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from urllib.parse import urlsplit
 
@@ -8,11 +9,58 @@ from django.contrib.auth.forms import SetPasswordMixin
 
 from anonmsg.models import MAX_EMAIL_LENGTH, Role, Workspace
 
+# Where most workspaces are, west to east: offered first, with their offset today.
+COMMON_TIME_ZONES = (
+    "UTC",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Europe/Amsterdam",
+    "Europe/Istanbul",
+    "Africa/Lagos",
+    "Africa/Johannesburg",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+)
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _offset(name: str, now: datetime) -> str:
+    """ "UTC+05:30" for a zone at `now` (today's offset: it changes with summer time)."""
+    offset = now.astimezone(zoneinfo.ZoneInfo(name)).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "−"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
 
 @cache
-def time_zone_choices() -> list[tuple[str, str]]:
-    names = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
-    return [(name, name.replace("_", " ")) for name in names]
+def _other_time_zones() -> list[tuple[str, str]]:
+    names = sorted(zoneinfo.available_timezones() - {"localtime", "Factory", *COMMON_TIME_ZONES})
+    return [(name, _label(name)) for name in names]
+
+
+def time_zone_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The common zones first (with today's offset), then every other zone A–Z, each once."""
+    now = datetime.now(UTC)
+    common = [
+        (name, name if name == "UTC" else f"{_label(name)} ({_offset(name, now)})")
+        for name in COMMON_TIME_ZONES
+    ]
+    return [("Common time zones", common), ("All time zones", _other_time_zones())]
 
 
 class WorkspaceForm(forms.ModelForm):

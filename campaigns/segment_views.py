@@ -6,7 +6,7 @@ htmx only the conditions region is swapped; without JavaScript the whole page is
 """
 
 from django.contrib import messages
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -40,7 +40,9 @@ def segment_list(request):
         .values("count")
     )
     segments = scoped(Segment, request.workspace).annotate(
-        goal_count=Coalesce(Subquery(goal_count, output_field=IntegerField()), 0)
+        goal_count=Coalesce(Subquery(goal_count, output_field=IntegerField()), 0),
+        # People in it now: their open stays, which the metrics app records (`memberships`).
+        member_count=Count("memberships", filter=Q(memberships__left_at__isnull=True)),
     )
     rows = [(segment, [describe_condition(c) for c in segment.conditions]) for segment in segments]
     return render(request, "campaigns/segment_list.html", {"rows": rows})

@@ -405,13 +405,15 @@ def preview_context(
 
 
 def _saved_preview(message) -> dict:
-    return preview_context(
+    preview = preview_context(
         html=message.content_html,
         display_type=message.display_type,
         position=message.display_position,
         element_id=message.display_element_id,
         actions=message.tracked_actions,
     )
+    preview["built_html"] = message.content_html if message.content_builder else ""
+    return preview
 
 
 def _content_preview(form, message) -> dict:
@@ -425,6 +427,8 @@ def _content_preview(form, message) -> dict:
         element_id=values["display_element_id"],
     )
     preview["errors"] = [e for errors in form.errors.values() for e in errors]
+    # What the builder makes of its fields: switching to HTML starts from it (wizard.js).
+    preview["built_html"] = values["html"] if form.cleaned_data.get("mode") == "builder" else ""
     return preview
 
 

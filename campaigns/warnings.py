@@ -31,12 +31,15 @@ class Warning:
 
 
 def platform_note(platforms: set[str]) -> str:
+    """Said once, on the rules step, where the platforms are chosen: most workspaces are
+    web-only, so repeating it on Review and on the message page was noise."""
     if not platforms or platforms == set(Platform.values):
         return ""
+    shown = [Platform(p).label for p in Platform.values if p in platforms]
     missing = [Platform(p).label for p in Platform.values if p not in platforms]
     return (
-        f"Only rules for {', '.join(Platform(p).label for p in Platform.values if p in platforms)}: "
-        f"the message never shows on {' or '.join(missing)}."
+        f"Rules for {' and '.join(shown)} only: the message is not shown on "
+        f"{' or '.join(missing)} (add a rule for that platform to show it there too)."
     )
 
 
@@ -47,8 +50,6 @@ def message_warnings(message, *, workspace) -> list[Warning]:
         warnings.append(
             Warning("No page rules: this message shows on every page (and app screen).", "rules")
         )
-    elif note := platform_note(platforms):
-        warnings.append(Warning(note, "rules"))
     actions = message.content_actions
     if message.goal_trigger == GoalTrigger.CLICK and message.content_html and not actions:
         warnings.append(

@@ -1,7 +1,8 @@
-"""Bar charts computed on the server. Pure: a series in, rectangles and labels out.
+"""Bar charts and the funnel, computed on the server. Pure: numbers in, shapes and labels out.
 
-Templates draw the result as inline SVG (no JavaScript), so an htmx swap replaces the chart
-like any other HTML.
+Templates draw the result as inline SVG (no JavaScript), so an htmx swap replaces a chart like
+any other HTML. The charts of one page share one time axis (`time_axis`): their plots have
+the same width and bucket slots, so the axis is drawn once, under the last chart.
 """
 
 from dataclasses import dataclass
@@ -26,19 +27,25 @@ class Tick:
 
 @dataclass(frozen=True)
 class Chart:
+    """Bars in a `width` × `height` plot (viewBox units, stretched to the page's width) and
+    the y ticks at their heights in pixels (the plot is drawn `height` pixels tall)."""
+
     title: str
     width: int
     height: int
-    plot_left: int
-    plot_bottom: float
     bars: list[Bar]
     y_ticks: list[Tick]
-    x_labels: list[tuple[float, str]]
     total: int
 
     @property
     def empty(self) -> bool:
         return self.total == 0
+
+
+@dataclass(frozen=True)
+class AxisLabel:
+    percent: float  # the centre of its bucket, as a share of the plot's width
+    label: str
 
 
 def nice_ceiling(value: float) -> int:
@@ -50,6 +57,13 @@ def nice_ceiling(value: float) -> int:
         if step * magnitude >= value:
             return int(step * magnitude)
     return int(10 * magnitude)  # pragma: no cover (the loop always returns)
+
+
+def tick_values(ceiling: int) -> list[int]:
+    """Whole-number ticks from 0 to `ceiling`: its half when that is whole, else every unit
+    (a count of views is never 2.5)."""
+    step = ceiling // 2 if ceiling % 2 == 0 else 1
+    return list(range(0, ceiling + 1, step))
 
 
 def short_number(value: float) -> str:
@@ -71,22 +85,17 @@ def bar_chart(
     labels: list[str],
     *,
     width: int = 720,
-    height: int = 140,
-    plot_left: int = 44,
-    axis_height: int = 18,
-    max_x_labels: int = 8,
+    height: int = 116,
+    top: int = 6,
 ) -> Chart:
-    """Bars for `values` (one per bucket) scaled to a rounded maximum, with 3 y-axis ticks
-    and at most `max_x_labels` evenly spaced bucket labels."""
+    """Bars for `values` (one per bucket, `labels` name them in tooltips) scaled to a rounded
+    maximum, with whole-number y ticks."""
     if len(values) != len(labels):
         raise ValueError("values and labels must have the same length")
-    top = 6
-    plot_bottom = height - axis_height
-    plot_height = plot_bottom - top
-    plot_width = width - plot_left
+    plot_height = height - top
     ceiling = nice_ceiling(max(values, default=0))
     count = max(len(values), 1)
-    slot = plot_width / count
+    slot = width / count
     gap = min(slot * 0.2, 4) if count > 1 else 0
     bars = []
     for index, (value, label) in enumerate(zip(values, labels, strict=True)):
@@ -96,8 +105,8 @@ def bar_chart(
             bar_height = 1
         bars.append(
             Bar(
-                x=round(plot_left + index * slot + gap / 2, 2),
-                y=round(plot_bottom - bar_height, 2),
+                x=round(index * slot + gap / 2, 2),
+                y=round(height - bar_height, 2),
                 width=round(max(slot - gap, 0.5), 2),
                 height=round(bar_height, 2),
                 value=value,
@@ -105,28 +114,70 @@ def bar_chart(
             )
         )
     ticks = [
-        Tick(
-            y=round(plot_bottom - plot_height * fraction, 2),
-            label=short_number(ceiling * fraction),
-        )
-        for fraction in (0, 0.5, 1)
+        Tick(y=round(height - plot_height * value / ceiling, 2), label=short_number(value))
+        for value in tick_values(ceiling)
     ]
-    if ceiling == 1:
-        ticks = [ticks[0], ticks[2]]
-    every = max(1, -(-len(labels) // max_x_labels))
-    x_labels = [
-        (round(plot_left + index * slot + slot / 2, 2), label)
+    return Chart(
+        title=title, width=width, height=height, bars=bars, y_ticks=ticks, total=sum(values)
+    )
+
+
+def time_axis(labels: list[str], *, max_labels: int = 8) -> list[AxisLabel]:
+    """At most `max_labels` evenly spaced bucket labels, placed at their bucket's centre."""
+    count = max(len(labels), 1)
+    every = max(1, -(-len(labels) // max_labels))
+    return [
+        AxisLabel(percent=round((index + 0.5) * 100 / count, 3), label=label)
         for index, label in enumerate(labels)
         if index % every == 0
     ]
-    return Chart(
-        title=title,
-        width=width,
-        height=height,
-        plot_left=plot_left,
-        plot_bottom=plot_bottom,
-        bars=bars,
-        y_ticks=ticks,
-        x_labels=x_labels,
-        total=sum(values),
-    )
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    key: str  # "views", "unique_viewers", "clicks" or "conversions"
+    label: str
+    value: int
+    share: float  # of the largest step, 0–1: the bar's length
+    rate: float | None  # this step ÷ the step before; None for the first
+    rate_of: str  # what the rate divides, e.g. "clicks ÷ unique viewers"
+
+    @property
+    def metric(self) -> str:
+        """Its name in markup (data-metric)."""
+        return self.key.replace("_", "-")
+
+    @property
+    def percent_of_largest(self) -> float:
+        return round(self.share * 100, 2)
+
+
+def funnel(*, views: int, unique_viewers: int, clicks: int, conversions: int) -> list[FunnelStep]:
+    """Views → unique viewers → clicks → converted, each with the rate from the step before
+    (0 when the step before is 0). Bars are scaled to the largest step: views, unless a range
+    counts conversions whose views came before it."""
+    steps = [
+        ("views", "Views", views),
+        ("unique_viewers", "Unique viewers", unique_viewers),
+        ("clicks", "Clicks", clicks),
+        ("conversions", "Converted", conversions),
+    ]
+    largest = max(max(value for _, _, value in steps), 1)
+    result = []
+    for index, (key, label, value) in enumerate(steps):
+        rate, rate_of = None, ""
+        if index:
+            _, previous_label, previous = steps[index - 1]
+            rate = value / previous if previous else 0.0
+            rate_of = f"{label.lower()} ÷ {previous_label.lower()}"
+        result.append(
+            FunnelStep(
+                key=key,
+                label=label,
+                value=value,
+                share=value / largest,
+                rate=rate,
+                rate_of=rate_of,
+            )
+        )
+    return result

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from metrics.summary import headline_numbers
+from metrics.list_numbers import list_numbers
 
 
 def _enqueue_on_commit(func: str, *args) -> None:
@@ -40,5 +40,5 @@ def on_segment_saved(sender, instance, raw=False, **kwargs):
 
 
 def on_message_list(sender, *, workspace, message_ids, **kwargs):
-    """The message list's metrics columns: all-time numbers from the rollups."""
-    return headline_numbers(workspace=workspace, message_ids=message_ids)
+    """The message list's metrics columns: all-time numbers and rates from the rollups."""
+    return list_numbers(workspace=workspace, message_ids=message_ids)

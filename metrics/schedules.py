@@ -2,9 +2,17 @@
 
 from django_q.models import Schedule
 
+# Metrics pages say how old their numbers can be from this (metrics/freshness.py).
+ROLL_UP_EVERY_MINUTES = 1
+
 SCHEDULES = [
     # name, function, schedule type, minutes
-    ("metrics: roll up message events", "metrics.tasks.roll_up_metrics", Schedule.MINUTES, 1),
+    (
+        "metrics: roll up message events",
+        "metrics.tasks.roll_up_metrics",
+        Schedule.MINUTES,
+        ROLL_UP_EVERY_MINUTES,
+    ),
     ("metrics: reconcile conversions", "metrics.tasks.reconcile", Schedule.MINUTES, 60),
 ]
 

@@ -12,9 +12,13 @@ from anonmsg.htmx import render_page, vary_on_htmx, wants_partial
 from anonmsg.plans import anonymous_messages_required
 from anonmsg.tenancy import get_for_workspace, workspace_required
 from campaigns.models import AnonymousMessage
-from metrics.charts import bar_chart
+from metrics.charts import bar_chart, funnel, time_axis
+from metrics.freshness import freshness
 from metrics.guidance import advise
+from metrics.models import RollupState
 from metrics.ranges import DEFAULT_PRESET, PRESETS, RangeError, custom_range, preset_range
+from metrics.rollups import STATE_NAME
+from metrics.schedules import ROLL_UP_EVERY_MINUTES
 from metrics.summary import message_report
 
 DEFINITIONS = {
@@ -106,6 +110,11 @@ def _charts(report):
     ]
 
 
+def _freshness():
+    ran_at = RollupState.objects.filter(name=STATE_NAME).values_list("ran_at", flat=True).first()
+    return freshness(ran_at=ran_at, now=timezone.now(), every_minutes=ROLL_UP_EVERY_MINUTES)
+
+
 @require_GET
 @workspace_required
 @anonymous_messages_required
@@ -117,12 +126,29 @@ def message_metrics(request, message_id):
     form = RangeForm(request.GET or None)
     date_range = form.date_range(workspace=request.workspace)
     report = message_report(message_id=message.pk, date_range=date_range, tz=request.workspace.tz)
-    if wants_partial(request) and request.GET.get("fingerprint") == report.fingerprint:
-        # Polling and nothing changed: htmx keeps the panel as it is.
+    counted = _freshness()
+    if (
+        wants_partial(request)
+        and request.GET.get("fingerprint") == report.fingerprint
+        and request.GET.get("counted", counted.token) == counted.token
+    ):
+        # Polling and nothing changed (numbers, nor the "updated" stamp): htmx keeps the panel.
         return HttpResponse(status=204)
     query = request.GET.copy()
     query.pop("fingerprint", None)
+    query.pop("counted", None)
     query["fingerprint"] = report.fingerprint
+    query["counted"] = counted.token
+    definitions = {
+        **DEFINITIONS,
+        "conversions": DEFINITIONS["conversions"].format(goal=_goal_text(message)),
+    }
+    steps = funnel(
+        views=report.views,
+        unique_viewers=report.unique_viewers,
+        clicks=report.clicks,
+        conversions=report.conversions,
+    )
     context = {
         "message": message,
         "form": form,
@@ -131,6 +157,9 @@ def message_metrics(request, message_id):
         "report": report,
         "charts": _charts(report),
         "actions": labelled_actions(report.actions, message.content_actions),
+        "time_axis": time_axis([bucket.label for bucket in report.buckets]),
+        "funnel": [(step, definitions[step.key]) for step in steps],
+        "freshness": counted,
         "advice": advise(
             views=report.views,
             unique_viewers=report.unique_viewers,
@@ -138,15 +167,19 @@ def message_metrics(request, message_id):
             dismissals=report.dismissals,
             conversions=report.conversions,
         ),
-        "definitions": {
-            **DEFINITIONS,
-            "conversions": DEFINITIONS["conversions"].format(goal=_goal_text(message)),
-        },
+        "definitions": definitions,
         "poll_query": query.urlencode(),
         "poll_seconds": poll_seconds(),
-        "export_query": request.GET.urlencode(),
+        "export_query": _without(request.GET, "fingerprint", "counted"),
     }
     return render_page(request, "metrics/message_metrics.html", context, partial="metrics-panel")
+
+
+def _without(query, *keys) -> str:
+    query = query.copy()
+    for key in keys:
+        query.pop(key, None)
+    return query.urlencode()
 
 
 @require_GET

@@ -3,7 +3,8 @@
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.timesince import timesince
+
+from anonmsg.templatetags.relative_time import relative
 
 register = template.Library()
 
@@ -20,9 +21,7 @@ def short_datetime(value):
 
 @register.filter
 def ago(value):
-    """`just now` under a minute, else the largest unit: `3 hours ago`."""
+    """`just now` under a minute, else the largest unit: `3 h ago` (anonmsg's relative_time)."""
     if not value:
         return ""
-    if (timezone.now() - value).total_seconds() < 60:
-        return "just now"
-    return f"{timesince(value, depth=1)} ago"
+    return relative(value, now=timezone.now())

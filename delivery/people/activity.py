@@ -17,6 +17,7 @@ PAGE_SIZE = 50
 
 
 class ActivityFilterForm(forms.Form):
+    message = forms.TypedChoiceField(label="Message", required=False, coerce=int, empty_value=None)
     anonymous_id = forms.CharField(label="Anonymous ID", required=False, max_length=255)
     user_id = forms.CharField(label="User ID", required=False, max_length=255)
     type = forms.ChoiceField(
@@ -36,8 +37,10 @@ class ActivityFilterForm(forms.Form):
         validators=[validate_supported_date],
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, messages=(), **kwargs):
+        """`messages`: (id, name) of the workspace's messages, for the message filter."""
         super().__init__(*args, **kwargs)
+        self.fields["message"].choices = [("", "All messages"), *messages]
         for name in ("anonymous_id", "user_id", "name"):
             self.fields[name].widget.attrs["type"] = "search"
         self.fields["name"].widget.attrs["placeholder"] = "e.g. Signed Up"
@@ -56,6 +59,8 @@ class ActivityFilterForm(forms.Form):
 
 def filter_events(events: QuerySet, data: dict, *, tz) -> QuerySet:
     """Apply the activity filters (cleaned form data); dates are days in the workspace's zone."""
+    if data.get("message"):
+        events = events.filter(content_id=data["message"])
     if data.get("anonymous_id"):
         events = events.filter(anonymous_id=data["anonymous_id"].strip())
     if data.get("user_id"):
@@ -94,30 +99,61 @@ def identified_people(workspace, *, search: str = "") -> QuerySet:
     return profiles.annotate(anonymous_ids=Count("visitors")).order_by("-last_seen_at", "-id")
 
 
-def event_summary(event: Event, *, message_name: str = "") -> str:
-    """One line saying what an event was about, for the activity tables."""
-    payload = event.payload if isinstance(event.payload, dict) else {}
-    properties = payload.get("properties") if isinstance(payload.get("properties"), dict) else {}
+MESSAGE_ACTIONS = {
+    "viewed_content": "Viewed",
+    "clicked_content": "Clicked",
+    "dismissed_content": "Dismissed",
+    "held_out": "Held out of",
+}
+NAME_LENGTH = 40
+
+
+def _shorten(text: str, length: int = NAME_LENGTH) -> str:
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def describe_event(event: Event, *, message_name: str = "") -> tuple[str, str]:
+    """(headline, detail): what an event says in words, for the activity tables.
+
+    "Viewed ‘Pricing: 20% off…’" (detail: the SDK's event name), "Visited /pricing" (detail:
+    the page's name), "Identified as ann@example.com" (detail: the traits sent), …
+    """
+    payload = _dict(event.payload)
+    properties = _dict(payload.get("properties"))
     if event.action_type:
-        action = event.action_type.removesuffix("_content").capitalize()
-        target = f"“{message_name}”" if message_name else f"message #{event.content_id}"
-        detail = f" · {event.action_name}" if event.action_name else ""
-        return f"{action} {target}{detail}"
+        verb = MESSAGE_ACTIONS.get(event.action_type) or event.action_type.replace("_", " ")
+        target = f"‘{_shorten(message_name)}’" if message_name else f"message #{event.content_id}"
+        detail = [f"action “{event.action_name}”"] if event.action_name else []
+        return f"{verb} {target}", " · ".join([*detail, event.name] if event.name else detail)
     if event.type == EventType.PAGE:
-        context = payload.get("context") if isinstance(payload.get("context"), dict) else {}
-        page = context.get("page") if isinstance(context.get("page"), dict) else {}
-        for value in (properties.get("path"), page.get("path"), properties.get("url")):
-            if isinstance(value, str) and value:
-                return value
-        return ""
+        page = _dict(_dict(payload.get("context")).get("page"))
+        path = next(
+            (
+                value
+                for value in (properties.get("path"), page.get("path"), properties.get("url"))
+                if isinstance(value, str) and value
+            ),
+            "",
+        )
+        if path:
+            return f"Visited {path}", event.name
+        return f"Visited {event.name or 'a page'}", ""
+    if event.type == EventType.SCREEN:
+        return f"Opened {event.name or 'a screen'}", ""
     if event.type == EventType.IDENTIFY:
-        traits = payload.get("traits") if isinstance(payload.get("traits"), dict) else {}
-        return ", ".join(sorted(traits)[:6]) if traits else ""
+        traits = _dict(payload.get("traits"))
+        detail = "traits: " + ", ".join(sorted(traits)[:6]) if traits else ""
+        return f"Identified as {event.user_id}", detail
     if event.type == EventType.ALIAS:
-        return f"{payload.get('previousId', '')} → {event.user_id}"
-    if event.type == EventType.TRACK and properties:
-        return ", ".join(sorted(properties)[:6])
-    return ""
+        return f"Linked {payload.get('previousId', '')} → {event.user_id}", ""
+    if event.type == EventType.GROUP:
+        return f"Joined group {payload.get('groupId', '')}".rstrip(), ""
+    detail = ", ".join(sorted(properties)[:6])
+    return event.name or "—", f"properties: {detail}" if detail else ""
 
 
 def describe_delay(delay: timedelta) -> str:

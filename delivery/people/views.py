@@ -15,8 +15,8 @@ from delivery.models import Event, Profile, Visitor
 from delivery.people.activity import (
     ActivityFilterForm,
     describe_delay,
+    describe_event,
     event_page,
-    event_summary,
     filter_events,
     identified_people,
     person_events,
@@ -30,7 +30,8 @@ PEOPLE_PER_PAGE = 50
 @workspace_required
 def activity(request):
     workspace = request.workspace
-    form = ActivityFilterForm(request.GET or None)
+    messages = scoped(AnonymousMessage, workspace).order_by("name", "pk").values_list("pk", "name")
+    form = ActivityFilterForm(request.GET or None, messages=messages)
     events = scoped(Event, workspace)
     if form.is_bound and form.is_valid():
         events = filter_events(events, form.cleaned_data, tz=workspace.tz)
@@ -143,13 +144,9 @@ def _describe(workspace, events: list[Event]) -> None:
     for event in events:
         person = by_user_id.get(event.user_id) or by_anonymous_id.get(event.anonymous_id)
         event.person_id, event.person_user_id = person or (None, "")
-        summary = event_summary(event, message_name=names.get(event.content_id, ""))
-        event.headline = event.name
-        if not event.headline and event.type == "identify":
-            event.headline = event.user_id
-        elif not event.headline and event.type in ("page", "screen"):
-            event.headline, summary = summary, ""
-        event.summary = summary
+        event.headline, event.summary = describe_event(
+            event, message_name=names.get(event.content_id, "")
+        )
 
 
 def _message_url(workspace, message) -> str | None:

@@ -186,8 +186,11 @@ def test_the_metrics_columns_have_their_place(owner_client, list_url, workspace)
     ("delta", "text"),
     [
         (dt.timedelta(seconds=10), "just now"),
-        (dt.timedelta(minutes=5, seconds=3), "5\xa0minutes ago"),  # never split
+        (dt.timedelta(minutes=5, seconds=3), "5\xa0min ago"),  # never split
+        (dt.timedelta(hours=3, minutes=59), "3\xa0h ago"),
+        (dt.timedelta(days=1, hours=3), "1\xa0day ago"),
         (dt.timedelta(days=2, hours=3), "2\xa0days ago"),
+        (-dt.timedelta(minutes=5, seconds=3), "in 5\xa0min"),
     ],
 )
 def test_last_change_reads_naturally(delta, text):

@@ -66,7 +66,7 @@ def test_the_list_shows_this_workspace_segments_with_their_conditions_and_goal_u
     assert "Any of" in body
     assert "company.size is greater than “50”" in body
     assert "vip exists" in body
-    assert '<td class="num">2</td>' in body
+    assert '<td class="num" data-label="Used by goals">2</td>' in body
     assert "Someone else" not in body
 
 
@@ -412,3 +412,32 @@ def test_saving_a_segment_needs_the_csrf_token(owner, workspace):
 
     assert response.status_code == 403
     assert not Segment.objects.exists()
+
+
+def test_the_list_counts_the_people_in_each_segment_now(owner_client, workspace):
+    from django.utils import timezone
+
+    from metrics.models import SegmentMembership
+    from tests.factories import ProfileFactory
+
+    segment = SegmentFactory(workspace=workspace, name="Pro plan")
+    empty = SegmentFactory(workspace=workspace, name="Nobody")
+    now = timezone.now()
+    for _ in range(3):
+        SegmentMembership.objects.create(
+            workspace=workspace,
+            segment=segment,
+            profile=ProfileFactory(workspace=workspace),
+            entered_at=now,
+        )
+    # Someone who left is not counted.
+    SegmentMembership.objects.create(
+        workspace=workspace,
+        segment=segment,
+        profile=ProfileFactory(workspace=workspace),
+        entered_at=now,
+        left_at=now,
+    )
+    body = owner_client.get(url("segment-list", workspace)).content.decode()
+    assert f'<td class="num" data-label="People" data-members="{segment.pk}">3</td>' in body
+    assert f'<td class="num" data-label="People" data-members="{empty.pk}">0</td>' in body

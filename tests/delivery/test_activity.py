@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 import pytest
 from django.urls import reverse
 
-from delivery.people.activity import describe_delay
+from delivery.people.activity import describe_delay, describe_event
 from tests.factories import (
     AnonymousMessageFactory,
     EventFactory,
@@ -222,7 +222,31 @@ def test_a_message_event_row_names_the_message(owner_client, workspace):
     )
 
     body = owner_client.get(activity_url(workspace)).content.decode()
-    assert "Clicked “Spring sale” · signup" in body
+    assert "Clicked ‘Spring sale’" in body
+    assert "action “signup” · Report Content Event" in body
+
+
+def test_the_log_filters_by_message(owner_client, workspace):
+    pricing = AnonymousMessageFactory(workspace=workspace, name="Pricing offer")
+    blog = AnonymousMessageFactory(workspace=workspace, name="Blog newsletter")
+    viewed = EventFactory(workspace=workspace, content_id=pricing.pk, action_type="viewed_content")
+    EventFactory(workspace=workspace, content_id=blog.pk, action_type="viewed_content")
+    EventFactory(workspace=workspace, name="Signed Up")
+    response = owner_client.get(activity_url(workspace, message=pricing.pk))
+    assert shown_event_ids(response) == [viewed.pk]
+    body = response.content.decode()
+    assert f'<option value="{pricing.pk}" selected>Pricing offer</option>' in body
+    assert f'<option value="{blog.pk}">Blog newsletter</option>' in body
+
+
+def test_another_workspaces_message_is_not_a_filter_choice(owner_client, workspace):
+    foreign = AnonymousMessageFactory(workspace=WorkspaceFactory(), name="Theirs")
+    EventFactory(workspace=workspace, content_id=foreign.pk, action_type="viewed_content")
+    response = owner_client.get(activity_url(workspace, message=foreign.pk))
+    assert shown_event_ids(response) == []
+    body = response.content.decode()
+    assert "Select a valid choice" in body
+    assert "Theirs" not in body
 
 
 def test_event_detail_shows_the_raw_payload_pretty_printed(owner_client, workspace):
@@ -275,3 +299,92 @@ def test_filter_dates_in_a_far_year_are_refused_not_a_500(owner_client, workspac
     assert response.status_code == 200
     if "before" not in query:
         assert "Pick a date between 2000-01-01 and 2100-12-31." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message_name", "headline", "detail"),
+    [
+        (
+            {
+                "type": "track",
+                "name": "Report Content Event",
+                "action_type": "viewed_content",
+                "content_id": 7,
+            },
+            "Pricing: 20% off the first year for teams and more",
+            "Viewed ‘Pricing: 20% off the first year for tea…’",
+            "Report Content Event",
+        ),
+        (
+            {
+                "type": "track",
+                "name": "Report Content Event",
+                "action_type": "clicked_content",
+                "content_id": 7,
+                "action_name": "claim",
+            },
+            "Pricing",
+            "Clicked ‘Pricing’",
+            "action “claim” · Report Content Event",
+        ),
+        (
+            {
+                "type": "track",
+                "name": "Report Content Event",
+                "action_type": "dismissed_content",
+                "content_id": 7,
+            },
+            "",
+            "Dismissed message #7",
+            "Report Content Event",
+        ),
+        (
+            {"type": "page", "name": "Pricing", "payload": {"properties": {"path": "/pricing"}}},
+            "",
+            "Visited /pricing",
+            "Pricing",
+        ),
+        (
+            {"type": "page", "name": "", "payload": {"context": {"page": {"path": "/blog/x"}}}},
+            "",
+            "Visited /blog/x",
+            "",
+        ),
+        ({"type": "screen", "name": "Checkout", "payload": {}}, "", "Opened Checkout", ""),
+        (
+            {
+                "type": "identify",
+                "name": "",
+                "user_id": "ann@example.com",
+                "payload": {"traits": {"plan": "pro", "email": "ann@example.com"}},
+            },
+            "",
+            "Identified as ann@example.com",
+            "traits: email, plan",
+        ),
+        (
+            {"type": "alias", "name": "", "user_id": "new", "payload": {"previousId": "old"}},
+            "",
+            "Linked old → new",
+            "",
+        ),
+        (
+            {"type": "group", "name": "", "payload": {"groupId": "acme"}},
+            "",
+            "Joined group acme",
+            "",
+        ),
+        (
+            {"type": "track", "name": "Signed Up", "payload": {"properties": {"b": 1, "a": 2}}},
+            "",
+            "Signed Up",
+            "properties: a, b",
+        ),
+        ({"type": "track", "name": "Odd", "payload": "not a dict"}, "", "Odd", ""),
+    ],
+)
+def test_each_event_reads_as_a_headline(fields, message_name, headline, detail):
+    from delivery.models import Event
+
+    event = Event(**{"payload": {}, **fields})
+    assert describe_event(event, message_name=message_name) == (headline, detail)

@@ -46,7 +46,7 @@ def test_the_chart_renders_and_updates_when_new_events_are_rolled_up(
 
     views = page.locator('[data-metric="views"]')
     expect(views).to_have_text("2")
-    chart = page.locator('[data-chart="views"] svg')
+    chart = page.locator('[data-chart="views"] svg.metrics-bars')
     expect(chart).to_be_visible()
     expect(chart.locator("rect")).to_have_count(1)
     expect(chart.locator("rect title")).to_contain_text(": 2")

@@ -1,7 +1,7 @@
 import pytest
 
-from metrics.charts import bar_chart, nice_ceiling, short_number
-from metrics.templatetags.metrics_format import bar_chart_svg, percent
+from metrics.charts import bar_chart, funnel, nice_ceiling, short_number, tick_values, time_axis
+from metrics.templatetags.metrics_format import bar_chart_svg, percent, time_axis_svg
 
 
 @pytest.mark.parametrize(
@@ -40,13 +40,14 @@ def test_short_numbers(value, expected):
 
 
 def test_bars_are_scaled_to_the_rounded_maximum_and_fill_the_width():
-    chart = bar_chart("Views", [0, 5, 10, 1], ["a", "b", "c", "d"], width=440, height=118)
-    plot_height = 118 - 18 - 6
-    assert [bar.height for bar in chart.bars] == [0, plot_height / 2, plot_height, 9.4]
-    assert chart.bars[0].x >= chart.plot_left
+    chart = bar_chart("Views", [0, 5, 10, 1], ["a", "b", "c", "d"], width=440, height=106)
+    plot_height = 106 - 6
+    assert [bar.height for bar in chart.bars] == [0, plot_height / 2, plot_height, 10]
+    assert chart.bars[0].x >= 0
     assert chart.bars[-1].x + chart.bars[-1].width <= 440
-    assert all(bar.y + bar.height == chart.plot_bottom for bar in chart.bars)
+    assert all(bar.y + bar.height == chart.height for bar in chart.bars)
     assert [tick.label for tick in chart.y_ticks] == ["0", "5", "10"]
+    assert [tick.y for tick in chart.y_ticks] == [106, 56, 6]
     assert chart.total == 16
 
 
@@ -61,10 +62,35 @@ def test_an_empty_series_has_a_unit_scale_and_no_middle_tick():
     assert [tick.label for tick in chart.y_ticks] == ["0", "1"]
 
 
-def test_at_most_eight_x_labels_are_drawn():
+@pytest.mark.parametrize(
+    ("ceiling", "ticks"),
+    [
+        (1, [0, 1]),
+        (2, [0, 1, 2]),
+        (5, [0, 1, 2, 3, 4, 5]),  # never 2.5 views
+        (10, [0, 5, 10]),
+        (50, [0, 25, 50]),
+        (500, [0, 250, 500]),
+        (2000, [0, 1000, 2000]),
+    ],
+)
+def test_ticks_are_whole_numbers(ceiling, ticks):
+    assert tick_values(ceiling) == ticks
+
+
+@pytest.mark.parametrize("largest", [1, 2, 3, 4, 5, 7, 9, 13, 27, 333, 999])
+def test_every_chart_tick_label_is_a_whole_number(largest):
+    chart = bar_chart("Clicks", [0, largest], ["a", "b"])
+    assert all("." not in tick.label for tick in chart.y_ticks)
+    assert chart.y_ticks[-1].y == 6  # the top tick is the top of the plot
+
+
+def test_the_time_axis_has_at_most_eight_labels_at_bucket_centres():
     labels = [f"h{n}" for n in range(24)]
-    chart = bar_chart("Views", [1] * 24, labels)
-    assert [label for _, label in chart.x_labels] == labels[::3]
+    axis = time_axis(labels)
+    assert [label.label for label in axis] == labels[::3]
+    assert axis[0].percent == pytest.approx(100 / 48, abs=1e-3)
+    assert axis[1].percent == pytest.approx(3.5 * 100 / 24, abs=1e-3)
 
 
 def test_values_and_labels_must_match():
@@ -74,10 +100,48 @@ def test_values_and_labels_must_match():
 
 def test_the_svg_has_a_titled_rect_per_non_zero_bar_and_escapes_labels():
     chart = bar_chart("Views", [3, 0, 4], ["<b>", "x", "y"])
-    svg = str(bar_chart_svg(chart, 1, "day"))
-    assert svg.startswith('<svg viewBox="0 0 720 140" role="img" aria-label="Views per day"')
+    svg = str(bar_chart_svg(chart, 1, "day", time_axis(["<b>", "x", "y"])))
+    assert '<svg class="metrics-bars" viewBox="0 0 720 116"' in svg
+    assert 'role="img" aria-label="Views per day"' in svg
     assert svg.count("<rect") == 2
     assert "<title>&lt;b&gt;: 3</title>" in svg
+    assert svg.count('class="metrics-guide"') == 3  # the shared axis' labels, in every chart
+    # Tick labels are drawn outside the stretched plot, so a phone does not squash them.
+    plot = svg[svg.index('class="metrics-bars"') :]
+    assert "<text" not in plot
+
+
+def test_the_time_axis_escapes_labels_and_marks_every_other_one_minor():
+    svg = str(time_axis_svg(time_axis(["<a>", "b", "c"])))
+    assert svg.count("<text") == 3
+    assert "&lt;a&gt;" in svg
+    assert svg.count("metrics-axis-minor") == 1
+
+
+@pytest.mark.parametrize(
+    ("counts", "rates", "shares"),
+    [
+        ((100, 50, 10, 5), [None, 0.5, 0.2, 0.5], [1, 0.5, 0.1, 0.05]),
+        ((0, 0, 0, 0), [None, 0, 0, 0], [0, 0, 0, 0]),
+        # A conversion counted in a short range whose view came before it.
+        ((0, 0, 0, 2), [None, 0, 0, 0], [0, 0, 0, 1]),
+        ((10, 4, 6, 1), [None, 0.4, 1.5, 1 / 6], [1, 0.4, 0.6, 0.1]),
+    ],
+)
+def test_the_funnel_divides_each_step_by_the_one_before(counts, rates, shares):
+    views, unique_viewers, clicks, conversions = counts
+    steps = funnel(
+        views=views, unique_viewers=unique_viewers, clicks=clicks, conversions=conversions
+    )
+    assert [step.label for step in steps] == ["Views", "Unique viewers", "Clicks", "Converted"]
+    assert [step.value for step in steps] == list(counts)
+    assert [step.rate for step in steps] == pytest.approx(rates)
+    assert [step.share for step in steps] == pytest.approx(shares)
+    assert [step.rate_of for step in steps][1:] == [
+        "unique viewers ÷ views",
+        "clicks ÷ unique viewers",
+        "converted ÷ clicks",
+    ]
 
 
 @pytest.mark.parametrize(

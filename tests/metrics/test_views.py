@@ -2,12 +2,14 @@ import csv
 import io
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from anonmsg.models import Plan
+from metrics.models import RollupState
 from metrics.rollups import roll_up
 from tests.factories import AnonymousMessageFactory, MessageEventFactory
 
@@ -48,7 +50,8 @@ def test_the_page_shows_headline_numbers_definitions_chart_and_actions(owner_cli
     assert 'data-metric="ctr">50%<' in body
     assert "Times the message was displayed." in body
     assert "identified within 7 days of clicking it" in body
-    assert body.count("<svg viewBox") == 3
+    assert body.count('<svg class="metrics-bars" viewBox') == 3
+    assert body.count('class="metrics-plot metrics-time-axis"') == 1  # one shared time axis
     assert "<code>signup</code>" in body and "<code>learn-more</code>" in body
     assert 'hx-trigger="every 30s"' in body
     assert "Too few views to judge yet" in body
@@ -188,7 +191,8 @@ def test_the_page_reads_rollups_with_few_queries(
 ):
     record(message, views=3, clicks=1)
     owner_client.get(url(message))  # warm the session
-    with django_assert_max_num_queries(8):
+    # Session, user, workspace, membership, message, rollups, unique viewers, rollup state.
+    with django_assert_max_num_queries(9):
         assert owner_client.get(url(message, range="90d")).status_code == 200
 
 
@@ -225,3 +229,59 @@ def test_clicks_per_action_show_the_buttons_label_and_say_when_it_is_gone(owner_
         ),
         ("old-name", '<code>old-name</code> <span class="muted">(no longer in the message)</span>'),
     ]
+
+
+def test_the_funnel_shows_each_step_and_the_rate_from_the_one_before(owner_client, message):
+    record(message, views=6, clicks=2)  # 3 distinct viewers
+    body = owner_client.get(url(message)).content.decode()
+    assert body.index('data-metric="views">6<') < body.index('data-metric="unique-viewers">3<')
+    assert body.index('data-metric="unique-viewers">3<') < body.index('data-metric="clicks">2<')
+    assert body.index('data-metric="clicks">2<') < body.index('data-metric="conversions">0<')
+    assert 'data-rate="unique_viewers">50%</strong>' in body
+    assert 'data-rate="clicks">67%</strong>' in body
+    assert 'data-rate="conversions">0%</strong>' in body
+    assert '<rect class="funnel-fill funnel-fill-2" width="50.00%"' in body
+
+
+def test_the_page_says_when_the_numbers_were_counted_and_how_old_they_can_be(
+    owner_client, message, workspace
+):
+    workspace.time_zone = "Europe/Paris"
+    workspace.save()
+    record(message, views=1)
+    state = RollupState.objects.get()
+    state.ran_at = timezone.now() - timedelta(minutes=2)
+    state.save()
+    body = owner_client.get(url(message)).content.decode()
+    local = state.ran_at.astimezone(ZoneInfo("Europe/Paris"))
+    assert f">{local:%H:%M}</time>" in body
+    assert "the numbers are up to a minute old" in body
+    assert "have not been counted since" not in body
+
+
+def test_a_stopped_rollup_job_is_said_with_what_to_do(owner_client, message):
+    record(message, views=1)
+    RollupState.objects.update(ran_at=timezone.now() - timedelta(minutes=30))
+    body = owner_client.get(url(message)).content.decode()
+    assert "New events have not been counted since" in body
+    assert "bin/worker" in body
+    assert "up to a minute old" not in body  # it is not, while the job is stopped
+
+
+def test_a_rollup_job_that_never_ran_is_said(owner_client, message):
+    body = owner_client.get(url(message)).content.decode()
+    assert "Not counted yet" in body
+    assert "Events have not been counted yet." in body
+
+
+def test_polling_gets_the_panel_again_when_the_job_ran_without_new_numbers(owner_client, message):
+    record(message, views=2)
+    first = owner_client.get(url(message, range="24h"), **HX)
+    query = first.context["poll_query"]
+    assert "counted=" in query
+    assert owner_client.get(f"{url(message)}?{query}", **HX).status_code == 204
+    # The job ran again a few minutes later and found nothing: the stamp must move on.
+    roll_up(now=timezone.now() + timedelta(minutes=3))
+    again = owner_client.get(f"{url(message)}?{query}", **HX)
+    assert again.status_code == 200
+    assert 'data-metric="views">2<' in again.content.decode()
