@@ -511,7 +511,7 @@ def test_settings_say_where_and_when_the_snippet_was_seen(owner_client, workspac
     )
     page_event(WorkspaceFactory(), "https://other.example/")
     body = visible(owner_client.get(reverse("settings-inapp", args=[workspace.pk])))
-    assert "Snippet seen 3 hours ago on https://shop.example/pricing." in body
+    assert "Snippet seen 3 h ago on https://shop.example/pricing." in body
     assert "other.example" not in body
 
 
