@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class DeliveryConfig(AppConfig):
@@ -10,3 +11,12 @@ class DeliveryConfig(AppConfig):
         from delivery import checks, invalidation, openapi  # noqa: F401  (registers them)
 
         contribute(openapi)
+        post_migrate.connect(_ensure_event_partitions, sender=self)
+
+
+def _ensure_event_partitions(**kwargs):
+    """A fresh install (and one whose task did not run for a while) gets today's and the next
+    days' event partitions from `migrate` itself (delivery/partitions.py)."""
+    from delivery.partitions import ensure_event_partitions
+
+    ensure_event_partitions()
