@@ -129,12 +129,12 @@ def ensure_event_partitions(*, now: datetime | None = None, ahead: int = DAYS_AH
     today = (now or timezone.now()).astimezone(UTC).date()
     created = []
     for day in days_to_create(today=today, existing=event_partitions(), ahead=ahead):
-        _create_day_partition(day)
+        create_day_partition(day)
         created.append(day_partition_name(day))
     return created
 
 
-def _create_day_partition(day: date) -> None:
+def create_day_partition(day: date) -> None:
     quote = connection.ops.quote_name
     parent, name = quote(event_table()), quote(day_partition_name(day))
     default = quote(f"{event_table()}_default")
@@ -171,7 +171,8 @@ def _create_day_partition(day: date) -> None:
 
 def rewrite_partition(partition: Partition, *, keep_sql: str, params: list) -> int:
     """Replace `partition` by a copy holding only the rows `keep_sql` (a condition on the
-    alias `e`) selects, renamed `…_kept`; returns how many rows were dropped.
+    alias `e`) selects, renamed `…_kept`, or drop it when it keeps none (its range is then
+    uncovered: nothing is received in the past); returns how many rows were dropped.
 
     The copy is built, indexed and constrained before the old partition is dropped, so the
     lock that blocks inserts on the parent lasts only for the DROP and the ATTACH."""
@@ -193,6 +194,12 @@ def rewrite_partition(partition: Partition, *, keep_sql: str, params: list) -> i
             params,
         )
         kept = cursor.rowcount
+        cursor.execute(f"SELECT count(*) FROM {quote(partition.name)}")
+        before = cursor.fetchone()[0]
+        if kept == 0:
+            cursor.execute(f"DROP TABLE {building}")
+            cursor.execute(f"DROP TABLE {quote(partition.name)}")
+            return before
         conditions = []
         if partition.lower is not None:
             conditions.append("received_at >= %s")
@@ -203,8 +210,6 @@ def rewrite_partition(partition: Partition, *, keep_sql: str, params: list) -> i
             f"CHECK ({' AND '.join(conditions) or 'true'})",
             bounds,
         )
-        cursor.execute(f"SELECT count(*) FROM {quote(partition.name)}")
-        before = cursor.fetchone()[0]
         cursor.execute(f"DROP TABLE {quote(partition.name)}")
         cursor.execute(f"ALTER TABLE {building} RENAME TO {quote(new_name)}")
         cursor.execute(

@@ -2,7 +2,8 @@
 
 PostgreSQL (see delivery/partitions.py for the why):
 - the existing table keeps its rows and becomes one partition, `delivery_event_upto_YYYYMMDD`,
-  holding everything received before tomorrow (UTC): no row is copied. Its id column loses its
+  holding everything received before tomorrow (UTC): no row is copied (a fresh install, whose
+  table is empty, drops it instead and starts with day partitions only). Its id column loses its
   identity to a sequence owned by the new parent (a partitioned table cannot have one in
   PostgreSQL 15), its primary key becomes (id, received_at) (a partitioned table's unique keys
   must contain the partition key; building it reads the table once), and its indexes are
@@ -70,11 +71,15 @@ def partition_events(apps, schema_editor):
     run(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(table + '_pkey')} PRIMARY KEY (id, received_at)")
     for index in Event._meta.indexes:
         schema_editor.add_index(Event, index)
-    run(
-        f"ALTER TABLE {quote(table)} ATTACH PARTITION {quote(legacy)} "
-        "FOR VALUES FROM (MINVALUE) TO (%s)",
-        [tomorrow],
-    )
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {quote(legacy)})")
+        has_rows = cursor.fetchone()[0]
+    if has_rows:
+        run(
+            f"ALTER TABLE {quote(table)} ATTACH PARTITION {quote(legacy)} "
+            "FOR VALUES FROM (MINVALUE) TO (%s)",
+            [tomorrow],
+        )
     run(f"CREATE TABLE {quote(table + '_default')} PARTITION OF {quote(table)} DEFAULT")
 
     # messageIds: one partition per generation, seeded with the recent ones.
@@ -97,6 +102,8 @@ def partition_events(apps, schema_editor):
         "WHERE received_at >= now() - interval '14 days' ON CONFLICT DO NOTHING",
         [current],
     )
+    if not has_rows:
+        run(f"DROP TABLE {quote(legacy)}")
 
 
 def unpartition_events(apps, schema_editor):
