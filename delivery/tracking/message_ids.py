@@ -85,12 +85,14 @@ def insert_new_events(
     names = ", ".join(quote(name) for name, _ in columns)
     claim_in = claim_generations(at)
     if len(claim_in) == 1:
-        # This week's generation, for what last week's does not hold.
+        # This week's generation, for what last week's does not hold. One index probe per id
+        # (LATERAL … LIMIT 1): an anti-join could read the workspace's whole generation.
         claim = (
             f"claimed AS (INSERT INTO {ids} (generation, workspace_id, message_id) "
-            "SELECT %s, %s, u.message_id FROM u WHERE NOT EXISTS (SELECT 1 FROM "
-            f"{ids} p WHERE p.generation = %s AND p.workspace_id = %s "
-            "AND p.message_id = u.message_id) ORDER BY u.message_id "
+            "SELECT %s, %s, u.message_id FROM u LEFT JOIN LATERAL (SELECT true AS known "
+            f"FROM {ids} p WHERE p.generation = %s AND p.workspace_id = %s "
+            "AND p.message_id = u.message_id LIMIT 1) previous ON true "
+            "WHERE previous.known IS NULL ORDER BY u.message_id "
             "ON CONFLICT DO NOTHING RETURNING message_id)"
         )
         claim_params = [claim_in[0], workspace_id, checked_generation(at), workspace_id]
