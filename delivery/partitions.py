@@ -8,8 +8,8 @@ Why `received_at` (the server's clock) and not the event's `timestamp`:
   cannot rely on partitions anyway (delivery/tracking/message_ids.py);
 - retention ages by when the server got the data, and a partition past it has only old rows;
 - `timestamp` is never later than `received_at` (parsing.corrected_timestamp), so a query with
-  a lower bound on `timestamp` can add the same bound on `received_at` to skip older
-  partitions (see `received_since`).
+  a lower bound on `timestamp` (attribution windows, a date-filtered activity log) may add the
+  same bound on `received_at` and PostgreSQL skips every older partition.
 Days, because retention is counted in days and a day of events is a partition small enough
 to rewrite when retention compacts it.
 
@@ -88,12 +88,6 @@ def _overlaps(partition: Partition, start: datetime, end: datetime) -> bool:
     return (partition.lower is None or partition.lower < end) and (
         partition.upper is None or start < partition.upper
     )
-
-
-def received_since(at: datetime) -> dict:
-    """Filter kwargs that let PostgreSQL skip the partitions of events received before `at`:
-    add them to a query that already asks for `timestamp >= at` (timestamp <= received_at)."""
-    return {"received_at__gte": at}
 
 
 def event_partitions() -> list[Partition]:

@@ -11,7 +11,6 @@ from delivery import tasks
 from delivery.models import Event
 from delivery.partitions import (
     Partition,
-    create_day_partition,
     day_partition_name,
     days_to_create,
     ensure_event_partitions,
@@ -19,10 +18,11 @@ from delivery.partitions import (
 )
 from delivery.tracking import parsing
 from delivery.tracking.recording import record_events
+from tests.delivery.partition_helpers import past_day_partition
 from tests.delivery.tracking_helpers import send, track
 
 postgresql_only = pytest.mark.skipif(
-    "connection.vendor != 'postgresql'", reason="SQLite keeps a plain events table"
+    connection.vendor != "postgresql", reason="SQLite keeps a plain events table"
 )
 
 
@@ -167,19 +167,6 @@ def test_the_tracking_api_answers_503_with_retry_after_when_no_partition_takes_t
     response = send(client, "track", track(messageId="m-1"), write_key=workspace.write_key)
     assert response.status_code == 200
     assert Event.objects.count() == 1
-
-
-def past_day_partition(day: date) -> str:
-    """A partition for a past day, as an old installation has (the partition made of the
-    pre-partitioning table, when another test's migration left one empty, goes first)."""
-    for partition in event_partitions():
-        if partition.lower is None and partition.upper > at(day):
-            with connection.cursor() as cursor:
-                cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{partition.name}")')
-                assert not cursor.fetchone()[0], "a test left events behind"
-                cursor.execute(f'DROP TABLE "{partition.name}"')
-    create_day_partition(day)
-    return day_partition_name(day)
 
 
 @postgresql_only

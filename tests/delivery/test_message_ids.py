@@ -23,7 +23,7 @@ from delivery.tracking.recording import record_events
 from tests.delivery.tracking_helpers import send, track
 
 postgresql_only = pytest.mark.skipif(
-    "connection.vendor != 'postgresql'", reason="SQLite deduplicates with its unique index"
+    connection.vendor != "postgresql", reason="SQLite deduplicates with its unique index"
 )
 
 # A week boundary (Thursday 00:00 UTC) and its generations: week W is generation W % 3.
