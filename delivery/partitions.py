@@ -36,6 +36,8 @@ DAYS_AHEAD = 7
 # DDL on the parent waits at most this long for running inserts, rather than stalling them.
 LOCK_TIMEOUT = "5s"
 KEPT_SUFFIX = "_kept"
+# pg_advisory_xact_lock key taken by whatever creates, rewrites or drops partitions.
+MAINTENANCE_LOCK = 7_214_005
 _BOUND = re.compile(r"FROM \((?:'([^']+)'|MINVALUE)\) TO \((?:'([^']+)'|MAXVALUE)\)")
 
 
@@ -114,18 +116,39 @@ def event_partitions() -> list[Partition]:
 
 
 def ensure_event_partitions(*, now: datetime | None = None, ahead: int = DAYS_AHEAD) -> list[str]:
-    """Create the partitions of today and the next `ahead` days that are missing; returns
-    their names. Idempotent; safe while events arrive (each partition is created on its own
-    and attached, which does not block inserts, unless rows for its day wait in the default
-    partition: then they are moved in the same transaction)."""
+    """Create the partitions of today and the next `ahead` days that are missing, and of any
+    past day whose events wait in the default partition; returns their names.
+
+    Idempotent, and safe while events arrive and on several nodes at once (one at a time, by
+    an advisory lock). A partition is created as a table and attached, which does not block
+    inserts; rows of its day waiting in the default partition are moved into it on the way."""
     if not is_partitioned():
         return []
     today = (now or timezone.now()).astimezone(UTC).date()
     created = []
-    for day in days_to_create(today=today, existing=event_partitions(), ahead=ahead):
-        create_day_partition(day)
-        created.append(day_partition_name(day))
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MAINTENANCE_LOCK])
+        existing = event_partitions()
+        days = days_to_create(today=today, existing=existing, ahead=ahead)
+        for day in _days_waiting_in_default():
+            uncovered = days_to_create(today=day, existing=existing, ahead=0) == [day]
+            if uncovered and day not in days:
+                days.append(day)
+        for day in sorted(days):
+            create_day_partition(day)
+            created.append(day_partition_name(day))
     return created
+
+
+def _days_waiting_in_default() -> list[date]:
+    """The UTC days of the rows in the default partition (normally none: a cheap scan)."""
+    default = connection.ops.quote_name(f"{event_table()}_default")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT (received_at AT TIME ZONE 'UTC')::date FROM {default} ORDER BY 1"
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def create_day_partition(day: date) -> None:
@@ -179,7 +202,13 @@ def rewrite_partition(partition: Partition, *, keep_sql: str, params: list) -> i
     upper = "MAXVALUE" if partition.upper is None else "%s"
     bounds = [value for value in (partition.lower, partition.upper) if value is not None]
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [MAINTENANCE_LOCK])
         cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        cursor.execute(
+            "SELECT 1 FROM pg_class WHERE oid = to_regclass(%s)", [quote(partition.name)]
+        )
+        if cursor.fetchone() is None:
+            return 0  # another node rewrote it meanwhile
         cursor.execute(f"CREATE TABLE {building} (LIKE {parent} INCLUDING ALL)")
         columns = ", ".join(quote(field.column) for field in Event._meta.concrete_fields)
         cursor.execute(

@@ -19,14 +19,19 @@ def partition_of_event(event_id: int) -> str:
         return cursor.fetchone()[0]
 
 
-def past_day_partition(day: date) -> str:
-    """A partition for a past day, as an old installation has (the partition made of the
-    pre-partitioning table, when another test's migration left one empty, goes first)."""
+def without_empty_upto_partition() -> None:
+    """Drop the partition made of the pre-partitioning table when another test's migration
+    left one, empty, covering every past day."""
     for partition in event_partitions():
-        if partition.lower is None and partition.upper > at(day):
+        if partition.lower is None:
             with connection.cursor() as cursor:
                 cursor.execute(f'SELECT EXISTS (SELECT 1 FROM "{partition.name}")')
                 assert not cursor.fetchone()[0], "a test left events behind"
                 cursor.execute(f'DROP TABLE "{partition.name}"')
+
+
+def past_day_partition(day: date) -> str:
+    """A partition for a past day, as an old installation has."""
+    without_empty_upto_partition()
     create_day_partition(day)
     return day_partition_name(day)

@@ -18,7 +18,7 @@ from delivery.partitions import (
 )
 from delivery.tracking import parsing
 from delivery.tracking.recording import record_events
-from tests.delivery.partition_helpers import past_day_partition
+from tests.delivery.partition_helpers import past_day_partition, without_empty_upto_partition
 from tests.delivery.tracking_helpers import send, track
 
 postgresql_only = pytest.mark.skipif(
@@ -117,6 +117,20 @@ def test_events_of_a_day_without_partition_wait_in_the_default_one_and_move_in_w
     assert created == [day_partition_name(later.astimezone(UTC).date())]
     assert Event.objects.count() == 2
     assert {partition_of(event) for event in Event.objects.all()} == set(created)
+
+
+@postgresql_only
+def test_events_of_a_past_day_without_partition_get_one_from_the_next_maintenance(workspace):
+    # The worker was down for longer than the week created ahead: those days' events wait in
+    # the default partition, and get their partitions (so that retention compacts them).
+    without_empty_upto_partition()
+    day = timezone.now().astimezone(UTC).date() - timedelta(days=20)
+    recorded = record(workspace, received_at=at(day, 15), message_id="m-1")
+
+    created = tasks.maintain_event_partitions()["created"]
+
+    assert day_partition_name(day) in created
+    assert partition_of(Event.objects.get(pk=recorded.event_ids[0])) == day_partition_name(day)
 
 
 @postgresql_only
