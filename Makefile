@@ -10,7 +10,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export PORT HOST
 
-.PHONY: run test fuzz lint format install install-dev bench bench-tracking bench-delivery bench-metrics bench-slow-clients clean help
+.PHONY: run test fuzz lint format install install-dev bench bench-tracking bench-ingest bench-delivery bench-metrics bench-slow-clients clean help
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -51,6 +51,9 @@ bench: bench-tracking bench-delivery  ## Tracking and delivery benchmarks on Pos
 
 bench-tracking: install-dev
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/tracking.py $(BENCH_ARGS)
+
+bench-ingest: install-dev  ## Batch ingestion: events/s and server CPU per event (PostgreSQL)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/event_ingest.py $(BENCH_ARGS)
 
 bench-delivery: install-dev
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/delivery.py $(BENCH_ARGS)

@@ -92,9 +92,21 @@ class Event(models.Model):
     A few fields are copied out of the payload into columns so that the activity log, rollups
     and attribution can filter on indexes: the message-event fields (content_id, action_type,
     action_name) are set only for `Report Content Event` tracks.
+
+    On PostgreSQL the table is partitioned by day of `received_at` (delivery/partitions.py),
+    its primary key is (id, received_at), and `messageId` deduplication lives in
+    `EventMessageId`: a partitioned table cannot hold a unique key on (workspace, message_id).
+    The hot table has no foreign key (a per-row check on every insert): deleting a workspace
+    deletes its events through Django, as before.
     """
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="events")
+    workspace = models.ForeignKey(
+        Workspace,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_constraint=False,
+        db_index=False,  # event_ws_time starts with it
+    )
     message_id = models.CharField(max_length=255)
     type = models.CharField(max_length=10, choices=EventType.choices)
     name = models.CharField(max_length=255, blank=True)
@@ -114,11 +126,6 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-timestamp", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["workspace", "message_id"], name="unique_event_message_id"
-            )
-        ]
         indexes = [
             models.Index(fields=["workspace", "-timestamp"], name="event_ws_time"),
             models.Index(
@@ -139,6 +146,30 @@ class Event(models.Model):
 
     def __str__(self):
         return f"{self.type} {self.name}".strip()
+
+
+class EventMessageId(models.Model):
+    """The messageIds already stored, for deduplication (delivery/tracking/message_ids.py).
+
+    Kept in rotating weekly generations (0, 1, 2): an id is checked against the current and
+    the previous generation, so it is remembered for 7 to 14 days, and the generation that is
+    neither is emptied at once (TRUNCATE of its partition on PostgreSQL) instead of deleted
+    row by row.
+    """
+
+    pk = models.CompositePrimaryKey("generation", "workspace", "message_id")
+    generation = models.PositiveSmallIntegerField()
+    workspace = models.ForeignKey(
+        Workspace,
+        on_delete=models.DO_NOTHING,  # rotated away within two weeks anyway
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    message_id = models.CharField(max_length=255)
+
+    def __str__(self):
+        return self.message_id
 
 
 class VisitorMessageState(models.Model):

@@ -11,6 +11,7 @@ in the syntax both accept.
 import json
 from datetime import datetime
 
+import orjson
 from django.db import connection
 
 # Rows per statement on SQLite (at most 32,766 bound parameters).
@@ -24,6 +25,25 @@ def _sql_value(value):
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return value
+
+
+def recordset(columns: list[tuple[str, str]]) -> str:
+    """`jsonb_to_recordset(%s::jsonb) AS u(…)`: the rows of a `json_document` as a relation."""
+    quote = connection.ops.quote_name
+    record = ", ".join(f"{quote(name)} {kind}" for name, kind in columns)
+    return f"jsonb_to_recordset(%s::jsonb) AS u({record})"
+
+
+def json_document(columns: list[tuple[str, str]], rows: list[tuple]) -> str:
+    """`rows` as the JSON array of objects that `recordset(columns)` reads."""
+    keys = [name for name, _ in columns]
+    records = [dict(zip(keys, row, strict=True)) for row in rows]
+    try:
+        return orjson.dumps(records).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(
+            records, ensure_ascii=False, separators=(",", ":"), default=datetime.isoformat
+        )
 
 
 def insert_rows(
@@ -41,18 +61,9 @@ def insert_rows(
     returned = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            keys = [name for name, _ in columns]
-            document = json.dumps(
-                [dict(zip(keys, row, strict=True)) for row in rows],
-                ensure_ascii=False,
-                separators=(",", ":"),
-                default=datetime.isoformat,
-            )
-            record = ", ".join(f"{quote(name)} {kind}" for name, kind in columns)
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} "
-                f"FROM jsonb_to_recordset(%s::jsonb) AS u({record}) {suffix}",
-                [document],
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {recordset(columns)} {suffix}",
+                [json_document(columns, rows)],
             )
             returned = cursor.fetchall() if "RETURNING" in suffix else []
         else:

@@ -1,8 +1,9 @@
 """record_events: one request's validated events, written in one transaction.
 
-1. The raw events, one multi-row `INSERT … ON CONFLICT (workspace, message_id) DO NOTHING
-   RETURNING`: what comes back is what is new; a retried event is a duplicate and has no
-   other effect at all.
+1. The raw events whose messageId is new, in one statement: on PostgreSQL the ids are claimed
+   in the dedup table and the new events inserted into today's partition (message_ids.py);
+   on SQLite a multi-row `INSERT … ON CONFLICT (workspace, message_id) DO NOTHING`. What
+   comes back is what is new; a retried event is a duplicate and has no other effect at all.
 2. For the new events only: visitors (one upsert), profiles (one upsert), merges, traits,
    and the per-visitor message state that delivery reads (one upsert).
 3. After commit, `events_recorded` and `profile_traits_changed` (delivery/signals.py).
@@ -19,7 +20,7 @@ from campaigns.models import AnonymousMessage
 from delivery.models import Event, Profile, VisitorMessageState
 from delivery.sdk_api import visitor_state
 from delivery.signals import events_recorded, profile_traits_changed
-from delivery.tracking import identity
+from delivery.tracking import identity, message_ids
 from delivery.tracking.bulk_sql import insert_rows
 from delivery.tracking.identity import EARLIER, LATER
 from delivery.tracking.parsing import CLICKED, DISMISSED, VIEWED, IncomingEvent
@@ -103,7 +104,11 @@ def _insert_events(
     received_at: datetime,
     known_messages: set[int],
 ) -> dict[str, int]:
-    """Insert the raw events; returns {message_id: id} of those that were not there yet."""
+    """Insert the raw events whose messageId is new; returns {message_id: id} of those.
+
+    On PostgreSQL the messageIds are claimed in the same statement (message_ids.py): that is
+    the exact deduplication, across partitions and for 7+ days. SQLite's plain table keeps
+    its unique index on (workspace_id, message_id)."""
     rows = []
     for event in events:
         # An unknown or foreign contentId stays in the payload only: no column, so no rollup
@@ -125,15 +130,20 @@ def _insert_events(
                 event.payload,
             )
         )
-    # Sorted by messageId, so that concurrent batches sharing ids take their unique-index locks
-    # in the same order and cannot deadlock.
-    rows.sort(key=lambda row: row[1])
-    returned = insert_rows(
-        Event._meta.db_table,
-        EVENT_COLUMNS,
-        rows,
-        "ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING id, message_id",
-    )
+    if connection.vendor == "postgresql":
+        returned = message_ids.insert_new_events(
+            workspace_id=workspace_id, columns=EVENT_COLUMNS, rows=rows, at=received_at
+        )
+    else:
+        # Sorted by messageId, so that concurrent batches sharing ids take their unique-index
+        # locks in the same order.
+        rows.sort(key=lambda row: row[1])
+        returned = insert_rows(
+            Event._meta.db_table,
+            EVENT_COLUMNS,
+            rows,
+            "ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING id, message_id",
+        )
     return {message_id: pk for pk, message_id in returned}
 
 

@@ -23,3 +23,8 @@ class Command(BaseCommand):
             f"{verb} {purged.visitors} anonymous visitor(s) and {purged.events} event(s) "
             f"not seen for {settings.ANONMSG_RETENTION_DAYS} days or more."
         )
+        if purged.partitions:
+            self.stdout.write(
+                f"{purged.events_in_partitions} of those event(s) went with "
+                f"{purged.partitions} compacted day partition(s)."
+            )
