@@ -228,13 +228,16 @@ def make_every_schedule_due() -> list[str]:
     """Every schedule anonmsg creates, due a minute ago; their names. A transactional test's
     flush removed the ones data migrations create: they are made again here (a schedule added
     by a new data migration belongs here too); `post_migrate` makes the others after a flush."""
-    purge = importlib.import_module("delivery.migrations.0003_purge_anonymous_data_schedule")
-    purge.create_schedule(apps, None)
+    for migration in (
+        "delivery.migrations.0003_purge_anonymous_data_schedule",
+        "delivery.migrations.0006_maintain_event_partitions_schedule",
+    ):
+        importlib.import_module(migration).create_schedule(apps, None)
     ensure_schedules()
     schedules = Schedule.objects.exclude(repeats=0)
     schedules.update(next_run=timezone.now() - timedelta(minutes=1))
     names = sorted(schedules.values_list("name", flat=True))
-    assert len(names) >= 3, names
+    assert len(names) >= 4, names
     return names
 
 
