@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 from functools import cache
+from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
@@ -97,7 +98,7 @@ def delivery(request):
 
 def _delivery_params(request) -> dict:
     """The query string, checked; BadInput (400) names the first problem."""
-    query = request.GET
+    query = _query(request)
     write_key = query.get("writeKey", "").strip()
     if not write_key:
         # A 400, not a 401, since the first release (docs/delivery-api.md): SDKs rely on it.
@@ -136,6 +137,30 @@ def _delivery_params(request) -> dict:
         # value, or none, means "not known to be fresh".
         "fresh": query.get("fresh") == "1",
     }
+
+
+def _query(request) -> dict[str, str]:
+    """The query string as {name: its last value}, which is what `request.GET.get()` answers,
+    for half its cost: a QueryDict keeps a list of values per name, and building it was a
+    tenth of a warm request's CPU. Decoded as Django decodes it (UTF-8, else Latin-1)."""
+    raw = request.META.get("QUERY_STRING", "")
+    try:
+        text = raw.encode("iso-8859-1").decode()
+    except UnicodeError:
+        text = raw  # not UTF-8: the WSGI string is already its Latin-1 reading
+    try:
+        return dict(
+            parse_qsl(
+                text,
+                keep_blank_values=True,
+                max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
+            )
+        )
+    except ValueError:
+        raise BadInput(
+            "Too many query parameters: send writeKey, anonymousId and url (or screen).",
+            code="too_many_parameters",
+        ) from None
 
 
 def _page(query, user_agent: str):
