@@ -155,6 +155,11 @@ def parse_args():
         "--web-command",
         help="a gunicorn command line to measure instead of the Procfile's web command",
     )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="WEB_ACCESS_LOG=1: gunicorn writes its access log (to a file here)",
+    )
     parser.add_argument("--web-concurrency", help="WEB_CONCURRENCY for the web command")
     parser.add_argument("--web-threads", help="WEB_THREADS for the web command")
     parser.add_argument("--no-latency", action="store_true", help="skip the hey latency runs")
@@ -301,6 +306,9 @@ def main():
         sys.exit(f"Unknown scenarios: {', '.join(sorted(unknown))}")
     database = fresh_database(args.database)
     env = server_env(database, fresh_redis(args.redis_url))
+    env.pop("WEB_ACCESS_LOG", None)
+    if args.access_log:
+        env["WEB_ACCESS_LOG"] = "1"
     if args.web_concurrency:
         env["WEB_CONCURRENCY"] = args.web_concurrency
     if args.web_threads:
@@ -364,7 +372,8 @@ def main():
         f"{args.url}; {VISITORS} returning visitors with state on 30 messages each.\n"
         f"Web command: {command}\n"
         f"WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', '(default)')} "
-        f"WEB_THREADS={env.get('WEB_THREADS', '(default)')}; wrk {args.threads} threads × "
+        f"WEB_THREADS={env.get('WEB_THREADS', '(default)')} "
+        f"WEB_ACCESS_LOG={env.get('WEB_ACCESS_LOG', '')}; wrk {args.threads} threads × "
         f"{args.connections} connections, {args.rounds} rounds of {args.seconds} s, "
         f"alternating; access log lines written: {access_log_lines:,}; "
         f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}.\n"
