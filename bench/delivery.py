@@ -375,7 +375,7 @@ def main():
         f"WEB_THREADS={env.get('WEB_THREADS', '(default)')} "
         f"WEB_ACCESS_LOG={env.get('WEB_ACCESS_LOG', '')}; wrk {args.threads} threads × "
         f"{args.connections} connections, {args.rounds} rounds of {args.seconds} s, "
-        f"alternating; access log lines written: {access_log_lines:,}; "
+        f"alternating; web process output lines: {access_log_lines:,}; "
         f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}.\n"
     )
     rows = []
