@@ -158,7 +158,7 @@ def test_the_memoised_answer_starts_and_ends_messages_on_time(client, workspace,
     assert ids(ask(client, workspace, NEW_ID + "-3")) == [later.pk]
 
 
-def test_a_returning_visitor_without_state_on_the_page_costs_no_query(
+def test_a_warm_returning_visitor_with_state_costs_no_query(
     client, workspace, django_assert_num_queries
 ):
     message = launched(workspace)
