@@ -24,7 +24,8 @@ run: install  ## Migrate, seed the demo, start the web server and the task worke
 	@echo "  Demo website with an anonymous message: http://$(HOST):$(PORT)/demo/pricing/"
 	@echo "  Ctrl-C stops the web server and the worker."
 	@echo ""
-	@$(BIN)/honcho start -f Procfile
+	@# The access log on, as developers expect in their terminal (off by default in production).
+	@WEB_ACCESS_LOG=$${WEB_ACCESS_LOG-1} $(BIN)/honcho start -f Procfile
 
 test: install-dev  ## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise)
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -55,7 +56,7 @@ bench-tracking: install-dev
 bench-ingest: install-dev  ## Batch ingestion: events/s and server CPU per event (PostgreSQL)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/event_ingest.py $(BENCH_ARGS)
 
-bench-delivery: install-dev
+bench-delivery: install-dev  ## wrk against the Procfile's web command: no-op, new and returning visitors (needs wrk, hey)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/delivery.py $(BENCH_ARGS)
 
 bench-metrics: install-dev  ## 10M-event metrics benchmark (long; BENCH_ARGS="--events 300000" for a quick run)

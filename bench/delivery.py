@@ -1,26 +1,45 @@
-"""Delivery API benchmark on PostgreSQL: GET /api/v1/delivery against a no-op view.
+"""Delivery API benchmark: wrk against the Procfile's own web command, next to a no-op view.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/anonmsg .venv/bin/python bench/delivery.py
+    make bench-delivery
+    # or: DATABASE_URL=postgres://postgres@127.0.0.1:5432/anonmsg .venv/bin/python bench/delivery.py
 
-In one run, on one gunicorn (production settings, DEBUG off, gthread workers as in the
-Procfile) bound to 127.0.0.1, with a fresh database (default `anonmsg_delivery_bench`,
-dropped and created again):
-1. one premium workspace (created with `manage.py create_workspace`) with 100 live messages
-   (1–2 page rules each, of every operator; ~1 KB of HTML; every display type) and --visitors anonymous visitors,
-   each with a per-message state for 30 of the messages (views, some dismissed or clicked);
-2. the cache is warmed (one request per process and thread);
-3. rounds of: the no-op JSON view (`GET /bench/noop`, routed only with ANONMSG_BENCH=1),
-   then `GET /api/v1/delivery?writeKey=…&anonymousId=…&url=…` for a page where several
-   messages are eligible; requests/s of each and their ratio, per round and the median.
-Target (issue 5): delivery ≥ 0.5× the no-op rate.
+In one run, with a fresh PostgreSQL database (`--database`, dropped and created again) and an
+emptied loopback Redis database (`--redis-url`):
+1. one premium workspace (`manage.py create_workspace`) with 100 live messages (1–2 page rules
+   each, of every operator; ~1 KB of HTML; every display type) and 200 returning visitors,
+   each with state on 30 of the messages (views; some dismissed or clicked);
+2. gunicorn started with EXACTLY the Procfile's `web:` command (through `sh`, as honcho runs
+   it; `--web-command` tries another), production settings, ANONMSG_BENCH=1, its access log
+   written to a file;
+3. `--rounds` rounds, each alternating, for `--seconds` with wrk (2 threads × 12 connections):
+   - `noop`: `GET /bench/noop` (routed only with ANONMSG_BENCH=1), the yardstick;
+   - `new`: delivery with a new anonymousId on every request, and `fresh=1`, as the browser
+     SDK sends it for an id it has reported nothing for (bench/wrk/new_visitors.lua);
+   - `new-nohint`: the same without `fresh=1` (older SDKs, mobile SDKs);
+   - `returning`: delivery for the 200 seeded visitors, at random
+     (bench/wrk/returning_visitors.lua);
+   requests/s (median of the rounds), the ratio to the no-op of the same round, and the CPU
+   per request of gunicorn's processes (master, live workers and reaped ones, from /proc);
+4. `hey` at half of each scenario's measured rate (`-q` per connection × `-c`), for p50 and
+   p99 latency. hey asks one URL: `new` is then one fresh id over and over (the server never
+   looks it up, so that is the same work), `returning` one seeded visitor.
+
+Prints the table (and `--json FILE` writes the figures). Only ever binds loopback.
 """
 
 import argparse
-import http.client
 import json
 import os
+import re
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -28,18 +47,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (  # noqa: E402
     HOST,
-    add_server_arguments,
+    ROOT,
     create_workspace,
     fresh_database,
     fresh_redis,
-    gunicorn,
     manage,
     print_table,
-    run_load,
     server_env,
 )
 
+WRK = ROOT / "bench" / "wrk"
 PAGE_URL = "https://shop.example.com/pricing?plan=team&utm_source=newsletter"
+VISITORS = 200
+VISITOR_PREFIX = "bench-visitor-"
+SCENARIOS = ("noop", "new", "new-nohint", "returning")
 
 # Runs inside `manage.py shell`: the messages, rules and visitors of the benchmark.
 SEED = """
@@ -95,7 +116,7 @@ for number in range(100):
     messages.append(message)
 for visitor_number in range({visitors}):
     visitor = Visitor.objects.create(
-        workspace=workspace, anonymous_id=f"bench-visitor-{{visitor_number}}",
+        workspace=workspace, anonymous_id=f"{prefix}{{visitor_number}}",
         first_seen_at=now, last_seen_at=now,
     )
     VisitorMessageState.objects.bulk_create([
@@ -114,175 +135,302 @@ print("seeded")
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    add_server_arguments(parser, database="anonmsg_delivery_bench", redis_db=14, port=8451)
-    parser.add_argument("--seconds", type=float, default=8.0, help="measured, per scenario")
-    parser.add_argument("--warmup", type=float, default=1.5)
-    parser.add_argument("--rounds", type=int, default=3, help="no-op/delivery pairs")
-    parser.add_argument("--visitors", type=int, default=20, help="visitors in rotation")
+    parser.add_argument("--database", default="anonmsg_bench_delivery")
+    parser.add_argument(
+        "--redis-url",
+        default=f"redis://{HOST}:6379/9",
+        help="the shared cache, flushed first, as in production",
+    )
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=8, help="per scenario and round")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=12, help="wrk connections")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated, from {','.join(SCENARIOS)} (noop is always run)",
+    )
+    parser.add_argument(
+        "--web-command",
+        help="a gunicorn command line to measure instead of the Procfile's web command",
+    )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="WEB_ACCESS_LOG=1: gunicorn writes its access log (to a file here)",
+    )
+    parser.add_argument("--web-concurrency", help="WEB_CONCURRENCY for the web command")
+    parser.add_argument("--web-threads", help="WEB_THREADS for the web command")
+    parser.add_argument("--no-latency", action="store_true", help="skip the hey latency runs")
     parser.add_argument("--url", default=PAGE_URL, help="the page asked about")
     parser.add_argument("--json", help="also write the figures to this file")
     return parser.parse_args()
 
 
+def procfile_web() -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        process, _, command = line.partition(":")
+        if process.strip() == "web":
+            return command.strip()
+    sys.exit("no web process in the Procfile")
+
+
+@contextmanager
+def web_process(command: str, env: dict, port: int, log: Path):
+    """The web command as honcho runs it (`sh -c`), in its own process group; yields the
+    master's pid."""
+    env = {**env, "HOST": HOST, "PORT": str(port)}
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            ["sh", "-c", f"exec {command}"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                sys.exit("gunicorn exited:\n" + log.read_text()[-3000:])
+            try:
+                with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                sys.exit("gunicorn did not start:\n" + log.read_text()[-3000:])
+            time.sleep(0.2)
+        yield process.pid
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def cpu_seconds(master: int) -> float:
+    """CPU used so far by gunicorn: the master, its live workers, and the workers it has
+    reaped (cutime/cstime), so that workers recycled by --max-requests still count."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if pid == master:
+            total += sum(int(value) for value in fields[11:15]) / tick  # + reaped children
+        elif ppid == master:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+WRK_SUMMARY = re.compile(r"(\d+) requests in ([\d.]+)s")
+WRK_ERRORS = re.compile(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)")
+
+
+def run_wrk(args, base: str, scenario: str, paths: dict, round_number: int) -> tuple[int, float]:
+    """(requests, seconds) of one wrk run; exits on any error answer."""
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.seconds}s",
+        "--timeout",
+        "5s",
+    ]
+    if scenario == "noop":
+        command.append(f"{base}/bench/noop")
+    elif scenario == "returning":
+        command += [
+            "-s",
+            str(WRK / "returning_visitors.lua"),
+            base,
+            "--",
+            paths["returning"],
+            VISITOR_PREFIX,
+            str(VISITORS),
+        ]
+    else:
+        prefix = f"{scenario}-{round_number}-{time.monotonic_ns()}"
+        command += ["-s", str(WRK / "new_visitors.lua"), base, "--", paths[scenario], prefix]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    summary = WRK_SUMMARY.search(output)
+    if not summary or WRK_ERRORS.search(output):
+        sys.exit(f"wrk ({scenario}) reported errors:\n{output}")
+    return int(summary.group(1)), float(summary.group(2))
+
+
+HEY_PERCENTILE = re.compile(r"(\d+)%+ in ([\d.]+) secs")
+
+
+def run_hey(args, url: str, rate: float) -> dict:
+    """p50/p99 (ms) and the rate hey reached, at `rate` requests/s in all."""
+    connections = args.connections
+    per_connection = max(1, round(rate / connections))
+    output = subprocess.run(
+        ["hey", "-z", f"{args.seconds}s", "-c", str(connections), "-q", str(per_connection), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    percentiles = {int(p): float(s) * 1000 for p, s in HEY_PERCENTILE.findall(output)}
+    statuses = re.findall(r"\[(\d{3})\]\s+(\d+) responses", output)
+    if any(status != "200" for status, _ in statuses):
+        sys.exit(f"hey: error answers:\n{output}")
+    reached = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    return {
+        "target": per_connection * connections,
+        "reached": float(reached.group(1)) if reached else 0.0,
+        "p50": percentiles.get(50, 0.0),
+        "p99": percentiles.get(99, 0.0),
+    }
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
 def main():
     args = parse_args()
+    for tool in ("wrk", "hey"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is not installed (Debian: apt-get install {tool}).")
+    scenarios = ["noop", *[s for s in args.scenarios.split(",") if s and s != "noop"]]
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        sys.exit(f"Unknown scenarios: {', '.join(sorted(unknown))}")
     database = fresh_database(args.database)
-    env = server_env(database, fresh_redis(args.redis_url), rate_limits=args.rate_limits)
+    env = server_env(database, fresh_redis(args.redis_url))
+    env.pop("WEB_ACCESS_LOG", None)
+    if args.access_log:
+        env["WEB_ACCESS_LOG"] = "1"
+    if args.web_concurrency:
+        env["WEB_CONCURRENCY"] = args.web_concurrency
+    if args.web_threads:
+        env["WEB_THREADS"] = args.web_threads
     manage("migrate", "--noinput", env=env)
     workspace = create_workspace(env, "Delivery bench")
-    manage(
-        "shell",
-        "-c",
-        SEED.format(workspace_id=workspace["id"], visitors=args.visitors),
-        env=env,
-    )
-    write_key = workspace["writeKey"]
+    seed = SEED.format(workspace_id=workspace["id"], visitors=VISITORS, prefix=VISITOR_PREFIX)
+    manage("shell", "-c", seed, env=env)
 
-    def delivery_path(visitor: int) -> str:
-        query = urlencode(
-            {
-                "writeKey": write_key,
-                "anonymousId": f"bench-visitor-{visitor % args.visitors}",
-                "url": args.url,
-            }
-        )
-        return f"/api/v1/delivery?{query}"
+    def delivery_path(**extra) -> str:
+        query = urlencode({"writeKey": workspace["writeKey"], "url": args.url, **extra})
+        return f"/api/v1/delivery?{query}&anonymousId="
 
-    def noop(sender, n):
-        return ("GET", "/bench/noop", None, {})
-
-    def delivery(sender, n):
-        return ("GET", delivery_path(hash(sender) + n), None, {})
-
-    load = {
-        "port": args.port,
-        "seconds": args.seconds,
-        "warmup": args.warmup,
-        "processes": args.processes,
-        "connections": args.connections,
+    paths = {
+        "new": delivery_path(fresh="1"),
+        "new-nohint": delivery_path(),
+        "returning": delivery_path(),
     }
-    with gunicorn(args.port, env, workers=args.workers, threads=args.threads):
-        sample = _get(args.port, delivery_path(0))
-        eligible = [m["id"] for m in sample["messages"]]
-        if not eligible and args.url == PAGE_URL:
-            sys.exit(f"The benchmark page gets no message: {sample}")
-        rounds = []
-        cpu = {"noop": [0.0, 0.0, 0.0, 0], "delivery": [0.0, 0.0, 0.0, 0]}
-        for _ in range(args.rounds):
-            pair = []
-            for name, make_request in (("noop", noop), ("delivery", delivery)):
-                before = _cpu_seconds(args.port, args.database)
-                result = run_load(make_request=make_request, **load)
-                after = _cpu_seconds(args.port, args.database)
-                if set(result.statuses) != {200}:
-                    sys.exit(f"Unexpected statuses: {dict(result.statuses)}")
-                for index, seconds in enumerate(_cpu_used(before, after)):
-                    cpu[name][index] += seconds
-                cpu[name][3] += result.acknowledged
-                pair.append(result)
-            rounds.append(tuple(pair))
+    command = args.web_command or procfile_web()
+    base = f"http://{HOST}:{args.port}"
+    figures = {name: {"rates": [], "ratios": [], "cpu": [0.0, 0]} for name in scenarios}
+    latency = {}
+    with tempfile.TemporaryDirectory() as workdir:
+        log = Path(workdir) / "web.log"
+        with web_process(command, env, args.port, log) as master:
+            sample = get_json(base + paths["new"] + "sample")
+            if not sample["messages"] and args.url == PAGE_URL:
+                sys.exit(f"The benchmark page gets no message: {sample}")
+            for _ in range(2):  # every worker meets the write key and the page once
+                for name in scenarios:
+                    run_wrk(
+                        argparse.Namespace(**{**vars(args), "seconds": 1}), base, name, paths, 0
+                    )
+            for round_number in range(1, args.rounds + 1):
+                noop_rate = None
+                for name in scenarios:
+                    before = cpu_seconds(master)
+                    requests, seconds = run_wrk(args, base, name, paths, round_number)
+                    used = cpu_seconds(master) - before
+                    rate = requests / seconds
+                    noop_rate = rate if name == "noop" else noop_rate
+                    figures[name]["rates"].append(rate)
+                    figures[name]["ratios"].append(rate / noop_rate)
+                    figures[name]["cpu"][0] += used
+                    figures[name]["cpu"][1] += requests
+            if not args.no_latency:
+                for name in scenarios:
+                    half = statistics.median(figures[name]["rates"]) / 2
+                    if name == "noop":
+                        url = f"{base}/bench/noop"
+                    elif name == "returning":
+                        url = base + paths[name] + f"{VISITOR_PREFIX}7"
+                    else:
+                        url = base + paths[name] + f"hey-{time.monotonic_ns()}"
+                    latency[name] = run_hey(args, url, half)
+        access_log_lines = sum(1 for _ in log.open())
 
+    load = os.getloadavg()
+    print(
+        f"\nDelivery benchmark: 100 live messages, {len(sample['messages'])} delivered on "
+        f"{args.url}; {VISITORS} returning visitors with state on 30 messages each.\n"
+        f"Web command: {command}\n"
+        f"WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', '(default)')} "
+        f"WEB_THREADS={env.get('WEB_THREADS', '(default)')} "
+        f"WEB_ACCESS_LOG={env.get('WEB_ACCESS_LOG', '')}; wrk {args.threads} threads × "
+        f"{args.connections} connections, {args.rounds} rounds of {args.seconds} s, "
+        f"alternating; web process output lines: {access_log_lines:,}; "
+        f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}.\n"
+    )
     rows = []
-    for number, (base, measured) in enumerate(rounds, 1):
+    for name in scenarios:
+        data = figures[name]
+        cpu_seconds_used, requests = data["cpu"]
+        hey = latency.get(name, {})
         rows.append(
             [
-                f"round {number}",
-                f"{base.rate:,.0f}",
-                f"{measured.rate:,.0f}",
-                f"{measured.rate / base.rate:.2f}×",
-                f"{measured.percentile(0.5) * 1000:.1f}",
-                f"{measured.percentile(0.95) * 1000:.1f}",
+                name,
+                f"{statistics.median(data['rates']):,.0f}",
+                f"{statistics.median(data['ratios']):.2f}×",
+                " ".join(f"{ratio:.2f}" for ratio in data["ratios"]),
+                f"{cpu_seconds_used * 1000 / requests:.3f}" if requests else "",
+                f"{hey['reached']:,.0f}" if hey else "",
+                f"{hey['p50']:.1f}" if hey else "",
+                f"{hey['p99']:.1f}" if hey else "",
             ]
         )
-    ratios = [measured.rate / base.rate for base, measured in rounds]
-    noop_rate = statistics.median(base.rate for base, _ in rounds)
-    delivery_rate = statistics.median(measured.rate for _, measured in rounds)
-    ratio = statistics.median(ratios)
-    rows.append(["median", f"{noop_rate:,.0f}", f"{delivery_rate:,.0f}", f"{ratio:.2f}×", "", ""])
-    print(
-        f"\nDelivery benchmark: 100 live messages, {args.visitors} visitors with state on 30 "
-        f"messages each, {len(eligible)} messages eligible on the page; gunicorn "
-        f"{args.workers}×{args.threads} gthread; load {args.processes}×{args.connections} "
-        f"keep-alive connections; {args.seconds:g} s per scenario; cache: "
-        f"{'Redis (' + args.redis_url + ')' if args.redis_url else 'per-process memory'}; "
-        f"rate limits {args.rate_limits}.\n"
-    )
     print_table(
-        ["", "no-op req/s", "delivery req/s", "ratio", "p50 ms", "p95 ms"],
+        [
+            "scenario",
+            "req/s",
+            "vs no-op",
+            "rounds",
+            "CPU ms/req",
+            "hey req/s",
+            "p50 ms",
+            "p99 ms",
+        ],
         rows,
     )
-    verdict = "meets" if ratio >= 0.5 else "MISSES"
-    print(f"\nDelivery/no-op: {ratio:.2f}× — {verdict} the ≥ 0.5× target.")
-    per_request = {}
-    for name, (server, database, cache, requests) in cpu.items():
-        if requests:
-            per_request[name] = tuple(
-                seconds * 1000 / requests for seconds in (server, database, cache)
-            )
-            print(
-                f"CPU per {name} request: {per_request[name][0]:.2f} ms in gunicorn, "
-                f"{per_request[name][1]:.2f} ms in PostgreSQL, {per_request[name][2]:.2f} ms in "
-                f"Redis (this machine: {os.cpu_count()} cores)"
-            )
     if args.json:
         Path(args.json).write_text(
             json.dumps(
                 {
-                    "noopRequestsPerSecond": round(noop_rate),
-                    "deliveryRequestsPerSecond": round(delivery_rate),
-                    "ratio": round(ratio, 3),
-                    "ratios": [round(r, 3) for r in ratios],
-                    "eligibleMessages": len(eligible),
-                    "cpuMsPerRequest": {
+                    "command": command,
+                    "loadAverage": load,
+                    "scenarios": {
                         name: {
-                            "gunicorn": round(a, 3),
-                            "postgres": round(b, 3),
-                            "redis": round(c, 3),
+                            "requestsPerSecond": round(statistics.median(figures[name]["rates"])),
+                            "ratio": round(statistics.median(figures[name]["ratios"]), 3),
+                            "ratios": [round(r, 3) for r in figures[name]["ratios"]],
+                            "cpuMsPerRequest": round(
+                                figures[name]["cpu"][0] * 1000 / max(1, figures[name]["cpu"][1]),
+                                3,
+                            ),
+                            "latency": latency.get(name),
                         }
-                        for name, (a, b, c) in per_request.items()
+                        for name in scenarios
                     },
                 },
                 indent=2,
             )
         )
-
-
-def _cpu_seconds(port: int, database: str) -> dict[int, tuple[str, float]]:
-    """CPU seconds used so far by each process of this gunicorn, each PostgreSQL backend of
-    the database and Redis (Linux /proc; empty elsewhere): where a request's cost goes."""
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        seconds = (int(fields[11]) + int(fields[12])) / tick
-        if "gunicorn" in command and f"{HOST}:{port}" in command:
-            found[int(stat.parent.name)] = ("gunicorn", seconds)
-        elif command.startswith("postgres:") and f" {database} " in command:
-            found[int(stat.parent.name)] = ("postgres", seconds)
-        elif command.startswith("redis-server"):
-            found[int(stat.parent.name)] = ("redis", seconds)
-    return found
-
-
-def _cpu_used(before: dict, after: dict) -> tuple[float, float, float]:
-    used = {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0}
-    for pid, (kind, seconds) in after.items():
-        used[kind] += seconds - before.get(pid, (kind, 0.0))[1]
-    return used["gunicorn"], used["postgres"], used["redis"]
-
-
-def _get(port: int, path: str) -> dict:
-    connection = http.client.HTTPConnection(HOST, port, timeout=10)
-    connection.request("GET", path)
-    response = connection.getresponse()
-    body = response.read()
-    if response.status != 200:
-        sys.exit(f"GET {path} answered {response.status}: {body[:300]!r}")
-    return json.loads(body)
 
 
 if __name__ == "__main__":

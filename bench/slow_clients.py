@@ -57,10 +57,18 @@ def start_gunicorn(port: int, workdir: Path) -> subprocess.Popen:
         "LOG_LEVEL": "WARNING",
         "PYTHONWARNINGS": "ignore",  # no collectstatic here: /healthz needs no static files
     }
-    for name in ("DEBUG", "ANONMSG_PRODUCTION", "SECRET_KEY", "ALLOWED_HOSTS", "REDIS_URL"):
+    # No WEB_ACCESS_LOG: the access log would only add noise here.
+    for name in (
+        "DEBUG",
+        "ANONMSG_PRODUCTION",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "REDIS_URL",
+        "WEB_ACCESS_LOG",
+    ):
         env.pop(name, None)
-    # The Procfile's command, as honcho runs it; its access log would only add noise here.
-    command = procfile_web().replace("--access-logfile -", "")
+    # The Procfile's command, as honcho runs it.
+    command = procfile_web()
     return subprocess.Popen(["sh", "-c", command], cwd=ROOT, env=env, start_new_session=True)
 
 
@@ -70,6 +78,7 @@ def nginx_config(workdir: Path, listen: int, upstream: int) -> Path:
     site = re.sub(r"listen \[::\]:80;\n", "", site)
     site = site.replace("listen 80;", f"listen {HOST}:{listen};")
     site = site.replace("server 127.0.0.1:8000;", f"server {HOST}:{upstream};")
+    site = site.replace("/var/log/nginx/", f"{workdir}/")
     (workdir / "anonmsg.conf").write_text(site)
     user = f"user {os.environ.get('USER', 'root')};\n" if os.geteuid() == 0 else ""
     config = workdir / "nginx.conf"

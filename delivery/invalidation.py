@@ -37,15 +37,23 @@ def workspace_changed(sender, instance, **kwargs):
     visitor_state.forget_workspaces([instance.pk])
 
 
-@receiver(post_save, sender=Visitor)
 @receiver(post_delete, sender=Profile)  # its visitors become anonymous again (SET_NULL)
-def visitor_or_profile_changed(sender, instance, **kwargs):
+def profile_deleted(sender, instance, **kwargs):
     visitor_state.forget_workspaces([instance.workspace_id])
+
+
+@receiver(post_save, sender=Visitor)
+def visitor_changed(sender, instance, **kwargs):
+    visitor_state.forget_workspaces([instance.workspace_id])
+    # The visitor's own token too: its SDK may still call it fresh (visitor_state.py).
+    visitor_state.forget_visitors(instance.workspace_id, [instance.anonymous_id])
 
 
 @receiver(post_save, sender=VisitorMessageState)
 def message_state_changed(sender, instance, **kwargs):
     if visitor_state.enabled():
-        visitor_state.forget_workspaces(
-            Visitor.objects.filter(pk=instance.visitor_id).values_list("workspace_id", flat=True)
-        )
+        for workspace_id, anonymous_id in Visitor.objects.filter(
+            pk=instance.visitor_id
+        ).values_list("workspace_id", "anonymous_id"):
+            visitor_state.forget_workspaces([workspace_id])
+            visitor_state.forget_visitors(workspace_id, [anonymous_id])

@@ -201,6 +201,19 @@ def select_candidates(
     return chosen
 
 
+def next_schedule_change(messages: Sequence[LiveMessage], *, now: datetime) -> datetime | None:
+    """The first start or end among `messages` still ahead of `now` (None if none): until then,
+    `select_candidates(messages, now=…, states={})` gives the same answer, since a visitor
+    without state is only ever left out by the schedule (and the slots it decides)."""
+    ahead = [
+        moment
+        for message in messages
+        for moment in (message.starts_at, message.ends_at)
+        if moment is not None and moment > now
+    ]
+    return min(ahead, default=None)
+
+
 def _gate(
     message: LiveMessage,
     *,

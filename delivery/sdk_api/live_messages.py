@@ -18,13 +18,21 @@ entry stays correct as time passes.
 import json
 from dataclasses import replace
 
+from django.conf import settings
 from django.core.cache import caches
+from django.utils import timezone
 
 from campaigns.content import Action
 from campaigns.models import AnonymousMessage, PageRule
 from campaigns.rules import Page, Rule
 from delivery.sdk_api import CACHE_ALIAS
-from delivery.sdk_api.eligibility import LiveMessage, allowed_by_rules, delivery_order
+from delivery.sdk_api.eligibility import (
+    LiveMessage,
+    allowed_by_rules,
+    delivery_order,
+    next_schedule_change,
+    select_candidates,
+)
 
 # Which positions each display type accepts; the first is the default (campaigns.models).
 POSITIONS = {
@@ -38,6 +46,8 @@ LOCAL_LIMIT = 1000
 _local: dict[tuple[int, int], tuple[LiveMessage, ...]] = {}
 _candidates: dict[tuple[int, int, tuple[Page, ...]], tuple[LiveMessage, ...]] = {}
 CANDIDATES_LIMIT = 20_000
+# (workspace id, content version, pages) → (valid until, as a POSIX timestamp; the body)
+_stateless_bodies: dict[tuple[int, int, tuple[Page, ...]], tuple[float, str]] = {}
 
 
 # Bumped when what is cached changes shape, so that a deploy never serves an older release's
@@ -86,10 +96,42 @@ def page_candidates(
     return candidates
 
 
+def stateless_body(*, workspace_id: int, content_version: int, pages: tuple[Page, ...]) -> str:
+    """The delivery answer's body for a visitor without state (a new visitor: the common case)
+    on these pages. It depends only on the pages, the content version and the clock, so it is
+    memoised per version and pages until the next start or end among the page's messages."""
+    key = (workspace_id, content_version, pages)
+    entry = _stateless_bodies.get(key)
+    now = timezone.now()
+    if entry is not None and now.timestamp() < entry[0]:
+        return entry[1]
+    messages = live_messages(workspace_id=workspace_id, content_version=content_version)
+    candidates = page_candidates(
+        workspace_id=workspace_id, content_version=content_version, messages=messages, pages=pages
+    )
+    body = messages_body(select_candidates(candidates, now=now, states={}))
+    change = next_schedule_change(candidates, now=now)
+    if len(_stateless_bodies) >= CANDIDATES_LIMIT:
+        _stateless_bodies.clear()
+    _stateless_bodies[key] = (change.timestamp() if change else float("inf"), body)
+    return body
+
+
+def messages_body(messages, *, reason: str | None = None) -> str:
+    """The answer's JSON from each message's JSON, encoded once when the cache was filled."""
+    interval = int(settings.ANONMSG_POLL_INTERVAL)
+    extra = f', "reason": {json.dumps(reason)}' if reason is not None else ""
+    return (
+        f'{{"messages": [{", ".join(m.payload_json for m in messages)}], '
+        f'"pollInterval": {interval}{extra}}}'
+    )
+
+
 def clear_local() -> None:
     """Forget this process's copies (tests use it to play "another process")."""
     _local.clear()
     _candidates.clear()
+    _stateless_bodies.clear()
 
 
 def load_live_messages(*, workspace_id: int) -> tuple[LiveMessage, ...]:

@@ -134,6 +134,12 @@ _DELIVERY = {
         _query("screen", "Mobile: the screen name.", maxLength=MAX_URL_LENGTH),
         _query("platform", "With `screen`.", enum=["web", "ios", "android"]),
         _query("preview", "A preview token from the dashboard's preview link."),
+        _query(
+            "fresh",
+            "`1`: the SDK made this anonymous id and has reported nothing for it but page "
+            "views, so the answer is the page's for a visitor without state, unless the server "
+            "knows someone wrote state for the id. Other values are ignored.",
+        ),
     ],
     "responses": {
         "200": {

@@ -13,6 +13,12 @@ interleaving of processes. A visitor's entry also carries its workspace's token,
 workspace change (content version, plan, in-app switch, time zone, an admin edit) also
 invalidates every visitor of that workspace.
 
+A *fresh* visitor (`fresh=True`: the SDK says it has reported nothing for this anonymous id,
+docs/delivery-api.md) is answered as a visitor without state, from the workspace's entries
+alone, unless its visitor token exists: every writer of a visitor's state *sets* a new token
+(rather than deleting it) that lives `WRITTEN_TOKEN_SECONDS`, longer than the SDK's fresh
+window, so state written by anyone else (a server-side identify, an admin) still counts.
+
 Only a cache shared by every process can be used this way: with a per-process memory cache a
 tracking request in one process could not invalidate another's copy. A Redis that fails
 answers like an empty cache (anonmsg/redis_cache.py): delivery then reads the database.
@@ -40,6 +46,10 @@ from delivery.sdk_api.eligibility import MessageState
 KEY_PREFIX = "anonmsg:delivery:v1"
 # Entries only need to outlive a visitor's session; correctness comes from the tokens.
 ENTRY_SECONDS = 15 * 60
+# A visitor token set by a writer outlives the SDK's fresh window (FRESH_WINDOW_SECONDS, 30 min,
+# static/delivery/sdk.js) with room to spare: while an SDK may still call an id fresh, the
+# server still knows that someone wrote state for it.
+WRITTEN_TOKEN_SECONDS = 2 * 60 * 60
 WRITE_KEY_LIMIT = 10_000
 
 WORKSPACE_FIELDS = ("id", "plan", "inapp_enabled", "content_version", "time_zone")
@@ -123,12 +133,14 @@ def enabled() -> bool:
 
 
 def workspace_and_visitor(
-    write_key: str, anonymous_id: str, *, rate_check: Check | None = None
+    write_key: str, anonymous_id: str, *, rate_check: Check | None = None, fresh: bool = False
 ) -> tuple[DeliveryWorkspace | None, VisitorState]:
     """The workspace with this write key (None if none) and what this visitor did.
 
     `rate_check` (anonmsg/rate_limits.py) is run in the same round trip as the cache read, or
     before the database is asked; when it refuses (`rate_check.refusal`) nothing is read.
+    `fresh`: the client says it has reported nothing for this id; believed (no state, no
+    query) when the cached workspace is valid and no writer has set the visitor's token.
     """
     if not enabled():
         if rate_check is not None and rate_check.run():
@@ -153,9 +165,13 @@ def workspace_and_visitor(
         found = rate_check.get_many_with(cache_, keys)
         if rate_check.refusal:
             return None, NO_VISITOR
-    cached = _valid_entries(found, keys, write_key, anonymous_id)
-    if cached is not None:
-        return _answer(*cached)
+    ws_token = _valid_workspace_token(found, keys, write_key)
+    if ws_token is not None:
+        if fresh and keys[2] not in found:
+            return DeliveryWorkspace(*found[keys[1]][2]), NO_VISITOR
+        cached = _valid_visitor_entry(found, keys, ws_token, anonymous_id)
+        if cached is not None:
+            return _answer(found[keys[1]][2], *cached)
     # The miss path: tokens first (see the module doc), then the database, then the cache.
     tokens = _current_tokens(cache_, found, keys)
     workspace_row, identified, state_rows = _query(write_key, anonymous_id)
@@ -193,12 +209,13 @@ def forget_workspaces(workspace_ids) -> None:
 
 
 def forget_visitors(workspace_id: int, anonymous_ids) -> None:
-    """Once the current transaction commits: these visitors' cached states are stale."""
+    """Once the current transaction commits: these visitors' cached states are stale, and they
+    are no longer fresh. A new token, not none: a fresh claim is believed only without one."""
     if enabled() and anonymous_ids:
         keys = [
             _visitor_token_key(workspace_id, anonymous_id) for anonymous_id in set(anonymous_ids)
         ]
-        transaction.on_commit(lambda: _delete(keys), robust=True)
+        transaction.on_commit(lambda: _renew(keys), robust=True)
 
 
 # --- The cache ------------------------------------------------------------------------------
@@ -239,27 +256,30 @@ def _cache_keys(workspace_id: int, anonymous_id: str) -> tuple[str, str, str, st
     )
 
 
-def _valid_entries(found: dict, keys, write_key: str, anonymous_id: str):
-    """(workspace row, identified, state rows) if both cached entries carry the current tokens
-    (and are this write key's and this visitor's), else None."""
-    ws_token_key, ws_key, visitor_token_key, visitor_key = keys
-    ws_token = found.get(ws_token_key)
-    ws_entry = found.get(ws_key)
-    visitor_token = found.get(visitor_token_key)
-    visitor_entry = found.get(visitor_key)
+def _valid_workspace_token(found: dict, keys, write_key: str) -> str | None:
+    """The workspace token if the cached workspace entry carries it (and is this write
+    key's), else None."""
+    ws_token = found.get(keys[0])
+    ws_entry = found.get(keys[1])
+    if ws_token is None or ws_entry is None or ws_entry[0] != ws_token or ws_entry[1] != write_key:
+        return None
+    return ws_token
+
+
+def _valid_visitor_entry(found: dict, keys, ws_token: str, anonymous_id: str):
+    """(identified, state rows) if the cached visitor entry carries the current visitor token
+    and the workspace token (and is this visitor's), else None."""
+    visitor_token = found.get(keys[2])
+    visitor_entry = found.get(keys[3])
     if (
-        ws_token is None
-        or visitor_token is None
-        or ws_entry is None
+        visitor_token is None
         or visitor_entry is None
-        or ws_entry[0] != ws_token
-        or ws_entry[1] != write_key
         or visitor_entry[0] != visitor_token
         or visitor_entry[1] != ws_token
         or visitor_entry[2] != anonymous_id
     ):
         return None
-    return ws_entry[2], visitor_entry[3], visitor_entry[4]
+    return visitor_entry[3], visitor_entry[4]
 
 
 def _current_tokens(cache_, found: dict, keys) -> tuple[str, str] | None:
@@ -281,6 +301,14 @@ def _current_tokens(cache_, found: dict, keys) -> tuple[str, str] | None:
 def _delete(keys: list[str]) -> None:
     # If Redis fails here the entries stay valid until they expire (ENTRY_SECONDS).
     caches[CACHE_ALIAS].delete_many(keys)
+
+
+def _renew(token_keys: list[str]) -> None:
+    # A new random token invalidates entries as a deletion would. If Redis fails here the
+    # entries stay valid until they expire (ENTRY_SECONDS).
+    caches[CACHE_ALIAS].set_many(
+        {key: secrets.token_hex(8) for key in token_keys}, WRITTEN_TOKEN_SECONDS
+    )
 
 
 def clear_local() -> None:

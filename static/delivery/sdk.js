@@ -91,7 +91,23 @@
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   };
 
-  let anonymousId = readId("ajs_anonymous_id") || uuid();
+  // A "fresh" id is one this SDK made and has reported nothing for but page views: the
+  // delivery API then answers from the page alone, without looking the visitor up
+  // (fresh=1, docs/delivery-api.md). Only for FRESH_MS, which the server's record of who
+  // wrote state for an id outlives; any other call ends it. Kept with the id, in storage.
+  const FRESH = "anonmsg_fresh";
+  const FRESH_MS = 30 * 60 * 1000;
+  const markFresh = () => store.set(FRESH, { id: anonymousId, until: Date.now() + FRESH_MS });
+  const isFresh = () => {
+    const fresh = store.get(FRESH);
+    return !!fresh && fresh.id === anonymousId && Date.now() < fresh.until;
+  };
+
+  let anonymousId = readId("ajs_anonymous_id");
+  if (!anonymousId) {
+    anonymousId = uuid();
+    markFresh();
+  }
   writeId("ajs_anonymous_id", anonymousId);
   let userId = readId("ajs_user_id");
   let traits = store.get("ajs_user_traits") || {};
@@ -141,6 +157,7 @@
       { context: context(), integrations: {} }
     );
     if (userId && !event.userId) event.userId = userId;
+    if ((type !== "page" && type !== "screen") || event.userId) store.set(FRESH, null);
     return event;
   };
 
@@ -325,6 +342,7 @@
       store.set("ajs_user_traits", null);
       anonymousId = uuid();
       writeId("ajs_anonymous_id", anonymousId);
+      markFresh();
       return analytics;
     },
     ready(callback) {
@@ -406,6 +424,7 @@
     }
     const query = new URLSearchParams({ writeKey, anonymousId, url });
     if (previewToken) query.set("preview", previewToken);
+    if (isFresh()) query.set("fresh", "1");
     let response = null;
     let data = null;
     try {

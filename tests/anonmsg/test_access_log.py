@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -32,9 +33,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def procfile_web(tmp_path):
-    """The Procfile's web process as honcho runs it (through sh), on a free loopback port."""
+@contextmanager
+def procfile_web(tmp_path, **variables):
+    """The Procfile's web process as honcho runs it (through sh), on a free loopback port,
+    with these environment variables; yields (port, its output's path)."""
     port = free_port()
     env = {
         **os.environ,
@@ -48,6 +50,8 @@ def procfile_web(tmp_path):
     for name in ("HOST", "DEBUG", "ANONMSG_PRODUCTION", "SECRET_KEY", "ALLOWED_HOSTS"):
         env.pop(name, None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.pop("WEB_ACCESS_LOG", None)
+    env.update(variables)
     log = tmp_path / "web.log"
     with log.open("w") as output:
         process = subprocess.Popen(
@@ -74,20 +78,47 @@ def procfile_web(tmp_path):
         process.wait(timeout=30)
 
 
-def test_the_procfile_access_log_has_the_path_without_the_query_string(procfile_web):
-    port, log = procfile_web
+def get_not_found(port: int) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     connection.request("GET", f"/api/v1/no-such-endpoint?{SECRET_QUERY}")
     assert connection.getresponse().status == 404
     connection.close()
-    deadline = time.monotonic() + 10
-    while '" 404 ' not in log.read_text() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    text = log.read_text()
+
+
+def test_the_procfile_access_log_has_the_path_without_the_query_string(tmp_path):
+    with procfile_web(tmp_path, WEB_ACCESS_LOG="1") as (port, log):
+        get_not_found(port)
+        deadline = time.monotonic() + 10
+        while '" 404 ' not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        text = log.read_text()
     assert '"GET /api/v1/no-such-endpoint HTTP/1.1" 404' in text
     assert "wk_secret" not in text
     assert "0b9f3f4e" not in text
     assert "x.test" not in text
+
+
+def test_the_procfile_writes_no_access_log_unless_asked(tmp_path):
+    """Off by default: writing it cost the no-op view a third of its CPU (docs/operations.md,
+    "Production settings"); nginx logs requests instead (deploy/nginx/anonmsg.conf)."""
+    (tmp_path / "logged").mkdir()
+    with procfile_web(tmp_path) as (port, log):
+        get_health(port)
+        with procfile_web(tmp_path / "logged", WEB_ACCESS_LOG="1") as (logged_port, logged):
+            get_health(logged_port)
+            deadline = time.monotonic() + 10
+            while '"GET /healthz HTTP/1.1" 200' not in logged.read_text():
+                assert time.monotonic() < deadline, logged.read_text()
+                time.sleep(0.1)
+        text = log.read_text()
+    assert "/healthz" not in text
+
+
+def get_health(port: int) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/healthz")
+    assert connection.getresponse().status == 200
+    connection.close()
 
 
 def test_the_procfile_binds_loopback_unless_host_is_set():

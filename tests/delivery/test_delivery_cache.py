@@ -293,7 +293,8 @@ def test_an_invalidation_is_sent_only_after_commit(client, workspace):
         )
         visitor_state.forget_visitors(workspace.pk, [ANON])
         assert cache.get(token_key) == token
-    assert cache.get(token_key) is None
+    # Renewed, not deleted: a fresh claim for this id is no longer believed either.
+    assert cache.get(token_key) not in (None, token)
     assert ids(ask(client, workspace)) == []
 
 
