@@ -69,19 +69,29 @@ def record_events(
 ) -> Recorded:
     """Store `events` (already validated and deduplicated within the request) atomically."""
     with transaction.atomic():
-        known_messages = _messages_of_workspace(workspace_id, events)
-        inserted = _insert_events(workspace_id, events, received_at, known_messages)
-        new = [event for event in events if event.message_id in inserted]
-        recorded = Recorded(event_ids=sorted(inserted.values()), duplicates=len(events) - len(new))
-        if new:
-            need_ids = any(event.user_id or event.content_id in known_messages for event in new)
-            visitors = identity.upsert_visitors(
-                workspace_id=workspace_id, events=new, need_ids=need_ids
-            )
-            _resolve_identities(workspace_id, new, visitors, recorded)
-            _update_message_states(new, visitors, known_messages, recorded)
-            visitor_state.forget_visitors(workspace_id, recorded.changed_visitors)
-            transaction.on_commit(lambda: _announce(workspace_id, recorded))
+        return record_in_transaction(
+            workspace_id=workspace_id, events=events, received_at=received_at
+        )
+
+
+def record_in_transaction(
+    *, workspace_id: int, events: list[IncomingEvent], received_at: datetime
+) -> Recorded:
+    """`record_events` inside the caller's transaction (delivery/tracking/group_commit.py
+    records several requests in one)."""
+    known_messages = _messages_of_workspace(workspace_id, events)
+    inserted = _insert_events(workspace_id, events, received_at, known_messages)
+    new = [event for event in events if event.message_id in inserted]
+    recorded = Recorded(event_ids=sorted(inserted.values()), duplicates=len(events) - len(new))
+    if new:
+        need_ids = any(event.user_id or event.content_id in known_messages for event in new)
+        visitors = identity.upsert_visitors(
+            workspace_id=workspace_id, events=new, need_ids=need_ids
+        )
+        _resolve_identities(workspace_id, new, visitors, recorded)
+        _update_message_states(new, visitors, known_messages, recorded)
+        visitor_state.forget_visitors(workspace_id, recorded.changed_visitors)
+        transaction.on_commit(lambda: _announce(workspace_id, recorded))
     return recorded
 
 

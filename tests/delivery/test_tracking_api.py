@@ -630,13 +630,16 @@ def test_sdk_last_seen_is_written_at_most_once_a_minute(client, workspace, write
 
 
 def test_sdk_last_seen_is_not_rewritten_within_a_minute_even_by_another_process(workspace):
-    from delivery.tracking.write_keys import note_sdk_seen
+    from delivery.tracking.write_keys import forget_sdk_seen_here, note_sdk_seen
 
     now = timezone.now()
     assert note_sdk_seen(workspace.pk, now=now) is True
-    cache.clear()  # another web process: its own cache, no throttle key yet
+    # Another web process: its own memory and cache, no throttle yet.
+    cache.clear()
+    forget_sdk_seen_here()
     assert note_sdk_seen(workspace.pk, now=now + timedelta(seconds=30)) is False
     cache.clear()
+    forget_sdk_seen_here()
     assert note_sdk_seen(workspace.pk, now=now + timedelta(seconds=61)) is True
 
     workspace.refresh_from_db()
