@@ -128,6 +128,11 @@ class GroupCommit:
             raise request.error
         return request.recorded
 
+    def waiting(self) -> int:
+        """How many requests wait for the transaction under way to end."""
+        with self._lock:
+            return len(self._waiting)
+
     def _lead(self) -> None:
         with self._lock:
             group, self._waiting = self._waiting, []
