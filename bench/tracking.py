@@ -97,6 +97,12 @@ def parse_args():
         default="on",
         help="on: checked on every request as in production, limits raised out of reach",
     )
+    parser.add_argument(
+        "--web-threads", help="WEB_THREADS for the Procfile's command (default: its own)"
+    )
+    parser.add_argument(
+        "--web-concurrency", help="WEB_CONCURRENCY for the Procfile's command (default: its own)"
+    )
     parser.add_argument("--only", help="comma-separated Lua scenarios to run besides noop")
     parser.add_argument("--json", help="also write the figures to this file")
     return parser.parse_args()
@@ -210,6 +216,12 @@ def main():
     args = parse_args()
     database = fresh_database(args.database)
     env = server_env(database, fresh_redis(args.redis_url), rate_limits=args.rate_limits)
+    for variable, value in (
+        ("WEB_THREADS", args.web_threads),
+        ("WEB_CONCURRENCY", args.web_concurrency),
+    ):
+        if value:
+            env[variable] = value
     manage("migrate", "--noinput", env=env)
     workspace = create_workspace(env)
     content_ids = manage(
@@ -285,7 +297,8 @@ def main():
     print()
     print(
         f"Tracking API on PostgreSQL: the Procfile's web command "
-        f"({procfile_web_command().split()[0]} …); wrk {args.threads} threads × "
+        f"(WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 'default')}, "
+        f"WEB_THREADS={env.get('WEB_THREADS', 'default')}); wrk {args.threads} threads × "
         f"{args.connections} connections; median of {args.rounds} rounds of {args.seconds} s; "
         f"rate limits {args.rate_limits}; load average {os.getloadavg()[0]:.1f}"
     )
