@@ -52,7 +52,9 @@ def record_group(requests: list[Request]) -> None:
     outcomes = {}
     try:
         with transaction.atomic():
-            for workspace_id, members in _by_workspace(requests).items():
+            # In workspace order, as rows within a workspace are: two groups sharing visitors
+            # lock them in the same order and cannot deadlock.
+            for workspace_id, members in sorted(_by_workspace(requests).items()):
                 events, received_at = _merged(members)
                 recorded = record_in_transaction(
                     workspace_id=workspace_id, events=events, received_at=received_at
