@@ -30,7 +30,12 @@ from datetime import datetime
 from django.db import DataError, IntegrityError, transaction
 
 from delivery.tracking.parsing import IncomingEvent
-from delivery.tracking.recording import Recorded, record_events, record_in_transaction
+from delivery.tracking.recording import (
+    Recorded,
+    forget_known_messages,
+    record_events,
+    record_in_transaction,
+)
 
 
 @dataclass(eq=False, slots=True)
@@ -60,7 +65,10 @@ def record_group(requests: list[Request]) -> None:
                     workspace_id=workspace_id, events=events, received_at=received_at
                 )
                 outcomes.update(dict.fromkeys(members, recorded))
-    except (DataError, IntegrityError):
+    except (DataError, IntegrityError) as exc:
+        if isinstance(exc, IntegrityError):
+            for workspace_id in _by_workspace(requests):
+                forget_known_messages(workspace_id)  # a message may have been deleted
         if len(requests) == 1:
             raise
         # Something one request holds: find out which, each in its own transaction.
