@@ -25,6 +25,7 @@ is at most the requests in flight when wrk stopped (wrk does not wait for their 
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -214,6 +215,8 @@ def wrk(port: int, seconds: int, args, scenario: str, *extra: str) -> dict:
 
 def main():
     args = parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("This benchmark needs wrk: apt-get install wrk")
     database = fresh_database(args.database)
     env = server_env(database, fresh_redis(args.redis_url), rate_limits=args.rate_limits)
     for variable, value in (
