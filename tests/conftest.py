@@ -63,6 +63,15 @@ def _full_rate_limit_buckets():
     rate_limits.reset_local()
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_message_ids():
+    # The tracking API remembers which ids are a workspace's messages, per process; ids repeat
+    # between tests (SQLite reuses them after a rollback).
+    from delivery.tracking import recording
+
+    recording.forget_known_messages()
+
+
 # --- Redis ---------------------------------------------------------------------------------
 
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from campaigns.models import AnonymousMessage
 from delivery.models import Event, Profile, VisitorMessageState
@@ -69,33 +69,70 @@ def record_events(
     *, workspace_id: int, events: list[IncomingEvent], received_at: datetime
 ) -> Recorded:
     """Store `events` (already validated and deduplicated within the request) atomically."""
-    with transaction.atomic():
-        known_messages = _messages_of_workspace(workspace_id, events)
-        inserted = _insert_events(workspace_id, events, received_at, known_messages)
-        new = [event for event in events if event.message_id in inserted]
-        recorded = Recorded(event_ids=sorted(inserted.values()), duplicates=len(events) - len(new))
-        if new:
-            need_ids = any(event.user_id or event.content_id in known_messages for event in new)
-            visitors = identity.upsert_visitors(
-                workspace_id=workspace_id, events=new, need_ids=need_ids
+    try:
+        with transaction.atomic():
+            return record_in_transaction(
+                workspace_id=workspace_id, events=events, received_at=received_at
             )
-            _resolve_identities(workspace_id, new, visitors, recorded)
-            _update_message_states(new, visitors, known_messages, recorded)
-            visitor_state.forget_visitors(workspace_id, recorded.changed_visitors)
-            transaction.on_commit(lambda: _announce(workspace_id, recorded))
+    except IntegrityError:
+        forget_known_messages(workspace_id)  # a message may have been deleted: ask again
+        raise
+
+
+def record_in_transaction(
+    *, workspace_id: int, events: list[IncomingEvent], received_at: datetime
+) -> Recorded:
+    """`record_events` inside the caller's transaction (delivery/tracking/group_commit.py
+    records several requests in one)."""
+    known_messages = _messages_of_workspace(workspace_id, events)
+    inserted = _insert_events(workspace_id, events, received_at, known_messages)
+    new = [event for event in events if event.message_id in inserted]
+    recorded = Recorded(event_ids=sorted(inserted.values()), duplicates=len(events) - len(new))
+    if new:
+        need_ids = any(event.user_id or event.content_id in known_messages for event in new)
+        visitors = identity.upsert_visitors(
+            workspace_id=workspace_id, events=new, need_ids=need_ids
+        )
+        _resolve_identities(workspace_id, new, visitors, recorded)
+        _update_message_states(new, visitors, known_messages, recorded)
+        visitor_state.forget_visitors(workspace_id, recorded.changed_visitors)
+        transaction.on_commit(lambda: _announce(workspace_id, recorded))
     return recorded
 
 
+# workspace id → ids found to be its messages. A message never moves to another workspace, so
+# an id found stays right until the message is deleted; then the state upsert fails its foreign
+# key at commit, and whoever sees that IntegrityError calls forget_known_messages.
+_known_messages: dict[int, frozenset[int]] = {}
+KNOWN_MESSAGES_PER_WORKSPACE = 10_000
+
+
 def _messages_of_workspace(workspace_id: int, events: list[IncomingEvent]) -> set[int]:
-    """The message events' contentIds that are messages of this workspace."""
+    """The message events' contentIds that are messages of this workspace (remembered per
+    process: most message events name a message seen before, and then cost no query)."""
     content_ids = {event.content_id for event in events if event.content_id is not None}
     if not content_ids:
         return set()
-    return set(
-        AnonymousMessage.objects.filter(workspace_id=workspace_id, pk__in=content_ids).values_list(
+    known = _known_messages.get(workspace_id, frozenset())
+    unknown = content_ids - known
+    if not unknown:
+        return content_ids
+    found = set(
+        AnonymousMessage.objects.filter(workspace_id=workspace_id, pk__in=unknown).values_list(
             "pk", flat=True
         )
     )
+    if found and len(known) + len(found) <= KNOWN_MESSAGES_PER_WORKSPACE:
+        _known_messages[workspace_id] = known | found
+    return (content_ids & known) | found
+
+
+def forget_known_messages(workspace_id: int | None = None) -> None:
+    """Drop what this process remembers of a workspace's message ids (all, without one)."""
+    if workspace_id is None:
+        _known_messages.clear()
+    else:
+        _known_messages.pop(workspace_id, None)
 
 
 def _insert_events(

@@ -17,9 +17,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from anonmsg import rate_limits
 from anonmsg.api import cors, error
-from delivery.tracking import parsing
+from delivery.tracking import group_commit, parsing
 from delivery.tracking.parsing import TrackingError
-from delivery.tracking.recording import record_events
 from delivery.tracking.request_body import read_body
 from delivery.tracking.write_keys import forget_write_key, note_sdk_seen, workspace_id_for_write_key
 
@@ -98,7 +97,8 @@ def _ingest(request, route_type: str) -> HttpResponse:
 
     events = parsing.parse_events(data, route_type=route_type, received_at=received_at)
     try:
-        record_events(workspace_id=workspace_id, events=events, received_at=received_at)
+        # Shares its transaction with this process's concurrent requests; returns after COMMIT.
+        group_commit.record(workspace_id=workspace_id, events=events, received_at=received_at)
     except IntegrityError:
         # A foreign key checked at commit: the workspace (its key was still cached) or a
         # message was deleted meanwhile. Gone workspace: 401; otherwise a retry will do (503).

@@ -9,7 +9,9 @@ cache keys, checked against each entry; this one is the tracking API's answer (s
 unknown keys remembered for 10 s, forgotten on rotation by delivery/invalidation.py).
 """
 
+import math
 import re
+import time
 from datetime import timedelta
 
 from django.core.cache import cache, caches
@@ -63,10 +65,13 @@ def forget_write_key(write_key: str) -> None:
 def note_sdk_seen(workspace_id: int, *, now=None) -> bool:
     """Record that an SDK of this workspace called us. Returns True when it wrote.
 
-    Two throttles: a cache key per workspace (no query at all most of the time) and a
-    conditional UPDATE, so that several processes with their own caches still write at most
-    once a minute per workspace.
+    Three throttles: this process's memory (not even a cache round trip most of the time), a
+    cache key per workspace (no query when another process noted it) and a conditional
+    UPDATE, so that several processes with their own caches still write at most once a minute
+    per workspace.
     """
+    if not _first_this_minute_here(workspace_id):
+        return False
     if not cache.add(f"delivery:sdk-seen:{workspace_id}", 1, SDK_SEEN_EVERY.total_seconds()):
         return False
     now = now or timezone.now()
@@ -75,3 +80,21 @@ def note_sdk_seen(workspace_id: int, *, now=None) -> bool:
         .filter(Q(sdk_last_seen_at__isnull=True) | Q(sdk_last_seen_at__lt=now - SDK_SEEN_EVERY))
         .update(sdk_last_seen_at=now)
     )
+
+
+# workspace id → when this process last got past its throttle (time.monotonic()).
+_noted_here: dict[int, float] = {}
+
+
+def _first_this_minute_here(workspace_id: int) -> bool:
+    # Unlocked: two threads racing both pass, and the shared throttles behind take care of it.
+    now = time.monotonic()
+    if now - _noted_here.get(workspace_id, -math.inf) < SDK_SEEN_EVERY.total_seconds():
+        return False
+    _noted_here[workspace_id] = now
+    return True
+
+
+def forget_sdk_seen_here() -> None:
+    """Clear this process's throttle (tests start from a clean slate, as with the cache)."""
+    _noted_here.clear()

@@ -2,6 +2,7 @@ import pytest
 from django.core.cache import cache
 
 from delivery.sdk_api import live_messages, visitor_state
+from delivery.tracking import write_keys
 
 
 @pytest.fixture(autouse=True)
@@ -16,6 +17,8 @@ def _fresh_caches():
     cache.clear()
     live_messages.clear_local()
     visitor_state.clear_local()
+    write_keys.forget_sdk_seen_here()
     yield
     live_messages.clear_local()
     visitor_state.clear_local()
+    write_keys.forget_sdk_seen_here()

@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from anonmsg.models import Plan, Workspace
-from delivery.models import Event, Profile, Visitor
+from delivery.models import Event, Profile, Visitor, VisitorMessageState
 from delivery.signals import events_recorded
 from tests.delivery.tracking_helpers import basic_auth, database_down, send
-from tests.factories import WorkspaceFactory
+from tests.factories import AnonymousMessageFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -574,6 +574,40 @@ def test_a_single_call_and_a_batch_of_50_take_the_same_few_queries(client, write
     assert Event.objects.count() == 52
 
 
+def test_a_warm_single_call_takes_exactly_its_two_statements(
+    client, write_key, django_assert_num_queries
+):
+    send(client, "page", {"anonymousId": "anon-1", "name": "Home"}, write_key=write_key)
+
+    # savepoint, insert the event, upsert the visitor, release (the test runs in a transaction;
+    # in production: BEGIN … COMMIT, shared with concurrent requests). No write-key lookup, no
+    # "SDK last seen" write within the minute.
+    with django_assert_num_queries(4):
+        response = send(
+            client,
+            "page",
+            {"anonymousId": "anon-2", "name": "Pricing", "properties": {"url": "/pricing"}},
+            write_key=write_key,
+        )
+    assert response.status_code == 200
+
+
+def test_a_message_view_adds_the_message_lookup_and_the_state_upsert(
+    client, workspace, write_key, django_assert_num_queries
+):
+    message = AnonymousMessageFactory(workspace=workspace, launched=True)
+    send(client, "page", {"anonymousId": "anon-1"}, write_key=write_key)
+    view = {
+        "anonymousId": "anon-1",
+        "event": "Report Content Event",
+        "properties": {"actionType": "viewed_content", "contentId": message.pk},
+    }
+
+    with django_assert_num_queries(6):
+        assert send(client, "track", view, write_key=write_key).status_code == 200
+    assert VisitorMessageState.objects.get().views == 1
+
+
 def test_identified_calls_add_only_the_profile_upsert(
     client, write_key, django_assert_max_num_queries
 ):
@@ -630,13 +664,16 @@ def test_sdk_last_seen_is_written_at_most_once_a_minute(client, workspace, write
 
 
 def test_sdk_last_seen_is_not_rewritten_within_a_minute_even_by_another_process(workspace):
-    from delivery.tracking.write_keys import note_sdk_seen
+    from delivery.tracking.write_keys import forget_sdk_seen_here, note_sdk_seen
 
     now = timezone.now()
     assert note_sdk_seen(workspace.pk, now=now) is True
-    cache.clear()  # another web process: its own cache, no throttle key yet
+    # Another web process: its own memory and cache, no throttle yet.
+    cache.clear()
+    forget_sdk_seen_here()
     assert note_sdk_seen(workspace.pk, now=now + timedelta(seconds=30)) is False
     cache.clear()
+    forget_sdk_seen_here()
     assert note_sdk_seen(workspace.pk, now=now + timedelta(seconds=61)) is True
 
     workspace.refresh_from_db()

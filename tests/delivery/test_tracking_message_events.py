@@ -235,3 +235,41 @@ def test_a_float_content_id_with_a_fraction_stays_a_plain_track(client, workspac
 
     assert send(client, "track", body, write_key=workspace.write_key).status_code == 200
     assert Event.objects.get().content_id is None
+
+
+def test_a_message_seen_before_costs_no_lookup(
+    client, workspace, message, django_assert_num_queries
+):
+    report(client, workspace, content_event("viewed_content", message.pk))
+
+    # savepoint, events, visitor, state, release: the message is known to this process.
+    with django_assert_num_queries(5):
+        report(client, workspace, content_event("viewed_content", message.pk))
+    assert state().views == 2
+
+
+def test_another_workspaces_message_stays_foreign_once_remembered(client, workspace, message):
+    other = WorkspaceFactory()
+    report(client, workspace, content_event("viewed_content", message.pk))
+    report(client, other, content_event("viewed_content", message.pk, anonymous_id="anon-2"))
+
+    assert state().views == 1
+    assert Event.objects.filter(content_id=message.pk).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deleted_message_is_looked_up_again_after_one_retryable_refusal(client):
+    workspace = WorkspaceFactory()
+    draft = AnonymousMessageFactory(workspace=workspace)
+    view = content_event("viewed_content", draft.pk)
+    report(client, workspace, {**view, "messageId": "v-1"})
+    draft.delete()
+
+    # Remembered as a message: its state's foreign key fails at commit, nothing is stored and
+    # the client is told to retry; the retry asks the database again and stores a plain track.
+    retried = {**view, "messageId": "v-2"}
+    refused = send(client, "track", retried, write_key=workspace.write_key)
+    assert refused.status_code == 503 and refused["Retry-After"]
+    assert not Event.objects.filter(message_id="v-2").exists()
+    assert send(client, "track", retried, write_key=workspace.write_key).status_code == 200
+    assert Event.objects.get(message_id="v-2").content_id is None
