@@ -15,7 +15,7 @@ from campaigns.models import AnonymousMessage
 from metrics.charts import bar_chart
 from metrics.guidance import advise
 from metrics.ranges import DEFAULT_PRESET, PRESETS, RangeError, custom_range, preset_range
-from metrics.summary import message_report
+from metrics.summary import message_report, stats_version
 
 DEFINITIONS = {
     "views": "Times the message was displayed.",
@@ -96,11 +96,18 @@ def _charts(report):
 @vary_on_htmx
 def message_metrics(request, message_id):
     message = get_for_workspace(
-        AnonymousMessage.objects.select_related("goal_segment"), request.workspace, pk=message_id
+        AnonymousMessage.objects.select_related("goal_segment", "stats_version"),
+        request.workspace,
+        pk=message_id,
     )
     form = RangeForm(request.GET or None)
     date_range = form.date_range(workspace=request.workspace)
-    report = message_report(message_id=message.pk, date_range=date_range, tz=request.workspace.tz)
+    report = message_report(
+        message_id=message.pk,
+        date_range=date_range,
+        tz=request.workspace.tz,
+        version=stats_version(message),
+    )
     if wants_partial(request) and request.GET.get("fingerprint") == report.fingerprint:
         # Polling and nothing changed: htmx keeps the panel as it is.
         return HttpResponse(status=204)
@@ -136,10 +143,17 @@ def message_metrics(request, message_id):
 @workspace_required
 @anonymous_messages_required
 def message_metrics_csv(request, message_id):
-    message = get_for_workspace(AnonymousMessage, request.workspace, pk=message_id)
+    message = get_for_workspace(
+        AnonymousMessage.objects.select_related("stats_version"), request.workspace, pk=message_id
+    )
     form = RangeForm(request.GET or None)
     date_range = form.date_range(workspace=request.workspace)
-    report = message_report(message_id=message.pk, date_range=date_range, tz=request.workspace.tz)
+    report = message_report(
+        message_id=message.pk,
+        date_range=date_range,
+        tz=request.workspace.tz,
+        version=stats_version(message),
+    )
     actions = [name for name, *_ in report.actions]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"message-{message.pk}-metrics-{date_range.first_day}-{date_range.last_day}.csv"

@@ -1,5 +1,6 @@
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -35,40 +36,31 @@ def message_headline(message):
 def bar_chart_svg(chart, series: int, bucket: str):
     """A metrics.charts.Chart as inline SVG: grid lines, y ticks, bars (with a tooltip
     title), x labels. Built here rather than in a template loop: a 90-day page draws ~300
-    bars, and this keeps it to a few milliseconds."""
-    grid = format_html_join(
-        "",
-        '<line class="metrics-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
-        '<text class="metrics-axis" x="{}" y="{}" text-anchor="end" '
-        'dominant-baseline="middle">{}</text>',
-        (
-            (chart.plot_left, chart.width, tick.y, tick.y, chart.plot_left - 6, tick.y, tick.label)
-            for tick in chart.y_ticks
-        ),
-    )
-    bars = format_html_join(
-        "",
-        '<rect class="metrics-bar metrics-bar-{}" x="{}" y="{}" width="{}" height="{}" '
-        'rx="1.5"><title>{}: {}</title></rect>',
-        (
-            (series, bar.x, bar.y, bar.width, bar.height, bar.label, bar.value)
-            for bar in chart.bars
-            if bar.value
-        ),
-    )
-    labels = format_html_join(
-        "",
-        '<text class="metrics-axis" x="{}" y="{}" text-anchor="middle">{}</text>',
-        ((x, chart.height - 4, label) for x, label in chart.x_labels),
-    )
-    return format_html(
-        '<svg viewBox="0 0 {} {}" role="img" aria-label="{} per {}" '
-        'preserveAspectRatio="none">{}{}{}</svg>',
-        chart.width,
-        chart.height,
-        chart.title,
-        bucket,
-        grid,
-        bars,
-        labels,
-    )
+    bars. Coordinates and counts are numbers and need no escaping; only text is escaped
+    (format_html escaping every value was a third of the page's time)."""
+    series = int(series)
+    parts = [
+        f'<svg viewBox="0 0 {chart.width} {chart.height}" role="img" '
+        f'aria-label="{escape(chart.title)} per {escape(bucket)}" preserveAspectRatio="none">'
+    ]
+    for tick in chart.y_ticks:
+        parts.append(
+            f'<line class="metrics-grid" x1="{chart.plot_left}" x2="{chart.width}" '
+            f'y1="{tick.y}" y2="{tick.y}"></line><text class="metrics-axis" '
+            f'x="{chart.plot_left - 6}" y="{tick.y}" text-anchor="end" '
+            f'dominant-baseline="middle">{escape(tick.label)}</text>'
+        )
+    for bar in chart.bars:
+        if bar.value:
+            parts.append(
+                f'<rect class="metrics-bar metrics-bar-{series}" x="{bar.x}" y="{bar.y}" '
+                f'width="{bar.width}" height="{bar.height}" rx="1.5">'
+                f"<title>{escape(bar.label)}: {int(bar.value)}</title></rect>"
+            )
+    for x, label in chart.x_labels:
+        parts.append(
+            f'<text class="metrics-axis" x="{x}" y="{chart.height - 4}" '
+            f'text-anchor="middle">{escape(label)}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 (numbers, and text escaped above)
