@@ -31,13 +31,22 @@ class Source:
     key: str  # the entry in RollupState.progress
     position_field: str  # the RollupState field shown to operators (and SQLite's state)
     table: str
-    select: str  # SQL select list, after the transaction id and the id
+    hour_column: str  # read as the number of its UTC hour since 1970 (no datetime per row)
+    select: str  # SQL select list, after the hour number
     joins: str = ""
     where: str = "TRUE"
 
+    def columns(self) -> str:
+        if connection.vendor == "postgresql":
+            hour = f"floor(extract(epoch FROM e.{self.hour_column}) / 3600)::bigint"
+        else:
+            hour = f"CAST(strftime('%%s', e.{self.hour_column}) AS INTEGER) / 3600"
+        return f"{hour}, {self.select}"
+
 
 def read_new_rows(state, source: Source, *, chunk: int) -> tuple[list[tuple], bool]:
-    """The next rows (the source's select list) not counted yet, and whether none are left.
+    """The next rows (the hour number, then the source's select list) not counted yet, and
+    whether none are left.
 
     Updates `state` to count them: save it in the transaction that counts the rows.
     """
@@ -175,7 +184,8 @@ def _read_postgresql(state, source: Source, chunk: int) -> tuple[list[tuple], bo
 def _query(source: Source, condition: str, params: list, *, order: str, limit: int) -> list:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT e.transaction_id, e.id, {source.select} FROM {source.table} e {source.joins} "
+            f"SELECT e.transaction_id, e.id, {source.columns()} FROM {source.table} e "
+            f"{source.joins} "
             f"WHERE {source.where} AND {condition} ORDER BY {order} LIMIT %s",
             [*params, limit],
         )
@@ -194,7 +204,7 @@ def _read_sqlite(state, source: Source, chunk: int) -> tuple[list[tuple], bool]:
     position = getattr(state, source.position_field)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT e.id, {source.select} FROM {source.table} e {source.joins} "
+            f"SELECT e.id, {source.columns()} FROM {source.table} e {source.joins} "
             f"WHERE {source.where} AND e.id >= %s AND e.id < %s ORDER BY e.id LIMIT %s",
             [position, progress["target"], chunk],
         )

@@ -27,7 +27,6 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from pyroaring import BitMap64
 
 from campaigns.models import AnonymousMessage
@@ -54,9 +53,10 @@ EVENTS = new_rows.Source(
     key="events",
     position_field="event_position",
     table=Event._meta.db_table,
+    hour_column="timestamp",
     # Viewers are visitor ids (dense integers: compact roaring bitmaps). The tracking API
     # creates a visitor for every anonymous id it records, in the same transaction.
-    select="e.workspace_id, e.content_id, e.timestamp, e.action_type, e.action_name, v.id",
+    select="e.workspace_id, e.content_id, e.action_type, e.action_name, v.id",
     joins=(
         f"LEFT JOIN {Visitor._meta.db_table} v ON e.action_type = '{VIEWED}' "
         "AND e.anonymous_id <> '' AND v.workspace_id = e.workspace_id "
@@ -68,7 +68,8 @@ CONVERSIONS = new_rows.Source(
     key="conversions",
     position_field="conversion_position",
     table=Conversion._meta.db_table,
-    select="e.message_id, e.converted_at",
+    hour_column="converted_at",
+    select="e.message_id",
 )
 
 
@@ -147,10 +148,10 @@ def _count_legacy(state, run, *, now) -> None:
             rows, finished = new_rows.read_new_rows(state, source, chunk=CHUNK)
             if source is EVENTS:
                 run.events += len(rows)
-                touched |= {(row[1], floor_hour(_utc(row[2]))) for row in rows}
+                touched |= {(row[2], _hour(row[0])) for row in rows}
             else:
                 run.conversions += len(rows)
-                touched |= {(row[0], floor_hour(_utc(row[1]))) for row in rows}
+                touched |= {(row[1], _hour(row[0])) for row in rows}
     horizon = retention_horizon(now)
     recent = {(m, h) for m, h in touched if h >= horizon}
     run.skipped_old_buckets += len(touched) - len(recent)
@@ -162,11 +163,9 @@ def _count_legacy(state, run, *, now) -> None:
 # --- Adding new rows to their buckets ---------------------------------------------------------
 
 
-def _utc(value) -> datetime:
-    """A datetime column from a raw cursor (SQLite may hand over text or naive UTC)."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _hour(number: int) -> datetime:
+    """The start of UTC hour `number` (hours since 1970, as new_rows reads them)."""
+    return datetime.fromtimestamp(number * 3600, UTC)
 
 
 def _empty_delta() -> dict:
@@ -181,26 +180,26 @@ def _empty_delta() -> dict:
 
 
 def add_to_buckets(events: list[tuple], conversions: list[tuple], *, horizon) -> tuple[int, int]:
-    """Add event rows (workspace id, message id, timestamp, action type, action name, visitor
-    id) and conversion rows (message id, converted at) to their hourly buckets and day viewer
+    """Add event rows (hour number, workspace id, message id, action type, action name, visitor
+    id) and conversion rows (hour number, message id) to their hourly buckets and day viewer
     sets. Returns (buckets written, old buckets skipped)."""
     if not events and not conversions:
         return 0, 0
-    message_ids = {row[1] for row in events} | {row[0] for row in conversions}
+    message_ids = {row[2] for row in events} | {row[1] for row in conversions}
     workspace_of = dict(
         AnonymousMessage.objects.filter(pk__in=message_ids).values_list("pk", "workspace_id")
     )
-    deltas = defaultdict(_empty_delta)
+    first_hour = int(horizon.timestamp()) // 3600
+    by_number = defaultdict(_empty_delta)  # (message id, hour number) -> delta
     skipped = set()
-    for workspace_id, message_id, timestamp, action_type, action_name, visitor_id in events:
+    for hour, workspace_id, message_id, action_type, action_name, visitor_id in events:
         # A message's events are only those of its own workspace.
         if workspace_of.get(message_id) != workspace_id or action_type not in COUNTED_ACTIONS:
             continue
-        hour = floor_hour(_utc(timestamp))
-        if hour < horizon:
+        if hour < first_hour:
             skipped.add((message_id, hour))
             continue
-        delta = deltas[message_id, hour]
+        delta = by_number[message_id, hour]
         if action_type == VIEWED:
             delta["views"] += 1
             if visitor_id is not None:
@@ -210,16 +209,16 @@ def add_to_buckets(events: list[tuple], conversions: list[tuple], *, horizon) ->
             delta["clicks_by_action"][action_name] += 1
         else:
             delta["dismissals"] += 1
-    for message_id, converted_at in conversions:
+    for hour, message_id in conversions:
         if message_id not in workspace_of:
             continue
-        hour = floor_hour(_utc(converted_at))
-        if hour < horizon:
+        if hour < first_hour:
             skipped.add((message_id, hour))
             continue
-        deltas[message_id, hour]["conversions"] += 1
-    if not deltas:
+        by_number[message_id, hour]["conversions"] += 1
+    if not by_number:
         return 0, len(skipped)
+    deltas = {(message_id, _hour(hour)): delta for (message_id, hour), delta in by_number.items()}
 
     existing = {
         (row.message_id, floor_hour(row.hour)): row
