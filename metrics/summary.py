@@ -171,17 +171,28 @@ def _compute_report(
         index = {bucket.start: bucket for bucket in buckets}
     else:
         index = {bucket.day: bucket for bucket in buckets}
-    totals = Bucket(start=date_range.start, label="total")
+    hourly = date_range.bucket == "hour"
+    # Hours whose local day is no bucket of the range (a half-hour zone's first hour) count
+    # in the totals only.
+    outside = Bucket(start=date_range.start, label="outside")
     for hour, views, clicks, by_action, dismissals, conversions in rows:
-        key = hour if date_range.bucket == "hour" else hour.astimezone(tz).date()
-        bucket = index.get(key)
-        for target in (bucket, totals) if bucket is not None else (totals,):
-            target.views += views
-            target.clicks += clicks
-            target.dismissals += dismissals
-            target.conversions += conversions
-            for name, count in (by_action or {}).items():
-                target.clicks_by_action[name] = target.clicks_by_action.get(name, 0) + count
+        bucket = index.get(hour if hourly else hour.astimezone(tz).date(), outside)
+        bucket.views += views
+        bucket.clicks += clicks
+        bucket.dismissals += dismissals
+        bucket.conversions += conversions
+        if by_action:
+            counts = bucket.clicks_by_action
+            for name, count in by_action.items():
+                counts[name] = counts.get(name, 0) + count
+    totals = Bucket(start=date_range.start, label="total")
+    for bucket in (*buckets, outside):
+        totals.views += bucket.views
+        totals.clicks += bucket.clicks
+        totals.dismissals += bucket.dismissals
+        totals.conversions += bucket.conversions
+        for name, count in bucket.clicks_by_action.items():
+            totals.clicks_by_action[name] = totals.clicks_by_action.get(name, 0) + count
     # Without a stats version: any new view changes some hour's view count, so the views per
     # hour identify the viewer data, a cache key that needs no extra query.
     viewers_version = version or "views-" + _digest(
