@@ -27,11 +27,7 @@ postgresql_only = pytest.mark.skipif(
 )
 
 
-@pytest.mark.parametrize("database", ["db", "transactional_db"])
-def test_runs_between_batches_in_the_same_hours_add_up_to_the_recomputed_counts(request, database):
-    """`db`: every row in the test's own transaction (read by id past the last counted);
-    `transactional_db`: every row its own committed transaction (read by snapshot)."""
-    request.getfixturevalue(database)
+def add_up_runs_between_batches():
     workspace = WorkspaceFactory()
     rng = random.Random(11)
     messages = [AnonymousMessageFactory(workspace=workspace) for _ in range(2)]
@@ -42,6 +38,16 @@ def test_runs_between_batches_in_the_same_hours_add_up_to_the_recomputed_counts(
     assert stored_buckets() == expected_buckets(messages)
     rebuilt = rebuild_rollups(start=start - H, end=start + 7 * H)
     assert (rebuilt.buckets_written, rebuilt.buckets_deleted) == (0, 0)
+
+
+def test_runs_between_batches_in_the_same_hours_add_up_to_the_recomputed_counts(db):
+    """Every row in the test's own transaction: read by id past the last one counted."""
+    add_up_runs_between_batches()
+
+
+def test_runs_between_committed_batches_add_up_to_the_recomputed_counts(transactional_db):
+    """Every row its own committed transaction: read by snapshot."""
+    add_up_runs_between_batches()
 
 
 @postgresql_only
