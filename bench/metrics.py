@@ -10,11 +10,14 @@ again unless --reuse):
 2. seeds --events raw events over --days days, in time order (as ingestion would), with
    psycopg 3 `cursor.copy` (indexes and constraints of the events table are dropped during the
    load and rebuilt after), plus profiles and conversions;
-3. runs the scheduled rollup job from an empty watermark (the whole history), then again after
-   one more hour and one more minute of live events: seconds per hour of events;
-4. starts gunicorn on 127.0.0.1:--port and times --requests sequential requests of the App API
-   metrics endpoint and of the metrics page (full page, and the htmx poll answered 204) for a
-   30-day range: p50 / p95 / max, with a cached and a cold unique-viewer count.
+3. runs the scheduled rollup job from an empty watermark (the whole history), then after
+   --live-events new events in the last hour (one minute at 25,000 events/s by default, in 30
+   transactions, as ingestion would write them): rollup events per second;
+4. starts gunicorn on 127.0.0.1:--port with production settings (and a loopback Redis as the
+   shared cache, --redis-url) and times --requests sequential requests of the App API metrics
+   endpoint and of the metrics page (full page, and the htmx poll answered 204) for a 30-day
+   range: p50 / p95 / max and the server's CPU ms per request, with a cached and a cold
+   unique-viewer count, next to the no-op view as the baseline of the same run.
 
 Needs PostgreSQL (BENCH_DATABASE_URL or DATABASE_URL gives the server; the database name is
 replaced by --database).
@@ -38,7 +41,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import database_url  # noqa: E402
+from bench.common import database_url, fresh_redis, print_table, server_env  # noqa: E402
 
 EVENT_COLUMNS = (
     "workspace_id, message_id, type, name, anonymous_id, user_id, timestamp, received_at, "
@@ -54,6 +57,17 @@ def parse_args():
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--database", default="anonmsg_metrics_bench")
     parser.add_argument("--port", type=int, default=8571)
+    parser.add_argument(
+        "--redis-url",
+        default="redis://127.0.0.1:6379/12",
+        help="the shared cache, flushed first, as in production; '' for none",
+    )
+    parser.add_argument(
+        "--live-events",
+        type=int,
+        default=25_000 * 60,
+        help="new events for the live rollup figure (default: one minute at 25,000/s)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--reuse", action="store_true", help="keep an already seeded database (skip 1-3)"
@@ -293,9 +307,19 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[index]
 
 
-def time_requests(port: int, paths: list[str], headers: dict, expect: int) -> dict:
+def worker_cpu_seconds(master_pid: int) -> float:
+    """utime + stime of gunicorn's worker processes (the master's children), in seconds."""
+    total = 0
+    for child in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split():
+        fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def time_requests(port: int, paths: list[str], headers: dict, expect: int, server=None) -> dict:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     durations = []
+    cpu_before = worker_cpu_seconds(server.pid) if server else 0.0
     for path in paths:
         started = time.perf_counter()
         connection.request("GET", path, headers=headers)
@@ -305,12 +329,16 @@ def time_requests(port: int, paths: list[str], headers: dict, expect: int) -> di
         if response.status != expect:
             raise SystemExit(f"GET {path} answered {response.status}: {body[:300]!r}")
     connection.close()
-    return {
+    figures = {
         "requests": len(durations),
         "p50_ms": round(statistics.median(durations), 1),
         "p95_ms": round(percentile(durations, 0.95), 1),
         "max_ms": round(max(durations), 1),
     }
+    if server:
+        cpu = worker_cpu_seconds(server.pid) - cpu_before
+        figures["cpu_ms_per_request"] = round(cpu * 1000 / len(durations), 2)
+    return figures
 
 
 def wait_for_server(port: int, process) -> None:
@@ -346,13 +374,38 @@ def login_cookie(user) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
 
 
+def seed_live_events(connection, rng, *, workspace_id, message_ids, visitors, count) -> int:
+    """`count` new events with timestamps in the last hour, in 30 transactions (ingestion
+    commits many batches a second), as the tracking API would have written them last minute."""
+    from django.db import transaction
+
+    start = datetime.now(UTC) - timedelta(seconds=3600 + 300)
+    written = 0
+    per_batch = max(1, count // 30)
+    for batch in range(30):
+        wanted = per_batch if batch < 29 else count - written
+        if wanted <= 0:
+            break
+        with transaction.atomic():
+            written += copy_events(
+                connection,
+                generate_events(
+                    rng, workspace_id=workspace_id, message_ids=message_ids, start=start,
+                    hours=1, events=wanted, visitors=visitors, prefix=f"live{batch}-",
+                ),
+            )  # fmt: skip
+    return written
+
+
 def main():
     args = parse_args()
     url = database_url(args.database)
-    os.environ["DATABASE_URL"] = url
-    # The rollup job leaves buckets older than the retention period alone: keep all of them.
-    os.environ["ANONMSG_RETENTION_DAYS"] = str(args.days + 5)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anonmsg.settings")
+    redis_url = fresh_redis(args.redis_url)
+    # Production settings in this process too: the session it creates for the page requests
+    # must be one the server accepts (same SECRET_KEY). The rollup job leaves buckets older
+    # than the retention period alone: keep all of them.
+    env = server_env(url, redis_url, ANONMSG_RETENTION_DAYS=str(args.days + 5))
+    os.environ.update(env)
     figures: dict = {"events": args.events, "days": args.days, "messages": args.messages}
     prepare_database(url, fresh=not args.reuse)
 
@@ -417,29 +470,24 @@ def main():
 
         with Timer("rollup job over the whole history", figures, "rollup_full_seconds") as t:
             run = roll_up(now=datetime.now(UTC) + timedelta(minutes=5))
-        figures["rollup_seconds_per_hour_of_events"] = round(t.seconds / hours, 3)
+        figures["rollup_full_message_events"] = run.events
+        figures["rollup_full_events_per_second"] = round(figures["events"] / t.seconds)
         figures["rollup_buckets_written"] = run.buckets_written
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
 
-        # Steady state: one more hour of live traffic, then one more minute's worth (its
-        # timestamps spread over the last hour, so every event is settled at once).
-        per_hour = args.events // hours
-        for label, key, span in (
-            ("rollup job after 1 new hour of events", "rollup_one_hour_seconds", 3600),
-            ("rollup job after 1 new minute of events", "rollup_one_minute_seconds", 60),
-        ):
-            copy_events(
-                connection,
-                generate_events(
-                    rng, workspace_id=workspace.pk, message_ids=message_ids,
-                    start=datetime.now(UTC) - timedelta(seconds=3600 + 300), hours=1,
-                    events=max(1, per_hour * span // 3600), visitors=visitors,
-                    prefix=f"{key}-",
-                ),
-            )  # fmt: skip
-            with Timer(label, figures, key):
-                roll_up(now=datetime.now(UTC) + timedelta(minutes=5))
+        # Steady state: what one minute of live traffic leaves the next run to count.
+        live = seed_live_events(
+            connection, rng, workspace_id=workspace.pk, message_ids=message_ids,
+            visitors=visitors, count=args.live_events,
+        )  # fmt: skip
+        with Timer(f"rollup job after {live:,} new events", figures, "rollup_live_seconds") as t:
+            run = roll_up(now=datetime.now(UTC) + timedelta(minutes=5))
+        # Per second of the job's time, counting every event ingested (page views included:
+        # the ingest rate is of all events), and the message events it actually read.
+        figures["rollup_live_events"] = live
+        figures["rollup_live_message_events"] = run.events
+        figures["rollup_live_events_per_second"] = round(live / t.seconds)
         figures["hourly_rows"] = MessageHourlyStats.objects.count()
         figures["viewer_days"] = sum(
             MessageViewerDay.objects.values_list("viewer_count", flat=True)
@@ -465,10 +513,11 @@ def main():
     figures["top_message_views"] = raw_views
 
     # --- HTTP -----------------------------------------------------------------------------
-    env = {**os.environ, "DEBUG": "0", "DATABASE_URL": url}
+    call_command("collectstatic", interactive=False, verbosity=0)  # production serves a manifest
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "anonmsg.wsgi", "--bind", f"127.0.0.1:{args.port}",
-         "--workers", "2", "--threads", "4", "--log-level", "warning"],
+         "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+         "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     try:
@@ -481,9 +530,13 @@ def main():
         for label, message in (("top", messages[0]), ("median", messages[len(messages) // 2])):
             api_path = f"/api/v1/anonymous-messages/{message.pk}/metrics"
             page_path = f"/w/{workspace.pk}/anonymous/{message.pk}/metrics/"
-            # Same 30-day range each time: unique viewers come from the cache after the first.
-            results[f"api_30d_{label}"] = time_requests(args.port, [api_path] * n, api, 200)
-            # A different 30-day window each time: unique viewers counted every time (cold).
+            # The baseline of this run: the no-op view (ANONMSG_BENCH=1), same connection.
+            results[f"noop_{label}"] = time_requests(
+                args.port, ["/bench/noop"] * n, {}, 200, server
+            )
+            # Same 30-day range each time: the report comes from the cache after the first.
+            results[f"api_30d_{label}"] = time_requests(args.port, [api_path] * n, api, 200, server)
+            # A different 30-day window each time: nothing cached, unique viewers counted (cold).
             sliding = [
                 api_path + "?" + urlencode({
                     "from": (now - timedelta(days=30, hours=i)).isoformat(),
@@ -491,18 +544,20 @@ def main():
                 })
                 for i in range(1, n + 1)
             ]  # fmt: skip
-            results[f"api_30d_cold_{label}"] = time_requests(args.port, sliding, api, 200)
+            results[f"api_30d_cold_{label}"] = time_requests(args.port, sliding, api, 200, server)
             results[f"page_30d_{label}"] = time_requests(
-                args.port, [page_path + "?range=30d"] * n, cookie, 200
+                args.port, [page_path + "?range=30d"] * n, cookie, 200, server
             )
             custom = [
                 page_path + "?" + urlencode({
-                    "range": "custom", "start": today - timedelta(days=29 + i % 60),
+                    "range": "custom", "start": today - timedelta(days=29 + i // 60 + i % 60),
                     "end": today - timedelta(days=i % 60),
                 })
                 for i in range(n)
             ]  # fmt: skip
-            results[f"page_30d_cold_{label}"] = time_requests(args.port, custom, cookie, 200)
+            results[f"page_30d_cold_{label}"] = time_requests(
+                args.port, custom, cookie, 200, server
+            )
             # The htmx poll: fingerprint unchanged → 204.
             connection_ = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
             connection_.request(
@@ -514,16 +569,42 @@ def main():
             fingerprint = body[body.index(marker) + len(marker) :].split('"')[0].split("&")[0]
             poll = page_path + "?" + urlencode({"range": "30d", "fingerprint": fingerprint})
             results[f"poll_204_{label}"] = time_requests(
-                args.port, [poll] * n, {**cookie, "HX-Request": "true"}, 204
+                args.port, [poll] * n, {**cookie, "HX-Request": "true"}, 204, server
             )
         figures["http"] = results
     finally:
         server.terminate()
         server.wait(timeout=30)
+    figures["load_average"] = os.getloadavg()
 
     print(json.dumps(figures, indent=2))
+    print_report(figures)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def print_report(figures: dict) -> None:
+    print(f"\n{figures['events']:,} events over {figures['days']} days, {figures['messages']} "
+          f"messages; load average at the end {figures['load_average'][0]:.1f}")  # fmt: skip
+    if "rollup_full_seconds" in figures:
+        print_table(
+            ["Rollup", "events", "message events", "seconds", "events/s"],
+            [
+                ["whole history", f"{figures['events']:,}",
+                 f"{figures['rollup_full_message_events']:,}", figures["rollup_full_seconds"],
+                 f"{figures['rollup_full_events_per_second']:,}"],
+                ["one live minute", f"{figures['rollup_live_events']:,}",
+                 f"{figures['rollup_live_message_events']:,}", figures["rollup_live_seconds"],
+                 f"{figures['rollup_live_events_per_second']:,}"],
+            ],
+        )  # fmt: skip
+        print()
+    rows = []
+    for key, line in figures["http"].items():
+        rows.append(
+            [key, line["p50_ms"], line["p95_ms"], line["max_ms"], line.get("cpu_ms_per_request")]
+        )
+    print_table(["30-day range, sequential requests", "p50 ms", "p95 ms", "max ms", "CPU ms"], rows)
 
 
 if __name__ == "__main__":

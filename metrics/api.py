@@ -14,9 +14,18 @@ from metrics.summary import message_report
 def message_metrics(request, message_id):
     workspace = request.workspace
     message_id = int(message_id) if message_id.isascii() and message_id.isdigit() else None
-    if message_id is None or not (
-        AnonymousMessage.objects.filter(workspace=workspace, pk=message_id).exists()
-    ):
+    # One query: whether the message is this workspace's, and its stats version (None before
+    # its first rollup).
+    found = (
+        list(
+            AnonymousMessage.objects.filter(workspace=workspace, pk=message_id).values_list(
+                "stats_version__token", flat=True
+            )
+        )
+        if message_id is not None and message_id < 2**63
+        else []
+    )
+    if not found:
         return error(404, "not_found", "There is no such anonymous message in this workspace.")
     try:
         date_range = api_range(
@@ -24,5 +33,7 @@ def message_metrics(request, message_id):
         )
     except RangeError as exc:
         raise BadInput(exc.message, field=exc.field) from None
-    report = message_report(message_id=message_id, date_range=date_range, tz=workspace.tz)
+    report = message_report(
+        message_id=message_id, date_range=date_range, tz=workspace.tz, version=found[0]
+    )
     return JsonResponse(report.as_api())

@@ -156,16 +156,36 @@ class MessageViewerDay(models.Model):
 
 
 class RollupState(models.Model):
-    """How far the rollup job has filled: every raw message event and conversion whose position
-    (anonmsg/commit_order.py: the inserting transaction on PostgreSQL, the id on SQLite) is
-    below these is counted."""
+    """How far the rollup job has counted (metrics/new_rows.py).
+
+    On SQLite, every raw message event and conversion whose id is below the position is
+    counted. On PostgreSQL, `progress` holds, per table, the snapshot whose visible rows are
+    counted (and the one a run is counting towards); the position is that snapshot's xmin,
+    shown for operators (every row of an older transaction is counted).
+    """
 
     name = models.CharField(max_length=50, unique=True)
     event_position = models.BigIntegerField(default=0)
     conversion_position = models.BigIntegerField(default=0)
+    progress = models.JSONField(default=dict, blank=True)
     ran_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return (
             f"{self.name}: events < {self.event_position}, conversions < {self.conversion_position}"
         )
+
+
+class MessageStatsVersion(models.Model):
+    """Changes (a new random token) whenever the rollup job or a rebuild writes any of a
+    message's rollup rows: reports cached under it can never be stale, and need no
+    invalidation (metrics/summary.py). Random rather than a counter, so that a database
+    restored from a backup cannot meet cached reports of its future."""
+
+    message = models.OneToOneField(
+        AnonymousMessage, on_delete=models.CASCADE, primary_key=True, related_name="stats_version"
+    )
+    token = models.CharField(max_length=32)
+
+    def __str__(self):
+        return f"{self.message_id}: {self.token}"

@@ -1,40 +1,45 @@
 """Hourly rollups of message events: what dashboards and the App API read.
 
-`roll_up` is the scheduled job (every minute, django-q2). It keeps a watermark in commit order
-(`RollupState`, anonmsg/commit_order.py): the position below which every raw message event
-and conversion has been counted. Each run reads the rows at or past it, recomputes the
-(message, hour) buckets they fall into from the raw data, and moves the watermark to the
-oldest transaction still running when it started. A batch whose transaction commits late (a
-held lock, a slow request) is read by the first run after its commit, however late: an id
-watermark skipped it (issue 10, finding 8). Reading rows by arrival rather than by event time
-also catches late events (mobile batches, clock skew) whatever hour they belong to. Rows of
-transactions that were still running are read again by the next run.
+`roll_up` is the scheduled job (every minute, django-q2). It reads the raw message events and
+conversions it has not counted yet, each exactly once and in commit order (metrics/new_rows.py:
+a batch whose transaction commits late is read by the first run after its commit, however
+late), and **adds** them to their (message, hour) buckets: its cost follows the new rows, not
+the traffic already in their hours, so it keeps up with tens of thousands of events a second.
+Reading rows by arrival rather than by event time also counts late events (mobile batches,
+clock skew) in their own hour, however old. Each chunk of rows is counted in one transaction
+with the record of how far the job got, so a crash or a second run never counts a row twice.
 
-`rebuild_rollups` recomputes every bucket of a time range (the management command).
+`rebuild_rollups` recomputes every bucket of a time range from raw data (the management
+command): the repair tool. It first counts what the job has not, in the same transaction, then
+recomputes from exactly the rows counted, so the job and a rebuild always agree.
 
-Both recompute whole buckets from raw data and write only what differs, so reading a row
-twice, or running either twice, changes nothing. Buckets older than the retention period are
-never recomputed by the scheduled job: their raw anonymous events may have been deleted, and
-counted numbers are kept.
+Buckets older than the retention period are never changed by the scheduled job: their raw
+anonymous events may have been deleted, and counted numbers are kept.
 """
 
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 from pyroaring import BitMap64
 
-from anonmsg import commit_order
 from campaigns.models import AnonymousMessage
 from delivery.models import Event, Visitor
-from metrics import viewer_sets
+from metrics import new_rows, viewer_sets
 from metrics.message_events import CLICKED, DISMISSED, VIEWED
-from metrics.models import Conversion, MessageHourlyStats, MessageViewerDay, RollupState
+from metrics.models import (
+    Conversion,
+    MessageHourlyStats,
+    MessageStatsVersion,
+    MessageViewerDay,
+    RollupState,
+)
 from metrics.ranges import HOUR, ceil_hour, floor_hour
 
 STATE_NAME = "message-stats"
@@ -42,6 +47,30 @@ CHUNK = 50_000
 # Distinct action names kept per bucket (names come from SDKs); the rest add up under OTHER.
 MAX_ACTIONS = 50
 OTHER_ACTIONS = "(other)"
+COUNTED_ACTIONS = (VIEWED, CLICKED, DISMISSED)
+
+EVENTS = new_rows.Source(
+    key="events",
+    position_field="event_position",
+    table=Event._meta.db_table,
+    hour_column="timestamp",
+    # Viewers are visitor ids (dense integers: compact roaring bitmaps). The tracking API
+    # creates a visitor for every anonymous id it records, in the same transaction.
+    select="e.workspace_id, e.content_id, e.action_type, e.action_name, v.id",
+    joins=(
+        f"LEFT JOIN {Visitor._meta.db_table} v ON e.action_type = '{VIEWED}' "
+        "AND e.anonymous_id <> '' AND v.workspace_id = e.workspace_id "
+        "AND v.anonymous_id = e.anonymous_id"
+    ),
+    where="e.content_id IS NOT NULL",
+)
+CONVERSIONS = new_rows.Source(
+    key="conversions",
+    position_field="conversion_position",
+    table=Conversion._meta.db_table,
+    hour_column="converted_at",
+    select="e.message_id",
+)
 
 
 @dataclass
@@ -62,91 +91,217 @@ def retention_horizon(now: datetime) -> datetime:
 # --- The scheduled job ------------------------------------------------------------------------
 
 
-@dataclass
-class _Scan:
-    """One table's rows at or past a position, read in commit order a chunk at a time."""
-
-    rows: QuerySet
-    fields: tuple[str, ...]
-    position: int
-    horizon: int
-    after: tuple[int, int] | None = None  # (position, pk) of the last row read
-    done: bool = False
-
-    def next_chunk(self, chunk: int) -> list[tuple]:
-        """The next rows as (position, pk, *fields); moves `position` past what was read."""
-        if self.done:
-            return []
-        rows = self.rows.annotate(position=F(commit_order.position_field()))
-        fields = ("position", "pk", *self.fields)
-        found = []
-        if self.after is not None:
-            # The rest of the last position first (one transaction may have inserted many rows):
-            # two index range scans rather than an OR the planner cannot use.
-            at, pk = self.after
-            same = rows.filter(position=at, pk__gt=pk).order_by("pk")
-            found = list(same.values_list(*fields)[:chunk])
-        if len(found) < chunk:
-            if self.after is None:
-                later = rows.filter(position__gte=self.position)
-            else:
-                later = rows.filter(position__gt=self.after[0])
-            found += later.order_by("position", "pk").values_list(*fields)[: chunk - len(found)]
-        if len(found) < chunk:
-            # Everything committed below the horizon has now been read.
-            self.position, self.done = max(self.position, self.horizon), True
-        else:
-            # Rows sharing the last row's position may follow in the next chunk.
-            self.after = found[-1][:2]
-            self.position = max(self.position, min(self.horizon, found[-1][0]))
-        return found
-
-
 def roll_up(*, now: datetime | None = None, chunk: int = CHUNK) -> RollupRun:
-    """Count new raw events and conversions into their hourly buckets (idempotent)."""
+    """Count new raw events and conversions into their hourly buckets (exactly once)."""
     now = now or timezone.now()
     run = RollupRun()
     RollupState.objects.get_or_create(name=STATE_NAME)
-    events = conversions = None
-    while True:
+    pending = [EVENTS, CONVERSIONS]
+    while pending:
         with transaction.atomic():
-            # The row lock serialises concurrent runs (schedule + command); runs are idempotent
-            # anyway, this only saves work.
+            # The row lock serialises concurrent runs (schedule + command): each chunk reads
+            # the progress the last one saved.
             state = RollupState.objects.select_for_update().get(name=STATE_NAME)
-            if events is None:
-                events = _Scan(
-                    Event.objects.filter(content_id__isnull=False),
-                    ("content_id", "timestamp"),
-                    state.event_position,
-                    commit_order.horizon(Event),
-                )
-                conversions = _Scan(
-                    Conversion.objects.all(),
-                    ("message_id", "converted_at"),
-                    state.conversion_position,
-                    commit_order.horizon(Conversion),
-                )
-            event_rows = events.next_chunk(chunk)
-            conversion_rows = conversions.next_chunk(chunk)
-            touched = {(row[2], floor_hour(row[3])) for row in event_rows + conversion_rows}
-            horizon = retention_horizon(now)
-            recent = {(m, h) for m, h in touched if h >= horizon}
-            run.skipped_old_buckets += len(touched) - len(recent)
-            written, deleted = recompute_buckets(recent)
-            run.buckets_written += written
-            run.buckets_deleted += deleted
-
-            # A concurrent run may have got further: a position never goes back.
-            state.event_position = max(state.event_position, events.position)
-            state.conversion_position = max(state.conversion_position, conversions.position)
+            pending = _count_chunk(state, run, sources=pending, now=now, chunk=chunk)
             state.ran_at = now
             state.save()
-            run.events += len(event_rows)
-            run.conversions += len(conversion_rows)
             run.event_position = state.event_position
             run.conversion_position = state.conversion_position
-        if events.done and conversions.done:
-            return run
+    return run
+
+
+def _count_chunk(state, run, *, sources, now, chunk) -> list:
+    """Count the next chunk of each source's new rows; the sources with rows left."""
+    if any(new_rows.is_legacy(state, source) for source in (EVENTS, CONVERSIONS)):
+        _count_legacy(state, run, now=now)
+        return []
+    rows = {}
+    left = []
+    for source in sources:
+        rows[source.key], finished = new_rows.read_new_rows(state, source, chunk=chunk)
+        if not finished:
+            left.append(source)
+    events, conversions = rows.get(EVENTS.key, []), rows.get(CONVERSIONS.key, [])
+    run.events += len(events)
+    run.conversions += len(conversions)
+    written, skipped = add_to_buckets(events, conversions, horizon=retention_horizon(now))
+    run.buckets_written += written
+    run.skipped_old_buckets += skipped
+    return left
+
+
+def _catch_up(state, run, *, now) -> None:
+    """Count every new row, in the current transaction."""
+    pending = [EVENTS, CONVERSIONS]
+    while pending:
+        pending = _count_chunk(state, run, sources=pending, now=now, chunk=CHUNK)
+
+
+def _count_legacy(state, run, *, now) -> None:
+    """The first run after the previous job, which recomputed buckets: the rows from its
+    position on may be counted already, so their buckets are recomputed from the rows the
+    state now counts instead of being added to (in one transaction)."""
+    touched = set()
+    for source in (EVENTS, CONVERSIONS):
+        finished = False
+        while not finished:
+            rows, finished = new_rows.read_new_rows(state, source, chunk=CHUNK)
+            if source is EVENTS:
+                run.events += len(rows)
+                touched |= {(row[2], _hour(row[0])) for row in rows}
+            else:
+                run.conversions += len(rows)
+                touched |= {(row[1], _hour(row[0])) for row in rows}
+    horizon = retention_horizon(now)
+    recent = {(m, h) for m, h in touched if h >= horizon}
+    run.skipped_old_buckets += len(touched) - len(recent)
+    written, deleted = recompute_buckets(recent, counted_by=state)
+    run.buckets_written += written
+    run.buckets_deleted += deleted
+
+
+# --- Adding new rows to their buckets ---------------------------------------------------------
+
+
+def _hour(number: int) -> datetime:
+    """The start of UTC hour `number` (hours since 1970, as new_rows reads them)."""
+    return datetime.fromtimestamp(number * 3600, UTC)
+
+
+def _empty_delta() -> dict:
+    return {
+        "views": 0,
+        "clicks": 0,
+        "clicks_by_action": defaultdict(int),
+        "dismissals": 0,
+        "conversions": 0,
+        "viewers": [],
+    }
+
+
+def add_to_buckets(events: list[tuple], conversions: list[tuple], *, horizon) -> tuple[int, int]:
+    """Add event rows (hour number, workspace id, message id, action type, action name, visitor
+    id) and conversion rows (hour number, message id) to their hourly buckets and day viewer
+    sets. Returns (buckets written, old buckets skipped)."""
+    if not events and not conversions:
+        return 0, 0
+    message_ids = {row[2] for row in events} | {row[1] for row in conversions}
+    workspace_of = dict(
+        AnonymousMessage.objects.filter(pk__in=message_ids).values_list("pk", "workspace_id")
+    )
+    first_hour = int(horizon.timestamp()) // 3600
+    by_number = defaultdict(_empty_delta)  # (message id, hour number) -> delta
+    skipped = set()
+    for hour, workspace_id, message_id, action_type, action_name, visitor_id in events:
+        # A message's events are only those of its own workspace.
+        if workspace_of.get(message_id) != workspace_id or action_type not in COUNTED_ACTIONS:
+            continue
+        if hour < first_hour:
+            skipped.add((message_id, hour))
+            continue
+        delta = by_number[message_id, hour]
+        if action_type == VIEWED:
+            delta["views"] += 1
+            if visitor_id is not None:
+                delta["viewers"].append(visitor_id)
+        elif action_type == CLICKED:
+            delta["clicks"] += 1
+            delta["clicks_by_action"][action_name] += 1
+        else:
+            delta["dismissals"] += 1
+    for hour, message_id in conversions:
+        if message_id not in workspace_of:
+            continue
+        if hour < first_hour:
+            skipped.add((message_id, hour))
+            continue
+        by_number[message_id, hour]["conversions"] += 1
+    if not by_number:
+        return 0, len(skipped)
+    deltas = {(message_id, _hour(hour)): delta for (message_id, hour), delta in by_number.items()}
+
+    existing = {
+        (row.message_id, floor_hour(row.hour)): row
+        for row in MessageHourlyStats.objects.filter(
+            message_id__in={m for m, _ in deltas}, hour__in={h for _, h in deltas}
+        )
+    }
+    rows = []
+    for (message_id, hour), delta in sorted(deltas.items()):
+        row = existing.get((message_id, hour)) or MessageHourlyStats(
+            workspace_id=workspace_of[message_id], message_id=message_id, hour=hour
+        )
+        row.views += delta["views"]
+        row.clicks += delta["clicks"]
+        row.dismissals += delta["dismissals"]
+        row.conversions += delta["conversions"]
+        if delta["clicks_by_action"]:
+            merged = dict(row.clicks_by_action or {})
+            for name, count in delta["clicks_by_action"].items():
+                merged[name] = merged.get(name, 0) + count
+            row.clicks_by_action = _capped(merged)
+        if delta["viewers"]:
+            viewers = viewer_sets.deserialize(row.viewer_set)
+            viewers.update(delta["viewers"])
+            row.unique_viewers = len(viewers)
+            row.viewer_set = viewer_sets.serialize(viewers)
+        rows.append(row)
+    MessageHourlyStats.objects.bulk_create(
+        rows,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["message", "hour"],
+        update_fields=list(MessageHourlyStats.COUNTERS),
+    )
+    _add_to_days(deltas)
+    bump_versions({m for m, _ in deltas})
+    return len(rows), len(skipped)
+
+
+def _add_to_days(deltas: dict) -> None:
+    """Add the new viewers to the UTC days' viewer sets."""
+    by_day = defaultdict(list)
+    for (message_id, hour), delta in deltas.items():
+        if delta["viewers"]:
+            by_day[message_id, hour.date()] += delta["viewers"]
+    if not by_day:
+        return
+    existing = {
+        (row.message_id, row.day): row
+        for row in MessageViewerDay.objects.filter(
+            message_id__in={m for m, _ in by_day}, day__in={d for _, d in by_day}
+        )
+    }
+    rows = []
+    for (message_id, day), visitor_ids in sorted(by_day.items()):
+        row = existing.get((message_id, day)) or MessageViewerDay(message_id=message_id, day=day)
+        viewers = viewer_sets.deserialize(row.viewer_set)
+        before = len(viewers)
+        viewers.update(visitor_ids)
+        if len(viewers) != before or row.pk is None:
+            row.viewer_count = len(viewers)
+            row.viewer_set = viewer_sets.serialize(viewers)
+            rows.append(row)
+    MessageViewerDay.objects.bulk_create(
+        rows,
+        batch_size=200,
+        update_conflicts=True,
+        unique_fields=["message", "day"],
+        update_fields=["viewer_count", "viewer_set"],
+    )
+
+
+def bump_versions(message_ids) -> None:
+    """New tokens for these messages' rollups: their cached reports are never read again."""
+    MessageStatsVersion.objects.bulk_create(
+        [
+            MessageStatsVersion(message_id=message_id, token=secrets.token_hex(8))
+            for message_id in sorted(message_ids)
+        ],
+        update_conflicts=True,
+        unique_fields=["message"],
+        update_fields=["token"],
+    )
 
 
 # --- Rebuilding ---------------------------------------------------------------------------
@@ -162,22 +317,28 @@ def rebuild_rollups(
         messages = messages.filter(pk__in=message_ids)
     ids = list(messages.order_by("pk").values_list("pk", flat=True))
     run = RollupRun()
-    span_start = start
-    while span_start < end:
-        span_end = min(end, span_start + MAX_SPAN)
-        hours = []
-        hour = span_start
-        while hour < span_end:
-            hours.append(hour)
-            hour += HOUR
-        with transaction.atomic():
-            # The rollup job's lock: a concurrent run does not merge the same rows meanwhile.
-            RollupState.objects.get_or_create(name=STATE_NAME)
-            RollupState.objects.select_for_update().get(name=STATE_NAME)
-            written, deleted = recompute_buckets({(m, h) for m in ids for h in hours})
-        run.buckets_written += written
-        run.buckets_deleted += deleted
-        span_start = span_end
+    with transaction.atomic():
+        # The rollup job's lock; then count what it has not yet, so that the buckets recomputed
+        # here hold exactly the rows the job will never add again.
+        RollupState.objects.get_or_create(name=STATE_NAME)
+        state = RollupState.objects.select_for_update().get(name=STATE_NAME)
+        _catch_up(state, run, now=timezone.now())
+        state.save()
+        run.buckets_written = run.buckets_deleted = 0
+        span_start = start
+        while span_start < end:
+            span_end = min(end, span_start + MAX_SPAN)
+            hours = []
+            hour = span_start
+            while hour < span_end:
+                hours.append(hour)
+                hour += HOUR
+            written, deleted = recompute_buckets(
+                {(m, h) for m in ids for h in hours}, counted_by=state
+            )
+            run.buckets_written += written
+            run.buckets_deleted += deleted
+            span_start = span_end
     return run
 
 
@@ -190,8 +351,9 @@ SPAN_GAP = timedelta(hours=6)
 MAX_SPAN = timedelta(hours=24)
 
 
-def recompute_buckets(buckets: set[tuple[int, datetime]]) -> tuple[int, int]:
-    """Recompute these (message_id, hour) buckets from raw events and conversions.
+def recompute_buckets(buckets: set[tuple[int, datetime]], *, counted_by) -> tuple[int, int]:
+    """Recompute these (message_id, hour) buckets from the raw events and conversions that the
+    RollupState `counted_by` counts.
 
     Set-based: touched hours are grouped into spans, and every bucket of (the span's
     messages × the span's hours) is recomputed with a handful of queries. Returns (rows
@@ -208,7 +370,7 @@ def recompute_buckets(buckets: set[tuple[int, datetime]]) -> tuple[int, int]:
     written = deleted = 0
     for start, end in _spans(sorted({h for _, h in touched})):
         messages = {m: workspace_of[m] for m, h in touched if start <= h < end}
-        w, d = _recompute_span(messages, start, end)
+        w, d = _recompute_span(messages, start, end, counted_by=counted_by)
         written += w
         deleted += d
     return written, deleted
@@ -240,7 +402,9 @@ def _empty_counts() -> dict:
     }
 
 
-def _recompute_span(messages: dict[int, int], start: datetime, end: datetime) -> tuple[int, int]:
+def _recompute_span(
+    messages: dict[int, int], start: datetime, end: datetime, *, counted_by
+) -> tuple[int, int]:
     """Recompute every bucket of these messages ({id: workspace id}) in [start, end)."""
     by_workspace = defaultdict(list)
     for message_id, workspace_id in messages.items():
@@ -249,7 +413,16 @@ def _recompute_span(messages: dict[int, int], start: datetime, end: datetime) ->
     of_messages = Q()
     for workspace_id, message_ids in by_workspace.items():
         of_messages |= Q(workspace_id=workspace_id, content_id__in=sorted(message_ids))
-    events = Event.objects.filter(of_messages, timestamp__gte=start, timestamp__lt=end).order_by()
+    events = _counted(
+        Event.objects.filter(
+            of_messages,
+            timestamp__gte=start,
+            timestamp__lt=end,
+            action_type__in=COUNTED_ACTIONS,
+        ).order_by(),
+        EVENTS,
+        counted_by,
+    )
 
     computed = defaultdict(_empty_counts)  # (message_id, hour) -> counts
     grouped = (
@@ -291,8 +464,12 @@ def _recompute_span(messages: dict[int, int], start: datetime, end: datetime) ->
         computed[bucket]["viewer_set"] = viewer_sets.serialize(viewers)
 
     conversions = (
-        Conversion.objects.filter(
-            message_id__in=list(messages), converted_at__gte=start, converted_at__lt=end
+        _counted(
+            Conversion.objects.filter(
+                message_id__in=list(messages), converted_at__gte=start, converted_at__lt=end
+            ),
+            CONVERSIONS,
+            counted_by,
         )
         .order_by()
         .annotate(bucket=TruncHour("converted_at", tzinfo=UTC))
@@ -326,8 +503,20 @@ def _recompute_span(messages: dict[int, int], start: datetime, end: datetime) ->
         )
     if stale:
         MessageHourlyStats.objects.filter(pk__in=stale).delete()
+    changed = {row.message_id for row in to_write} | {
+        m for (m, _), row in existing.items() if row.pk in stale
+    }
+    if changed:
+        bump_versions(changed)
     _recompute_days(messages, start, end)
     return len(to_write), len(stale)
+
+
+def _counted(queryset, source, state):
+    """Only the rows `state` counts (new_rows.counted_condition)."""
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    condition, params = new_rows.counted_condition(state, source, table)
+    return queryset.extra(where=[condition], params=params)
 
 
 def _visitor_ids(keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:

@@ -8,6 +8,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q, Sum
 
 from metrics import viewer_sets
@@ -16,6 +17,7 @@ from metrics.models import MessageHourlyStats, MessageViewerDay
 from metrics.ranges import HOUR, DateRange, local_midnight
 
 UNIQUE_CACHE_SECONDS = 24 * 3600
+REPORT_CACHE_SECONDS = 24 * 3600
 
 
 def headline_numbers(*, workspace, message_ids) -> dict[int, dict]:
@@ -62,10 +64,16 @@ class Report:
     conversions: int
     buckets: list[Bucket]
     rows: list[tuple] = field(repr=False, default_factory=list)
+    # The message's MessageStatsVersion token when the report was computed, and the zone of
+    # its local days: with a version, the fingerprint needs no rows.
+    version: str | None = None
+    zone: str = ""
 
     @cached_property
     def fingerprint(self) -> str:
         """Changes whenever anything shown for this range does (the htmx poll's 204 test)."""
+        if self.version:
+            return _digest([*_range_key(self.date_range), self.zone, self.version])
         return _digest(
             [
                 self.date_range.start.isoformat(),
@@ -106,9 +114,51 @@ class Report:
         }
 
 
-def message_report(*, message_id: int, date_range: DateRange, tz: ZoneInfo) -> Report:
-    """Totals and a bucketed series for one message over a range: one query on the hourly
-    rollups, plus one on the viewer table when unique viewers are not cached."""
+def stats_version(message) -> str | None:
+    """The token of a message loaded with select_related("stats_version"); None before its
+    first rollup."""
+    try:
+        return message.stats_version.token
+    except ObjectDoesNotExist:
+        return None
+
+
+def message_report(
+    *, message_id: int, date_range: DateRange, tz: ZoneInfo, version: str | None = None
+) -> Report:
+    """Totals and a bucketed series for one message over a range.
+
+    With the message's stats `version` (stats_version()), the report comes from the cache
+    when it was computed before: the version changes whenever the message's rollup rows do,
+    so a cached report is never stale and needs no invalidation. Otherwise one query on the
+    hourly rollups, plus one on the viewer sets when unique viewers are not cached.
+    """
+    key = None
+    if version:
+        key = ":".join(
+            ["metrics:report", str(message_id), version, tz.key, *_range_key(date_range)]
+        )
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+    report = _compute_report(message_id=message_id, date_range=date_range, tz=tz, version=version)
+    if key is not None:
+        report.rows = []  # only the fingerprint without a version reads them
+        cache.set(key, report, REPORT_CACHE_SECONDS)
+    return report
+
+
+def _range_key(date_range: DateRange) -> list[str]:
+    return [
+        str(int(date_range.start.timestamp())),
+        str(int(date_range.end.timestamp())),
+        date_range.bucket,
+    ]
+
+
+def _compute_report(
+    *, message_id: int, date_range: DateRange, tz: ZoneInfo, version: str | None
+) -> Report:
     rows = list(
         MessageHourlyStats.objects.filter(
             message_id=message_id, hour__gte=date_range.start, hour__lt=date_range.end
@@ -121,22 +171,35 @@ def message_report(*, message_id: int, date_range: DateRange, tz: ZoneInfo) -> R
         index = {bucket.start: bucket for bucket in buckets}
     else:
         index = {bucket.day: bucket for bucket in buckets}
-    totals = Bucket(start=date_range.start, label="total")
+    hourly = date_range.bucket == "hour"
+    # Hours whose local day is no bucket of the range (a half-hour zone's first hour) count
+    # in the totals only.
+    outside = Bucket(start=date_range.start, label="outside")
     for hour, views, clicks, by_action, dismissals, conversions in rows:
-        key = hour if date_range.bucket == "hour" else hour.astimezone(tz).date()
-        bucket = index.get(key)
-        for target in (bucket, totals) if bucket is not None else (totals,):
-            target.views += views
-            target.clicks += clicks
-            target.dismissals += dismissals
-            target.conversions += conversions
-            for name, count in (by_action or {}).items():
-                target.clicks_by_action[name] = target.clicks_by_action.get(name, 0) + count
-    # Any new view changes some hour's view count, so the views per hour identify the viewer
-    # data: a cache key that needs no extra query.
-    views_digest = _digest([(int(hour.timestamp()), views) for hour, views, *_ in rows])
+        bucket = index.get(hour if hourly else hour.astimezone(tz).date(), outside)
+        bucket.views += views
+        bucket.clicks += clicks
+        bucket.dismissals += dismissals
+        bucket.conversions += conversions
+        if by_action:
+            counts = bucket.clicks_by_action
+            for name, count in by_action.items():
+                counts[name] = counts.get(name, 0) + count
+    totals = Bucket(start=date_range.start, label="total")
+    for bucket in (*buckets, outside):
+        totals.views += bucket.views
+        totals.clicks += bucket.clicks
+        totals.dismissals += bucket.dismissals
+        totals.conversions += bucket.conversions
+        for name, count in bucket.clicks_by_action.items():
+            totals.clicks_by_action[name] = totals.clicks_by_action.get(name, 0) + count
+    # Without a stats version: any new view changes some hour's view count, so the views per
+    # hour identify the viewer data, a cache key that needs no extra query.
+    viewers_version = version or "views-" + _digest(
+        [(int(hour.timestamp()), views) for hour, views, *_ in rows]
+    )
     unique = count_unique_viewers(
-        message_id=message_id, start=date_range.start, end=date_range.end, version=views_digest
+        message_id=message_id, start=date_range.start, end=date_range.end, version=viewers_version
     )
     return Report(
         date_range=date_range,
@@ -148,6 +211,8 @@ def message_report(*, message_id: int, date_range: DateRange, tz: ZoneInfo) -> R
         conversions=totals.conversions,
         buckets=buckets,
         rows=rows,
+        version=version,
+        zone=tz.key if version else "",
     )
 
 

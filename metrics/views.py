@@ -19,7 +19,7 @@ from metrics.models import RollupState
 from metrics.ranges import DEFAULT_PRESET, PRESETS, RangeError, custom_range, preset_range
 from metrics.rollups import STATE_NAME
 from metrics.schedules import ROLL_UP_EVERY_MINUTES
-from metrics.summary import message_report
+from metrics.summary import message_report, stats_version
 
 DEFINITIONS = {
     "views": "Times the message was displayed.",
@@ -121,11 +121,18 @@ def _freshness():
 @vary_on_htmx
 def message_metrics(request, message_id):
     message = get_for_workspace(
-        AnonymousMessage.objects.select_related("goal_segment"), request.workspace, pk=message_id
+        AnonymousMessage.objects.select_related("goal_segment", "stats_version"),
+        request.workspace,
+        pk=message_id,
     )
     form = RangeForm(request.GET or None)
     date_range = form.date_range(workspace=request.workspace)
-    report = message_report(message_id=message.pk, date_range=date_range, tz=request.workspace.tz)
+    report = message_report(
+        message_id=message.pk,
+        date_range=date_range,
+        tz=request.workspace.tz,
+        version=stats_version(message),
+    )
     counted = _freshness()
     if (
         wants_partial(request)
@@ -186,10 +193,17 @@ def _without(query, *keys) -> str:
 @workspace_required
 @anonymous_messages_required
 def message_metrics_csv(request, message_id):
-    message = get_for_workspace(AnonymousMessage, request.workspace, pk=message_id)
+    message = get_for_workspace(
+        AnonymousMessage.objects.select_related("stats_version"), request.workspace, pk=message_id
+    )
     form = RangeForm(request.GET or None)
     date_range = form.date_range(workspace=request.workspace)
-    report = message_report(message_id=message.pk, date_range=date_range, tz=request.workspace.tz)
+    report = message_report(
+        message_id=message.pk,
+        date_range=date_range,
+        tz=request.workspace.tz,
+        version=stats_version(message),
+    )
     actions = [name for name, *_ in report.actions]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     filename = f"message-{message.pk}-metrics-{date_range.first_day}-{date_range.last_day}.csv"

@@ -1,5 +1,6 @@
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -45,53 +46,38 @@ def bar_chart_svg(chart, series: int, bucket: str, axis=()):
     """A metrics.charts.Chart as inline SVG: the y ticks in a fixed-width strip, then the plot
     (grid lines, guides at the shared time axis' labels, bars with a tooltip title) stretched
     to the page's width. Text stays out of the stretched plot, so it never gets squashed on a
-    phone. Built here rather than in a template loop: a 90-day page draws ~300 bars, and this
-    keeps it to a few milliseconds."""
-    ticks = format_html_join(
-        "",
-        '<text class="metrics-axis" x="{}" y="{}" text-anchor="end" '
-        'dominant-baseline="middle">{}</text>',
-        ((AXIS_WIDTH - 6, tick.y, tick.label) for tick in chart.y_ticks),
+    phone. Built here rather than in a template loop: a 90-day page draws ~300 bars.
+    Coordinates and counts are numbers and need no escaping; only text is escaped
+    (format_html escaping every value was a third of the page's time)."""
+    series = int(series)
+    height = chart.height
+    ticks = "".join(
+        f'<text class="metrics-axis" x="{AXIS_WIDTH - 6}" y="{tick.y}" text-anchor="end" '
+        f'dominant-baseline="middle">{escape(tick.label)}</text>'
+        for tick in chart.y_ticks
     )
-    grid = format_html_join(
-        "",
-        '<line class="metrics-grid" x1="0" x2="{}" y1="{}" y2="{}"></line>',
-        ((chart.width, tick.y, tick.y) for tick in chart.y_ticks),
+    grid = "".join(
+        f'<line class="metrics-grid" x1="0" x2="{chart.width}" y1="{tick.y}" y2="{tick.y}"></line>'
+        for tick in chart.y_ticks
     )
-    guides = format_html_join(
-        "",
-        '<line class="metrics-guide" x1="{}" x2="{}" y1="0" y2="{}"></line>',
-        (
-            (x, x, chart.height)
-            for x in (round(label.percent * chart.width / 100, 2) for label in axis)
-        ),
+    guides = "".join(
+        f'<line class="metrics-guide" x1="{x}" x2="{x}" y1="0" y2="{height}"></line>'
+        for x in (round(label.percent * chart.width / 100, 2) for label in axis)
     )
-    bars = format_html_join(
-        "",
-        '<rect class="metrics-bar metrics-bar-{}" x="{}" y="{}" width="{}" height="{}" '
-        'rx="1.5"><title>{}: {}</title></rect>',
-        (
-            (series, bar.x, bar.y, bar.width, bar.height, bar.label, bar.value)
-            for bar in chart.bars
-            if bar.value
-        ),
+    bars = "".join(
+        f'<rect class="metrics-bar metrics-bar-{series}" x="{bar.x}" y="{bar.y}" '
+        f'width="{bar.width}" height="{bar.height}" rx="1.5">'
+        f"<title>{escape(bar.label)}: {int(bar.value)}</title></rect>"
+        for bar in chart.bars
+        if bar.value
     )
-    return format_html(
+    return mark_safe(  # noqa: S308 (numbers, and text escaped above)
         '<div class="metrics-plot">'
-        '<svg class="metrics-y" width="{}" height="{}" aria-hidden="true">{}</svg>'
-        '<svg class="metrics-bars" viewBox="0 0 {} {}" height="{}" preserveAspectRatio="none" '
-        'role="img" aria-label="{} per {}">{}{}{}</svg></div>',
-        AXIS_WIDTH,
-        chart.height,
-        ticks,
-        chart.width,
-        chart.height,
-        chart.height,
-        chart.title,
-        bucket,
-        grid,
-        guides,
-        bars,
+        f'<svg class="metrics-y" width="{AXIS_WIDTH}" height="{height}" aria-hidden="true">'
+        f"{ticks}</svg>"
+        f'<svg class="metrics-bars" viewBox="0 0 {chart.width} {height}" height="{height}" '
+        f'preserveAspectRatio="none" role="img" '
+        f'aria-label="{escape(chart.title)} per {escape(bucket)}">{grid}{guides}{bars}</svg></div>'
     )
 
 

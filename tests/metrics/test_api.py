@@ -144,3 +144,31 @@ def test_a_malformed_or_unknown_id_is_a_json_404(client, api_key, bad_id):
     )
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_a_repeated_request_is_answered_from_the_cache_until_new_events_are_rolled_up(
+    client, message, api_key, django_assert_num_queries
+):
+    when = timezone.now() - timedelta(hours=2)
+    MessageEventFactory(message=message, anonymous_id="a", timestamp=when)
+    roll_up(now=timezone.now())
+    first = get(client, message.pk, api_key).json()
+    assert (first["views"], first["uniqueViewers"]) == (1, 1)
+    # The key's workspace, then the message with its stats version: no rollup query.
+    with django_assert_num_queries(2):
+        assert get(client, message.pk, api_key).json() == first
+    MessageEventFactory(message=message, anonymous_id="b", timestamp=when)
+    roll_up(now=timezone.now())
+    again = get(client, message.pk, api_key).json()
+    assert (again["views"], again["uniqueViewers"]) == (2, 2)
+
+
+def test_reports_cached_in_redis_come_back_whole(client, message, api_key, redis_cache):
+    when = timezone.now() - timedelta(hours=2)
+    MessageEventFactory(message=message, timestamp=when, click=True, action_name="signup")
+    MessageEventFactory(message=message, anonymous_id="a", timestamp=when)
+    roll_up(now=timezone.now())
+    first = get(client, message.pk, api_key).json()
+    assert list(redis_cache.scan_iter(match="*:metrics:report:*"))
+    assert get(client, message.pk, api_key).json() == first
+    assert first["clicks"]["byAction"] == {"signup": 1}

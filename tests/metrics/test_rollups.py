@@ -163,7 +163,7 @@ def test_rerunning_the_job_or_rebuilding_the_range_changes_nothing(activity):
     assert first.buckets_written > 0
     before = snapshot()
 
-    # This test's rows belong to one transaction, still open: every run reads them again.
+    # This test's rows belong to one transaction, still open: the job reads them by id, once.
     again = roll_up(now=settled())
     assert (again.buckets_written, again.buckets_deleted) == (0, 0)
     rebuilt = rebuild_rollups(start=start - H, end=start + 52 * H)
