@@ -417,6 +417,7 @@ def main():
 
     from anonmsg.models import Workspace
     from campaigns.models import AnonymousMessage
+    from delivery.partitions import ensure_event_partitions
     from metrics.models import MessageHourlyStats, MessageViewerDay
     from metrics.rollups import roll_up
 
@@ -441,6 +442,9 @@ def main():
         with connection.cursor() as cursor:
             cursor.execute("SET maintenance_work_mem = '512MB'")
         copy_visitors(connection, workspace_id=workspace.pk, visitors=visitors, since=start)
+        # The seeded history gets its day partitions, as production's would have had: COPY
+        # would otherwise put it all into the default partition.
+        ensure_event_partitions(now=start, ahead=args.days + 1)
         rebuild = drop_event_indexes(connection)
         with Timer(f"COPY {args.events:,} events", figures, "copy_seconds"):
             copy_events(
