@@ -468,7 +468,11 @@ def main():
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM delivery_event")
             figures["events"] = cursor.fetchone()[0]
-            cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('delivery_event'))")
+            # A partitioned table has no storage of its own: its partitions' sizes, summed.
+            cursor.execute(
+                "SELECT pg_size_pretty(sum(pg_total_relation_size(relid))) "
+                "FROM pg_partition_tree('delivery_event')"
+            )
             figures["events_table_size"] = cursor.fetchone()[0]
         print(f"  {figures['events']:,} events, {figures['events_table_size']} with indexes")
 
