@@ -321,3 +321,38 @@ def print_table(headers: list[str], rows: list[list]) -> None:
         )
         if number == 0:
             print("  ".join("-" * width for width in widths))
+
+
+# --- The Procfile's web process, and what it costs ---------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def procfile_web_command() -> str:
+    """The Procfile's `web:` command line, as production (honcho, a PaaS) runs it."""
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        process, _, command = line.partition(":")
+        if process.strip() == "web":
+            return command.strip()
+    sys.exit("The Procfile has no web command.")
+
+
+def proc_stat(pid) -> list[str] | None:
+    """/proc/<pid>/stat's fields after the command name (index 1 is the ppid, 11–14 utime,
+    stime, cutime, cstime), or None if the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def gunicorn_cpu_seconds(master: int) -> float:
+    """CPU seconds of a gunicorn master, its live workers and the workers it has reaped (the
+    Procfile's --max-requests recycles them): utime+stime, plus cutime+cstime of the master."""
+    fields = proc_stat(master)
+    total = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        worker = proc_stat(stat.parent.name)
+        if worker and int(worker[1]) == master:  # ppid
+            total += int(worker[11]) + int(worker[12])
+    return total / TICK

@@ -51,8 +51,10 @@ from bench.common import (  # noqa: E402
     create_workspace,
     fresh_database,
     fresh_redis,
+    gunicorn_cpu_seconds,
     manage,
     print_table,
+    procfile_web_command,
     server_env,
 )
 
@@ -168,14 +170,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def procfile_web() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        process, _, command = line.partition(":")
-        if process.strip() == "web":
-            return command.strip()
-    sys.exit("no web process in the Procfile")
-
-
 @contextmanager
 def web_process(command: str, env: dict, port: int, log: Path):
     """The web command as honcho runs it (`sh -c`), in its own process group; yields the
@@ -208,24 +202,6 @@ def web_process(command: str, env: dict, port: int, log: Path):
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
-
-
-def cpu_seconds(master: int) -> float:
-    """CPU used so far by gunicorn: the master, its live workers, and the workers it has
-    reaped (cutime/cstime), so that workers recycled by --max-requests still count."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid, ppid = int(stat.parent.name), int(fields[1])
-        if pid == master:
-            total += sum(int(value) for value in fields[11:15]) / tick  # + reaped children
-        elif ppid == master:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 WRK_SUMMARY = re.compile(r"(\d+) requests in ([\d.]+)s")
@@ -327,7 +303,7 @@ def main():
         "new-nohint": delivery_path(),
         "returning": delivery_path(),
     }
-    command = args.web_command or procfile_web()
+    command = args.web_command or procfile_web_command()
     base = f"http://{HOST}:{args.port}"
     figures = {name: {"rates": [], "ratios": [], "cpu": [0.0, 0]} for name in scenarios}
     latency = {}
@@ -345,9 +321,9 @@ def main():
             for round_number in range(1, args.rounds + 1):
                 noop_rate = None
                 for name in scenarios:
-                    before = cpu_seconds(master)
+                    before = gunicorn_cpu_seconds(master)
                     requests, seconds = run_wrk(args, base, name, paths, round_number)
-                    used = cpu_seconds(master) - before
+                    used = gunicorn_cpu_seconds(master) - before
                     rate = requests / seconds
                     noop_rate = rate if name == "noop" else noop_rate
                     figures[name]["rates"].append(rate)

@@ -40,17 +40,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (  # noqa: E402
     HOST,
     ROOT,
+    TICK,
     _wait_for_server,
     create_workspace,
     fresh_database,
     fresh_redis,
+    gunicorn_cpu_seconds,
     manage,
     print_table,
+    proc_stat,
+    procfile_web_command,
     server_env,
 )
 
 LUA = Path(__file__).with_suffix(".lua")
-TICK = os.sysconf("SC_CLK_TCK")
 LIVE_MESSAGES = 10
 
 # (name, Lua scenario, events per request)
@@ -109,13 +112,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def procfile_web_command() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line.removeprefix("web:").strip()
-    sys.exit("The Procfile has no web command.")
-
-
 @contextmanager
 def procfile_gunicorn(port: int, env: dict):
     """The Procfile's web command, as production runs it, on a loopback port. Its access log
@@ -136,25 +132,6 @@ def procfile_gunicorn(port: int, env: dict):
         process.wait(timeout=30)
 
 
-def _stat(pid) -> list[str] | None:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def gunicorn_cpu_seconds(master: int) -> float:
-    """CPU seconds of a gunicorn master, its live workers and the workers it has reaped (the
-    Procfile's --max-requests recycles them): utime+stime, plus cutime+cstime of the master."""
-    fields = _stat(master)
-    total = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        worker = _stat(stat.parent.name)
-        if worker and int(worker[1]) == master:  # ppid
-            total += int(worker[11]) + int(worker[12])
-    return total / TICK
-
-
 def postgres_cpu_seconds(database: str) -> dict[int, float]:
     """CPU seconds so far of each PostgreSQL backend connected to `database`."""
     found = {}
@@ -164,7 +141,7 @@ def postgres_cpu_seconds(database: str) -> dict[int, float]:
         except OSError:
             continue
         if command.startswith("postgres:") and f" {database} " in command:
-            fields = _stat(cmdline.parent.name)
+            fields = proc_stat(cmdline.parent.name)
             if fields:
                 found[int(cmdline.parent.name)] = (int(fields[11]) + int(fields[12])) / TICK
     return found
