@@ -1,9 +1,10 @@
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from anonmsg.models import Workspace
-from campaigns import content, rules
+from campaigns import audience, content, rules, triggers
 
 
 class Platform(models.TextChoices):
@@ -199,6 +200,23 @@ class AnonymousMessage(models.Model):
     display_element_id = models.CharField(max_length=200, blank=True)
     close_on_backdrop = models.BooleanField(default=True)
 
+    # When the SDK shows the message once delivery chose it (campaigns/triggers.py), and who
+    # may get it (campaigns/audience.py): the App API's shapes (DESIGN.md §5).
+    trigger = models.JSONField(default=triggers.default_trigger, blank=True)
+    audience = models.JSONField(default=list, blank=True)
+
+    # An experiment (DESIGN.md §5): variant A is this message's own content and display,
+    # B–D are `variants`; a holdout share of eligible visitors is shown nothing. Assignment
+    # hashes (id, experiment_seed, anonymousId), so it needs no storage.
+    variant_a_weight = models.PositiveSmallIntegerField(default=100)
+    holdout_percent = models.PositiveSmallIntegerField(default=0)
+    experiment_seed = models.CharField(max_length=32, blank=True)
+    winner_key = models.CharField(max_length=1, blank=True)
+    winner_chosen_at = models.DateTimeField(null=True, blank=True)
+    winner_chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
 
@@ -287,11 +305,65 @@ class AnonymousMessage(models.Model):
                 text += f" and {verb} the segment “{segment}”"
         return text + "."
 
+    def describe_trigger(self) -> str:
+        return triggers.describe_trigger(self.trigger)
+
+    def describe_audience(self) -> str:
+        return audience.describe_audience(self.audience)
+
     def describe_display(self) -> str:
         if self.display_type == DisplayType.INLINE:
             return f"Inline, inside the element #{self.display_element_id or '…'}"
         position = Position(self.display_position).label.lower()
         return f"{DisplayType(self.display_type).label}, {position}"
+
+
+class VariantKey(models.TextChoices):
+    B = "B", "Variant B"
+    C = "C", "Variant C"
+    D = "D", "Variant D"
+
+
+class MessageVariant(models.Model):
+    """Variant B, C or D of a message in an experiment (A is the message itself).
+
+    Its own content; its display fields left blank mean "as variant A"."""
+
+    message = models.ForeignKey(AnonymousMessage, on_delete=models.CASCADE, related_name="variants")
+    key = models.CharField(max_length=1, choices=VariantKey.choices)
+    weight = models.PositiveSmallIntegerField(default=50)
+
+    content_html = models.TextField(blank=True)
+    content_builder = models.JSONField(null=True, blank=True)
+    content_actions = models.JSONField(default=list, blank=True, editable=False)
+    content_label = models.CharField(
+        max_length=content.MAX_LABEL, default=content.DEFAULT_LABEL, editable=False
+    )
+
+    display_type = models.CharField(max_length=10, choices=DisplayType.choices, blank=True)
+    display_position = models.CharField(max_length=12, choices=Position.choices, blank=True)
+    display_element_id = models.CharField(max_length=200, blank=True)
+    close_on_backdrop = models.BooleanField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "key"], name="one_variant_per_key")
+        ]
+
+    def __str__(self):
+        return f"{self.message} — variant {self.key}"
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "content_html" in update_fields:
+            self.content_actions, self.content_label = summarise_for_storage(self.content_html)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "content_actions", "content_label"}
+        super().save(*args, **kwargs)
 
 
 class PageRule(models.Model):

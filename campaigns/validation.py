@@ -19,7 +19,7 @@ App API's `not_ready` list show, before the step is named.
 from dataclasses import dataclass
 from datetime import datetime
 
-from campaigns import content, rules
+from campaigns import audience, content, rules, triggers
 from campaigns.models import (
     POSITIONS_BY_DISPLAY,
     DisplayType,
@@ -199,6 +199,52 @@ def check_goal_condition(*, condition: str, event: str, segment_id: int | None) 
             )
         )
     return problems
+
+
+def check_trigger(raw) -> list[Problem]:
+    """The trigger in its App API shape (`normalise_trigger` stores it)."""
+    try:
+        triggers.normalise_trigger(raw)
+    except triggers.TriggerError as exc:
+        form_field = "trigger_type" if exc.field == "type" else f"trigger_{exc.field}"
+        return [
+            Problem(
+                code=f"trigger_{exc.field}",
+                step="frequency",
+                field="trigger",
+                form_field=form_field,
+                api_path=f"trigger.{exc.field}",
+                api=exc.message,
+                form=exc.message,
+                admin=exc.message,
+                launch=f"Display trigger: {exc.message}",
+            )
+        ]
+    return []
+
+
+def check_audience(raw) -> list[Problem]:
+    """Audience conditions in their App API shape (`normalise_audience` stores them).
+
+    The wizard's formset names the field `audience-<index>-<key>` (Django's formset prefix)."""
+    try:
+        audience.normalise_audience(raw)
+    except audience.AudienceError as exc:
+        path = f"audience[{exc.index}]" + (f".{exc.field}" if exc.field else "")
+        return [
+            Problem(
+                code=f"audience_{exc.field or 'invalid'}",
+                step="rules",
+                field="audience",
+                form_field=f"audience-{exc.index}-{exc.field}" if exc.field else None,
+                api_path=path,
+                api=exc.message,
+                form=exc.message,
+                admin=f"Condition {exc.index + 1}: {exc.message}",
+                launch=f"Audience condition {exc.index + 1}: {exc.message}",
+            )
+        ]
+    return []
 
 
 def check_content(html: str) -> list[Problem]:
@@ -428,6 +474,8 @@ def launch_problems(values: dict, *, page_rules, now: datetime) -> list[Problem]
     problems += check_frequency(
         mode=values["frequency_mode"], times=values["frequency_times"], min_interval_seconds=0
     )
+    problems += check_trigger(values.get("trigger"))
+    problems += check_audience(values.get("audience"))
     problems += check_goal_window(values["goal_window_hours"])
     problems += check_schedule(starts_at=values["starts_at"], ends_at=values["ends_at"], now=now)
     problems += check_goal_condition(

@@ -1,0 +1,214 @@
+"""Who sees a message: audience conditions on what is known about an anonymous visit.
+
+Pure (DESIGN.md §5): conditions are `[{"attribute", "operator", "value"}]`, all must hold.
+The visit is a `Visit` built by delivery from the request's context parameters and its
+User-Agent. A condition that cannot be evaluated for the visit (a mobile screen has no
+referrer, an SDK that does not send `sessions`) is false, never an error. The values come
+from the visitor's own browser: a visitor who fakes them changes only what they see.
+"""
+
+from dataclasses import dataclass
+
+MAX_CONDITIONS = 10
+MAX_VALUE = 200
+MAX_COUNT = 10_000
+
+REFERRER = "referrer"
+UTM_SOURCE = "utm_source"
+UTM_MEDIUM = "utm_medium"
+UTM_CAMPAIGN = "utm_campaign"
+DEVICE = "device"
+LANGUAGE = "language"
+VISITOR = "visitor"
+SESSIONS = "sessions"
+SESSION_PAGEVIEWS = "session_pageviews"
+
+IS, IS_NOT, CONTAINS, STARTS_WITH, GTE = "is", "is_not", "contains", "starts_with", "gte"
+OPERATOR_LABELS = {
+    IS: "is",
+    IS_NOT: "is not",
+    CONTAINS: "contains",
+    STARTS_WITH: "starts with",
+    GTE: "is at least",
+}
+
+ATTRIBUTE_LABELS = {
+    REFERRER: "Referrer domain",
+    UTM_SOURCE: "UTM source",
+    UTM_MEDIUM: "UTM medium",
+    UTM_CAMPAIGN: "UTM campaign",
+    DEVICE: "Device",
+    LANGUAGE: "Browser language",
+    VISITOR: "Visitor",
+    SESSIONS: "Number of sessions",
+    SESSION_PAGEVIEWS: "Page views in this session",
+}
+
+# The operators each attribute accepts; the first is the default.
+OPERATORS = {
+    REFERRER: (IS, CONTAINS, IS_NOT),
+    UTM_SOURCE: (IS, CONTAINS),
+    UTM_MEDIUM: (IS, CONTAINS),
+    UTM_CAMPAIGN: (IS, CONTAINS),
+    DEVICE: (IS, IS_NOT),
+    LANGUAGE: (STARTS_WITH, IS),
+    VISITOR: (IS,),
+    SESSIONS: (GTE,),
+    SESSION_PAGEVIEWS: (GTE,),
+}
+
+# Attributes whose value is one of a few words.
+CHOICES = {
+    DEVICE: ("desktop", "tablet", "phone"),
+    VISITOR: ("new", "returning"),
+}
+COUNTS = (SESSIONS, SESSION_PAGEVIEWS)
+
+
+@dataclass(frozen=True)
+class AudienceError(Exception):
+    """`index` is the condition's position, `field` its key ("attribute", "operator", "value")."""
+
+    index: int
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Visit:
+    """What delivery knows about this visit; None = unknown (the condition is false).
+
+    `referrer_domain` is "" for a direct visit (known: no external referrer)."""
+
+    referrer_domain: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    device: str | None = None
+    language: str | None = None
+    sessions: int | None = None
+    session_pageviews: int | None = None
+
+    @property
+    def visitor(self) -> str | None:
+        """New in their first session, returning after; unknown without a session count."""
+        if self.sessions is None:
+            return None
+        return "new" if self.sessions <= 1 else "returning"
+
+
+def normalise_domain(value: str) -> str:
+    """`https://www.Google.com/search` → `google.com`: referrer conditions compare hosts."""
+    value = value.strip().lower()
+    if "//" in value:
+        value = value.split("//", 1)[1]
+    value = value.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    value = value.rsplit("@", 1)[-1].split(":", 1)[0]
+    return value.removeprefix("www.")
+
+
+def normalise_condition(raw, index: int = 0) -> dict:
+    """The stored condition for `raw`, or AudienceError naming the key."""
+    if not isinstance(raw, dict):
+        raise AudienceError(index, "attribute", "Each audience condition must be an object.")
+    attribute = raw.get("attribute")
+    if attribute not in OPERATORS:
+        raise AudienceError(
+            index, "attribute", f"Unknown attribute; use one of {', '.join(OPERATORS)}."
+        )
+    operator = raw.get("operator") or OPERATORS[attribute][0]
+    if operator not in OPERATORS[attribute]:
+        allowed = ", ".join(OPERATORS[attribute])
+        raise AudienceError(index, "operator", f"“{attribute}” takes the operators {allowed}.")
+    value = raw.get("value")
+    if attribute in COUNTS:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
+            raise AudienceError(index, "value", f"Enter a whole number from 1 to {MAX_COUNT}.")
+        return {"attribute": attribute, "operator": operator, "value": value}
+    if not isinstance(value, str) or not value.strip():
+        raise AudienceError(index, "value", "Enter the value to compare with.")
+    value = value.strip()
+    if len(value) > MAX_VALUE:
+        raise AudienceError(index, "value", f"Keep the value under {MAX_VALUE} characters.")
+    if attribute in CHOICES:
+        value = value.lower()
+        if value not in CHOICES[attribute]:
+            raise AudienceError(index, "value", f"Use one of {', '.join(CHOICES[attribute])}.")
+    elif attribute == REFERRER:
+        value = normalise_domain(value)
+        if not value:
+            raise AudienceError(index, "value", "Enter a domain, e.g. google.com.")
+    elif attribute == LANGUAGE:
+        value = value.lower()
+    return {"attribute": attribute, "operator": operator, "value": value}
+
+
+def normalise_audience(raw) -> list[dict]:
+    """The stored conditions for `raw` (None = everyone), or AudienceError."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise AudienceError(0, "", "The audience must be a list of conditions.")
+    if len(raw) > MAX_CONDITIONS:
+        raise AudienceError(
+            MAX_CONDITIONS, "", f"A message has at most {MAX_CONDITIONS} audience conditions."
+        )
+    return [normalise_condition(item, index) for index, item in enumerate(raw)]
+
+
+def _visit_value(visit: Visit, attribute: str):
+    if attribute == SESSION_PAGEVIEWS:
+        return visit.session_pageviews
+    if attribute == VISITOR:
+        return visit.visitor
+    if attribute == REFERRER:
+        return visit.referrer_domain
+    return getattr(visit, attribute)
+
+
+def condition_holds(condition: dict, visit: Visit) -> bool:
+    actual = _visit_value(visit, condition["attribute"])
+    if actual is None:
+        return False
+    expected, operator = condition["value"], condition["operator"]
+    if operator == GTE:
+        return actual >= expected
+    actual = actual.lower()
+    if isinstance(expected, str):
+        expected = expected.lower()
+    match operator:
+        case "is":
+            return actual == expected
+        case "is_not":
+            return actual != expected
+        case "contains":
+            return expected in actual
+        case "starts_with":
+            return actual.startswith(expected)
+    return False
+
+
+def audience_matches(conditions: list[dict], visit: Visit) -> bool:
+    return all(condition_holds(condition, visit) for condition in conditions)
+
+
+def describe_condition(condition: dict) -> str:
+    """“Referrer domain contains “google”” — a condition as words for the Review step."""
+    attribute, operator, value = condition["attribute"], condition["operator"], condition["value"]
+    if attribute == VISITOR:
+        return "New visitors (first session)" if value == "new" else "Returning visitors"
+    if attribute == DEVICE:
+        verb = "On" if operator == IS else "Not on"
+        return f"{verb} a {value}"
+    label = ATTRIBUTE_LABELS[attribute]
+    if operator == GTE:
+        return f"{label} is at least {value}"
+    return f"{label} {OPERATOR_LABELS[operator]} “{value}”"
+
+
+def describe_audience(conditions: list[dict]) -> str:
+    if not conditions:
+        return "Everyone who visits a matching page"
+    return "; ".join(describe_condition(condition) for condition in conditions)
