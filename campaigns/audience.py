@@ -212,3 +212,49 @@ def describe_audience(conditions: list[dict]) -> str:
     if not conditions:
         return "Everyone who visits a matching page"
     return "; ".join(describe_condition(condition) for condition in conditions)
+
+
+def _actual(attribute: str, actual) -> str:
+    """What the visit says about `attribute`, as the end of a sentence."""
+    if actual is None:
+        return "the visit does not tell it (a condition on an unknown value is false)"
+    if attribute == REFERRER:
+        return f"this visit came from “{actual}”" if actual else "this is a direct visit"
+    if attribute == DEVICE:
+        return f"this visit is on a {actual}"
+    if attribute == VISITOR:
+        return f"this visitor is {actual}"
+    if attribute == SESSIONS:
+        return f"this is their session {actual}"
+    if attribute == SESSION_PAGEVIEWS:
+        return f"this is page view {actual} of the session"
+    return f"this visit's is “{actual}”"
+
+
+def explain_condition(condition: dict, visit: Visit) -> str:
+    """Why `condition` leaves `visit` out, in plain words: “Only for visitors on a phone;
+    this visit is on a desktop.” (For the visitor debugger and the rule tester.)"""
+    attribute = condition.get("attribute")
+    if attribute not in OPERATORS:
+        return "Its audience condition is not valid: fix it on the Page rules step."
+    operator, value = condition.get("operator"), condition.get("value")
+    if attribute == DEVICE:
+        head = f"{'Not' if operator == IS_NOT else 'Only'} for visitors on a {value}"
+    elif attribute == VISITOR:
+        head = (
+            "Only for new visitors (first session)"
+            if value == "new"
+            else ("Only for returning visitors")
+        )
+    elif attribute == SESSIONS:
+        head = f"Only for visitors with at least {value} sessions"
+    elif attribute == SESSION_PAGEVIEWS:
+        head = f"Only from page view {value} of a session on"
+    elif operator == IS_NOT:
+        head = f"Not for visitors whose {ATTRIBUTE_LABELS[attribute].lower()} is “{value}”"
+    else:
+        label = ATTRIBUTE_LABELS[attribute].lower()
+        head = (
+            f"Only for visitors whose {label} {OPERATOR_LABELS.get(operator, operator)} “{value}”"
+        )
+    return f"{head}; {_actual(attribute, _visit_value(visit, attribute))}."

@@ -16,6 +16,9 @@ Semantics (DESIGN.md §2):
   `paused`, `not_started` (its start is still ahead). A start equal to now has started; an
   end equal to now has ended.
 - Page rules (`campaigns.rules`): `page_rule`.
+- Audience conditions (`campaigns.audience`) on what the request says about the visit
+  (`Visit`, built by delivery.sdk_api.visit_context): `audience`. All must hold; a condition
+  on something the request does not tell is false.
 - Frequency, counted per anonymous visitor:
   `until_dismissed` stops after a dismissal (`frequency_dismissed`) or a click on a tracked
   action (`frequency_responded`); `times` N stops after N views (`frequency_max_views`) or a
@@ -33,6 +36,7 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from campaigns.audience import Visit, condition_holds, explain_condition
 from campaigns.content import Action
 from campaigns.rules import Page, Rule, allows, evaluate
 
@@ -46,6 +50,7 @@ ENDED = "ended"
 PAUSED = "paused"
 NOT_STARTED = "not_started"
 PAGE_RULE = "page_rule"
+AUDIENCE = "audience"
 FREQUENCY_DISMISSED = "frequency_dismissed"
 FREQUENCY_RESPONDED = "frequency_responded"
 FREQUENCY_MAX_VIEWS = "frequency_max_views"
@@ -74,6 +79,9 @@ class LiveMessage:
     label: str = "Message"  # what visitors hear (campaigns.content): never `name`
     actions: tuple[Action, ...] = ()
     rules: tuple[Rule, ...] = ()
+    # Audience conditions as stored (campaigns.audience): all must hold. Dicts, evaluated
+    # as they are; left out of the hash (nothing hashes a LiveMessage, but nothing breaks if).
+    audience: tuple[dict, ...] = field(default=(), hash=False)
     # The message as the delivery API sends it, rendered once when the cache is filled
     # (delivery.sdk_api.live_messages); not part of the message's identity.
     payload: dict | None = field(default=None, compare=False)
@@ -100,6 +108,8 @@ class MessageState:
 
 
 NO_STATE = MessageState()
+# A request that says nothing about the visit: every audience condition is false.
+NOTHING_KNOWN = Visit()
 
 
 @dataclass(frozen=True)
@@ -128,12 +138,14 @@ def decide(
     inapp_enabled: bool = True,
     plan_allows: bool = True,
     time_zone: str = "UTC",
+    visit: Visit = NOTHING_KNOWN,
 ) -> list[Decision]:
     """One decision per message, in delivery order: the reference semantics.
 
     `page` may be several pages (e.g. a mobile screen whose platform is unknown: the message
     shows if its rules allow any of them). `states` maps message id → MessageState; a message
-    without an entry was never seen by this visitor.
+    without an entry was never seen by this visitor. `visit`: what the request says about the
+    visit (default: nothing known, so every audience condition is false).
     """
     states = states or {}
     pages = (page,) if isinstance(page, Page) else tuple(page)
@@ -153,6 +165,7 @@ def decide(
             inapp_enabled=inapp_enabled,
             plan_allows=plan_allows,
             tz=tz,
+            visit=visit,
         )
         if reason == ELIGIBLE:
             holder = taken.get(message.slot)
@@ -173,7 +186,11 @@ _STOPPED = frozenset({"draft", "archived", "ended", "paused"})
 
 
 def select_candidates(
-    candidates: Sequence[LiveMessage], *, now: datetime, states: Mapping[int, MessageState]
+    candidates: Sequence[LiveMessage],
+    *,
+    now: datetime,
+    states: Mapping[int, MessageState],
+    visit: Visit = NOTHING_KNOWN,
 ) -> list[LiveMessage]:
     """The messages to show among `candidates`, the messages whose page rules allow the page
     (`allowed_by_rules`), in delivery order: the hot path, whose candidates are memoised per
@@ -188,6 +205,7 @@ def select_candidates(
             message.status in _STOPPED
             or (message.ends_at is not None and message.ends_at <= now)
             or (message.starts_at is not None and message.starts_at > now)
+            or (message.audience and not audience_allows(message.audience, visit))
         ):
             continue
         state = states.get(message.id)
@@ -224,6 +242,7 @@ def _gate(
     inapp_enabled: bool,
     plan_allows: bool,
     tz: ZoneInfo,
+    visit: Visit,
 ) -> tuple[str, str]:
     if not plan_allows:
         return PLAN, "Anonymous messages need a premium or enterprise plan."
@@ -239,6 +258,10 @@ def _gate(
     allowed = not message.rules or any(rules_allow(message.rules, page) for page in pages)
     if not allowed:
         return PAGE_RULE, evaluate(message.rules, pages[0]).reason if pages else ""
+
+    failed = failed_condition(message.audience, visit)
+    if failed is not None:
+        return AUDIENCE, explain_condition(failed, visit)
 
     reason = _frequency_reason(message, state=state, now=now)
     if reason is not None:
@@ -302,4 +325,36 @@ def allowed_by_rules(messages: Sequence[LiveMessage], pages: Sequence[Page]) -> 
         message.id
         for message in messages
         if not message.rules or any(rules_allow(message.rules, page) for page in pages)
+    )
+
+
+def failed_condition(conditions: Sequence[dict], visit: Visit) -> dict | None:
+    """The first audience condition that does not hold for `visit` (None: all hold).
+
+    A condition delivery cannot read (stored by an older release, or edited in the
+    database) never holds: a message is never shown to more visitors than it asks for."""
+    for condition in conditions:
+        try:
+            holds = condition_holds(condition, visit)
+        except (KeyError, TypeError, AttributeError):
+            holds = False
+        if not holds:
+            return condition
+    return None
+
+
+def audience_allows(conditions: Sequence[dict], visit: Visit) -> bool:
+    """Whether every audience condition holds for this visit (no conditions: everyone)."""
+    return failed_condition(conditions, visit) is None
+
+
+def audience_outcome(candidates: Sequence[LiveMessage], visit: Visit) -> frozenset[int]:
+    """The ids of the candidates that have audience conditions and whose conditions leave
+    this visit out. An answer computed for one visit is the answer for every visit with the
+    same outcome (the rest of a visitor-less answer depends only on the page and the clock),
+    so answer caches keyed by page add this to their key."""
+    return frozenset(
+        message.id
+        for message in candidates
+        if message.audience and not audience_allows(message.audience, visit)
     )

@@ -22,13 +22,16 @@ from django.conf import settings
 from django.core.cache import caches
 from django.utils import timezone
 
+from campaigns.audience import Visit
 from campaigns.content import Action
 from campaigns.models import AnonymousMessage, PageRule
 from campaigns.rules import Page, Rule
 from delivery.sdk_api import CACHE_ALIAS
 from delivery.sdk_api.eligibility import (
+    NOTHING_KNOWN,
     LiveMessage,
     allowed_by_rules,
+    audience_outcome,
     delivery_order,
     next_schedule_change,
     select_candidates,
@@ -46,13 +49,16 @@ LOCAL_LIMIT = 1000
 _local: dict[tuple[int, int], tuple[LiveMessage, ...]] = {}
 _candidates: dict[tuple[int, int, tuple[Page, ...]], tuple[LiveMessage, ...]] = {}
 CANDIDATES_LIMIT = 20_000
-# (workspace id, content version, pages) → (valid until, as a POSIX timestamp; the body)
-_stateless_bodies: dict[tuple[int, int, tuple[Page, ...]], tuple[float, str]] = {}
+# (workspace id, content version, pages[, audience outcome]) → (valid until, as a POSIX
+# timestamp; the body)
+_stateless_bodies: dict[tuple, tuple[float, str]] = {}
+# (workspace id, content version, pages) → the page's candidates that have audience conditions
+_with_audience: dict[tuple[int, int, tuple[Page, ...]], tuple[LiveMessage, ...]] = {}
 
 
 # Bumped when what is cached changes shape, so that a deploy never serves an older release's
-# entries (2: the answer carries `label`, not the internal `name`).
-CACHE_FORMAT = 2
+# entries (2: the answer carries `label`, not the internal `name`; 3: audience conditions).
+CACHE_FORMAT = 3
 
 
 def cache_key(workspace_id: int, content_version: int) -> str:
@@ -96,11 +102,36 @@ def page_candidates(
     return candidates
 
 
-def stateless_body(*, workspace_id: int, content_version: int, pages: tuple[Page, ...]) -> str:
+def stateless_body(
+    *,
+    workspace_id: int,
+    content_version: int,
+    pages: tuple[Page, ...],
+    visit: Visit = NOTHING_KNOWN,
+) -> str:
     """The delivery answer's body for a visitor without state (a new visitor: the common case)
-    on these pages. It depends only on the pages, the content version and the clock, so it is
-    memoised per version and pages until the next start or end among the page's messages."""
+    on these pages. It depends only on the pages, the content version, the clock and, when
+    some of the page's messages have audience conditions, on which of them leave this visit
+    out: it is memoised per version, pages (and that outcome) until the next start or end
+    among the page's messages."""
     key = (workspace_id, content_version, pages)
+    with_audience = _with_audience.get(key)
+    if with_audience is None:
+        with_audience = tuple(
+            message
+            for message in page_candidates(
+                workspace_id=workspace_id,
+                content_version=content_version,
+                messages=live_messages(workspace_id=workspace_id, content_version=content_version),
+                pages=pages,
+            )
+            if message.audience
+        )
+        if len(_with_audience) >= CANDIDATES_LIMIT:
+            _with_audience.clear()
+        _with_audience[key] = with_audience
+    if with_audience:
+        key = (*key, audience_outcome(with_audience, visit))
     entry = _stateless_bodies.get(key)
     now = timezone.now()
     if entry is not None and now.timestamp() < entry[0]:
@@ -109,7 +140,7 @@ def stateless_body(*, workspace_id: int, content_version: int, pages: tuple[Page
     candidates = page_candidates(
         workspace_id=workspace_id, content_version=content_version, messages=messages, pages=pages
     )
-    body = messages_body(select_candidates(candidates, now=now, states={}))
+    body = messages_body(select_candidates(candidates, now=now, states={}, visit=visit))
     change = next_schedule_change(candidates, now=now)
     if len(_stateless_bodies) >= CANDIDATES_LIMIT:
         _stateless_bodies.clear()
@@ -132,6 +163,7 @@ def clear_local() -> None:
     _local.clear()
     _candidates.clear()
     _stateless_bodies.clear()
+    _with_audience.clear()
 
 
 def load_live_messages(*, workspace_id: int) -> tuple[LiveMessage, ...]:
@@ -173,6 +205,7 @@ def to_live_message(message: AnonymousMessage, *, rules=()) -> LiveMessage:
         # Read from the HTML when the message was saved: delivery never parses HTML.
         actions=tuple(Action(**action) for action in message.content_actions),
         rules=tuple(rules),
+        audience=tuple(message.audience or ()),
     )
     payload = message_payload(live)
     return replace(live, payload=payload, payload_json=json.dumps(payload))

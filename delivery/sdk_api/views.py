@@ -31,6 +31,7 @@ from delivery.sdk_api.live_messages import (
     stateless_body,
     to_live_message,
 )
+from delivery.sdk_api.visit_context import visit_from_query
 
 MAX_ID_LENGTH = 255
 MAX_URL_LENGTH = 2000
@@ -80,7 +81,10 @@ def delivery(request):
     if not visitor.states:  # a new visitor, the common case: the page's answer, memoised
         return _body_response(
             stateless_body(
-                workspace_id=workspace.pk, content_version=workspace.content_version, pages=pages
+                workspace_id=workspace.pk,
+                content_version=workspace.content_version,
+                pages=pages,
+                visit=params["visit"],
             )
         )
     messages = live_messages(workspace_id=workspace.pk, content_version=workspace.content_version)
@@ -92,7 +96,9 @@ def delivery(request):
         messages=messages,
         pages=pages,
     )
-    chosen = eligibility.select_candidates(candidates, now=timezone.now(), states=visitor.states)
+    chosen = eligibility.select_candidates(
+        candidates, now=timezone.now(), states=visitor.states, visit=params["visit"]
+    )
     return _messages_response(chosen)
 
 
@@ -125,13 +131,21 @@ def _delivery_params(request) -> dict:
     ):
         if "\x00" in value:  # PostgreSQL text cannot hold NUL: refuse it here, not with a 500
             raise BadInput(f"{field} contains a NUL character.", field=field)
+    # META, not request.headers: building the whole headers mapping costs more than the rest
+    # of a warm request's parsing.
+    user_agent = request.META.get("HTTP_USER_AGENT", "")
     return {
         "write_key": write_key,
         "anonymous_id": anonymous_id,
         "user_id": user_id,
-        # META, not request.headers: building the whole headers mapping costs more than
-        # the rest of a warm request's parsing.
-        "page": _page(query, request.META.get("HTTP_USER_AGENT", "")),
+        "page": _page(query, user_agent),
+        # The context parameters and the User-Agent, for audience conditions: never a 400.
+        "visit": visit_from_query(
+            query,
+            user_agent=user_agent,
+            url=query.get("url", ""),
+            origin=request.META.get("HTTP_ORIGIN", ""),
+        ),
         "preview": query.get("preview", "").strip(),
         # The SDK has reported nothing for this id yet (docs/delivery-api.md): any other
         # value, or none, means "not known to be fresh".
