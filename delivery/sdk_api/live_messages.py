@@ -16,6 +16,7 @@ entry stays correct as time passes.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 
 from django.conf import settings
@@ -107,13 +108,14 @@ def stateless_body(
     workspace_id: int,
     content_version: int,
     pages: tuple[Page, ...],
-    visit: Visit = NOTHING_KNOWN,
+    read_visit: Callable[[], Visit] = lambda: NOTHING_KNOWN,
 ) -> str:
     """The delivery answer's body for a visitor without state (a new visitor: the common case)
     on these pages. It depends only on the pages, the content version, the clock and, when
     some of the page's messages have audience conditions, on which of them leave this visit
     out: it is memoised per version, pages (and that outcome) until the next start or end
-    among the page's messages."""
+    among the page's messages. `read_visit` is called only then: reading the request's
+    context costs more than the rest of a warm answer."""
     key = (workspace_id, content_version, pages)
     with_audience = _with_audience.get(key)
     if with_audience is None:
@@ -130,7 +132,9 @@ def stateless_body(
         if len(_with_audience) >= CANDIDATES_LIMIT:
             _with_audience.clear()
         _with_audience[key] = with_audience
+    visit = NOTHING_KNOWN
     if with_audience:
+        visit = read_visit()
         key = (*key, audience_outcome(with_audience, visit))
     entry = _stateless_bodies.get(key)
     now = timezone.now()

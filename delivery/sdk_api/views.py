@@ -8,7 +8,7 @@ import gzip
 import hashlib
 import json
 import re
-from functools import cache
+from functools import cache, partial
 from urllib.parse import parse_qsl
 
 from django.conf import settings
@@ -84,7 +84,7 @@ def delivery(request):
                 workspace_id=workspace.pk,
                 content_version=workspace.content_version,
                 pages=pages,
-                visit=params["visit"],
+                read_visit=params["read_visit"],
             )
         )
     messages = live_messages(workspace_id=workspace.pk, content_version=workspace.content_version)
@@ -96,8 +96,14 @@ def delivery(request):
         messages=messages,
         pages=pages,
     )
+    # The request's context is read only when a condition needs it.
+    visit = (
+        params["read_visit"]()
+        if any(message.audience for message in candidates)
+        else eligibility.NOTHING_KNOWN
+    )
     chosen = eligibility.select_candidates(
-        candidates, now=timezone.now(), states=visitor.states, visit=params["visit"]
+        candidates, now=timezone.now(), states=visitor.states, visit=visit
     )
     return _messages_response(chosen)
 
@@ -139,8 +145,10 @@ def _delivery_params(request) -> dict:
         "anonymous_id": anonymous_id,
         "user_id": user_id,
         "page": _page(query, user_agent),
-        # The context parameters and the User-Agent, for audience conditions: never a 400.
-        "visit": visit_from_query(
+        # The context parameters and the User-Agent, for audience conditions, read when a
+        # condition needs them (never a 400: malformed values are unknown).
+        "read_visit": partial(
+            visit_from_query,
             query,
             user_agent=user_agent,
             url=query.get("url", ""),

@@ -58,6 +58,7 @@ def device_from_user_agent(user_agent: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)  # a session's landing referrer comes back with every request
 def referrer_domain(referrer: str | None, *, page_host: str | None) -> str | None:
     """The external referrer's domain: "" for a direct visit (an empty `referrer=`, or a
     referrer on the page's own site); None (unknown) when absent or not a URL."""
@@ -83,6 +84,7 @@ def _text(value: str | None) -> str | None:
     return value
 
 
+@lru_cache(maxsize=1024)
 def _language(value: str | None) -> str | None:
     if value is None or len(value) > MAX_LANGUAGE:
         return None
