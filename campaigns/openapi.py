@@ -7,6 +7,7 @@ anonmsg/openapi.py; the app contributes this fragment from its ready() (anonmsg/
 
 from anonmsg.dates import RANGE_TEXT
 from anonmsg.openapi import UNAVAILABLE, URI_TOO_LONG, error_response, rate_limited_response
+from campaigns import audience, triggers
 from campaigns.models import (
     DisplayType,
     FrequencyMode,
@@ -220,6 +221,8 @@ def _message_schema(*, output: bool) -> dict:
             output=output,
         ),
     }
+    properties["trigger"] = _trigger_schema(output=output)
+    properties["audience"] = _audience_schema(output=output)
     schema = _object(properties, output=output)
     if not output:
         schema["description"] = (
@@ -228,6 +231,96 @@ def _message_schema(*, output: bool) -> dict:
             "may be sent back unchanged and are otherwise refused."
         )
     return schema
+
+
+def _trigger_schema(*, output: bool) -> dict:
+    seconds = {"type": "integer", "minimum": triggers.MIN_SECONDS, "maximum": triggers.MAX_SECONDS}
+    schema = {
+        "type": "object",
+        "properties": {
+            "type": {
+                "type": "string",
+                "enum": list(triggers.TYPES),
+                "default": triggers.PAGE_LOAD,
+                "description": "; ".join(f"`{k}`: {text}" for k, text in triggers.TYPES.items()),
+            },
+            "seconds": {**seconds, "description": "delay and inactivity (required there)."},
+            "percent": {
+                "type": "integer",
+                "minimum": triggers.MIN_PERCENT,
+                "maximum": triggers.MAX_PERCENT,
+                "description": "scroll (required there): how far down the page, in percent.",
+            },
+            "selector": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": triggers.MAX_SELECTOR,
+                "description": "click (required there): a CSS selector of host-page elements.",
+            },
+            "fallbackSeconds": {
+                **seconds,
+                "type": ["integer", "null"],
+                "description": "exit_intent: on touch devices, show after this many seconds "
+                "instead (null: never on touch devices).",
+            },
+        },
+        "additionalProperties": False,
+        "description": (
+            "When the SDK shows the message once delivery chose it: only the keys its type "
+            "uses (others are dropped). A PATCH merges key by key over the current trigger; "
+            "`null` is `page_load`."
+        ),
+    }
+    if output:
+        schema["required"] = ["type"]
+    else:
+        schema["type"] = ["object", "null"]
+    return schema
+
+
+def _audience_schema(*, output: bool) -> dict:
+    attributes = list(audience.OPERATORS)
+    operators = list(audience.OPERATOR_LABELS)
+    condition = {
+        "type": "object",
+        "properties": {
+            "attribute": {"type": "string", "enum": attributes},
+            "operator": {
+                "type": "string",
+                "enum": operators,
+                "description": (
+                    "referrer: is, contains, is_not; utm_source, utm_medium, utm_campaign: is, "
+                    "contains; device: is, is_not; language: starts_with, is; visitor: is; "
+                    "sessions, session_pageviews: gte. Default: the attribute's first."
+                ),
+            },
+            "value": {
+                "type": ["string", "integer"],
+                "maxLength": audience.MAX_VALUE,
+                "minimum": 1,
+                "maximum": audience.MAX_COUNT,
+                "description": (
+                    "referrer: a domain (a URL is reduced to its domain, without www.); device: "
+                    "desktop, tablet or phone; visitor: new or returning; sessions and "
+                    "session_pageviews: a whole number; otherwise text (compared without case)."
+                ),
+            },
+        },
+        "required": ["attribute", "operator", "value"] if output else ["attribute", "value"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "array" if output else ["array", "null"],
+        "maxItems": audience.MAX_CONDITIONS,
+        "items": condition,
+        "default": [],
+        "description": (
+            "Who may get the message: all conditions must hold, on what the delivery request "
+            "tells about the visit (docs/delivery-api.md). A condition on something the "
+            "request does not tell is false. In a PATCH, the list replaces the current one; "
+            "`null` or `[]`: everyone."
+        ),
+    }
 
 
 SCHEMAS = {

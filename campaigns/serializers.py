@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from anonmsg.api import BadInput
 from anonmsg.dates import FIRST_YEAR, LAST_YEAR, RANGE_TEXT, is_supported_moment
-from campaigns import validation
+from campaigns import audience, triggers, validation
 from campaigns.models import (
     POSITIONS_BY_DISPLAY,
     AnonymousMessage,
@@ -62,6 +62,8 @@ TOP_LEVEL_KEYS = (
     "content",
     "display",
     "schedule",
+    "trigger",
+    "audience",
 )
 
 DEFAULTS = {
@@ -82,6 +84,8 @@ DEFAULTS = {
     "display_element_id": "",
     "starts_at": None,
     "ends_at": None,
+    "trigger": triggers.default_trigger(),
+    "audience": [],
 }
 
 
@@ -154,6 +158,8 @@ def message_to_json(message: AnonymousMessage, *, now=None, tz: tzinfo | None = 
             "startsAt": _iso(message.starts_at, tz),
             "endsAt": _iso(message.ends_at, tz),
         },
+        "trigger": message.trigger or triggers.default_trigger(),
+        "audience": list(message.audience or []),
     }
 
 
@@ -275,7 +281,10 @@ class MessageValues:
 
 
 def current_values(message: AnonymousMessage) -> dict:
-    values = {name: getattr(message, name) for name in DEFAULTS if name != "goal_segment"}
+    values = {
+        name: getattr(message, name) for name in DEFAULTS if name not in ("goal_segment", "trigger")
+    }
+    values["trigger"] = dict(message.trigger or triggers.default_trigger())
     values["goal_segment"] = message.goal_segment_id
     return values
 
@@ -297,6 +306,8 @@ def parse_message_payload(
 
     creating = message is None
     values = dict(DEFAULTS) if creating else current_values(message)
+    # Copies: the JSON fields are mutable, and DEFAULTS is shared.
+    values["trigger"], values["audience"] = dict(values["trigger"]), list(values["audience"])
     parsed = MessageValues(fields=values)
 
     if "name" in data:
@@ -327,6 +338,10 @@ def parse_message_payload(
         _parse_display(data.get("display", {}), values)
     if "schedule" in data:
         _parse_schedule(data["schedule"], values, workspace.tz)
+    if "trigger" in data:
+        _parse_trigger(data["trigger"], values)
+    if "audience" in data:
+        values["audience"] = _parse_audience(data["audience"])
     return parsed
 
 
@@ -412,6 +427,89 @@ def _parse_schedule(value, values: dict, tz: tzinfo) -> None:
             starts_at=values["starts_at"], ends_at=values["ends_at"], now=timezone.now()
         )
     )
+
+
+TRIGGER_KEYS = ("type", *dict.fromkeys(k for keys in triggers.KEYS_BY_TYPE.values() for k in keys))
+AUDIENCE_KEYS = ("attribute", "operator", "value")
+
+
+def _parse_trigger(value, values: dict) -> None:
+    """Merged key by key over the current trigger, like the other objects (`null`: on page
+    load); the keys its type does not use are then dropped (campaigns/triggers.py)."""
+    if value is None:
+        values["trigger"] = triggers.default_trigger()
+        return
+    trigger = dict(_object(value, "trigger", TRIGGER_KEYS))
+    if "type" in trigger:
+        _choice(trigger["type"], "trigger.type", triggers.TYPES)
+    for key, low, high in (
+        ("seconds", triggers.MIN_SECONDS, triggers.MAX_SECONDS),
+        ("percent", triggers.MIN_PERCENT, triggers.MAX_PERCENT),
+        ("fallbackSeconds", triggers.MIN_SECONDS, triggers.MAX_SECONDS),
+    ):
+        if key in trigger and not (key == "fallbackSeconds" and trigger[key] is None):
+            trigger[key] = _integer(trigger[key], f"trigger.{key}", minimum=low, maximum=high)
+    if "selector" in trigger:
+        # Checked whatever the type, as the other keys: a selector sent is a selector.
+        selector = _raw_string(
+            trigger["selector"], "trigger.selector", max_length=triggers.MAX_SELECTOR
+        )
+        try:
+            triggers.check_selector(selector)
+        except triggers.TriggerError as exc:
+            raise BadInput(exc.message, field="trigger.selector") from None
+    merged = {**values["trigger"], **trigger}
+    _raise_first(validation.check_trigger(merged))
+    values["trigger"] = triggers.normalise_trigger(merged)
+
+
+def _parse_audience(value) -> list[dict]:
+    """The whole list, replacing the current one (`null`: everyone), as `pageRules`."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _type_error("audience", "an array", value)
+    if len(value) > audience.MAX_CONDITIONS:
+        raise BadInput(
+            f"A message has at most {audience.MAX_CONDITIONS} audience conditions.",
+            field="audience",
+        )
+    conditions = []
+    for index, raw in enumerate(value):
+        prefix = f"audience[{index}]"
+        raw = dict(_object(raw, prefix, AUDIENCE_KEYS))
+        conditions.append(raw)
+        if "attribute" not in raw:
+            raise BadInput(
+                "Each audience condition needs an attribute, e.g. device.",
+                field=f"{prefix}.attribute",
+                code="required",
+            )
+        _choice(raw["attribute"], f"{prefix}.attribute", audience.OPERATORS)
+        if "operator" in raw:
+            _choice(raw["operator"], f"{prefix}.operator", audience.OPERATOR_LABELS)
+        if "value" not in raw:
+            raise BadInput(
+                "Each audience condition needs a value to compare with.",
+                field=f"{prefix}.value",
+                code="required",
+            )
+        if isinstance(raw["value"], str):
+            _raw_string(raw["value"], f"{prefix}.value", max_length=audience.MAX_VALUE)
+        elif isinstance(raw["value"], float) and raw["value"].is_integer():
+            raw["value"] = int(raw["value"])
+    _raise_first(validation.check_audience(conditions))
+    return audience.normalise_audience(conditions)
+
+
+def _raw_string(value, field_name: str, *, max_length: int) -> str:
+    """A string the database can store, at most `max_length` characters as sent."""
+    if not isinstance(value, str):
+        raise _type_error(field_name, "a string", value)
+    _check_text(value, field_name)
+    if len(value) > max_length:
+        raise BadInput(f"`{field_name}` is longer than {max_length} characters.", field=field_name)
+    return value
 
 
 def _parse_rules(value) -> list[dict]:

@@ -99,6 +99,12 @@ def full_message(segment_id):
             "startsAt": "2030-01-31T09:00:00+01:00",
             "endsAt": "2030-02-28T18:30:00+01:00",
         },
+        "trigger": {"type": "scroll", "percent": 50},
+        "audience": [
+            {"attribute": "utm_source", "operator": "contains", "value": "newsletter"},
+            {"attribute": "device", "operator": "is_not", "value": "phone"},
+            {"attribute": "sessions", "operator": "gte", "value": 2},
+        ],
     }
 
 
@@ -141,6 +147,8 @@ def test_a_message_with_only_a_name_takes_the_documented_defaults(api, workspace
         "content": {"html": ""},
         "display": {"type": "modal", "position": "center", "elementId": None},
         "schedule": {"startsAt": None, "endsAt": None},
+        "trigger": {"type": "page_load"},
+        "audience": [],
     }
     message = AnonymousMessage.objects.get(pk=body["id"])
     assert message.workspace == workspace
