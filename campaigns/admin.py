@@ -9,7 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
-from campaigns import validation
+from campaigns import audience, triggers, validation
 from campaigns.models import (
     AnonymousMessage,
     PageRule,
@@ -96,6 +96,7 @@ class AnonymousMessageAdminForm(forms.ModelForm):
         segment, workspace = data.get("goal_segment"), data.get("workspace")
         if segment is not None and workspace is not None and segment.workspace_id != workspace.pk:
             self.add_error("goal_segment", "This segment belongs to another workspace.")
+        self._clean_who_and_when(data)
         # Unlike the dashboard, an end in the past is allowed here (ended messages have one):
         # that problem has no admin text.
         add_problems(
@@ -105,6 +106,20 @@ class AnonymousMessageAdminForm(forms.ModelForm):
             ),
         )
         return data
+
+    def _clean_who_and_when(self, data: dict) -> None:
+        """The trigger and the audience (JSON, as the App API spells them), checked as the
+        App API checks them and stored in their one shape."""
+        if "trigger" in data:
+            problems = validation.check_trigger(data["trigger"])
+            add_problems(self, problems)
+            if not problems:
+                data["trigger"] = triggers.normalise_trigger(data["trigger"])
+        if "audience" in data:
+            problems = validation.check_audience(data["audience"])
+            add_problems(self, problems)
+            if not problems:
+                data["audience"] = audience.normalise_audience(data["audience"])
 
 
 @admin.register(AnonymousMessage)
@@ -153,6 +168,20 @@ class AnonymousMessageAdmin(admin.ModelAdmin):
                     "display_element_id",
                     "close_on_backdrop",
                 ]
+            },
+        ),
+        (
+            "Who and when",
+            {
+                "fields": ["audience", "trigger"],
+                "description": (
+                    'Audience: a list of {"attribute": "device", "operator": "is", "value": '
+                    '"phone"}, all must hold (attributes: referrer, utm_source, utm_medium, '
+                    "utm_campaign, device, language, visitor, sessions, session_pageviews). "
+                    'Trigger: {"type": "page_load"}, or delay/inactivity with "seconds", '
+                    'scroll with "percent", click with "selector", exit_intent with '
+                    '"fallbackSeconds" (docs/app-api.md).'
+                ),
             },
         ),
         ("Bookkeeping", {"fields": ["wizard_step", "created_at", "updated_at"]}),

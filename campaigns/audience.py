@@ -112,7 +112,7 @@ def normalise_condition(raw, index: int = 0) -> dict:
     if not isinstance(raw, dict):
         raise AudienceError(index, "attribute", "Each audience condition must be an object.")
     attribute = raw.get("attribute")
-    if attribute not in OPERATORS:
+    if not isinstance(attribute, str) or attribute not in OPERATORS:  # a list is unhashable
         raise AudienceError(
             index, "attribute", f"Unknown attribute; use one of {', '.join(OPERATORS)}."
         )

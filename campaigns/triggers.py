@@ -92,7 +92,7 @@ def normalise_trigger(raw) -> dict:
     if not isinstance(raw, dict):
         raise TriggerError("type", "The trigger must be an object with a type.")
     kind = raw.get("type", PAGE_LOAD)
-    if kind not in TYPES:
+    if not isinstance(kind, str) or kind not in TYPES:  # a list is unhashable
         raise TriggerError("type", f"Unknown trigger type; use one of {', '.join(TYPES)}.")
     trigger = {"type": kind}
     if kind in (DELAY, INACTIVITY):
