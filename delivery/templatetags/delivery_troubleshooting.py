@@ -3,7 +3,11 @@ a goal can use (campaigns' message page, Review, Settings → In-app, the empty 
 
 from django import template
 
-from delivery.troubleshooting.debugger import DebugVisitorForm, recent_visitors
+from delivery.troubleshooting.debugger import (
+    DebugVisitorForm,
+    VisitContextForm,
+    recent_visitors,
+)
 from delivery.troubleshooting.event_names import seen_event_names
 from delivery.troubleshooting.install_check import last_sighting
 from delivery.troubleshooting.outranking import example_pages
@@ -21,6 +25,7 @@ def debug_visitor_panel(context, message=None):
         initial.update(platform=page.platform, location=page.full)
     return {
         "form": DebugVisitorForm(initial=initial),
+        "visit_form": VisitContextForm(),
         "focus": message,
         "recent": recent_visitors(workspace),
         "report": None,

@@ -24,6 +24,7 @@ LABELS = {
     e.PAUSED: "Paused",
     e.NOT_STARTED: "Schedule",
     e.PAGE_RULE: "Page rule",
+    e.AUDIENCE: "Audience",
     e.FREQUENCY_DISMISSED: "Frequency",
     e.FREQUENCY_RESPONDED: "Frequency",
     e.FREQUENCY_MAX_VIEWS: "Frequency",
@@ -106,6 +107,9 @@ def _text(decision, *, state, holder, tz) -> str:
             )
         case e.PAGE_RULE:
             return f"Its page rules leave this page out. {decision.detail}".strip()
+        case e.AUDIENCE:
+            # “Only for visitors on a phone; this visit is on a desktop.”
+            return decision.detail or "Its audience conditions leave this visit out."
         case e.FREQUENCY_DISMISSED:
             return (
                 f"Dismissed by this visitor on {_when(state.dismissed_at, tz)}: a dismissal "

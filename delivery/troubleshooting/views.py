@@ -11,7 +11,12 @@ from anonmsg.htmx import render_page, vary_on_htmx, wants_partial
 from anonmsg.plans import anonymous_messages_required
 from anonmsg.tenancy import get_for_workspace, workspace_required
 from campaigns.models import AnonymousMessage
-from delivery.troubleshooting.debugger import DebugVisitorForm, debug_visitor, recent_visitors
+from delivery.troubleshooting.debugger import (
+    DebugVisitorForm,
+    VisitContextForm,
+    debug_visitor,
+    recent_visitors,
+)
 from delivery.troubleshooting.install_check import last_sighting
 
 # How long a "Test my installation" keeps waiting; an older `since` starts a new wait.
@@ -29,8 +34,9 @@ def debug_visitor_page(request):
     report = None
     if request.method == "POST":
         form = DebugVisitorForm(request.POST)
-        valid = form.is_valid()
-        focus = _focus(request, form.cleaned_data.get("message") if valid else None)
+        visit_form = VisitContextForm(request.POST)
+        valid = form.is_valid() & visit_form.is_valid()  # both, to show every error
+        focus = _focus(request, form.cleaned_data.get("message") if form.is_valid() else None)
         if valid:
             report = debug_visitor(
                 workspace=workspace,
@@ -38,6 +44,7 @@ def debug_visitor_page(request):
                 page=form.cleaned_data["page"],
                 now=timezone.now(),
                 focus=focus,
+                visit=visit_form.visit(location=form.cleaned_data["location"]),
             )
     else:
         initial = {
@@ -48,9 +55,11 @@ def debug_visitor_page(request):
         focus = _focus(request, request.GET.get("message"))
         initial["message"] = focus.pk if focus else None
         form = DebugVisitorForm(initial=initial)
+        visit_form = VisitContextForm()
         valid = True
     context = {
         "form": form,
+        "visit_form": visit_form,
         "report": report,
         "focus": focus,
         "recent": recent_visitors(workspace),
