@@ -214,10 +214,29 @@ def describe_audience(conditions: list[dict]) -> str:
     return "; ".join(describe_condition(condition) for condition in conditions)
 
 
+# What an unknown value means, per attribute (a condition on it is false).
+_UNKNOWN = {
+    REFERRER: "the request does not say where the visit came from",
+    UTM_SOURCE: "this visit has none",
+    UTM_MEDIUM: "this visit has none",
+    UTM_CAMPAIGN: "this visit has none",
+    DEVICE: "the device is unknown (the User-Agent is not a browser's)",
+    LANGUAGE: "the browser's language is unknown",
+    VISITOR: "the request does not count the visitor's sessions",
+    SESSIONS: "the request does not count the visitor's sessions",
+    SESSION_PAGEVIEWS: "the request does not count the session's page views",
+}
+
+
+def _label(attribute: str) -> str:
+    label = ATTRIBUTE_LABELS[attribute]
+    return label if label.startswith("UTM") else label.lower()
+
+
 def _actual(attribute: str, actual) -> str:
     """What the visit says about `attribute`, as the end of a sentence."""
     if actual is None:
-        return "the visit does not tell it (a condition on an unknown value is false)"
+        return _UNKNOWN.get(attribute, "the request does not tell it")
     if attribute == REFERRER:
         return f"this visit came from “{actual}”" if actual else "this is a direct visit"
     if attribute == DEVICE:
@@ -234,27 +253,22 @@ def _actual(attribute: str, actual) -> str:
 def explain_condition(condition: dict, visit: Visit) -> str:
     """Why `condition` leaves `visit` out, in plain words: “Only for visitors on a phone;
     this visit is on a desktop.” (For the visitor debugger and the rule tester.)"""
-    attribute = condition.get("attribute")
-    if attribute not in OPERATORS:
+    attribute = condition.get("attribute") if isinstance(condition, dict) else None
+    if not isinstance(attribute, str) or attribute not in OPERATORS:
         return "Its audience condition is not valid: fix it on the Page rules step."
     operator, value = condition.get("operator"), condition.get("value")
     if attribute == DEVICE:
         head = f"{'Not' if operator == IS_NOT else 'Only'} for visitors on a {value}"
     elif attribute == VISITOR:
-        head = (
-            "Only for new visitors (first session)"
-            if value == "new"
-            else ("Only for returning visitors")
-        )
+        new = value == "new"
+        head = "Only for new visitors (first session)" if new else "Only for returning visitors"
     elif attribute == SESSIONS:
         head = f"Only for visitors with at least {value} sessions"
     elif attribute == SESSION_PAGEVIEWS:
         head = f"Only from page view {value} of a session on"
     elif operator == IS_NOT:
-        head = f"Not for visitors whose {ATTRIBUTE_LABELS[attribute].lower()} is “{value}”"
+        head = f"Not for visitors whose {_label(attribute)} is “{value}”"
     else:
-        label = ATTRIBUTE_LABELS[attribute].lower()
-        head = (
-            f"Only for visitors whose {label} {OPERATOR_LABELS.get(operator, operator)} “{value}”"
-        )
+        operator_label = OPERATOR_LABELS.get(operator, operator)
+        head = f"Only for visitors whose {_label(attribute)} {operator_label} “{value}”"
     return f"{head}; {_actual(attribute, _visit_value(visit, attribute))}."

@@ -28,8 +28,16 @@ def condition(attribute, operator, value):
         (condition("device", "is_not", "phone"), Visit(device="phone"),
          "Not for visitors on a phone; this visit is on a phone."),
         (condition("device", "is", "phone"), Visit(),
-         "Only for visitors on a phone; the visit does not tell it (a condition on an "
-         "unknown value is false)."),
+         "Only for visitors on a phone; the device is unknown (the User-Agent is not a "
+         "browser's)."),
+        (condition("utm_campaign", "contains", "sale"), Visit(),
+         "Only for visitors whose UTM campaign contains “sale”; this visit has none."),
+        (condition("referrer", "is_not", "x.com"), Visit(),
+         "Not for visitors whose referrer domain is “x.com”; the request does not say where "
+         "the visit came from."),
+        (condition("sessions", "gte", 2), Visit(),
+         "Only for visitors with at least 2 sessions; the request does not count the "
+         "visitor's sessions."),
         (condition("referrer", "is", "google.com"), Visit(referrer_domain=""),
          "Only for visitors whose referrer domain is “google.com”; this is a direct visit."),
         (condition("referrer", "contains", "google"), Visit(referrer_domain="bing.com"),
@@ -39,7 +47,7 @@ def condition(attribute, operator, value):
          "Not for visitors whose referrer domain is “bing.com”; this visit came from "
          "“bing.com”."),
         (condition("utm_source", "is", "newsletter"), Visit(utm_source="ads"),
-         "Only for visitors whose utm source is “newsletter”; this visit's is “ads”."),
+         "Only for visitors whose UTM source is “newsletter”; this visit's is “ads”."),
         (condition("language", "starts_with", "de"), Visit(language="en-us"),
          "Only for visitors whose browser language starts with “de”; this visit's is "
          "“en-us”."),
