@@ -140,6 +140,26 @@ _DELIVERY = {
             "views, so the answer is the page's for a visitor without state, unless the server "
             "knows someone wrote state for the id. Other values are ignored.",
         ),
+        # The visit context (audience conditions): plain strings on purpose, since a value
+        # that is too long or malformed is ignored (unknown), never refused.
+        _query(
+            "referrer",
+            "The session's landing referrer URL; empty: a direct visit. Read as its domain. "
+            "Ignored (unknown) over 2,000 characters or when not a URL.",
+        ),
+        _query("utm_source", "The session's landing page's utm_source (≤ 200 characters)."),
+        _query("utm_medium", "The session's landing page's utm_medium (≤ 200 characters)."),
+        _query("utm_campaign", "The session's landing page's utm_campaign (≤ 200 characters)."),
+        _query("lang", "The browser's preferred language, e.g. `de-CH`."),
+        _query(
+            "sessions",
+            "This visitor's session count, a whole number ≥ 1 (1: a new visitor). Other "
+            "values are ignored.",
+        ),
+        _query(
+            "pageviews",
+            "Page views in this session, a whole number ≥ 1. Other values are ignored.",
+        ),
     ],
     "responses": {
         "200": {
