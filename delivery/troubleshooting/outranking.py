@@ -7,11 +7,16 @@ overlap cannot be decided in general (regexes), so this checks concrete pages: e
 from every message's rules plus the pages visitors were recently on, and says which it checked.
 The check is for a new visitor: a rival that stops showing (dismissed, seen N times) frees the
 slot for that visitor later, which `Outranked.rival_keeps_slot` tells apart.
+
+Audience conditions: the check is for a visitor whom every message's audience admits (a
+message with conditions is still kept off its pages by a rival for everyone it targets), and
+only a rival without conditions counts as taking the slot: one with conditions takes it from
+some visitors only, which is not "blocked".
 """
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from campaigns.rules import Page, screen_page, web_page
@@ -100,7 +105,9 @@ def outranked_messages(
         # As delivery does: only the messages whose rules allow the page can take a slot
         # there (the others' reason would be `page_rule`, which costs a sentence each).
         allowed = allowed_by_rules(messages, (page,))
-        candidates = [message for message in messages if message.id in allowed]
+        candidates = [
+            replace(message, audience=()) for message in messages if message.id in allowed
+        ]
         decisions = decide(messages=candidates, page=page, now=now)
         holders = {d.message.slot: d.message.id for d in decisions if d.deliver}
         for decision in decisions:
@@ -108,7 +115,8 @@ def outranked_messages(
                 shown[decision.message.id].append(describe_page(page))
             elif decision.reason == DISPLAY_SLOT_TAKEN:
                 holder = holders[decision.message.slot]
-                blocked[decision.message.id][holder].append(describe_page(page))
+                if not by_id[holder].audience:
+                    blocked[decision.message.id][holder].append(describe_page(page))
     found = {}
     for message_id, rivals in blocked.items():
         rival_id, _pages = max(rivals.items(), key=lambda item: (len(item[1]), -item[0]))

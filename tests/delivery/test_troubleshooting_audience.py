@@ -1,6 +1,8 @@
 """Debug a visitor: audience conditions said in plain words, and the visit the panel assumes
 (a direct visit on a desktop, first page of a first session) or the one the marketer enters."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.urls import reverse
 
@@ -14,6 +16,8 @@ from tests.delivery.test_troubleshooting_views import (
     text_of,
     visible,
 )
+
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
 
 def condition(attribute, operator, value):
@@ -165,3 +169,27 @@ def test_a_bad_visit_is_a_form_error(owner_client, workspace, data, field, error
     assert f'id="debug-{field}"' in body
     assert "Gets here now" not in body
     assert '<details class="debugger-visit" open>' in body
+
+
+# --- Outranking ("Blocked by …") with audience conditions ------------------------------------
+
+PHONES = ({"attribute": "device", "operator": "is", "value": "phone"},)
+
+
+def test_a_message_with_an_audience_is_still_blocked_by_a_rival_for_everyone():
+    from delivery.troubleshooting.outranking import example_pages, outranked_messages
+
+    rival = LiveMessage(id=1, name="Rival", status="launched")
+    targeted = LiveMessage(id=2, name="Phones", status="launched", audience=PHONES)
+    found = outranked_messages([rival, targeted], example_pages([()]), now=NOW)
+    assert set(found) == {2}
+    assert found[2].rival.id == 1
+
+
+def test_a_rival_with_an_audience_does_not_block_the_others():
+    """It takes the slot from the visitors it targets only: not “blocked”."""
+    from delivery.troubleshooting.outranking import example_pages, outranked_messages
+
+    targeted = LiveMessage(id=1, name="Phones", status="launched", audience=PHONES)
+    everyone = LiveMessage(id=2, name="Everyone", status="launched")
+    assert outranked_messages([targeted, everyone], example_pages([()]), now=NOW) == {}
