@@ -37,7 +37,6 @@ _PHONE = re.compile(
 _ANDROID = re.compile(r"android", re.IGNORECASE)
 
 
-@lru_cache(maxsize=4096)
 def device_from_user_agent(user_agent: str) -> str | None:
     """desktop, tablet or phone; None when the User-Agent is not a browser's (a native app's
     HTTP client, a script, none at all): a device condition is then false.
@@ -45,7 +44,12 @@ def device_from_user_agent(user_agent: str) -> str | None:
     A heuristic, documented in docs/delivery-api.md: iPadOS 13 and later present themselves
     as a Mac ("Macintosh"), so their Safari counts as a desktop."""
     if not user_agent or len(user_agent) > MAX_USER_AGENT:
-        return None
+        return None  # checked before the memo, which must not keep huge strings
+    return _device(user_agent)
+
+
+@lru_cache(maxsize=4096)
+def _device(user_agent: str) -> str | None:
     if _TABLET.search(user_agent):
         return TABLET
     android = _ANDROID.search(user_agent) is not None
@@ -58,12 +62,16 @@ def device_from_user_agent(user_agent: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=4096)  # a session's landing referrer comes back with every request
 def referrer_domain(referrer: str | None, *, page_host: str | None) -> str | None:
     """The external referrer's domain: "" for a direct visit (an empty `referrer=`, or a
     referrer on the page's own site); None (unknown) when absent or not a URL."""
     if referrer is None or len(referrer) > MAX_REFERRER:
-        return None
+        return None  # checked before the memo, which must not keep huge strings
+    return _referrer_domain(referrer, page_host)
+
+
+@lru_cache(maxsize=4096)  # a session's landing referrer comes back with every request
+def _referrer_domain(referrer: str, page_host: str | None) -> str | None:
     referrer = referrer.strip()
     if not referrer:
         return ""
@@ -84,10 +92,14 @@ def _text(value: str | None) -> str | None:
     return value
 
 
-@lru_cache(maxsize=1024)
 def _language(value: str | None) -> str | None:
     if value is None or len(value) > MAX_LANGUAGE:
         return None
+    return _language_tag(value)
+
+
+@lru_cache(maxsize=1024)
+def _language_tag(value: str) -> str | None:
     value = value.strip().lower().replace("_", "-")
     return value if _LANGUAGE.fullmatch(value) else None
 

@@ -215,3 +215,14 @@ def test_the_hot_path_and_the_answer_cache_agree_with_decide_on_random_audiences
         # Two visits with the same outcome get the same answer (the answer cache's key).
         if audience_outcome(ordered, visit) == audience_outcome(ordered, other):
             assert select_candidates(ordered, now=NOW, states={}, visit=other) == expected
+
+
+def test_oversized_values_are_never_kept_in_the_memos():
+    from delivery.sdk_api import visit_context
+
+    memos = (visit_context._referrer_domain, visit_context._device, visit_context._language_tag)
+    before = [memo.cache_info().currsize for memo in memos]
+    assert referrer_domain("https://example.com/" + "a" * 50_000, page_host=None) is None
+    assert device_from_user_agent("Mozilla/5.0 " + "x" * 50_000) is None
+    assert visit_from_query({"lang": "de-" + "x" * 50_000}, user_agent="").language is None
+    assert [memo.cache_info().currsize for memo in memos] == before
