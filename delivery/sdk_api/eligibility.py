@@ -74,6 +74,8 @@ class LiveMessage:
     label: str = "Message"  # what visitors hear (campaigns.content): never `name`
     actions: tuple[Action, ...] = ()
     rules: tuple[Rule, ...] = ()
+    # When the SDK shows it once delivered (campaigns.triggers, App API shape); None = on load.
+    trigger: dict | None = field(default=None, compare=False)
     # The message as the delivery API sends it, rendered once when the cache is filled
     # (delivery.sdk_api.live_messages); not part of the message's identity.
     payload: dict | None = field(default=None, compare=False)

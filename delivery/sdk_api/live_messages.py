@@ -25,6 +25,7 @@ from django.utils import timezone
 from campaigns.content import Action
 from campaigns.models import AnonymousMessage, PageRule
 from campaigns.rules import Page, Rule
+from campaigns.triggers import default_trigger
 from delivery.sdk_api import CACHE_ALIAS
 from delivery.sdk_api.eligibility import (
     LiveMessage,
@@ -51,8 +52,8 @@ _stateless_bodies: dict[tuple[int, int, tuple[Page, ...]], tuple[float, str]] = 
 
 
 # Bumped when what is cached changes shape, so that a deploy never serves an older release's
-# entries (2: the answer carries `label`, not the internal `name`).
-CACHE_FORMAT = 2
+# entries (2: the answer carries `label`, not the internal `name`; 3: and `trigger`).
+CACHE_FORMAT = 3
 
 
 def cache_key(workspace_id: int, content_version: int) -> str:
@@ -173,6 +174,7 @@ def to_live_message(message: AnonymousMessage, *, rules=()) -> LiveMessage:
         # Read from the HTML when the message was saved: delivery never parses HTML.
         actions=tuple(Action(**action) for action in message.content_actions),
         rules=tuple(rules),
+        trigger=message.trigger or None,
     )
     payload = message_payload(live)
     return replace(live, payload=payload, payload_json=json.dumps(payload))
@@ -210,4 +212,6 @@ def message_payload(message: LiveMessage) -> dict:
             "minIntervalSeconds": message.min_interval_seconds,
             "dismissStops": mode != "always",
         },
+        # When the SDK shows it (docs/sdk.md, Triggers): it waits; the view counts on display.
+        "trigger": message.trigger or default_trigger(),
     }
