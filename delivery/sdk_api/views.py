@@ -231,7 +231,9 @@ def preview_notice(trigger: dict | None) -> dict:
     if not trigger or trigger.get("type", PAGE_LOAD) == PAGE_LOAD:
         return {}
     when = describe_trigger(trigger)
-    return {"previewNotice": f"Preview, shown at once. Visitors see it {when[0].lower()}{when[1:]}."}
+    return {
+        "previewNotice": f"Preview, shown at once. Visitors see it {when[0].lower()}{when[1:]}."
+    }
 
 
 def _body_response(content: str) -> HttpResponse:
