@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from delivery.models import Event
+from delivery.preview.tokens import make_preview_token
 from tests.delivery import test_browser_sdk as browser_sdk
 from tests.delivery.test_browser_sdk import (
     db,
@@ -18,6 +19,7 @@ from tests.delivery.test_browser_sdk import (
     shown,
     wait_for,
 )
+from tests.factories import AnonymousMessageFactory
 
 host_site = browser_sdk.host_site
 site = browser_sdk.site
@@ -251,3 +253,25 @@ def test_a_triggered_modal_waits_while_another_modal_is_open(browser_page, site,
     expect(page.locator(f'[data-anonmsg-message="{waiting.pk}"]')).to_have_count(1)
     expect(shown(page)).to_have_count(1)
     wait_for_one_view(workspace, waiting)
+
+
+def test_a_preview_shows_a_triggered_message_at_once_with_a_notice(browser_page, site, workspace):
+    page = browser_page
+    draft = AnonymousMessageFactory(
+        workspace=workspace,
+        content_html=browser_sdk.ACTION_HTML,
+        display_type="modal",
+        trigger={"type": "scroll", "percent": 80},
+    )
+    token = make_preview_token(workspace_id=workspace.pk, message_id=draft.pk)
+    page.goto(f"{site.url}/shop/home?anonmsg_preview={token}")
+    assert deliveries(page, 1) == [draft.pk]
+    expect(shown(page)).to_have_count(1)  # no scrolling needed
+    notice = shown(page).locator("p").first
+    expect(notice).to_have_text(
+        "Preview, shown at once. Visitors see it after the visitor scrolls 80 % of the page."
+    )
+    page.frame_locator("[data-anonmsg-message] iframe").get_by_role(
+        "button", name="Later"
+    ).wait_for()
+    page.screenshot(path="/tmp/sdk-preview-notice.png")

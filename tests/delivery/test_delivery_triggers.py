@@ -6,6 +6,7 @@ Transactional, as test_delivery_cache.py: the cache is filled and invalidated on
 """
 
 import pytest
+from django.urls import reverse
 
 from delivery.preview.tokens import make_preview_token
 from delivery.sdk_api.views import preview_notice
@@ -116,3 +117,12 @@ def test_the_preview_notice_describes_each_trigger(trigger, notice):
         assert text is None
     else:
         assert notice in text and text.startswith("Preview, shown at once.")
+
+
+def test_the_preview_page_says_which_trigger_visitors_wait_for(owner_client, workspace):
+    delayed = AnonymousMessageFactory(workspace=workspace, trigger=DELAY)
+    on_load = AnonymousMessageFactory(workspace=workspace)
+    page = owner_client.get(reverse("delivery:preview", args=[workspace.pk, delayed.pk]))
+    assert "After 5 seconds on the page" in page.content.decode()
+    page = owner_client.get(reverse("delivery:preview", args=[workspace.pk, on_load.pk]))
+    assert 'id="preview-trigger"' not in page.content.decode()
