@@ -112,7 +112,7 @@
   let userId = readId("ajs_user_id");
   let traits = store.get("ajs_user_traits") || {};
 
-  // --- the visit (docs/sdk.md, Sessions): sent with each delivery request ------------------
+  // --- the visit (docs/sdk.md, The visit): sent with each delivery request -----------------
   // A session ends after 30 minutes without an event (the analytics convention). It keeps
   // its landing page's external referrer and UTM tags; `sessions` counts this browser's.
   const SESSION = "anonmsg_session";
@@ -587,7 +587,8 @@
       // Touch screens have no pointer to leave with: only the fallback, if the team set one.
       if (!matchMedia("(hover: none)").matches) {
         on(document, "mouseout", (e) => {
-          if (!e.relatedTarget && e.clientY <= 0 && Date.now() - start >= 2000) fire();
+          // Out of the window (no element to go to), through the top edge's first pixels.
+          if (!e.relatedTarget && e.clientY < 10 && Date.now() - start >= 2000) fire();
         });
       } else if (trigger.fallbackSeconds) after(trigger.fallbackSeconds);
     } else if (type === "inactivity") {
