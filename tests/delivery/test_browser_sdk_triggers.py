@@ -8,6 +8,7 @@ these are. Time-based triggers run on Playwright's clock, so nothing waits for r
 import pytest
 from playwright.sync_api import expect
 
+from campaigns.lifecycle import pause_message
 from delivery.models import Event
 from delivery.preview.tokens import make_preview_token
 from tests.delivery import test_browser_sdk as browser_sdk
@@ -275,3 +276,24 @@ def test_a_preview_shows_a_triggered_message_at_once_with_a_notice(browser_page,
         "button", name="Later"
     ).wait_for()
     page.screenshot(path="/tmp/sdk-preview-notice.png")
+
+
+def test_a_poll_keeps_a_pending_trigger_running_and_cancels_a_paused_message(
+    browser_page, site, workspace
+):
+    page = browser_page
+    kept = launched(workspace, display_type="overlay", trigger={"type": "delay", "seconds": 50})
+    paused = launched(workspace, display_type="banner", trigger={"type": "delay", "seconds": 50})
+    page.clock.install()
+    page.goto(f"{site.url}/shop/pricing")
+    assert deliveries(page, 1) == [kept.pk, paused.pk]
+    pause_message(message=paused)
+    page.clock.run_for(31_000)  # the poll (pollInterval 30 s): same page, `paused` gone
+    assert deliveries(page, 2) == [kept.pk]
+    page.clock.run_for(15_000)
+    expect(shown(page)).to_have_count(0)
+    page.clock.run_for(5_000)  # 50 s after the first answer, not after the poll
+    expect(shown(page)).to_have_count(1)
+    assert shown(page).get_attribute("data-anonmsg-message") == str(kept.pk)
+    wait_for_one_view(workspace, kept)
+    assert views(workspace, paused) == 0
