@@ -82,6 +82,8 @@ class LiveMessage:
     # Audience conditions as stored (campaigns.audience): all must hold. Dicts, evaluated
     # as they are; left out of the hash (nothing hashes a LiveMessage, but nothing breaks if).
     audience: tuple[dict, ...] = field(default=(), hash=False)
+    # When the SDK shows it once delivered (campaigns.triggers, App API shape); None = on load.
+    trigger: dict | None = field(default=None, compare=False)
     # The message as the delivery API sends it, rendered once when the cache is filled
     # (delivery.sdk_api.live_messages); not part of the message's identity.
     payload: dict | None = field(default=None, compare=False)

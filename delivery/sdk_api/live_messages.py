@@ -27,6 +27,7 @@ from campaigns.audience import Visit
 from campaigns.content import Action
 from campaigns.models import AnonymousMessage, PageRule
 from campaigns.rules import Page, Rule
+from campaigns.triggers import default_trigger
 from delivery.sdk_api import CACHE_ALIAS
 from delivery.sdk_api.eligibility import (
     NOTHING_KNOWN,
@@ -58,7 +59,8 @@ _with_audience: dict[tuple[int, int, tuple[Page, ...]], tuple[LiveMessage, ...]]
 
 
 # Bumped when what is cached changes shape, so that a deploy never serves an older release's
-# entries (2: the answer carries `label`, not the internal `name`; 3: audience conditions).
+# entries (2: the answer carries `label`, not the internal `name`; 3: audience conditions
+# and `trigger`).
 CACHE_FORMAT = 3
 
 
@@ -210,6 +212,7 @@ def to_live_message(message: AnonymousMessage, *, rules=()) -> LiveMessage:
         actions=tuple(Action(**action) for action in message.content_actions),
         rules=tuple(rules),
         audience=tuple(message.audience or ()),
+        trigger=message.trigger or None,
     )
     payload = message_payload(live)
     return replace(live, payload=payload, payload_json=json.dumps(payload))
@@ -247,4 +250,6 @@ def message_payload(message: LiveMessage) -> dict:
             "minIntervalSeconds": message.min_interval_seconds,
             "dismissStops": mode != "always",
         },
+        # When the SDK shows it (docs/sdk.md, Triggers): it waits; the view counts on display.
+        "trigger": message.trigger or default_trigger(),
     }

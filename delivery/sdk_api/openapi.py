@@ -88,7 +88,34 @@ SCHEMAS = {
                     "dismissStops": {"type": "boolean"},
                 },
             },
+            "trigger": {
+                "type": "object",
+                "required": ["type"],
+                "description": "When the SDK shows the message (the App API's `trigger`): it "
+                "waits, and reports the view only once the message is displayed.",
+                "properties": {
+                    "type": {
+                        "enum": [
+                            "page_load",
+                            "delay",
+                            "scroll",
+                            "exit_intent",
+                            "inactivity",
+                            "click",
+                        ]
+                    },
+                    "seconds": {"type": "integer", "minimum": 1, "maximum": 600},
+                    "percent": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "selector": {"type": "string", "maxLength": 200},
+                    "fallbackSeconds": {"type": ["integer", "null"], "minimum": 1, "maximum": 600},
+                },
+            },
             "preview": {"type": "boolean"},
+            "previewNotice": {
+                "type": "string",
+                "description": "Previews only, when the trigger is not on page load: the "
+                "message is shown at once, and this says what visitors wait for.",
+            },
         },
     },
     "Delivery": {

@@ -21,6 +21,7 @@ from anonmsg import rate_limits
 from anonmsg.api import BadInput, allow_any_origin, cors, error
 from campaigns.models import AnonymousMessage
 from campaigns.rules import screen_page, web_page
+from campaigns.triggers import PAGE_LOAD, describe_trigger
 from delivery.preview.tokens import PreviewError, read_preview_token
 from delivery.sdk_api import eligibility, visitor_state
 from delivery.sdk_api.live_messages import (
@@ -236,11 +237,25 @@ def _messages_response(messages, *, reason: str | None = None, preview=False) ->
         if preview:
             # The SDK shows a preview but never reports its views or clicks.
             body["preview"] = True
-            body["messages"] = [{**payload, "preview": True} for payload in payloads]
+            body["messages"] = [
+                {**payload, "preview": True, **preview_notice(payload.get("trigger"))}
+                for payload in payloads
+            ]
         if reason is not None:
             body["reason"] = reason
         return _body_response(json.dumps(body))
     return _body_response(messages_body(messages, reason=reason))
+
+
+def preview_notice(trigger: dict | None) -> dict:
+    """A preview shows its message at once; this tells the marketer what visitors wait for
+    (`previewNotice`, shown by the SDK above the message). Nothing for a page-load trigger."""
+    if not trigger or trigger.get("type", PAGE_LOAD) == PAGE_LOAD:
+        return {}
+    when = describe_trigger(trigger)
+    return {
+        "previewNotice": f"Preview, shown at once. Visitors see it {when[0].lower()}{when[1:]}."
+    }
 
 
 def _body_response(content: str) -> HttpResponse:
@@ -275,16 +290,19 @@ def _preview_response(workspace, token: str) -> JsonResponse:
 # --- The browser SDK ------------------------------------------------------------------------
 
 
-# A line that is only a `//` comment. sdk.js has no string or template literal spanning lines,
-# so such a line is always a comment (a JavaScript minifier that rewrote the code broke the
-# lead form's frame bridge, which is sent as its own source text).
+# A line that is only a `//` comment, and a line's indentation. sdk.js has no string or
+# template literal spanning lines, so neither is ever inside a literal (a JavaScript minifier
+# that rewrote the code broke the lead form's frame bridge, which is sent as its own source
+# text); tests/delivery/test_sdk.py checks the served script has the source's very tokens.
 _COMMENT_LINE = re.compile(r"^[ \t]*//[^\n]*\n", re.MULTILINE)
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
 
 
 def sdk_source() -> bytes:
-    """What analytics.min.js serves: sdk.js without its comment lines (a sixth of the gzipped
-    bytes); the file in the repository stays commented."""
-    return _COMMENT_LINE.sub("", SDK_PATH.read_text(encoding="utf-8")).encode()
+    """What analytics.min.js serves: sdk.js without its comment lines and indentation (a fifth
+    of the gzipped bytes); the file in the repository stays commented."""
+    source = _COMMENT_LINE.sub("", SDK_PATH.read_text(encoding="utf-8"))
+    return _INDENT.sub("", source).encode()
 
 
 @cache

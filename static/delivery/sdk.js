@@ -112,6 +112,35 @@
   let userId = readId("ajs_user_id");
   let traits = store.get("ajs_user_traits") || {};
 
+  // --- the visit (docs/sdk.md, The visit): sent with each delivery request -----------------
+  // A session ends after 30 minutes without an event (the analytics convention). It keeps
+  // its landing page's external referrer and UTM tags; `sessions` counts this browser's.
+  const SESSION = "anonmsg_session";
+  const SESSION_MS = 30 * 60 * 1000;
+  const UTM = ["utm_source", "utm_medium", "utm_campaign"];
+  let landing = true; // no page view yet in this document: document.referrer is its own
+  const visit = (paged) => {
+    const now = Date.now();
+    let session = store.get(SESSION);
+    if (!session || !(now - session.at < SESSION_MS)) {
+      let referrer = landing ? document.referrer : "";
+      try {
+        if (new URL(referrer).host === location.host) referrer = "";
+      } catch (e) {
+        referrer = "";
+      }
+      session = { sessions: ((session && session.sessions) || 0) + 1, pageviews: 0, referrer };
+      const query = new URLSearchParams(location.search);
+      for (const key of UTM) session[key] = query.get(key) || "";
+    }
+    session.at = now;
+    if (paged) {
+      session.pageviews += 1;
+      landing = false;
+    }
+    store.set(SESSION, session);
+  };
+
   // --- events: queued in localStorage, sent to /v1/batch, retried with backoff ------------
   const listeners = {};
   const emit = (name, ...args) =>
@@ -158,6 +187,7 @@
     );
     if (userId && !event.userId) event.userId = userId;
     if ((type !== "page" && type !== "screen") || event.userId) store.set(FRESH, null);
+    visit(type === "page");
     return event;
   };
 
@@ -290,6 +320,7 @@
       if (name) fields.name = name;
       if (category) fields.category = category;
       enqueue(makeEvent("page", fields));
+      pagedHref = location.href;
       emit("page", category, name, properties);
       ask(properties.url);
       done(callback);
@@ -343,6 +374,7 @@
       anonymousId = uuid();
       writeId("ajs_anonymous_id", anonymousId);
       markFresh();
+      store.set(SESSION, null);
       return analytics;
     },
     ready(callback) {
@@ -395,6 +427,23 @@
   }
   analytics.addDestinationMiddleware = () => analytics;
 
+  // --- single-page apps (trackPages, on by default): a route change is a page view ---------
+  // Shortly after it, unless the app called page() for the new address itself by then.
+  let pagedHref = location.href;
+  const routed = () => setTimeout(() => location.href !== pagedHref && analytics.page(), 100);
+  if (options.trackPages !== false && plugin.trackPages !== false) {
+    for (const name of ["pushState", "replaceState"]) {
+      const original = history[name];
+      history[name] = function () {
+        const result = original.apply(this, arguments);
+        routed();
+        return result;
+      };
+    }
+    addEventListener("popstate", routed);
+    addEventListener("hashchange", routed);
+  }
+
   // --- anonymous in-app messages ----------------------------------------------------------
   const shown = new Map(); // message id → {message, root, box, frame, slot, type, restore}
   let askSeq = 0;
@@ -423,6 +472,11 @@
       await Promise.race([flush(), wait(1500)]);
     }
     const query = new URLSearchParams({ writeKey, anonymousId, url });
+    const session = store.get(SESSION) || {};
+    session.lang = navigator.language;
+    for (const key of ["referrer", ...UTM, "lang", "sessions", "pageviews"]) {
+      if (session[key]) query.set(key, session[key]);
+    }
     if (previewToken) query.set("preview", previewToken);
     if (isFresh()) query.set("fresh", "1");
     let response = null;
@@ -451,8 +505,20 @@
       data = { messages: [], pollInterval: again ? wait || 60 : 0 };
       response = null;
     }
-    (data.messages || []).forEach(show);
-    emit("in-app:delivered", data.messages || []);
+    const messages = data.messages || [];
+    if (response) {
+      // Another page (an SPA route): pending triggers start again, and a shown message that
+      // no longer matches goes, except a modal: the visitor is reading it (docs/sdk.md).
+      const ids = new Set(messages.map((m) => m.id));
+      const moved = url !== answeredUrl;
+      answeredUrl = url;
+      for (const id of Array.from(pending.keys())) if (moved || !ids.has(id)) disarm(id);
+      for (const entry of Array.from(shown.values())) {
+        if (moved && !ids.has(entry.message.id) && entry.type !== "modal") close(entry, false);
+      }
+      messages.forEach((m) => shown.has(m.id) || pending.has(m.id) || arm(m));
+    }
+    emit("in-app:delivered", messages);
     const interval =
       Number(response && response.headers.get("X-Poll-Interval")) || Number(data.pollInterval);
     if (interval > 0) {
@@ -467,7 +533,80 @@
     askSeq += 1;
     clearTimeout(pollTimer);
     pollDue = false;
+    for (const id of Array.from(pending.keys())) disarm(id);
     for (const entry of Array.from(shown.values())) if (entry !== keep) close(entry, false);
+  }
+
+  // --- triggers (docs/sdk.md): a delivered message waits for its moment -----------------------
+  // id → {message, offs: undo its listeners and timers, fired}. A fired message stays here
+  // while its slot is taken (one modal at a time) and shows when that slot frees up.
+  const pending = new Map();
+  let answeredUrl = null;
+  const disarm = (id) => {
+    const waiting = pending.get(id);
+    if (waiting) waiting.offs.forEach((off) => off());
+    pending.delete(id);
+  };
+  const release = () => {
+    for (const waiting of Array.from(pending.values())) {
+      if (waiting.fired && show(waiting.message)) pending.delete(waiting.message.id);
+    }
+  };
+  function arm(message) {
+    // A preview shows at once (with a notice of what visitors wait for).
+    const trigger = (!message.preview && message.trigger) || {};
+    const { seconds, percent, selector } = trigger;
+    let timer;
+    const waiting = { message, offs: [() => clearTimeout(timer)] };
+    pending.set(message.id, waiting);
+    const start = Date.now();
+    const fire = () => {
+      waiting.offs.forEach((off) => off());
+      waiting.fired = true;
+      release();
+    };
+    const on = (target, type, fn) => {
+      target.addEventListener(type, fn, { capture: true, passive: true });
+      waiting.offs.push(() => target.removeEventListener(type, fn, true));
+    };
+    // (Re)starts the one timer: delay, inactivity, the exit intent's fallback.
+    const after = (s) => {
+      clearTimeout(timer);
+      timer = setTimeout(fire, s * 1000);
+    };
+    const type = trigger.type;
+    if (type === "delay") after(seconds);
+    else if (type === "scroll") {
+      const check = () => {
+        const room = document.documentElement.scrollHeight - innerHeight;
+        if (room <= 1 || ((scrollY + 1) / room) * 100 >= percent) fire();
+      };
+      on(window, "scroll", check);
+      check();
+    } else if (type === "exit_intent") {
+      // Touch screens have no pointer to leave with: only the fallback, if the team set one.
+      if (!matchMedia("(hover: none)").matches) {
+        on(document, "mouseout", (e) => {
+          // Out of the window (no element to go to), through the top edge's first pixels.
+          if (!e.relatedTarget && e.clientY < 10 && Date.now() - start >= 2000) fire();
+        });
+      } else if (trigger.fallbackSeconds) after(trigger.fallbackSeconds);
+    } else if (type === "inactivity") {
+      after(seconds);
+      ["pointermove", "pointerdown", "keydown", "scroll", "touchstart"].forEach((name) =>
+        on(window, name, () => after(seconds))
+      );
+    } else if (type === "click") {
+      on(document, "click", (e) => {
+        // A selector this browser rejects skips this message only.
+        try {
+          if (e.target.closest && e.target.closest(selector)) fire();
+        } catch (x) {
+          log("bad selector", selector);
+          disarm(message.id);
+        }
+      });
+    } else fire(); // page_load, or a kind this release does not know
   }
 
   const report = (message, actionType, extra) => {
@@ -492,18 +631,19 @@
   const BOX = "background:#fff;color:#1c1f2b;box-sizing:border-box;overflow:hidden;";
   const SHADOW = "box-shadow:0 12px 40px rgba(15,17,26,.28);border-radius:12px;";
 
+  // Whether it is done with: false while its slot is taken (it waits, see release()).
   function show(message) {
-    if (!message || shown.has(message.id)) return;
+    if (shown.has(message.id)) return true;
     const display = message.display || {};
     const type = display.type || "modal";
     const position = display.position || (type === "overlay" ? "bottom-right" : "top");
     const slot =
       type === "modal" ? "modal" : type === "inline" ? `inline:${display.elementId}` : `${type}:${position}`;
-    for (const entry of shown.values()) if (entry.slot === slot) return;
+    for (const entry of shown.values()) if (entry.slot === slot) return false;
     let host = document.body;
     if (type === "inline") {
       host = display.elementId && document.getElementById(display.elementId);
-      if (!host) return log("inline element missing", display.elementId);
+      if (!host) return !log("inline element missing", display.elementId);
     }
     // The content's own name (its first heading): the team's internal name is never sent.
     const label = message.label || "Message";
@@ -546,6 +686,11 @@
     root.setAttribute("data-anonmsg-display", type);
     if (type !== "inline") root.setAttribute("data-anonmsg-position", position);
     root.className = `anonmsg anonmsg-${type}`;
+    if (message.previewNotice) {
+      const notice = css(el("p", {}), "margin:0;padding:6px 12px;font:13px/1.4 sans-serif;background:#fff4d6;color:#4a3800;");
+      notice.textContent = message.previewNotice;
+      box.appendChild(notice);
+    }
     box.appendChild(frame);
     const entry = {
       message,
@@ -566,6 +711,7 @@
       });
     }
     report(message, "viewed_content");
+    return true;
   }
 
   // A banner reserves its height at its edge of the page (padding on <html>), so it pushes the
@@ -591,6 +737,7 @@
     if (entry.unfit) entry.unfit();
     // After its lead form was sent the message was answered: closing it is not a dismissal.
     if (dismissed && !entry.leadCaptured) report(entry.message, "dismissed_content");
+    release();
   }
 
   function act(entry, name, url, dismiss) {
