@@ -191,7 +191,6 @@ class RuleTestForm(forms.Form):
         max_value=10_000,
         required=False,
         initial=1,
-        help_text="1 = a new visitor",
         widget=forms.NumberInput(attrs={"placeholder": "1"}),
     )
     pageviews = forms.IntegerField(
