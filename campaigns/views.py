@@ -324,7 +324,7 @@ def _edits_audience_rows(request) -> bool:
 
 
 def _render_audience_rows(request, message, step):
-    """"Add condition" / "Remove": the rows as typed, one more or one less; nothing is saved
+    """ "Add condition" / "Remove": the rows as typed, one more or one less; nothing is saved
     (as the segment form does). htmx gets the Who section, a plain request the whole step."""
     rows = posted_rows(request.POST)
     if "add_condition" in request.POST and len(rows) < audience.MAX_CONDITIONS:

@@ -51,8 +51,7 @@ STEPS: tuple[Step, ...] = (
         "Frequency",
         forms.FrequencyForm,
         "campaigns/wizard/step_frequency.html",
-        "When and how often: the moment on the page it appears, and how often one visitor "
-        "sees it.",
+        "When and how often: the moment on the page it appears, and how often one visitor sees it.",
     ),
     Step(
         4,

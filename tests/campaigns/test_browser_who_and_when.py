@@ -64,7 +64,9 @@ def test_a_marketer_sets_an_audience_and_a_delay_and_sees_them_on_review(page, l
     )
     tester.get_by_label("On", exact=True).select_option("phone")
     expect(page.locator("#rule-test")).to_contain_text("✓ Shows here.")
-    expect(page.locator("#rule-test")).to_contain_text("Audience: On a phone — this visit is on a phone")
+    expect(page.locator("#rule-test")).to_contain_text(
+        "Audience: On a phone — this visit is on a phone"
+    )
 
     # Enter in the tester's box tests; it does not leave the step.
     tester.get_by_label("URL or screen name", exact=True).press("Enter")
@@ -83,7 +85,9 @@ def test_a_marketer_sets_an_audience_and_a_delay_and_sees_them_on_review(page, l
     expect(page.get_by_label("CSS selector of the element")).to_be_hidden()
     seconds.fill("0")
     page.get_by_role("button", name=re.compile(r"^Next")).click()
-    expect(page.locator(".trigger-seconds .field-error")).to_have_text("Enter seconds from 1 to 600.")
+    expect(page.locator(".trigger-seconds .field-error")).to_have_text(
+        "Enter seconds from 1 to 600."
+    )
     page.get_by_label("Seconds on the page").fill("5")
     next_step(page, "Goal")
     next_step(page, "Content")
@@ -94,12 +98,16 @@ def test_a_marketer_sets_an_audience_and_a_delay_and_sees_them_on_review(page, l
     expect(summary).to_contain_text("On a phone")
     expect(summary).to_contain_text("After 5 seconds on the page.")
     audience_row = summary.locator(".summary-row", has_text="Audience")
-    assert audience_row.get_by_role("link", name="Edit audience").get_attribute("href").endswith(
-        "/edit/rules/#who"
+    assert (
+        audience_row.get_by_role("link", name="Edit audience")
+        .get_attribute("href")
+        .endswith("/edit/rules/#who")
     )
     trigger_row = summary.locator(".summary-row", has_text="Trigger")
-    assert trigger_row.get_by_role("link", name="Edit trigger").get_attribute("href").endswith(
-        "/edit/frequency/"
+    assert (
+        trigger_row.get_by_role("link", name="Edit trigger")
+        .get_attribute("href")
+        .endswith("/edit/frequency/")
     )
     draft.refresh_from_db()
     assert draft.trigger == {"type": "delay", "seconds": 5}

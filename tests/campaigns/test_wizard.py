@@ -2,6 +2,7 @@
 
 import datetime as dt
 import html
+import json
 import re
 import time
 import zoneinfo
@@ -165,7 +166,7 @@ def test_adding_a_rule_with_htmx_returns_the_fresh_rules_region(owner_client, fr
     assert "Don't show on iOS screens whose name is “Checkout” (case sensitive)" in body
     assert PageRule.objects.get().case_sensitive is True
     # The tester (below the Who section) hears that the rules changed and asks again.
-    assert response["HX-Trigger"] == "rules-changed"
+    assert json.loads(response["HX-Trigger"]) == {"rules-changed": {}}
     tester = owner_client.get(
         reverse("campaigns:rule-test", args=[fresh_draft.workspace_id, fresh_draft.pk]),
         {"test-platform": "ios", "test-target": "Checkout"},
