@@ -200,7 +200,9 @@ class AudienceForm(StepForm):
         return data
 
     def save(self):
-        if self.posted:
+        # Unchanged conditions are not saved: a save bumps the workspace's content version,
+        # which makes every SDK's next delivery request miss the cache.
+        if self.posted and self.cleaned_data["audience"] != self.message.audience:
             self.message.audience = self.cleaned_data["audience"]
             self.message.save(update_fields=["audience", "updated_at"])
         return self.message

@@ -118,6 +118,16 @@ def test_removing_every_row_makes_it_for_everyone_again(owner_client, draft):
     assert draft.audience == []
 
 
+def test_next_with_the_same_conditions_saves_nothing(owner_client, draft):
+    draft.workspace.refresh_from_db()
+    version = draft.workspace.content_version
+    data = rows({"attribute": "device", "operator": "is", "device": "desktop"}, initial=1)
+    response = owner_client.post(step_url(draft, "rules"), {**data, "go": "next"})
+    assert response.status_code == 302
+    draft.workspace.refresh_from_db()
+    assert draft.workspace.content_version == version  # SDK caches stay warm
+
+
 def test_a_post_without_the_rows_leaves_the_audience_alone(owner_client, draft):
     response = owner_client.post(step_url(draft, "rules"), {"go": "next"})
     assert response.status_code == 302
