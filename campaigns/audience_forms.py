@@ -10,7 +10,7 @@ from django import forms
 from django.forms import BaseFormSet, formset_factory
 
 from campaigns import audience, validation
-from campaigns.forms import StepForm
+from campaigns.forms import DEVICE_CHOICES, StepForm
 
 AUDIENCE_PREFIX = "audience"
 
@@ -21,7 +21,6 @@ VALUE_FIELDS = {
     audience.SESSIONS: "count",
     audience.SESSION_PAGEVIEWS: "count",
 }
-DEVICE_CHOICES = [("desktop", "a desktop"), ("tablet", "a tablet"), ("phone", "a phone")]
 VISITOR_CHOICES = [("new", "new (first session)"), ("returning", "returning")]
 VALUE_PLACEHOLDERS = {
     audience.REFERRER: "google.com",

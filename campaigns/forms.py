@@ -148,6 +148,9 @@ class PageRuleForm(forms.ModelForm):
         return rule
 
 
+DEVICE_CHOICES = [("desktop", "a desktop"), ("tablet", "a tablet"), ("phone", "a phone")]
+
+
 class RuleTestForm(forms.Form):
     # Prefixed: the tester's fields travel with the add-rule form (hx-include), whose own
     # fields have the same names.
@@ -175,7 +178,7 @@ class RuleTestForm(forms.Form):
     )
     device = forms.ChoiceField(
         label="On",
-        choices=[("desktop", "a desktop"), ("tablet", "a tablet"), ("phone", "a phone")],
+        choices=DEVICE_CHOICES,
         initial="desktop",
         required=False,
     )

@@ -315,7 +315,6 @@ def _rules_context(request, message, *, rule_form=None, tester=None) -> dict:
         "verdict": verdict,
         "tested_saved_audience": saved_audience,
         "platform_note": platform_note(platforms),
-        "audience_attributes": audience.OPERATORS,
     }
 
 
@@ -324,8 +323,8 @@ def _edits_audience_rows(request) -> bool:
 
 
 def _render_audience_rows(request, message, step):
-    """ "Add condition" / "Remove": the rows as typed, one more or one less; nothing is saved
-    (as the segment form does). htmx gets the Who section, a plain request the whole step."""
+    """The rows as typed, with one more ("+ Add condition") or one less ("Remove"); nothing is
+    saved (as the segment form does). htmx gets the Who section, a plain request the step."""
     rows = posted_rows(request.POST)
     if "add_condition" in request.POST and len(rows) < audience.MAX_CONDITIONS:
         rows.append({})
