@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 from campaigns.models import AnonymousMessage
 from tests.campaigns.test_browser_wizard import htmx_idle, log_in, next_step
 from tests.factories import (
-    PASSWORD,
     AnonymousMessageFactory,
     MembershipFactory,
     PageRuleFactory,
@@ -27,7 +26,6 @@ def draft(transactional_db):
     MembershipFactory(user=user, workspace=workspace)
     message = AnonymousMessageFactory(workspace=workspace, name="Phone offer", wizard_step=7)
     PageRuleFactory(message=message, operator="starts_with", value="/pricing")
-    assert PASSWORD
     return message
 
 
