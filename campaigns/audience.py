@@ -122,7 +122,7 @@ def normalise_condition(raw, index: int = 0) -> dict:
         raise AudienceError(index, "operator", f"“{attribute}” takes the operators {allowed}.")
     value = raw.get("value")
     if attribute in COUNTS:
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) < 10:
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
             raise AudienceError(index, "value", f"Enter a whole number from 1 to {MAX_COUNT}.")

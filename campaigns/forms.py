@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from anonmsg.dates import validate_supported_date
-from campaigns import content, rules, validation
+from campaigns import audience, content, rules, triggers, validation, visit_tester
 from campaigns.models import (
     POSITIONS_BY_DISPLAY,
     AnonymousMessage,
@@ -148,6 +148,9 @@ class PageRuleForm(forms.ModelForm):
         return rule
 
 
+DEVICE_CHOICES = [("desktop", "a desktop"), ("tablet", "a tablet"), ("phone", "a phone")]
+
+
 class RuleTestForm(forms.Form):
     # Prefixed: the tester's fields travel with the add-rule form (hx-include), whose own
     # fields have the same names.
@@ -165,6 +168,62 @@ class RuleTestForm(forms.Form):
             attrs={"placeholder": "https://example.com/pricing?plan=pro", "type": "search"}
         ),
     )
+
+    # The visit (campaigns/visit_tester.py): what the SDK would send along with the page.
+    referrer = forms.CharField(
+        label="From (referrer)",
+        max_length=2000,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "google.com, empty: direct"}),
+    )
+    device = forms.ChoiceField(
+        label="On",
+        choices=DEVICE_CHOICES,
+        initial="desktop",
+        required=False,
+    )
+    language = forms.CharField(
+        label="Browser language",
+        max_length=35,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "en-US"}),
+    )
+    sessions = forms.IntegerField(
+        label="Session number",
+        min_value=1,
+        max_value=10_000,
+        required=False,
+        initial=1,
+        widget=forms.NumberInput(attrs={"placeholder": "1"}),
+    )
+    pageviews = forms.IntegerField(
+        label="Page view in session",
+        min_value=1,
+        max_value=10_000,
+        required=False,
+        initial=1,
+        widget=forms.NumberInput(attrs={"placeholder": "1"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The tester's boxes sit inside the step's form on the page but belong to the
+        # tester's own GET form (step_rules.html): Enter in them tests, it does not save.
+        for field in self.fields.values():
+            field.widget.attrs["form"] = "rule-test-form"
+
+    def visit(self) -> audience.Visit:
+        """The visit to test (call after `page()`); blanks are a first page view, on a desktop."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return visit_tester.build_visit(
+            platform=data.get("platform") or "web",
+            url=data.get("target") or "",
+            referrer=data.get("referrer") or "",
+            device=data.get("device") or "desktop",
+            language=data.get("language") or "",
+            sessions=data.get("sessions") or 1,
+            pageviews=data.get("pageviews") or 1,
+        )
 
     def page(self) -> rules.Page | None:
         if not self.is_valid() or not self.cleaned_data["target"].strip():
@@ -215,7 +274,70 @@ class ChoiceCardsMixin:
             yield {"radio": radio, "title": title, "text": text, "value": radio.data["value"]}
 
 
+DISPLAY_TRIGGER_OPTIONS = {
+    triggers.PAGE_LOAD: ("On page load", "As soon as the page loads."),
+    triggers.DELAY: ("After a delay", "Once the visitor has been on the page for some seconds."),
+    triggers.SCROLL: ("After scrolling", "Once the visitor has scrolled part of the page."),
+    triggers.EXIT_INTENT: (
+        "On exit intent",
+        "When the pointer leaves the window through the top, as if to close the tab (desktop).",
+    ),
+    triggers.INACTIVITY: (
+        "After inactivity",
+        "When the visitor has not moved, typed, scrolled or touched for some seconds.",
+    ),
+    triggers.CLICK: ("On click", "When the visitor clicks an element of your page."),
+}
+# The trigger's form fields, by the App API key they fill (campaigns/validation.check_trigger
+# names its problems `trigger_<key>`).
+TRIGGER_FIELDS = {
+    "seconds": "trigger_seconds",
+    "percent": "trigger_percent",
+    "selector": "trigger_selector",
+    "fallbackSeconds": "trigger_fallbackSeconds",
+}
+SECONDS_RANGE = f"{triggers.MIN_SECONDS} to {triggers.MAX_SECONDS}"
+
+
+def _number_box(label: str, *, placeholder: str, high: int, what: str) -> forms.CharField:
+    # Text, not IntegerField: the trigger's own check words the errors (and skips the boxes
+    # that the chosen type does not use).
+    return forms.CharField(
+        label=label,
+        max_length=6,
+        required=False,
+        error_messages={"max_length": f"Enter {what} from 1 to {high}."},
+        widget=forms.NumberInput(
+            attrs={"class": "input-inline", "min": 1, "max": high, "placeholder": placeholder}
+        ),
+    )
+
+
 class FrequencyForm(ChoiceCardsMixin, StepForm):
+    trigger_type = forms.ChoiceField(
+        label="When it appears",
+        choices=list(triggers.TYPES.items()),
+        widget=forms.RadioSelect,
+        initial=triggers.PAGE_LOAD,
+        required=False,  # a POST without it (a script, an older page) keeps the trigger
+        error_messages={"invalid_choice": "Choose when the message appears from the list."},
+    )
+    trigger_seconds = _number_box(
+        "Seconds", placeholder="5", high=triggers.MAX_SECONDS, what="seconds"
+    )
+    trigger_percent = _number_box(
+        "Scrolled", placeholder="50", high=triggers.MAX_PERCENT, what="a percentage"
+    )
+    trigger_selector = forms.CharField(
+        label="CSS selector of the element",
+        max_length=triggers.MAX_SELECTOR * 2,  # the check says “under 200” itself
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "#signup-button, .pricing .cta"}),
+        help_text="Any element matching it, now or added later, shows the message on click.",
+    )
+    trigger_fallbackSeconds = _number_box(
+        "On touch devices, after", placeholder="10", high=triggers.MAX_SECONDS, what="seconds"
+    )
     mode = forms.ChoiceField(
         label="How often",
         choices=FrequencyMode.choices,
@@ -255,7 +377,13 @@ class FrequencyForm(ChoiceCardsMixin, StepForm):
 
     def initial_from(self, message):
         value, unit = split_duration(message.min_interval_seconds)
+        trigger = message.trigger or triggers.default_trigger()
         return {
+            "trigger_type": trigger.get("type", triggers.PAGE_LOAD),
+            **{
+                name: "" if trigger.get(key) is None else str(trigger[key])
+                for key, name in TRIGGER_FIELDS.items()
+            },
             "mode": message.frequency_mode,
             "times": message.frequency_times,
             "min_interval": value or "",
@@ -265,8 +393,15 @@ class FrequencyForm(ChoiceCardsMixin, StepForm):
     def options(self):
         return self.cards("mode", FREQUENCY_OPTIONS)
 
+    def trigger_options(self):
+        return self.cards("trigger_type", DISPLAY_TRIGGER_OPTIONS)
+
+    def seconds_range(self):
+        return SECONDS_RANGE
+
     def clean(self):
         data = super().clean()
+        self._clean_trigger(data)
         seconds = (data.get("min_interval") or 0) * UNIT_SECONDS[
             data.get("min_interval_unit") or "hours"
         ]
@@ -279,12 +414,30 @@ class FrequencyForm(ChoiceCardsMixin, StepForm):
         data["min_interval_seconds"] = seconds
         return data
 
+    def _clean_trigger(self, data):
+        kind = data.get("trigger_type")
+        if not kind:
+            if "trigger_type" not in self.errors:
+                data["trigger"] = self.message.trigger or triggers.default_trigger()
+            return
+        raw = {"type": kind}
+        for key in triggers.KEYS_BY_TYPE[kind]:
+            name = TRIGGER_FIELDS[key]
+            if name in self.errors:
+                return
+            raw[key] = (data.get(name) or "").strip() or None
+        problems = validation.check_trigger(raw)
+        add_problems(self, problems)
+        if not problems:
+            data["trigger"] = triggers.normalise_trigger(raw)
+
     def save(self):
         message, data = self.message, self.cleaned_data
         message.frequency_mode = data["mode"]
         if data["mode"] == FrequencyMode.TIMES:
             message.frequency_times = data["times"]
         message.min_interval_seconds = data["min_interval_seconds"]
+        message.trigger = data["trigger"]
         message.save()
         return message
 

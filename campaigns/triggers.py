@@ -56,7 +56,7 @@ class TriggerError(Exception):
 
 def _whole_number(value, *, field: str, low: int, high: int, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) < 10:
             value = int(value.strip())
         else:
             raise TriggerError(field, f"Enter {what} as a whole number from {low} to {high}.")

@@ -19,12 +19,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, push_url
+from django_htmx.http import HttpResponseClientRedirect, push_url, trigger_client_event
 
 from anonmsg.htmx import render_page, vary_on_htmx, wants_partial
 from anonmsg.plans import anonymous_messages_required
 from anonmsg.tenancy import get_for_workspace, scoped, workspace_required
-from campaigns import content, lifecycle, rules, wizard
+from campaigns import audience, content, lifecycle, visit_tester, wizard
+from campaigns.audience_forms import AUDIENCE_PREFIX, AudienceForm, AudienceFormSet, posted_rows
 from campaigns.forms import (
     ContentForm,
     MessageFilterForm,
@@ -177,6 +178,8 @@ def wizard_step(request, message_id, step):
     )
     if request.method == "GET":
         return _render_step(request, message, current, form)
+    if current.slug == "rules" and _edits_audience_rows(request):
+        return _render_audience_rows(request, message, current)
     go = request.POST.get("go", "next")
     if go == "preview":  # "Update preview" without JavaScript: show, do not save.
         form.is_valid()
@@ -278,7 +281,18 @@ def _step_context(request, message, step, form) -> dict:
     return context
 
 
-# --- Step 2: page rules ----------------------------------------------------------------------
+# --- Step 2: page rules, audience and the tester ---------------------------------------------
+
+
+def _tested_audience(request, message) -> tuple[list[dict], bool]:
+    """The conditions the tester uses: those on the screen (htmx sends the rows along) when
+    they are valid, else the saved ones; and whether the saved ones stand in."""
+    if f"{AUDIENCE_PREFIX}-TOTAL_FORMS" not in request.GET:
+        return message.audience, False
+    rows = AudienceFormSet(request.GET, prefix=AUDIENCE_PREFIX)
+    if not rows.is_valid():
+        return message.audience, True
+    return rows.conditions(), False
 
 
 def _rules_context(request, message, *, rule_form=None, tester=None) -> dict:
@@ -286,28 +300,56 @@ def _rules_context(request, message, *, rule_form=None, tester=None) -> dict:
     if tester is None:
         tester = RuleTestForm(request.GET if "test-target" in request.GET else None)
     page = tester.page() if tester.is_bound else None
-    verdict = rules.evaluate([r.as_rule() for r in message_rules], page) if page else None
+    verdict, saved_audience = None, False
+    if page:
+        conditions, saved_audience = _tested_audience(request, message)
+        verdict = visit_tester.evaluate_visit(
+            [r.as_rule() for r in message_rules], page, conditions, tester.visit()
+        )
     platforms = {rule.platform for rule in message_rules}
     return {
         "message": message,
-        "page_rules": [
-            {"rule": rule, "result": verdict.results[index] if verdict else None}
-            for index, rule in enumerate(message_rules)
-        ],
+        "page_rules": [{"rule": rule} for rule in message_rules],
         "rule_form": rule_form or PageRuleForm(message=message),
         "tester": tester,
         "verdict": verdict,
+        "tested_saved_audience": saved_audience,
         "platform_note": platform_note(platforms),
     }
 
 
+def _edits_audience_rows(request) -> bool:
+    return "add_condition" in request.POST or "remove_condition" in request.POST
+
+
+def _render_audience_rows(request, message, step):
+    """The rows as typed, with one more ("+ Add condition") or one less ("Remove"); nothing is
+    saved (as the segment form does). htmx gets the Who section, a plain request the step."""
+    rows = posted_rows(request.POST)
+    if "add_condition" in request.POST and len(rows) < audience.MAX_CONDITIONS:
+        rows.append({})
+    removed = request.POST.get("remove_condition", "")
+    if removed.isdecimal() and int(removed) < len(rows):
+        del rows[int(removed)]
+    form = AudienceForm(message=message, workspace=request.workspace, rows=rows)
+    if "add_condition" in request.POST and rows:
+        form.conditions.forms[-1].fields["attribute"].widget.attrs["autofocus"] = True
+    if wants_partial(request):
+        context = _step_context(request, message, step, form)
+        response = render(request, "campaigns/wizard/step_rules.html#audience", context)
+        return trigger_client_event(response, "audience-changed")
+    return _render_step(request, message, step, form)
+
+
 def _render_rules(request, message, *, status=200, **kwargs):
-    """The rules region for htmx, or the whole rules step for a plain request."""
+    """The rules region for htmx (the tester hears "rules-changed" and asks again), or the
+    whole rules step for a plain request."""
     step = wizard.get_step("rules")
     if wants_partial(request):
         # htmx swaps only 2xx answers: an invalid rule comes back as 200 with its errors.
         context = _rules_context(request, message, **kwargs)
-        return render(request, "campaigns/wizard/step_rules.html#rules", context)
+        response = render(request, "campaigns/wizard/step_rules.html#rules", context)
+        return trigger_client_event(response, "rules-changed")
     form = step.form_class(message=message, workspace=request.workspace)
     context = _step_context(request, message, step, form)
     context.update(_rules_context(request, message, **kwargs))
@@ -465,6 +507,7 @@ def _review_context(request, message) -> dict:
             if wizard.can_open(message, step)
         },
         "page_rules": [{"rule": rule} for rule in message.rules.all()],
+        "audience_lines": [audience.describe_condition(c) for c in message.audience],
     }
 
 

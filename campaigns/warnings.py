@@ -61,6 +61,8 @@ def message_warnings(message, *, workspace) -> list[Warning]:
         )
     if close := close_control_warning(message):
         warnings.append(close)
+    if touch := touch_trigger_warning(message):
+        warnings.append(touch)
     if not workspace.inapp_enabled:
         warnings.append(
             Warning(
@@ -74,6 +76,36 @@ def message_warnings(message, *, workspace) -> list[Warning]:
     ):
         warnings.extend(answer or ())
     return warnings
+
+
+def touch_trigger_warning(message) -> Warning | None:
+    """Exit intent without a fallback never fires on phones and tablets (no pointer leaves)."""
+    trigger = message.trigger or {}
+    if trigger.get("type") != "exit_intent" or trigger.get("fallbackSeconds"):
+        return None
+    touch_device = next(
+        (
+            condition["value"]
+            for condition in message.audience or ()
+            if condition["attribute"] == "device"
+            and condition["operator"] == "is"
+            and condition["value"] in ("phone", "tablet")
+        ),
+        None,
+    )
+    fix = "Set “On phones and tablets, show it after” on the Frequency step."
+    if touch_device:
+        return Warning(
+            "Its trigger is exit intent, which never fires on phones and tablets, and its "
+            f"audience is on a {touch_device}: nobody will see it. {fix}",
+            "frequency",
+            blocks="its exit-intent trigger never fires on the touch devices of its audience",
+        )
+    return Warning(
+        f"Exit intent never fires on phones and tablets: visitors on them never see it. {fix}",
+        "frequency",
+        limits="on phones and tablets (exit intent without a fallback)",
+    )
 
 
 def close_control_warning(message) -> Warning | None:

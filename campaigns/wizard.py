@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from campaigns import forms
+from campaigns.audience_forms import AudienceForm
 from campaigns.models import AnonymousMessage, Status
 
 
@@ -40,9 +41,9 @@ STEPS: tuple[Step, ...] = (
         2,
         "rules",
         "Page rules",
-        forms.EmptyStepForm,
+        AudienceForm,
         "campaigns/wizard/step_rules.html",
-        "Choose the pages and app screens where the message may appear.",
+        "Choose the pages and app screens where the message may appear, and who sees it there.",
     ),
     Step(
         3,
@@ -50,7 +51,7 @@ STEPS: tuple[Step, ...] = (
         "Frequency",
         forms.FrequencyForm,
         "campaigns/wizard/step_frequency.html",
-        "How often one visitor sees it. Counted per anonymous visitor.",
+        "When and how often: the moment on the page it appears, and how often one visitor sees it.",
     ),
     Step(
         4,

@@ -25,6 +25,28 @@
     if (event.target.matches("select[name=display_type]")) syncPositions(event.target.form);
   });
 
+  // Step 2: an audience row offers only the operators its attribute takes (the server checks).
+  function syncOperators(attribute) {
+    var row = attribute.closest(".audience-row");
+    var operator = row && row.querySelector("select[data-audience-operator]");
+    if (!operator) return;
+    var chosen = attribute.options[attribute.selectedIndex];
+    var fitting = ((chosen && chosen.dataset.operators) || "").split(" ").filter(Boolean);
+    Array.prototype.forEach.call(operator.options, function (option) {
+      var fits = !fitting.length || fitting.indexOf(option.value) !== -1;
+      option.hidden = !fits;
+      option.disabled = !fits;
+    });
+    if (fitting.length && fitting.indexOf(operator.value) === -1) operator.value = fitting[0];
+  }
+  function syncAllOperators(root) {
+    if (!root.querySelectorAll) return;
+    Array.prototype.forEach.call(root.querySelectorAll("select[data-audience-attribute]"), syncOperators);
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-audience-attribute]")) syncOperators(event.target);
+  }, true);  // capture: before the tester asks with the row's values
+
   // Typing a number of views chooses "Up to a number of times".
   document.addEventListener("focusin", function (event) {
     var value = event.target.dataset && event.target.dataset.selects;
@@ -119,6 +141,7 @@
 
   function init(root) {
     syncPositions(root);
+    syncAllOperators(root);
     markBuilderHtml(root);
     snapshot(root);
   }

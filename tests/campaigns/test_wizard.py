@@ -2,6 +2,7 @@
 
 import datetime as dt
 import html
+import json
 import re
 import time
 import zoneinfo
@@ -156,8 +157,6 @@ def test_adding_a_rule_with_htmx_returns_the_fresh_rules_region(owner_client, fr
             "operator": "is",
             "value": "Checkout",
             "case_sensitive": "on",
-            "test-platform": "ios",
-            "test-target": "Checkout",
         },
         **HTMX,
     )
@@ -165,9 +164,15 @@ def test_adding_a_rule_with_htmx_returns_the_fresh_rules_region(owner_client, fr
     body = text_of(response)
     assert body.lstrip().startswith('<div id="rules"')
     assert "Don't show on iOS screens whose name is “Checkout” (case sensitive)" in body
-    # The tester's input came along: its result reflects the new rule.
-    assert "Does not show here." in body
     assert PageRule.objects.get().case_sensitive is True
+    # The tester (below the Who section) hears that the rules changed and asks again.
+    assert json.loads(response["HX-Trigger"]) == {"rules-changed": {}}
+    tester = owner_client.get(
+        reverse("campaigns:rule-test", args=[fresh_draft.workspace_id, fresh_draft.pk]),
+        {"test-platform": "ios", "test-target": "Checkout"},
+        **HTMX,
+    )
+    assert "Does not show here." in text_of(tester)
 
 
 @pytest.mark.parametrize(
