@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from anonmsg.api import BadInput
 from anonmsg.dates import FIRST_YEAR, LAST_YEAR, RANGE_TEXT, is_supported_moment
-from campaigns import validation
+from campaigns import experiments, validation
 from campaigns.models import (
     POSITIONS_BY_DISPLAY,
     AnonymousMessage,
@@ -62,6 +62,7 @@ TOP_LEVEL_KEYS = (
     "content",
     "display",
     "schedule",
+    "experiment",
 )
 
 DEFAULTS = {
@@ -154,6 +155,7 @@ def message_to_json(message: AnonymousMessage, *, now=None, tz: tzinfo | None = 
             "startsAt": _iso(message.starts_at, tz),
             "endsAt": _iso(message.ends_at, tz),
         },
+        "experiment": experiments.experiment_to_json(message, tz=tz),
     }
 
 
@@ -272,6 +274,8 @@ class MessageValues:
 
     fields: dict
     rules: list[dict] | None = None
+    # None: leave the experiment alone (campaigns/experiments.py).
+    experiment: experiments.ExperimentValues | None = None
 
 
 def current_values(message: AnonymousMessage) -> dict:
@@ -327,6 +331,10 @@ def parse_message_payload(
         _parse_display(data.get("display", {}), values)
     if "schedule" in data:
         _parse_schedule(data["schedule"], values, workspace.tz)
+    if "experiment" in data:
+        parsed.experiment = experiments.parse_experiment(data["experiment"], message=message)
+        if message is not None:
+            experiments.check_removals(message, parsed.experiment)
     return parsed
 
 
@@ -550,8 +558,12 @@ def save_message(*, message: AnonymousMessage, values: MessageValues) -> Anonymo
             message.goal_segment_id = value
         else:
             setattr(message, name, value)
+    if values.experiment is not None:
+        experiments.save_experiment(message=message, values=values.experiment)
     message.save()
     if values.rules is not None:
         message.rules.all().delete()
         PageRule.objects.bulk_create(PageRule(message=message, **rule) for rule in values.rules)
+    if values.experiment is not None:
+        experiments.save_variants(message=message, values=values.experiment)
     return message

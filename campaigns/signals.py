@@ -9,7 +9,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
 from anonmsg.models import Workspace
-from campaigns.models import AnonymousMessage, PageRule, Segment
+from campaigns.models import AnonymousMessage, MessageVariant, PageRule, Segment
 
 # The message list asks the apps above campaigns for numbers per message without importing
 # them (apps import one way: README, Layout). Sent with workspace= and message_ids=; each
@@ -21,6 +21,10 @@ message_warnings = Signal()
 # The message list asks them for a marker per message: sent with workspace= and message_ids=;
 # each receiver answers {message id: {"text", "url", "title"}} (delivery: "Blocked by …").
 message_list_markers = Signal()
+# Editing an experiment asks which of its arms already have exposed visitors (a variant with
+# exposures cannot be removed while the message is live): sent with message=; each receiver
+# answers a set of arm keys ("A"–"D", "holdout"). Delivery counts exposures.
+experiment_exposures = Signal()
 
 
 def _bump(workspace_id: int) -> None:
@@ -33,7 +37,9 @@ def message_changed(sender, instance, **kwargs):
 
 
 @receiver([post_save, post_delete], sender=PageRule)
+@receiver([post_save, post_delete], sender=MessageVariant)
 def rule_changed(sender, instance, **kwargs):
+    """A page rule or an experiment's variant: a part of its message."""
     workspace_id = (
         AnonymousMessage.objects.filter(pk=instance.message_id)
         .values_list("workspace_id", flat=True)

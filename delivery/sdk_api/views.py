@@ -80,7 +80,10 @@ def delivery(request):
     if not visitor.states:  # a new visitor, the common case: the page's answer, memoised
         return _body_response(
             stateless_body(
-                workspace_id=workspace.pk, content_version=workspace.content_version, pages=pages
+                workspace_id=workspace.pk,
+                content_version=workspace.content_version,
+                pages=pages,
+                anonymous_id=params["anonymous_id"],
             )
         )
     messages = live_messages(workspace_id=workspace.pk, content_version=workspace.content_version)
@@ -92,7 +95,12 @@ def delivery(request):
         messages=messages,
         pages=pages,
     )
-    chosen = eligibility.select_candidates(candidates, now=timezone.now(), states=visitor.states)
+    chosen = eligibility.select_candidates(
+        candidates,
+        now=timezone.now(),
+        states=visitor.states,
+        anonymous_id=params["anonymous_id"],
+    )
     return _messages_response(chosen)
 
 

@@ -99,6 +99,7 @@ def full_message(segment_id):
             "startsAt": "2030-01-31T09:00:00+01:00",
             "endsAt": "2030-02-28T18:30:00+01:00",
         },
+        "experiment": None,
     }
 
 
@@ -141,6 +142,7 @@ def test_a_message_with_only_a_name_takes_the_documented_defaults(api, workspace
         "content": {"html": ""},
         "display": {"type": "modal", "position": "center", "elementId": None},
         "schedule": {"startsAt": None, "endsAt": None},
+        "experiment": None,
     }
     message = AnonymousMessage.objects.get(pk=body["id"])
     assert message.workspace == workspace
@@ -478,8 +480,8 @@ def test_the_list_takes_a_fixed_number_of_queries(api, workspace, django_assert_
     for _ in range(6):
         PageRuleFactory(message=AnonymousMessageFactory(workspace=workspace))
 
-    # Key lookup, messages, their rules.
-    with django_assert_num_queries(3):
+    # Key lookup, messages, their rules, their experiments' variants.
+    with django_assert_num_queries(4):
         response = api.get(LIST_URL)
 
     assert len(response.json()["messages"]) == 6
