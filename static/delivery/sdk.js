@@ -291,6 +291,7 @@
       if (category) fields.category = category;
       enqueue(makeEvent("page", fields));
       emit("page", category, name, properties);
+      heldOut.clear(); // a new page view: a held-out message is exposed on it again
       ask(properties.url);
       done(callback);
       return analytics;
@@ -473,6 +474,7 @@
   const report = (message, actionType, extra) => {
     const properties = Object.assign(
       { actionType, contentId: message.id, contentType: "in_app_content" },
+      message.variant ? { variant: message.variant } : null,
       extra
     );
     emit(`in-app:${actionType}`, message, properties);
@@ -492,8 +494,15 @@
   const BOX = "background:#fff;color:#1c1f2b;box-sizing:border-box;overflow:hidden;";
   const SHADOW = "box-shadow:0 12px 40px rgba(15,17,26,.28);border-radius:12px;";
 
+  // An experiment's holdout (docs/sdk.md): nothing is shown where the message would have
+  // been; its exposure is reported once per page view (the server counts one per visitor).
+  const heldOut = new Set();
   function show(message) {
     if (!message || shown.has(message.id)) return;
+    if (message.holdout) {
+      if (!heldOut.has(message.id)) report(message, "held_out");
+      return heldOut.add(message.id);
+    }
     const display = message.display || {};
     const type = display.type || "modal";
     const position = display.position || (type === "overlay" ? "bottom-right" : "top");
