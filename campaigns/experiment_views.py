@@ -27,9 +27,10 @@ class ChooseWinnerForm(forms.Form):
         widget=forms.NumberInput(attrs={"class": "input-inline"}),
         help_text="Visitors still shown nothing, to keep measuring the message's effect.",
         error_messages={
+            # No percent sign: Django interpolates these messages with `%`.
             "invalid": "Enter a whole number of percent.",
-            "min_value": f"Enter 0 to {validation.MAX_HOLDOUT_PERCENT} %.",
-            "max_value": f"Enter 0 to {validation.MAX_HOLDOUT_PERCENT} %.",
+            "min_value": f"Enter a whole number from 0 to {validation.MAX_HOLDOUT_PERCENT}.",
+            "max_value": f"Enter a whole number from 0 to {validation.MAX_HOLDOUT_PERCENT}.",
         },
     )
 

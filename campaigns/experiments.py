@@ -386,8 +386,8 @@ def save_experiment(*, message: AnonymousMessage, values: ExperimentValues) -> N
     elif not values.is_experiment:
         message.experiment_seed = ""
     weights = {"A": values.a_weight, **{v["key"]: v["weight"] for v in values.variants}}
-    if message.winner_key and weights.get(message.winner_key) != 100:
-        # The split changed after the winner: the experiment runs again.
+    if message.winner_key and (not values.is_experiment or weights.get(message.winner_key) != 100):
+        # No experiment any more, or the split changed after the winner: it runs again.
         message.winner_key = ""
         message.winner_chosen_at = None
         message.winner_chosen_by = None
