@@ -41,7 +41,8 @@ class ChooseWinnerForm(forms.Form):
 
 def winner_form(message, variants, data=None) -> ChooseWinnerForm:
     keys = [key for key, _ in experiments.weights_of(message, variants)]
-    return ChooseWinnerForm(data, keys=keys, initial={"holdout_percent": 0})
+    initial = {"holdout_percent": 0, "variant": message.winner_key or None}
+    return ChooseWinnerForm(data, keys=keys, initial=initial)
 
 
 @campaign_view
