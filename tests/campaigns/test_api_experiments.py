@@ -479,3 +479,15 @@ def test_another_member_is_recorded_as_who_chose(client, workspace, running):
         member,
         5,
     )
+
+
+def test_experiment_answers_match_the_documented_schema(api):
+    from tests.campaigns.test_openapi import schema_validator
+
+    created = create(api, experiment=SPLIT, content={"html": "<h1>A</h1>"})
+    assert list(schema_validator("Message").iter_errors(created)) == []
+    chosen = api.post(winner_url(created["id"]), {"variant": "B"}).json()
+    assert list(schema_validator("Message").iter_errors(chosen)) == []
+    assert (
+        list(schema_validator("MessageInput").iter_errors({"name": "x", "experiment": SPLIT})) == []
+    )

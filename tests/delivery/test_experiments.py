@@ -339,3 +339,18 @@ def test_the_preview_of_an_experiment_shows_variant_a(client, workspace):
     token = make_preview_token(workspace_id=workspace.pk, message_id=message.pk)
     (answer,) = ask(client, workspace, visitor_in(message, "holdout"), preview=token)
     assert answer["html"] == HTML_A and answer["preview"] is True
+
+
+# --- The OpenAPI document describes both shapes --------------------------------------------
+
+
+def test_every_arms_answer_matches_the_documented_schema(client, workspace):
+    from tests.campaigns.test_openapi import schema_validator
+
+    message = experiment(workspace)
+    for arm in ("A", "B", "holdout"):
+        response = client.get(
+            URL,
+            {"writeKey": workspace.write_key, "anonymousId": visitor_in(message, arm), "url": PAGE},
+        )
+        assert list(schema_validator("Delivery").iter_errors(response.json())) == [], arm
