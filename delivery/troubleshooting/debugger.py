@@ -108,6 +108,7 @@ def debug_visitor(
         inapp_enabled=current.inapp_enabled,
         plan_allows=plan_allows,
         time_zone=current.time_zone,
+        anonymous_id=anonymous_id,
     )
     return VisitorReport(
         anonymous_id=anonymous_id,

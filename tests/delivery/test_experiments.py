@@ -354,3 +354,22 @@ def test_every_arms_answer_matches_the_documented_schema(client, workspace):
             {"writeKey": workspace.write_key, "anonymousId": visitor_in(message, arm), "url": PAGE},
         )
         assert list(schema_validator("Delivery").iter_errors(response.json())) == [], arm
+
+
+def test_the_visitor_debugger_says_which_arm_a_visitor_is_in(workspace):
+    from delivery.troubleshooting.debugger import debug_visitor
+
+    message = experiment(workspace)
+    texts = {}
+    for arm in ("B", "holdout"):
+        report = debug_visitor(
+            workspace=workspace,
+            anonymous_id=visitor_in(message, arm),
+            page=web_page(PAGE),
+            now=timezone.now(),
+            focus=None,
+        )
+        (explanation,) = report.shown
+        texts[arm] = explanation.text
+    assert texts["B"].startswith("Delivered as variant B here")
+    assert texts["holdout"].startswith("Held out by its experiment: nothing is shown")
