@@ -106,6 +106,11 @@ class Experiment:
     weights: tuple[tuple[str, int], ...]
     arms: tuple[tuple[str, LiveMessage], ...]
 
+    @property
+    def slots_differ(self) -> bool:
+        """Whether a variant's own display puts it in another slot than variant A's."""
+        return len({message.slot for _, message in self.arms}) > 1
+
     def arm(self, *, message_id: int, anonymous_id: str) -> LiveMessage:
         key = assignment.assign(
             message_id=message_id,

@@ -33,6 +33,7 @@ from delivery.sdk_api.eligibility import (
     LiveMessage,
     allowed_by_rules,
     delivery_order,
+    in_arm,
     next_schedule_change,
     select_candidates,
 )
@@ -49,8 +50,11 @@ LOCAL_LIMIT = 1000
 _local: dict[tuple[int, int], tuple[LiveMessage, ...]] = {}
 _candidates: dict[tuple[int, int, tuple[Page, ...]], tuple[LiveMessage, ...]] = {}
 CANDIDATES_LIMIT = 20_000
-# (workspace id, content version, pages) → (valid until, as a POSIX timestamp; the body)
-_stateless_bodies: dict[tuple[int, int, tuple[Page, ...]], tuple[float, str | None]] = {}
+# (workspace id, content version, pages) → (valid until, as a POSIX timestamp; the body, or
+# None when it depends on the visitor's arms; the messages chosen)
+_stateless_bodies: dict[
+    tuple[int, int, tuple[Page, ...]], tuple[float, str | None, tuple[LiveMessage, ...]]
+] = {}
 
 
 # Bumped when what is cached changes shape, so that a deploy never serves an older release's
@@ -104,27 +108,38 @@ def stateless_body(
 ) -> str:
     """The delivery answer's body for a visitor without state (a new visitor: the common case)
     on these pages. It depends only on the pages, the content version and the clock, so it is
-    memoised per version and pages until the next start or end among the page's messages;
-    unless one of the page's messages is in an experiment: the answer is then this visitor's
-    arm, chosen on every request from the memoised candidates (a hash, no query)."""
+    memoised per version and pages until the next start or end among the page's messages.
+
+    With a message in an experiment among them, what is memoised is the choice of messages,
+    and each visitor's answer joins their arms' JSON (a hash each, no query); unless a variant
+    has a display of its own, whose slot would make the choice depend on the arm."""
     key = (workspace_id, content_version, pages)
     entry = _stateless_bodies.get(key)
     now = timezone.now()
-    if entry is not None and now.timestamp() < entry[0] and entry[1] is not None:
-        return entry[1]
+    if entry is not None and now.timestamp() < entry[0]:
+        if entry[1] is not None:
+            return entry[1]
+        return messages_body([in_arm(message, anonymous_id) for message in entry[2]])
     messages = live_messages(workspace_id=workspace_id, content_version=content_version)
     candidates = page_candidates(
         workspace_id=workspace_id, content_version=content_version, messages=messages, pages=pages
     )
-    if any(message.experiment is not None for message in candidates):
+    experiments = [message.experiment for message in candidates if message.experiment]
+    if any(experiment.slots_differ for experiment in experiments):
         return messages_body(
             select_candidates(candidates, now=now, states={}, anonymous_id=anonymous_id)
         )
-    body = messages_body(select_candidates(candidates, now=now, states={}))
+    chosen = select_candidates(candidates, now=now, states={}, anonymous_id=anonymous_id)
+    body = None if experiments else messages_body(chosen)
+    # The messages themselves, not this visitor's arms of them.
+    by_id = {message.id: message for message in candidates}
+    chosen = tuple(by_id[message.id] for message in chosen)
     change = next_schedule_change(candidates, now=now)
     if len(_stateless_bodies) >= CANDIDATES_LIMIT:
         _stateless_bodies.clear()
-    _stateless_bodies[key] = (change.timestamp() if change else float("inf"), body)
+    _stateless_bodies[key] = (change.timestamp() if change else float("inf"), body, chosen)
+    if body is None:
+        return messages_body([in_arm(message, anonymous_id) for message in chosen])
     return body
 
 

@@ -373,3 +373,29 @@ def test_the_visitor_debugger_says_which_arm_a_visitor_is_in(workspace):
         texts[arm] = explanation.text
     assert texts["B"].startswith("Delivered as variant B here")
     assert texts["holdout"].startswith("Held out by its experiment: nothing is shown")
+
+
+@pytest.mark.parametrize("own_display", [False, True])
+def test_a_new_visitors_memoised_answer_is_their_arms_answer(workspace, own_display):
+    message = experiment(workspace, priority=1)
+    if own_display:
+        message.variants.update(display_type="banner", display_position="top")
+    AnonymousMessageFactory(workspace=workspace, launched=True, priority=2)
+    AnonymousMessageFactory(workspace=workspace, launched=True, priority=3, display_type="banner")
+    workspace.bump_content_version()
+    workspace.refresh_from_db()
+    version, pages = workspace.content_version, (web_page(PAGE),)
+    candidates = live_messages.load_live_messages(workspace_id=workspace.pk)
+    now = timezone.now()
+    for number in range(100):
+        anonymous_id = str(uuid.UUID(int=number + 500, version=4))
+        expected = live_messages.messages_body(
+            eligibility.select_candidates(candidates, now=now, states={}, anonymous_id=anonymous_id)
+        )
+        body = live_messages.stateless_body(
+            workspace_id=workspace.pk,
+            content_version=version,
+            pages=pages,
+            anonymous_id=anonymous_id,
+        )
+        assert body == expected
