@@ -5,6 +5,8 @@ on their next request. Signals (rather than explicit calls) also cover admin edi
 `QuerySet.update()` bypasses them: call `workspace.bump_content_version()` after one.
 """
 
+import secrets
+
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
@@ -52,3 +54,24 @@ def rule_changed(sender, instance, **kwargs):
 @receiver([post_save, post_delete], sender=Segment)
 def segment_changed(sender, instance, **kwargs):
     _bump(instance.workspace_id)
+
+
+@receiver(post_save, sender=AnonymousMessage)
+def message_experiment_seeded(sender, instance, **kwargs):
+    """An experiment gets its seed when it is first created, whichever surface creates it (App
+    API, wizard, admin): campaigns/assignment.py hashes it with each visitor's id."""
+    if instance.holdout_percent and not instance.experiment_seed:
+        _seed(instance.pk)
+
+
+@receiver(post_save, sender=MessageVariant)
+def variant_experiment_seeded(sender, instance, created, **kwargs):
+    if created:
+        _seed(instance.message_id)
+
+
+def _seed(message_id: int) -> None:
+    # Only where there is none yet: a running experiment's seed never changes.
+    AnonymousMessage.objects.filter(pk=message_id, experiment_seed="").update(
+        experiment_seed=secrets.token_hex(8)
+    )

@@ -491,3 +491,21 @@ def test_experiment_answers_match_the_documented_schema(api):
     assert (
         list(schema_validator("MessageInput").iter_errors({"name": "x", "experiment": SPLIT})) == []
     )
+
+
+def test_an_experiment_made_elsewhere_gets_a_seed_once(workspace):
+    # e.g. the wizard or the admin, which write the rows directly.
+    message = AnonymousMessageFactory(workspace=workspace)
+    assert message.experiment_seed == ""
+    MessageVariant.objects.create(message=message, key="B", weight=50, content_html=HTML_B)
+    message.refresh_from_db()
+    seed = message.experiment_seed
+    assert len(seed) == 16
+    MessageVariant.objects.create(message=message, key="C", weight=0, content_html=HTML_B)
+    message.holdout_percent = 10
+    message.save()
+    message.refresh_from_db()
+    assert message.experiment_seed == seed
+    held_only = AnonymousMessageFactory(workspace=workspace, holdout_percent=5)
+    held_only.refresh_from_db()
+    assert len(held_only.experiment_seed) == 16
