@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from anonmsg.api import BadInput
-from campaigns import assignment, validation
+from campaigns import validation
 from campaigns.models import (
     POSITIONS_BY_DISPLAY,
     AnonymousMessage,
@@ -40,17 +40,6 @@ def is_experiment(message: AnonymousMessage, variants) -> bool:
 
 def weights_of(message: AnonymousMessage, variants) -> list[tuple[str, int]]:
     return [("A", message.variant_a_weight), *((v.key, v.weight) for v in variants)]
-
-
-def arm_of(message: AnonymousMessage, variants, anonymous_id: str) -> str:
-    """The arm this visitor is in (assignment.HOLDOUT or a key): what delivery answers."""
-    return assignment.assign(
-        message_id=message.pk,
-        seed=message.experiment_seed,
-        anonymous_id=anonymous_id,
-        holdout_percent=message.holdout_percent,
-        weights=weights_of(message, variants),
-    )
 
 
 # --- Output --------------------------------------------------------------------------------
