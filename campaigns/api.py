@@ -10,7 +10,7 @@ from django.http import JsonResponse
 from django.utils import timezone
 
 from anonmsg.api import BadInput, allow_methods, api_key_required, error, parse_json_body
-from campaigns import lifecycle
+from campaigns import experiments, lifecycle
 from campaigns.models import AnonymousMessage, State, Status
 from campaigns.serializers import (
     MAX_ID,
@@ -27,7 +27,9 @@ def _not_found(message_id: str) -> JsonResponse:
 
 
 def _messages(workspace):
-    return AnonymousMessage.objects.filter(workspace=workspace).prefetch_related("rules")
+    return AnonymousMessage.objects.filter(workspace=workspace).prefetch_related(
+        "rules", "variants", "winner_chosen_by"
+    )
 
 
 def _get_message(workspace, message_id: str, *, for_update: bool = False):
@@ -147,3 +149,36 @@ message_launch = _transition(lifecycle.launch_message)
 message_pause = _transition(lifecycle.pause_message)
 message_resume = _transition(lifecycle.resume_message)
 message_end = _transition(lifecycle.end_message)
+
+
+@allow_methods("POST")
+@api_key_required
+def message_choose_winner(request, message_id: str):
+    """`{"variant": "B", "holdoutPercent": 0}`: end the experiment, all traffic to B."""
+    data = parse_json_body(request)
+    if not isinstance(data, dict):
+        raise BadInput('The request body must be a JSON object: {"variant": "B"}.')
+    for key in data:
+        if key not in ("variant", "holdoutPercent"):
+            raise BadInput(
+                f"Unknown field `{key}`: send variant and, optionally, holdoutPercent.",
+                field=key,
+                code="unknown_field",
+            )
+    if not isinstance(data.get("variant"), str):
+        raise BadInput("Name the winning variant: A, B, C or D.", field="variant", code="required")
+    with transaction.atomic():
+        message = _get_message(request.workspace, message_id, for_update=True)
+        if message is None:
+            return _not_found(message_id)
+        try:
+            experiments.choose_winner(
+                message=message,
+                key=data["variant"],
+                holdout_percent=data.get("holdoutPercent", 0),
+            )
+        except experiments.WinnerError as exc:
+            if exc.field == "state":
+                return error(409, "not_editable", exc.message, state=message.state)
+            raise BadInput(exc.message, field=exc.field) from None
+        return _json(request, _get_message(request.workspace, message_id))

@@ -37,4 +37,9 @@ urlpatterns = [
         api.message_end,
         name="api-message-end",
     ),
+    path(
+        "api/v1/anonymous-messages/<str:message_id>/choose-winner",
+        api.message_choose_winner,
+        name="api-message-choose-winner",
+    ),
 ]

@@ -8,6 +8,8 @@ Transitions are checked against the row as it is in the database, locked for the
 the transaction, so two clicks (or a click and an API call) cannot both launch or both end.
 """
 
+import secrets
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -144,8 +146,10 @@ def delete_draft(*, message: AnonymousMessage) -> None:
 
 @transaction.atomic
 def duplicate_message(*, message: AnonymousMessage) -> AnonymousMessage:
-    """A new draft with the same settings and rules, named “Copy of …”."""
+    """A new draft with the same settings, rules and experiment variants, named “Copy of …”
+    (its experiment starts afresh: a new seed, no winner)."""
     rules = list(message.rules.all())
+    variants = list(message.variants.all())
     copy = AnonymousMessage.objects.get(pk=message.pk)
     copy.pk = None
     copy.id = None
@@ -155,7 +159,17 @@ def duplicate_message(*, message: AnonymousMessage) -> AnonymousMessage:
     copy.launched_at = None
     copy.starts_at = None
     copy.ends_at = None
+    copy.experiment_seed = secrets.token_hex(8) if message.experiment_seed else ""
+    copy.winner_key = ""
+    copy.winner_chosen_at = None
+    copy.winner_chosen_by = None
     copy.save()
+    for variant in variants:
+        variant.pk = None
+        variant.id = None
+        variant._state.adding = True
+        variant.message = copy
+        variant.save()
     for rule in rules:
         rule.pk = None
         rule.id = None

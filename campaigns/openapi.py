@@ -30,6 +30,7 @@ from campaigns.serializers import (
     MIN_PRIORITY,
     MIN_WINDOW_HOURS,
 )
+from campaigns.validation import MAX_HOLDOUT_PERCENT, MAX_VARIANTS, VARIANT_KEYS
 
 
 def _nullable(schema: dict) -> dict:
@@ -220,6 +221,7 @@ def _message_schema(*, output: bool) -> dict:
             },
             output=output,
         ),
+        "experiment": _experiment_schema(output=output),
     }
     properties["trigger"] = _trigger_schema(output=output)
     properties["audience"] = _audience_schema(output=output)
@@ -321,6 +323,85 @@ def _audience_schema(*, output: bool) -> dict:
             "`null` or `[]`: everyone."
         ),
     }
+
+
+def _experiment_schema(*, output: bool) -> dict:
+    """DESIGN.md §5; docs/campaigns.md "Experiments"."""
+    display = {
+        "type": ["object", "null"],
+        "properties": {
+            "type": {"type": "string", "enum": list(DisplayType.values)},
+            "position": _nullable({"type": "string", "enum": list(Position.values)}),
+            "elementId": {"type": ["string", "null"], "maxLength": MAX_ELEMENT_ID},
+        },
+        "additionalProperties": False,
+        "required": ["type"] if not output else ["type", "position", "elementId"],
+        "description": "Variants B–D only; null: as variant A (the message's `display`).",
+    }
+    variant = {
+        "type": "object",
+        "properties": {
+            "key": {"type": "string", "enum": list(VARIANT_KEYS)},
+            "weight": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 100,
+                "description": "Share of the non-held-out visitors, in percent; the weights "
+                "sum to 100. Leave every weight out for an equal split.",
+            },
+            "content": {
+                "type": "object",
+                "properties": {"html": {"type": "string", "minLength": 1, "pattern": r"\S"}},
+                "required": ["html"],
+                "additionalProperties": False,
+                "description": "Variants B–D only (A is the message's own `content`). On a "
+                "PATCH, left out: the variant keeps its content.",
+            },
+            "display": display,
+        },
+        "required": ["key", "weight"] if output else ["key"],
+        "additionalProperties": False,
+    }
+    winner = {
+        "type": ["object", "null"],
+        "readOnly": True,
+        "description": "Set by the choose-winner operation: the variant that got all traffic, "
+        "when, and by whom (null: through the App API).",
+    }
+    if output:
+        winner["properties"] = {
+            "key": {"type": "string", "enum": list(VARIANT_KEYS)},
+            "chosenAt": {"type": "string", "format": "date-time"},
+            "chosenBy": {"type": ["string", "null"]},
+        }
+        winner["required"] = ["key", "chosenAt", "chosenBy"]
+    schema = {
+        "type": ["object", "null"],
+        "properties": {
+            "variants": {
+                "type": "array",
+                "items": variant,
+                "minItems": 1,
+                "maxItems": MAX_VARIANTS,
+                "description": "A, then B, C, D in order. Variant A is the message's own "
+                "content and display.",
+            },
+            "holdoutPercent": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_HOLDOUT_PERCENT,
+                "default": 0,
+                "description": "Eligible visitors shown nothing, for comparison.",
+            },
+            "winner": winner,
+        },
+        "additionalProperties": False,
+        "description": "null: no experiment (sending null removes it). Visitors are assigned "
+        "by a hash of (message, experiment seed, anonymousId): sticky, no storage.",
+    }
+    if output:
+        schema["required"] = ["variants", "holdoutPercent", "winner"]
+    return schema
 
 
 SCHEMAS = {
@@ -531,6 +612,55 @@ PATHS = {
     "/api/v1/anonymous-messages/{id}/end": _transition(
         "ended", "End a message now", "only active, scheduled or paused messages can be ended"
     ),
+    "/api/v1/anonymous-messages/{id}/choose-winner": {
+        "post": {
+            "operationId": "chooseExperimentWinner",
+            "summary": "End a message's experiment: all traffic to one variant",
+            "description": (
+                "The winner's weight becomes 100 and the others' 0 (the variants are kept, "
+                "so their metrics stay); `holdoutPercent` keeps a holdout (default 0). "
+                "Recorded with when (and, from the dashboard, who) in `experiment.winner`."
+            ),
+            "tags": _TAGS,
+            "security": _APP_API,
+            "parameters": [_MESSAGE_ID],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "variant": {"type": "string", "enum": list(VARIANT_KEYS)},
+                                "holdoutPercent": {
+                                    "type": "integer",
+                                    "minimum": 0,
+                                    "maximum": MAX_HOLDOUT_PERCENT,
+                                    "default": 0,
+                                },
+                            },
+                            "required": ["variant"],
+                            "additionalProperties": False,
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {"description": "The message, its winner chosen.", "content": _MESSAGE},
+                "400": _BAD_INPUT,
+                **APP_API_ERRORS,
+                "404": _NOT_FOUND,
+                "409": error_response(
+                    "Ended and archived messages are kept as they ran and cannot be changed.",
+                    {
+                        "error": "not_editable",
+                        "message": "This message is ended: its experiment can no longer change.",
+                        "state": "ended",
+                    },
+                ),
+            },
+        }
+    },
     "/api/v1/openapi.json": {
         "get": {
             "operationId": "getOpenApiDocument",

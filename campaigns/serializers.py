@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from anonmsg.api import BadInput
 from anonmsg.dates import FIRST_YEAR, LAST_YEAR, RANGE_TEXT, is_supported_moment
-from campaigns import audience, triggers, validation
+from campaigns import audience, experiments, triggers, validation
 from campaigns.models import (
     POSITIONS_BY_DISPLAY,
     AnonymousMessage,
@@ -64,6 +64,7 @@ TOP_LEVEL_KEYS = (
     "schedule",
     "trigger",
     "audience",
+    "experiment",
 )
 
 DEFAULTS = {
@@ -160,6 +161,7 @@ def message_to_json(message: AnonymousMessage, *, now=None, tz: tzinfo | None = 
         },
         "trigger": message.trigger or triggers.default_trigger(),
         "audience": list(message.audience or []),
+        "experiment": experiments.experiment_to_json(message, tz=tz),
     }
 
 
@@ -278,6 +280,8 @@ class MessageValues:
 
     fields: dict
     rules: list[dict] | None = None
+    # None: leave the experiment alone (campaigns/experiments.py).
+    experiment: experiments.ExperimentValues | None = None
 
 
 def current_values(message: AnonymousMessage) -> dict:
@@ -342,6 +346,10 @@ def parse_message_payload(
         _parse_trigger(data["trigger"], values)
     if "audience" in data:
         values["audience"] = _parse_audience(data["audience"])
+    if "experiment" in data:
+        parsed.experiment = experiments.parse_experiment(data["experiment"], message=message)
+        if message is not None:
+            experiments.check_removals(message, parsed.experiment)
     return parsed
 
 
@@ -648,8 +656,12 @@ def save_message(*, message: AnonymousMessage, values: MessageValues) -> Anonymo
             message.goal_segment_id = value
         else:
             setattr(message, name, value)
+    if values.experiment is not None:
+        experiments.save_experiment(message=message, values=values.experiment)
     message.save()
     if values.rules is not None:
         message.rules.all().delete()
         PageRule.objects.bulk_create(PageRule(message=message, **rule) for rule in values.rules)
+    if values.experiment is not None:
+        experiments.save_variants(message=message, values=values.experiment)
     return message

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from campaigns import segment_views, views
+from campaigns import experiment_views, segment_views, views
 
 app_name = "campaigns"
 
@@ -21,6 +21,11 @@ urlpatterns = [
     path("anonymous/<int:message_id>/rules/test/", views.rule_test, name="rule-test"),
     path("anonymous/<int:message_id>/live-preview/", views.message_preview, name="message-preview"),
     path("anonymous/<int:message_id>/priority/", views.message_priority, name="message-priority"),
+    path(
+        "anonymous/<int:message_id>/choose-winner/",
+        experiment_views.choose_winner,
+        name="message-choose-winner",
+    ),
     *[
         path(
             f"anonymous/<int:message_id>/{action}/",

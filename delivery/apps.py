@@ -8,7 +8,12 @@ class DeliveryConfig(AppConfig):
 
     def ready(self):
         from anonmsg.openapi import contribute
-        from delivery import checks, invalidation, openapi  # noqa: F401  (registers them)
+        from delivery import (  # noqa: F401  (registers them)
+            checks,
+            experiment_exposures,
+            invalidation,
+            openapi,
+        )
         from delivery.troubleshooting import warnings  # noqa: F401  (signal receivers)
 
         contribute(openapi)

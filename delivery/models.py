@@ -185,6 +185,9 @@ class VisitorMessageState(models.Model):
     dismissed_at = models.DateTimeField(null=True, blank=True)
     # Clicked one of the message's tracked actions.
     responded_at = models.DateTimeField(null=True, blank=True)
+    # In an experiment: the arm (A–D, or "holdout") of the visitor's exposure, their first
+    # view or held-out report (first_viewed_at), so one exposure per visitor and message.
+    arm = models.CharField(max_length=7, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [

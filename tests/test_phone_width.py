@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from anonmsg import invitations
 from campaigns import wizard
+from campaigns.models import MessageVariant
 from metrics.rollups import roll_up
 from tests.factories import (
     AnonymousMessageFactory,
@@ -57,7 +58,10 @@ def workspace_objects(transactional_db):
     """One of everything a dashboard URL can point at, with long names where they show."""
     owner = UserFactory(username="ann@acme.test")
     workspace = MembershipFactory(user=owner).workspace
-    message = AnonymousMessageFactory(workspace=workspace, launched=True, name=LONG_NAME)
+    message = AnonymousMessageFactory(
+        workspace=workspace, launched=True, name=LONG_NAME, variant_a_weight=50, holdout_percent=10
+    )
+    MessageVariant.objects.create(message=message, key="B", weight=50, content_html="<h1>B</h1>")
     PageRuleFactory(message=message, value="/pricing/annual/teams/with-a-long-path")
     AnonymousMessageFactory(workspace=workspace, name="A draft " + LONG_NAME)
     rule = message.rules.first()

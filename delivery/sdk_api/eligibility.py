@@ -28,6 +28,10 @@ Semantics (DESIGN.md §2):
   first). The first eligible message of each display slot is delivered; later ones in the
   same slot get `display_slot_taken`. Slots: every modal shares one slot (at most one modal),
   each overlay corner, each banner edge and each inline element id is its own slot.
+- Experiments (docs/campaigns.md): eligibility is decided first, alike for every arm; then the
+  visitor's arm (campaigns.assignment) replaces the message by that arm's: a variant's content
+  and display (its slot is its display's), or the holdout entry, which keeps variant A's slot
+  so that nothing else shows in its place.
 """
 
 from collections.abc import Mapping, Sequence
@@ -37,6 +41,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns.audience import Visit, condition_holds, explain_condition
+from campaigns import assignment
 from campaigns.content import Action
 from campaigns.rules import Page, Rule, allows, evaluate
 
@@ -88,6 +93,8 @@ class LiveMessage:
     # (delivery.sdk_api.live_messages); not part of the message's identity.
     payload: dict | None = field(default=None, compare=False)
     payload_json: str = field(default="", compare=False)
+    # Set on a message in an experiment: how to find the visitor's arm, and each arm's message.
+    experiment: "Experiment | None" = field(default=None, compare=False)
 
     @property
     def slot(self) -> str:
@@ -97,6 +104,42 @@ class LiveMessage:
         if self.display_type == "inline":
             return f"inline:{self.display_element_id}"
         return f"{self.display_type}:{self.display_position}"
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A message's split, and the message as each arm delivers it (variant A is the message
+    itself with `"variant": "A"`; `assignment.HOLDOUT` is the entry without content)."""
+
+    seed: str
+    holdout_percent: int
+    weights: tuple[tuple[str, int], ...]
+    arms: tuple[tuple[str, LiveMessage], ...]
+
+    @property
+    def slots_differ(self) -> bool:
+        """Whether a variant's own display puts it in another slot than variant A's."""
+        return len({message.slot for _, message in self.arms}) > 1
+
+    def arm(self, *, message_id: int, anonymous_id: str) -> LiveMessage:
+        key = assignment.assign(
+            message_id=message_id,
+            seed=self.seed,
+            anonymous_id=anonymous_id,
+            holdout_percent=self.holdout_percent,
+            weights=self.weights,
+        )
+        for arm_key, message in self.arms:
+            if arm_key == key:
+                return message
+        raise KeyError(key)  # every key `assign` can answer has its arm (live_messages.py)
+
+
+def in_arm(message: LiveMessage, anonymous_id: str) -> LiveMessage:
+    """The message as this visitor's arm delivers it (itself when it is no experiment)."""
+    if message.experiment is None:
+        return message
+    return message.experiment.arm(message_id=message.id, anonymous_id=anonymous_id)
 
 
 @dataclass(frozen=True)
@@ -141,13 +184,15 @@ def decide(
     plan_allows: bool = True,
     time_zone: str = "UTC",
     visit: Visit = NOTHING_KNOWN,
+    anonymous_id: str = "",
 ) -> list[Decision]:
     """One decision per message, in delivery order: the reference semantics.
 
     `page` may be several pages (e.g. a mobile screen whose platform is unknown: the message
     shows if its rules allow any of them). `states` maps message id → MessageState; a message
     without an entry was never seen by this visitor. `visit`: what the request says about the
-    visit (default: nothing known, so every audience condition is false).
+    visit (default: nothing known, so every audience condition is false). An eligible message
+    in an experiment is decided as `anonymous_id`'s arm delivers it.
     """
     states = states or {}
     pages = (page,) if isinstance(page, Page) else tuple(page)
@@ -170,6 +215,7 @@ def decide(
             visit=visit,
         )
         if reason == ELIGIBLE:
+            message = in_arm(message, anonymous_id)
             holder = taken.get(message.slot)
             if holder is not None:
                 reason = DISPLAY_SLOT_TAKEN
@@ -193,6 +239,7 @@ def select_candidates(
     now: datetime,
     states: Mapping[int, MessageState],
     visit: Visit = NOTHING_KNOWN,
+    anonymous_id: str = "",
 ) -> list[LiveMessage]:
     """The messages to show among `candidates`, the messages whose page rules allow the page
     (`allowed_by_rules`), in delivery order: the hot path, whose candidates are memoised per
@@ -213,6 +260,8 @@ def select_candidates(
         state = states.get(message.id)
         if state is not None and _frequency_reason(message, state=state, now=now):
             continue
+        if message.experiment is not None:
+            message = in_arm(message, anonymous_id)
         slot = message.slot
         if slot in taken:
             continue
@@ -224,7 +273,8 @@ def select_candidates(
 def next_schedule_change(messages: Sequence[LiveMessage], *, now: datetime) -> datetime | None:
     """The first start or end among `messages` still ahead of `now` (None if none): until then,
     `select_candidates(messages, now=…, states={})` gives the same answer, since a visitor
-    without state is only ever left out by the schedule (and the slots it decides)."""
+    without state is only ever left out by the schedule (and the slots it decides), unless
+    one of them is in an experiment (its answer is then the visitor's arm)."""
     ahead = [
         moment
         for message in messages

@@ -21,20 +21,24 @@ from dataclasses import replace
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from campaigns import assignment
 from campaigns.audience import Visit
 from campaigns.content import Action
-from campaigns.models import AnonymousMessage, PageRule
+from campaigns.models import AnonymousMessage, MessageVariant, PageRule
 from campaigns.rules import Page, Rule
 from campaigns.triggers import default_trigger
 from delivery.sdk_api import CACHE_ALIAS
 from delivery.sdk_api.eligibility import (
     NOTHING_KNOWN,
+    Experiment,
     LiveMessage,
     allowed_by_rules,
     audience_outcome,
     delivery_order,
+    in_arm,
     next_schedule_change,
     select_candidates,
 )
@@ -52,15 +56,15 @@ _local: dict[tuple[int, int], tuple[LiveMessage, ...]] = {}
 _candidates: dict[tuple[int, int, tuple[Page, ...]], tuple[LiveMessage, ...]] = {}
 CANDIDATES_LIMIT = 20_000
 # (workspace id, content version, pages[, audience outcome]) → (valid until, as a POSIX
-# timestamp; the body)
-_stateless_bodies: dict[tuple, tuple[float, str]] = {}
+# timestamp; the body, or None when it depends on the visitor's arms; the messages chosen)
+_stateless_bodies: dict[tuple, tuple[float, str | None, tuple[LiveMessage, ...]]] = {}
 # (workspace id, content version, pages) → the page's candidates that have audience conditions
 _with_audience: dict[tuple[int, int, tuple[Page, ...]], tuple[LiveMessage, ...]] = {}
 
 
 # Bumped when what is cached changes shape, so that a deploy never serves an older release's
-# entries (2: the answer carries `label`, not the internal `name`; 3: audience conditions
-# and `trigger`).
+# entries (2: the answer carries `label`, not the internal `name`; 3: audience conditions,
+# `trigger` and experiments' arms).
 CACHE_FORMAT = 3
 
 
@@ -111,13 +115,18 @@ def stateless_body(
     content_version: int,
     pages: tuple[Page, ...],
     read_visit: Callable[[], Visit] = lambda: NOTHING_KNOWN,
+    anonymous_id: str = "",
 ) -> str:
     """The delivery answer's body for a visitor without state (a new visitor: the common case)
     on these pages. It depends only on the pages, the content version, the clock and, when
     some of the page's messages have audience conditions, on which of them leave this visit
     out: it is memoised per version, pages (and that outcome) until the next start or end
     among the page's messages. `read_visit` is called only then: reading the request's
-    context costs more than the rest of a warm answer."""
+    context costs more than the rest of a warm answer.
+
+    With a message in an experiment among them, what is memoised is the choice of messages,
+    and each visitor's answer joins their arms' JSON (a hash each, no query); unless a variant
+    has a display of its own, whose slot would make the choice depend on the arm."""
     key = (workspace_id, content_version, pages)
     with_audience = _with_audience.get(key)
     if with_audience is None:
@@ -141,16 +150,29 @@ def stateless_body(
     entry = _stateless_bodies.get(key)
     now = timezone.now()
     if entry is not None and now.timestamp() < entry[0]:
-        return entry[1]
+        if entry[1] is not None:
+            return entry[1]
+        return messages_body([in_arm(message, anonymous_id) for message in entry[2]])
     messages = live_messages(workspace_id=workspace_id, content_version=content_version)
     candidates = page_candidates(
         workspace_id=workspace_id, content_version=content_version, messages=messages, pages=pages
     )
-    body = messages_body(select_candidates(candidates, now=now, states={}, visit=visit))
+    experiments = [message.experiment for message in candidates if message.experiment]
+    chosen = select_candidates(
+        candidates, now=now, states={}, visit=visit, anonymous_id=anonymous_id
+    )
+    if any(experiment.slots_differ for experiment in experiments):
+        return messages_body(chosen)
+    body = None if experiments else messages_body(chosen)
+    # The messages themselves, not this visitor's arms of them.
+    by_id = {message.id: message for message in candidates}
+    chosen = tuple(by_id[message.id] for message in chosen)
     change = next_schedule_change(candidates, now=now)
     if len(_stateless_bodies) >= CANDIDATES_LIMIT:
         _stateless_bodies.clear()
-    _stateless_bodies[key] = (change.timestamp() if change else float("inf"), body)
+    _stateless_bodies[key] = (change.timestamp() if change else float("inf"), body, chosen)
+    if body is None:
+        return messages_body([in_arm(message, anonymous_id) for message in chosen])
     return body
 
 
@@ -173,11 +195,24 @@ def clear_local() -> None:
 
 
 def load_live_messages(*, workspace_id: int) -> tuple[LiveMessage, ...]:
-    messages = list(AnonymousMessage.objects.filter(workspace_id=workspace_id).live().order_by())
+    messages = list(
+        AnonymousMessage.objects.filter(workspace_id=workspace_id)
+        .live()
+        .annotate(has_variants=Exists(MessageVariant.objects.filter(message=OuterRef("pk"))))
+        .order_by()
+    )
     rules: dict[int, list[Rule]] = {message.pk: [] for message in messages}
     for rule in PageRule.objects.filter(message__in=messages).order_by("position", "id"):
         rules[rule.message_id].append(rule_of(rule))
-    live = [to_live_message(message, rules=rules[message.pk]) for message in messages]
+    variants: dict[int, list[MessageVariant]] = {message.pk: [] for message in messages}
+    with_variants = [message for message in messages if message.has_variants]
+    if with_variants:  # a third query only for a workspace running experiments
+        for variant in MessageVariant.objects.filter(message__in=with_variants).order_by("key"):
+            variants[variant.message_id].append(variant)
+    live = [
+        to_live_message(message, rules=rules[message.pk], variants=variants[message.pk])
+        for message in messages
+    ]
     return tuple(delivery_order(live))
 
 
@@ -191,7 +226,9 @@ def rule_of(rule: PageRule) -> Rule:
     )
 
 
-def to_live_message(message: AnonymousMessage, *, rules=()) -> LiveMessage:
+def to_live_message(message: AnonymousMessage, *, rules=(), variants=()) -> LiveMessage:
+    """The message as delivery caches it. `variants` (its MessageVariants, B–D) make it an
+    experiment, as does a holdout: each arm's answer is then rendered here, once."""
     live = LiveMessage(
         id=message.pk,
         name=message.name,
@@ -214,8 +251,54 @@ def to_live_message(message: AnonymousMessage, *, rules=()) -> LiveMessage:
         audience=tuple(message.audience or ()),
         trigger=message.trigger or None,
     )
-    payload = message_payload(live)
+    if variants or message.holdout_percent:
+        return replace(live, experiment=_experiment(message, live, variants))
+    return _rendered(live)
+
+
+def _rendered(live: LiveMessage, **extra) -> LiveMessage:
+    payload = {**message_payload(live), **extra}
     return replace(live, payload=payload, payload_json=json.dumps(payload))
+
+
+def _experiment(message: AnonymousMessage, live: LiveMessage, variants) -> Experiment:
+    """Each arm's message: A is the message, B–D its content (and display, where the
+    variant sets one) with the same rules, frequency and schedule; the holdout entry keeps
+    A's display, hence A's slot, but carries no content (docs/delivery-api.md)."""
+    arms = [("A", _rendered(live, variant="A"))]
+    for variant in variants:
+        display_type = variant.display_type or live.display_type
+        same_type = display_type == live.display_type
+        arm = replace(
+            live,
+            display_type=display_type,
+            display_position=variant.display_position
+            or (live.display_position if same_type else ""),
+            display_element_id=variant.display_element_id
+            or (live.display_element_id if same_type else ""),
+            close_on_backdrop=(
+                live.close_on_backdrop
+                if variant.close_on_backdrop is None
+                else variant.close_on_backdrop
+            ),
+            html=variant.content_html,
+            label=variant.content_label,
+            actions=tuple(Action(**action) for action in variant.content_actions),
+        )
+        arms.append((variant.key, _rendered(arm, variant=variant.key)))
+    full = message_payload(live)
+    holdout = {"id": live.id, "holdout": True}
+    if "trigger" in full:  # exposed when the message would have shown
+        holdout["trigger"] = full["trigger"]
+    arms.append(
+        (assignment.HOLDOUT, replace(live, payload=holdout, payload_json=json.dumps(holdout)))
+    )
+    return Experiment(
+        seed=message.experiment_seed,
+        holdout_percent=message.holdout_percent,
+        weights=(("A", message.variant_a_weight), *((v.key, v.weight) for v in variants)),
+        arms=tuple(arms),
+    )
 
 
 def message_payload(message: LiveMessage) -> dict:

@@ -116,7 +116,25 @@ SCHEMAS = {
                 "description": "Previews only, when the trigger is not on page load: the "
                 "message is shown at once, and this says what visitors wait for.",
             },
+            "variant": {
+                "enum": ["A", "B", "C", "D"],
+                "description": "In an experiment: the visitor's variant, whose content and "
+                "display these are. The SDK sends it back in the message's events.",
+            },
         },
+    },
+    "HeldOutEntry": {
+        "type": "object",
+        "required": ["id", "holdout"],
+        "properties": {
+            "id": {"type": "integer"},
+            "holdout": {"const": True},
+            "trigger": {"type": "object"},
+        },
+        "additionalProperties": False,
+        "description": "In place of a message whose experiment holds this visitor out: nothing "
+        "to show; report `Report Content Event` with `actionType: held_out` where it would "
+        "have shown (docs/sdk.md).",
     },
     "Delivery": {
         "type": "object",
@@ -125,7 +143,12 @@ SCHEMAS = {
             "messages": {
                 "type": "array",
                 "description": "Eligible now, for this visitor, on this page, in delivery order.",
-                "items": {"$ref": "#/components/schemas/DeliveredMessage"},
+                "items": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/DeliveredMessage"},
+                        {"$ref": "#/components/schemas/HeldOutEntry"},
+                    ]
+                },
             },
             "pollInterval": {
                 "type": "integer",

@@ -86,6 +86,7 @@ def delivery(request):
                 content_version=workspace.content_version,
                 pages=pages,
                 read_visit=params["read_visit"],
+                anonymous_id=params["anonymous_id"],
             )
         )
     messages = live_messages(workspace_id=workspace.pk, content_version=workspace.content_version)
@@ -104,7 +105,11 @@ def delivery(request):
         else eligibility.NOTHING_KNOWN
     )
     chosen = eligibility.select_candidates(
-        candidates, now=timezone.now(), states=visitor.states, visit=visit
+        candidates,
+        now=timezone.now(),
+        states=visitor.states,
+        visit=visit,
+        anonymous_id=params["anonymous_id"],
     )
     return _messages_response(chosen)
 

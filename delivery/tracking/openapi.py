@@ -111,7 +111,7 @@ SCHEMAS = {
                     f"For message events (`event` = `{MESSAGE_EVENT}`): `actionType` "
                     f"({', '.join(sorted(ACTION_TYPES))}), `contentId` (the message id), "
                     "`contentType` (`in_app_content`), and for clicks `actionName`, "
-                    "`actionValue`."
+                    "`actionValue`; in an experiment, `variant` (A–D)."
                 ),
             },
         },

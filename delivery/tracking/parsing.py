@@ -50,7 +50,11 @@ MESSAGE_EVENT = "Report Content Event"
 VIEWED = "viewed_content"
 CLICKED = "clicked_content"
 DISMISSED = "dismissed_content"
-ACTION_TYPES = frozenset({VIEWED, CLICKED, DISMISSED})
+# A visitor in an experiment's holdout, where the message would have shown (DESIGN.md §5).
+HELD_OUT = "held_out"
+ACTION_TYPES = frozenset({VIEWED, CLICKED, DISMISSED, HELD_OUT})
+# The arm a message event names in `properties.variant` (campaigns.assignment).
+VARIANT_KEYS = frozenset({"A", "B", "C", "D"})
 # Largest value a BigIntegerField holds.
 _MAX_CONTENT_ID = 2**63 - 1
 
@@ -82,6 +86,7 @@ class IncomingEvent:
     content_id: int | None = None
     action_type: str = ""
     action_name: str = ""
+    variant: str = ""  # a message event's experiment variant (A–D), if it names one
     previous_id: str = ""
     traits: dict | None = None
     user_agent: str = ""
@@ -471,6 +476,9 @@ def _read_message_event(event: IncomingEvent, properties: dict) -> None:
         return
     event.content_id = content_id
     event.action_type = action_type
+    variant = properties.get("variant")
+    if variant in VARIANT_KEYS:
+        event.variant = variant
     if action_type == CLICKED:
         action_name = properties.get("actionName")
         if isinstance(action_name, str | int) and not isinstance(action_name, bool):

@@ -23,7 +23,7 @@ from delivery.signals import events_recorded, profile_traits_changed
 from delivery.tracking import identity, message_ids
 from delivery.tracking.bulk_sql import insert_rows
 from delivery.tracking.identity import EARLIER, LATER
-from delivery.tracking.parsing import CLICKED, DISMISSED, VIEWED, IncomingEvent
+from delivery.tracking.parsing import CLICKED, DISMISSED, HELD_OUT, VIEWED, IncomingEvent
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,10 @@ STATE_COLUMNS = [
     ("last_viewed_at", "timestamptz"),
     ("dismissed_at", "timestamptz"),
     ("responded_at", "timestamptz"),
+    ("arm", "text"),
 ]
+# The experiment arm a held-out report stands for (campaigns.assignment.HOLDOUT).
+HOLDOUT_ARM = "holdout"
 
 
 @dataclass
@@ -232,6 +235,7 @@ class _StateDelta:
     last_viewed_at: datetime | None = None
     dismissed_at: datetime | None = None
     responded_at: datetime | None = None
+    arm: str = ""  # of the first exposure among these events (A–D or holdout), if any
 
 
 def _later(current: datetime | None, new: datetime) -> datetime:
@@ -256,7 +260,12 @@ def _update_message_states(
         delta = deltas.setdefault((visitor.id, event.content_id), _StateDelta())
         recorded.changed_visitors.add(event.anonymous_id)
         at = event.timestamp
-        if event.action_type == VIEWED:
+        if event.action_type in (VIEWED, HELD_OUT):
+            # A held-out report counts as a view of nothing: frequency (max views, minimum
+            # interval) treats both arms alike. Exposure = the first of them, with its arm.
+            arm = HOLDOUT_ARM if event.action_type == HELD_OUT else event.variant
+            if arm and (delta.first_viewed_at is None or at < delta.first_viewed_at):
+                delta.arm = arm
             delta.views += 1
             delta.first_viewed_at = (
                 at if delta.first_viewed_at is None else min(delta.first_viewed_at, at)
@@ -279,6 +288,7 @@ def _update_message_states(
             delta.last_viewed_at,
             delta.dismissed_at,
             delta.responded_at,
+            delta.arm,
         )
         for (visitor_id, message_id), delta in sorted(deltas.items())
     ]
@@ -291,7 +301,9 @@ def _update_message_states(
         f"first_viewed_at = {EARLIER.format(t=table, c='first_viewed_at')}, "
         f"last_viewed_at = {LATER.format(t=table, c='last_viewed_at')}, "
         f"dismissed_at = {LATER.format(t=table, c='dismissed_at')}, "
-        f"responded_at = {LATER.format(t=table, c='responded_at')}",
+        f"responded_at = {LATER.format(t=table, c='responded_at')}, "
+        # The arm of the first exposure stays (a visitor's arm only moves if the split does).
+        f"arm = CASE WHEN {table}.arm = '' THEN excluded.arm ELSE {table}.arm END",
     )
 
 

@@ -225,6 +225,7 @@ def debug_visitor(
         plan_allows=plan_allows,
         time_zone=current.time_zone,
         visit=visit or Visit(),
+        anonymous_id=anonymous_id,
     )
     return VisitorReport(
         anonymous_id=anonymous_id,

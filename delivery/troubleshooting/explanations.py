@@ -94,8 +94,15 @@ def _text(decision, *, state, holder, tz) -> str:
     message, reason = decision.message, decision.reason
     match reason:
         case e.ELIGIBLE:
+            payload = message.payload or {}
+            if payload.get("holdout"):  # the visitor's arm of an experiment (eligibility)
+                return (
+                    f"Held out by its experiment: nothing is shown, and its place "
+                    f"({describe_slot(message)}) stays empty so the arms compare fairly."
+                )
             seen = f" (viewed {_views(state.views)} so far)" if state.views else ""
-            return f"Delivered here ({describe_slot(message)}){seen}."
+            variant = f" as variant {payload['variant']}" if payload.get("variant") else ""
+            return f"Delivered{variant} here ({describe_slot(message)}){seen}."
         case e.PLAN:
             return "The workspace's plan does not include anonymous messages."
         case e.INAPP_DISABLED:

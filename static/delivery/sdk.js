@@ -322,6 +322,7 @@
       enqueue(makeEvent("page", fields));
       pagedHref = location.href;
       emit("page", category, name, properties);
+      heldOut.clear(); // a new page view: a held-out message is exposed on it again
       ask(properties.url);
       done(callback);
       return analytics;
@@ -612,6 +613,7 @@
   const report = (message, actionType, extra) => {
     const properties = Object.assign(
       { actionType, contentId: message.id, contentType: "in_app_content" },
+      message.variant ? { variant: message.variant } : null,
       extra
     );
     emit(`in-app:${actionType}`, message, properties);
@@ -631,9 +633,17 @@
   const BOX = "background:#fff;color:#1c1f2b;box-sizing:border-box;overflow:hidden;";
   const SHADOW = "box-shadow:0 12px 40px rgba(15,17,26,.28);border-radius:12px;";
 
+  // An experiment's holdout (docs/sdk.md): nothing is shown where the message would have
+  // been; its exposure is reported once per page view (the server counts one per visitor).
+  const heldOut = new Set();
   // Whether it is done with: false while its slot is taken (it waits, see release()).
   function show(message) {
     if (shown.has(message.id)) return true;
+    if (message.holdout) {
+      if (!heldOut.has(message.id)) report(message, "held_out");
+      heldOut.add(message.id);
+      return true;
+    }
     const display = message.display || {};
     const type = display.type || "modal";
     const position = display.position || (type === "overlay" ? "bottom-right" : "top");

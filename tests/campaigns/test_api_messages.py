@@ -105,6 +105,7 @@ def full_message(segment_id):
             {"attribute": "device", "operator": "is_not", "value": "phone"},
             {"attribute": "sessions", "operator": "gte", "value": 2},
         ],
+        "experiment": None,
     }
 
 
@@ -149,6 +150,7 @@ def test_a_message_with_only_a_name_takes_the_documented_defaults(api, workspace
         "schedule": {"startsAt": None, "endsAt": None},
         "trigger": {"type": "page_load"},
         "audience": [],
+        "experiment": None,
     }
     message = AnonymousMessage.objects.get(pk=body["id"])
     assert message.workspace == workspace
@@ -486,8 +488,8 @@ def test_the_list_takes_a_fixed_number_of_queries(api, workspace, django_assert_
     for _ in range(6):
         PageRuleFactory(message=AnonymousMessageFactory(workspace=workspace))
 
-    # Key lookup, messages, their rules.
-    with django_assert_num_queries(3):
+    # Key lookup, messages, their rules, their experiments' variants.
+    with django_assert_num_queries(4):
         response = api.get(LIST_URL)
 
     assert len(response.json()["messages"]) == 6
