@@ -40,8 +40,8 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from campaigns.audience import Visit, condition_holds, explain_condition
 from campaigns import assignment
+from campaigns.audience import Visit, condition_holds, explain_condition
 from campaigns.content import Action
 from campaigns.rules import Page, Rule, allows, evaluate
 
