@@ -21,6 +21,10 @@ message_warnings = Signal()
 # The message list asks them for a marker per message: sent with workspace= and message_ids=;
 # each receiver answers {message id: {"text", "url", "title"}} (delivery: "Blocked by …").
 message_list_markers = Signal()
+# The Content step asks whether visitors were exposed to a variant before it lets one be
+# removed from a launched message: sent with message= and key=; a receiver answers True when
+# exposures were recorded (delivery: a view or a held-out report carrying that variant).
+variant_exposed = Signal()
 
 
 def _bump(workspace_id: int) -> None:

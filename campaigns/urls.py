@@ -21,6 +21,11 @@ urlpatterns = [
     path("anonymous/<int:message_id>/rules/test/", views.rule_test, name="rule-test"),
     path("anonymous/<int:message_id>/live-preview/", views.message_preview, name="message-preview"),
     path("anonymous/<int:message_id>/priority/", views.message_priority, name="message-priority"),
+    path(
+        "anonymous/<int:message_id>/add-variant/",
+        views.message_add_variant,
+        name="message-add-variant",
+    ),
     *[
         path(
             f"anonymous/<int:message_id>/{action}/",

@@ -1,11 +1,13 @@
-"""Delivery's answers to campaigns' `message_warnings` and `message_list_markers` signals."""
+"""Delivery's answers to campaigns' `message_warnings`, `message_list_markers` and
+`variant_exposed` signals."""
 
 from django.dispatch import receiver
 from django.urls import reverse
 
 from campaigns.models import GoalCondition, State
-from campaigns.signals import message_list_markers, message_warnings
+from campaigns.signals import message_list_markers, message_warnings, variant_exposed
 from campaigns.warnings import Warning
+from delivery.models import Event
 from delivery.troubleshooting.event_names import SCAN_LIMIT, seen_event_names
 from delivery.troubleshooting.outranking import Outranked, describe_slot
 from delivery.troubleshooting.slots import outranking_in
@@ -104,3 +106,19 @@ def blocked_markers(sender, *, workspace, message_ids, **kwargs) -> dict[int, di
             "everywhere": outranked.everywhere,
         }
     return markers
+
+
+# Message events that show a visitor saw a variant (a click or a dismissal follows a view).
+EXPOSURE_ACTIONS = ("viewed_content", "clicked_content", "dismissed_content")
+
+
+@receiver(variant_exposed)
+def variant_exposures(sender, *, message, key, **kwargs) -> bool:
+    """Whether a message event carrying `variant: key` was recorded for the message (index
+    event_content_time; asked only when a variant of a launched message is removed)."""
+    return Event.objects.filter(
+        workspace_id=message.workspace_id,
+        content_id=message.pk,
+        action_type__in=EXPOSURE_ACTIONS,
+        payload__properties__variant=key,
+    ).exists()
