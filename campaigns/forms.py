@@ -856,7 +856,7 @@ class ContentStepForm(StepForm):
         error_messages={
             "invalid": "Enter a whole number of percent from 0 to 50.",
             "min_value": "Enter a whole number of percent from 0 to 50.",
-            "max_value": "Hold out at most 50 % of visitors: enter a number from 0 to 50.",
+            "max_value": "Hold out at most 50 %% of visitors: enter a number from 0 to 50.",
         },
         help_text="Optional. This share of eligible visitors sees nothing, so that metrics can "
         "show what the message adds. 0 = none.",
