@@ -874,7 +874,13 @@ class ContentStepForm(StepForm):
                 required=False,
                 initial=self._saved_weight(key, weight),
                 widget=forms.NumberInput(
-                    attrs={"class": "input-inline", "min": 0, "max": 100, "data-weight": key}
+                    attrs={
+                        "class": "input-inline",
+                        "min": 0,
+                        "max": 100,
+                        "data-weight": key,
+                        "aria-label": f"Weight of variant {key} (percent)",
+                    }
                 ),
                 error_messages={"invalid": "Enter a whole number from 0 to 100."},
             )

@@ -85,6 +85,7 @@
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[href]");
     if (!link || link.target === "_blank" || link.hasAttribute("download") || !unsaved()) return;
+    if (link.getAttribute("href").charAt(0) === "#") return;  // a place on this page (a tab)
     if (window.confirm("This step has changes you have not saved. Leave without saving them?")) {
       leaving = true;  // the browser's own "leave site?" need not ask again
       return;
@@ -176,6 +177,17 @@
     selectTab(tab.closest("form"), next.dataset.variantTab, true);
     next.focus();
     event.preventDefault();
+  });
+
+  // A preview answered for the tab the marketer just left (a request that raced the switch)
+  // is asked for again, so the preview always shows the open tab.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var shown = event.target.querySelector && event.target.querySelector("[data-preview-variant]");
+    var form = document.getElementById("content-form");
+    var field = form && form.querySelector("input[name=tab]");
+    if (shown && field && shown.dataset.previewVariant !== field.value && window.htmx) {
+      window.htmx.trigger(form, "change");
+    }
   });
 
   // The split's running total, so that a marketer sees "adds up to 90 %" before saving.
