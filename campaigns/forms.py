@@ -865,8 +865,13 @@ class ContentStepForm(StepForm):
     def __init__(self, data=None, *, message, workspace):
         self.saved_variants = {variant.key: variant for variant in message.variants.all()}
         super().__init__(data, message=message, workspace=workspace)
-        keys = split.parse_keys(data.get("variants", "A")) if data is not None else None
-        self.keys_invalid = data is not None and keys is None
+        # A POST without `variants` (a page from before experiments, a script) edits A only:
+        # it neither removes the saved variants nor changes the split.
+        self.edits_split = data is None or "variants" in data
+        keys = split.parse_keys(data["variants"]) if data is not None and self.edits_split else None
+        self.keys_invalid = self.edits_split and data is not None and keys is None
+        if not self.edits_split:
+            keys = ["A"]
         self.keys = keys or ["A", *sorted(self.saved_variants)]
         for key, weight in zip(self.keys, split.equal_weights(len(self.keys)), strict=True):
             self.fields[f"variant_{key}_weight"] = forms.IntegerField(
@@ -991,6 +996,8 @@ class ContentStepForm(StepForm):
 
     def clean(self):
         data = super().clean()
+        if not self.edits_split:
+            return data
         if self.keys_invalid:
             raise forms.ValidationError(
                 f"An experiment has 1 to {split.MAX_VARIANTS} variants, named A to D in order."
@@ -1064,6 +1071,8 @@ class ContentStepForm(StepForm):
 
     def save(self):
         data = self.cleaned_data
+        if not self.edits_split:
+            return self.editor_a.save()
         with transaction.atomic():
             message = self.editor_a.save()
             message.variant_a_weight = data[f"variant_{self.keys[0]}_weight"]

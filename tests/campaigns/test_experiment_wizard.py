@@ -200,6 +200,16 @@ def test_a_message_without_an_experiment_gets_no_seed(owner_client, draft):
     assert draft.holdout_percent == 0
 
 
+def test_a_post_without_the_split_edits_a_only_and_keeps_the_variants(owner_client, draft):
+    owner_client.post(step_url(draft), content_post(variants=[("B", "Bee")], weights=[70, 30]))
+    old_page = {**builder("A again"), "display_type": "modal", "display_position": "center"}
+    assert owner_client.post(step_url(draft), old_page).status_code == 302
+    draft.refresh_from_db()
+    assert "A again" in draft.content_html
+    assert list(draft.variants.values_list("key", "weight")) == [("B", 30)]
+    assert draft.variant_a_weight == 70
+
+
 def test_up_to_four_variants(owner_client, draft):
     variants = [("B", "Bee"), ("C", "Sea"), ("D", "Dee")]
     assert owner_client.post(step_url(draft), content_post(variants=variants)).status_code == 302
