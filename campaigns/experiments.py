@@ -11,7 +11,6 @@ the variants (their exposures stay comparable) and, optionally, a holdout. Only 
 variant with exposed visitors be removed while the message is live.
 """
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import tzinfo
 
@@ -19,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from anonmsg.api import BadInput
-from campaigns import validation
+from campaigns import split, validation
 from campaigns.models import (
     POSITIONS_BY_DISPLAY,
     AnonymousMessage,
@@ -371,7 +370,7 @@ def save_experiment(*, message: AnonymousMessage, values: ExperimentValues) -> N
     message.variant_a_weight = values.a_weight
     message.holdout_percent = values.holdout_percent
     if values.is_experiment and not (was_experiment and message.experiment_seed):
-        message.experiment_seed = secrets.token_hex(8)
+        message.experiment_seed = split.new_experiment_seed()
     elif not values.is_experiment:
         message.experiment_seed = ""
     weights = {"A": values.a_weight, **{v["key"]: v["weight"] for v in values.variants}}

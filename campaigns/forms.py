@@ -5,11 +5,13 @@ workspace, validates, and `save()`s its part of the message. Errors say what to 
 """
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from anonmsg.dates import validate_supported_date
-from campaigns import audience, content, rules, triggers, validation, visit_tester
+from campaigns import audience, content, rules, split, triggers, validation, visit_tester
 from campaigns.models import (
     POSITIONS_BY_DISPLAY,
     AnonymousMessage,
@@ -17,6 +19,7 @@ from campaigns.models import (
     FrequencyMode,
     GoalCondition,
     GoalTrigger,
+    MessageVariant,
     PageRule,
     Position,
     Segment,
@@ -602,7 +605,39 @@ CONTENT_MODES = {
 }
 
 
+def content_initial(*, builder: dict | None, html: str) -> dict:
+    """The content editor's initial values for saved content (the builder's fields, or HTML)."""
+    initial = {
+        "mode": "builder" if builder is not None or not html else "html",
+        "html": html,
+        "close_button": True,
+    }
+    if builder:
+        initial.update({key: builder.get(key, "") for key in ("heading", "text", "image_url")})
+        # Builders without the key (the demo's) have the close button, as build_html does.
+        initial["close_button"] = builder.get("close_button", True)
+        for index, button in enumerate((builder.get("buttons") or [])[:MAX_BUTTONS], 1):
+            initial[f"button{index}_kind"] = button.get("kind") or content.ACTION_BUTTON
+            initial[f"button{index}_label"] = button.get("label", "")
+            initial[f"button{index}_action"] = button.get("action", "")
+            initial[f"button{index}_url"] = button.get("url", "")
+        lead = builder.get("lead")
+        if lead:
+            initial.update(
+                {
+                    "lead_enabled": True,
+                    "lead_ask_name": bool(lead.get("ask_name")),
+                    "lead_button": lead.get("button", ""),
+                    "lead_action": lead.get("action", ""),
+                    "lead_thanks": lead.get("thanks", ""),
+                }
+            )
+    return initial
+
+
 class ContentForm(ChoiceCardsMixin, StepForm):
+    key = "A"  # the variant it edits: A is the message's own content
+
     mode = forms.ChoiceField(
         label="Write the content with",
         choices=[(key, title) for key, (title, _) in CONTENT_MODES.items()],
@@ -748,36 +783,15 @@ class ContentForm(ChoiceCardsMixin, StepForm):
                 field.widget.attrs["aria-label"] = field.label
 
     def initial_from(self, message):
-        builder = message.content_builder
-        initial = {
-            "mode": "builder" if builder is not None or not message.content_html else "html",
-            "html": message.content_html,
-            "display_type": message.display_type,
-            "display_position": message.display_position,
-            "display_element_id": message.display_element_id,
-            "close_on_backdrop": message.close_on_backdrop,
-            "close_button": True,
-        }
-        if builder:
-            initial.update({key: builder.get(key, "") for key in ("heading", "text", "image_url")})
-            # Builders without the key (the demo's) have the close button, as build_html does.
-            initial["close_button"] = builder.get("close_button", True)
-            for index, button in enumerate((builder.get("buttons") or [])[:MAX_BUTTONS], 1):
-                initial[f"button{index}_kind"] = button.get("kind") or content.ACTION_BUTTON
-                initial[f"button{index}_label"] = button.get("label", "")
-                initial[f"button{index}_action"] = button.get("action", "")
-                initial[f"button{index}_url"] = button.get("url", "")
-            lead = builder.get("lead")
-            if lead:
-                initial.update(
-                    {
-                        "lead_enabled": True,
-                        "lead_ask_name": bool(lead.get("ask_name")),
-                        "lead_button": lead.get("button", ""),
-                        "lead_action": lead.get("action", ""),
-                        "lead_thanks": lead.get("thanks", ""),
-                    }
-                )
+        initial = content_initial(builder=message.content_builder, html=message.content_html)
+        initial.update(
+            {
+                "display_type": message.display_type,
+                "display_position": message.display_position,
+                "display_element_id": message.display_element_id,
+                "close_on_backdrop": message.close_on_backdrop,
+            }
+        )
         return initial
 
     def mode_options(self):
@@ -929,6 +943,326 @@ class ContentForm(ChoiceCardsMixin, StepForm):
             "display_position": data.get("display_position") or Position.CENTER,
             "display_element_id": data.get("display_element_id", ""),
         }
+
+
+DISPLAY_FIELDS = ("display_type", "display_position", "display_element_id", "close_on_backdrop")
+
+
+class VariantContentForm(ContentForm):
+    """Variant B, C or D's content: the same editor as A's, its fields prefixed `variant_B-`.
+
+    The wizard edits no display per variant: a variant shows as A does, unless the App API
+    gave it its own display (kept as it is; its builder HTML is made for that display)."""
+
+    def __init__(self, data=None, *, message, workspace, key: str, variant=None):
+        self.key = key
+        self.variant = variant
+        self.prefix = f"variant_{key}"
+        # What the builder builds for and the preview shows: A's display (as typed), or the
+        # variant's own; the step form sets it before validating.
+        self.display = {
+            "display_type": message.display_type,
+            "display_position": message.display_position,
+            "display_element_id": message.display_element_id,
+        }
+        if variant is not None and variant.display_type:
+            self.display = {
+                "display_type": variant.display_type,
+                "display_position": variant.display_position or message.display_position,
+                "display_element_id": variant.display_element_id,
+            }
+        super().__init__(data, message=message, workspace=workspace)
+        for name in DISPLAY_FIELDS:
+            del self.fields[name]
+
+    @property
+    def has_own_display(self) -> bool:
+        return self.variant is not None and bool(self.variant.display_type)
+
+    def initial_from(self, message):
+        source = self.variant or message  # a new variant starts from A's saved content
+        return content_initial(builder=source.content_builder, html=source.content_html)
+
+    def _clean_display(self, data):
+        data.update(self.display)
+
+
+class ContentStepForm(StepForm):
+    """The Content step: variant A's editor (the message's own content and display), an
+    editor per variant B–D, and the experiment's split (weights, holdout).
+
+    All of it is validated together and saved in one transaction: nothing partial is written.
+    `variants` lists the keys the page shows ("A,B"); "Add variant" and "Remove" re-render the
+    form with one more or one fewer (`rearranged`), and only "Save" writes them."""
+
+    pending = False  # set on a page that "Add variant" or "Remove" changed: not saved yet
+
+    variants = forms.CharField(widget=forms.HiddenInput, required=False)
+    # The tab the marketer was on, to open it again after a round trip to the server.
+    tab = forms.CharField(widget=forms.HiddenInput, required=False)
+    holdout_percent = forms.IntegerField(
+        label="Holdout",
+        min_value=0,
+        max_value=validation.MAX_HOLDOUT_PERCENT,
+        required=False,
+        widget=forms.NumberInput(attrs={"class": "input-inline", "placeholder": "0"}),
+        error_messages={
+            "invalid": "Enter a whole number of percent from 0 to 50.",
+            "min_value": "Enter a whole number of percent from 0 to 50.",
+            "max_value": "Hold out at most 50 %% of visitors: enter a number from 0 to 50.",
+        },
+        help_text="Optional. This share of eligible visitors sees nothing, so that metrics can "
+        "show what the message adds. 0 = none.",
+    )
+
+    def __init__(self, data=None, *, message, workspace):
+        self.saved_variants = {variant.key: variant for variant in message.variants.all()}
+        super().__init__(data, message=message, workspace=workspace)
+        # A POST without `variants` (a page from before experiments, a script) edits A only:
+        # it neither removes the saved variants nor changes the split.
+        self.edits_split = data is None or "variants" in data
+        keys = split.parse_keys(data["variants"]) if data is not None and self.edits_split else None
+        self.keys_invalid = self.edits_split and data is not None and keys is None
+        if not self.edits_split:
+            keys = ["A"]
+        self.keys = keys or ["A", *sorted(self.saved_variants)]
+        for key, weight in zip(self.keys, split.equal_weights(len(self.keys)), strict=True):
+            self.fields[f"variant_{key}_weight"] = forms.IntegerField(
+                label=f"Variant {key}",
+                required=False,
+                initial=self._saved_weight(key, weight),
+                widget=forms.NumberInput(
+                    attrs={
+                        "class": "input-inline",
+                        "min": 0,
+                        "max": 100,
+                        "data-weight": key,
+                        "aria-label": f"Weight of variant {key} (percent)",
+                    }
+                ),
+                error_messages={"invalid": "Enter a whole number from 0 to 100."},
+            )
+        self.editor_a = ContentForm(data, message=message, workspace=workspace)
+        self.variant_editors = [
+            VariantContentForm(
+                data,
+                message=message,
+                workspace=workspace,
+                key=key,
+                variant=self.saved_variants.get(key),
+            )
+            for key in self.keys[1:]
+        ]
+
+    def _saved_weight(self, key: str, equal: int) -> int:
+        """The saved weight, while the saved variants are the ones shown; else the equal share."""
+        if self.keys != ["A", *sorted(self.saved_variants)]:
+            return equal
+        if key == "A":
+            return self.message.variant_a_weight
+        return self.saved_variants[key].weight
+
+    def initial_from(self, message):
+        return {
+            "variants": ",".join(["A", *sorted(self.saved_variants)]),
+            "tab": "A",
+            "holdout_percent": message.holdout_percent,
+        }
+
+    # What the template shows.
+
+    @property
+    def editors(self) -> list[ContentForm]:
+        return [self.editor_a, *self.variant_editors]
+
+    @property
+    def weight_fields(self):
+        return [self[f"variant_{key}_weight"] for key in self.keys]
+
+    @property
+    def can_add(self) -> bool:
+        return split.next_key(self.keys) is not None
+
+    @property
+    def next_key(self) -> str | None:
+        return split.next_key(self.keys)
+
+    @property
+    def is_experiment(self) -> bool:
+        holdout = self["holdout_percent"].value()
+        return len(self.keys) > 1 or str(holdout or "0").strip() not in ("", "0")
+
+    @property
+    def active_tab(self) -> str:
+        """The requested tab, unless another editor has errors and it has none."""
+        wanted = (self["tab"].value() or "A").upper()
+        if wanted not in self.keys:
+            wanted = self.keys[-1] if wanted in split.VARIANT_KEYS else "A"
+        if self.is_bound:
+            failing = [
+                key for key, editor in zip(self.keys, self.editors, strict=True) if editor.errors
+            ]
+            if failing and wanted not in failing:
+                return failing[0]
+        return wanted
+
+    def editor(self, key: str) -> ContentForm:
+        return dict(zip(self.keys, self.editors, strict=True)).get(key, self.editor_a)
+
+    def error_items(self) -> list[tuple[str, str, str]]:
+        """Every error of the step as (anchor, where, text), for the summary at the top."""
+        own = [e for e in self.non_field_errors() if e not in self.editor_a.non_field_errors()]
+        items = [("", "", error) for error in own]
+        for name in ("holdout_percent", *[f"variant_{key}_weight" for key in self.keys]):
+            bound = self[name]
+            items += [(bound.id_for_label, f"Split: {bound.label}", e) for e in bound.errors]
+        for key, editor in zip(self.keys, self.editors, strict=True):
+            where = f"Variant {key}" if len(self.keys) > 1 else ""
+            items += [(f"variant-{key}", where, e) for e in editor.non_field_errors()]
+            for bound in editor:
+                label = f"{where} · {bound.label}" if where else bound.label
+                items += [(bound.id_for_label, label, e) for e in bound.errors]
+        return items
+
+    # Validation.
+
+    def full_clean(self):
+        super().full_clean()
+        if not self.is_bound:
+            return
+        a_valid = self.editor_a.is_valid()
+        for editor in self.variant_editors:
+            if a_valid and not editor.has_own_display:  # B–D show as A is typed here
+                editor.display = {name: self.editor_a.cleaned_data[name] for name in editor.display}
+            editor.is_valid()
+        # The step's errors include its editors' (A's under their own names, as before B–D
+        # existed; B–D's prefixed), so that `is_valid()` and the view's messages see them.
+        for editor in self.editors:
+            for field, errors in editor.errors.items():
+                if editor is self.editor_a:
+                    name = field
+                elif field == NON_FIELD_ERRORS:
+                    name = editor.prefix
+                else:
+                    name = editor.add_prefix(field)
+                self._errors.setdefault(name, self.error_class()).extend(errors)
+
+    def clean(self):
+        data = super().clean()
+        if not self.edits_split:
+            return data
+        if self.keys_invalid:
+            raise forms.ValidationError(
+                f"An experiment has 1 to {split.MAX_VARIANTS} variants, named A to D in order."
+            )
+        removed = [key for key in self.saved_variants if key not in self.keys]
+        refusal = lifecycle_refusal(self.message, removed)
+        if refusal:
+            self.add_error(None, refusal)
+        names = [f"variant_{key}_weight" for key in self.keys]
+        if len(self.keys) == 1:
+            data[names[0]] = 100
+        if any(name in self.errors for name in [*names, "holdout_percent"]):
+            return data
+        for name in names:
+            if data.get(name) is None:
+                self.add_error(name, "Enter a weight from 0 to 100: the weights add up to 100.")
+        if any(name in self.errors for name in names):
+            return data
+        data["holdout_percent"] = data.get("holdout_percent") or 0
+        for problem in validation.check_experiment(
+            weights=[(key, data[f"variant_{key}_weight"]) for key in self.keys],
+            holdout_percent=data["holdout_percent"],
+        ):
+            self.add_error(problem.form_field, problem.form)
+        return data
+
+    # Add and remove: the same page again, one variant more or fewer, nothing saved yet.
+
+    def rearranged(self, go: str) -> "ContentStepForm":
+        """The form after "Add variant" (`go` = "add-variant") or "Remove" ("remove-C")."""
+        data = self.data.copy()
+        keys = list(self.keys)
+        if go == "add-variant":
+            key = split.next_key(keys)
+            if key is None:
+                return self._refused(
+                    f"An experiment has at most {split.MAX_VARIANTS} variants (A to D): "
+                    "remove one before adding another."
+                )
+            for name in self.editor_a.fields:
+                if name not in DISPLAY_FIELDS and name in self.data:
+                    data.setlist(f"variant_{key}-{name}", self.data.getlist(name))
+            keys.append(key)
+            tab = key
+        else:
+            key = go.removeprefix("remove-").upper()
+            if key != keys[-1] or key == "A":
+                return self._refused(
+                    "Only the last variant can be removed: variants keep their letters, so "
+                    "that their metrics stay theirs."
+                )
+            refusal = lifecycle_refusal(self.message, [key]) if key in self.saved_variants else None
+            if refusal:
+                return self._refused(refusal)
+            keys.pop()
+            tab = keys[-1]
+        data["variants"] = ",".join(keys)
+        data["tab"] = tab
+        for key_, weight in zip(keys, split.equal_weights(len(keys)), strict=True):
+            data[f"variant_{key_}_weight"] = str(weight)
+        form = ContentStepForm(data, message=self.message, workspace=self.workspace)
+        form.pending = True  # the page differs from what is saved until "Save"
+        return form
+
+    def _refused(self, text: str) -> "ContentStepForm":
+        form = ContentStepForm(self.data, message=self.message, workspace=self.workspace)
+        form.is_valid()
+        form.add_error(None, text)
+        form.pending = True
+        return form
+
+    def save(self):
+        data = self.cleaned_data
+        if not self.edits_split:
+            return self.editor_a.save()
+        with transaction.atomic():
+            message = self.editor_a.save()
+            message.variant_a_weight = data[f"variant_{self.keys[0]}_weight"]
+            message.holdout_percent = data["holdout_percent"]
+            if (
+                split.is_experiment(
+                    variant_count=len(self.keys) - 1, holdout_percent=message.holdout_percent
+                )
+                and not message.experiment_seed
+            ):
+                message.experiment_seed = split.new_experiment_seed()
+            message.save(
+                update_fields=[
+                    "variant_a_weight",
+                    "holdout_percent",
+                    "experiment_seed",
+                    "updated_at",
+                ]
+            )
+            for editor in self.variant_editors:
+                variant = editor.variant or MessageVariant(message=message, key=editor.key)
+                variant.weight = data[f"variant_{editor.key}_weight"]
+                variant.content_html = editor.cleaned_data["content_html"]
+                variant.content_builder = editor.cleaned_data["content_builder"]
+                variant.save()
+            message.variants.exclude(key__in=self.keys[1:]).delete()
+        return message
+
+    def preview_values(self, key: str = "A") -> dict:
+        return self.editor(key).preview_values()
+
+
+def lifecycle_refusal(message, keys) -> str | None:
+    # Imported here: campaigns.lifecycle imports the wizard, which imports these forms.
+    from campaigns import lifecycle
+
+    return lifecycle.variant_removal_refusal(message=message, keys=keys)
 
 
 START_OPTIONS = {

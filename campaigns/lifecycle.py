@@ -8,13 +8,11 @@ Transitions are checked against the row as it is in the database, locked for the
 the transaction, so two clicks (or a click and an API call) cannot both launch or both end.
 """
 
-import secrets
-
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import validation
-from campaigns.models import AnonymousMessage, State, Status
+from campaigns import experiments, split, validation
+from campaigns.models import AnonymousMessage, MessageVariant, State, Status
 from campaigns.wizard import get_step
 
 # The bounds live with the rest of the validation; named here for the lifecycle's callers.
@@ -159,24 +157,81 @@ def duplicate_message(*, message: AnonymousMessage) -> AnonymousMessage:
     copy.launched_at = None
     copy.starts_at = None
     copy.ends_at = None
-    copy.experiment_seed = secrets.token_hex(8) if message.experiment_seed else ""
-    copy.winner_key = ""
-    copy.winner_chosen_at = None
-    copy.winner_chosen_by = None
+    # The copy's experiment starts afresh: its own assignment, no winner yet.
+    variants = list(message.variants.all())
+    copy.experiment_seed = split.new_experiment_seed() if copy.experiment_seed else ""
+    copy.winner_key, copy.winner_chosen_at, copy.winner_chosen_by = "", None, None
     copy.save()
-    for variant in variants:
-        variant.pk = None
-        variant.id = None
-        variant._state.adding = True
-        variant.message = copy
-        variant.save()
-    for rule in rules:
-        rule.pk = None
-        rule.id = None
-        rule._state.adding = True
-        rule.message = copy
-        rule.save()
+    for row in [*rules, *variants]:
+        row.pk = None
+        row.id = None
+        row._state.adding = True
+        row.message = copy
+        row.save()
     return copy
+
+
+def copy_would_be_outranked(message: AnonymousMessage) -> bool:
+    """Whether a duplicate of `message` would never get its slot while the original runs.
+
+    The copy has the same page rules, audience, display slot and priority, and is newer:
+    delivery orders ties by age, so the original goes first on every page the two share.
+    Only an original that runs no more (ended, archived) leaves the copy its place."""
+    return message.state not in (State.ENDED, State.ARCHIVED)
+
+
+@transaction.atomic
+def add_variant_copy(*, message: AnonymousMessage) -> MessageVariant:
+    """Variant B (or the next free letter) with variant A's content, the split made equal.
+
+    "Add as a variant instead" of a duplicate: the marketer then edits the new variant."""
+    message = AnonymousMessage.objects.select_for_update().get(pk=message.pk)
+    if not message.is_editable:
+        raise LifecycleError(
+            f"“{message.name}” is {message.get_state_display().lower()}: it can no longer "
+            "get variants. Duplicate it instead."
+        )
+    keys = ["A", *message.variants.values_list("key", flat=True)]
+    key = split.next_key(keys)
+    if key is None:
+        raise LifecycleError(
+            f"“{message.name}” already has {split.MAX_VARIANTS} variants (A to D), the most an "
+            "experiment can have. Remove one on the Content step, or duplicate it instead."
+        )
+    weights = split.equal_weights(len(keys) + 1)
+    for variant, weight in zip(message.variants.all(), weights[1:], strict=False):
+        variant.weight = weight
+        variant.save(update_fields=["weight", "updated_at"])
+    variant = MessageVariant.objects.create(
+        message=message,
+        key=key,
+        weight=weights[-1],
+        content_html=message.content_html,
+        content_builder=message.content_builder,
+    )
+    message.variant_a_weight = weights[0]
+    message.experiment_seed = message.experiment_seed or split.new_experiment_seed()
+    message.save(update_fields=["variant_a_weight", "experiment_seed", "updated_at"])
+    return variant
+
+
+def variant_has_exposures(*, message: AnonymousMessage, key: str) -> bool:
+    """Whether visitors were exposed to variant `key` (the apps above campaigns know)."""
+    return key in experiments.exposed_arms(message)
+
+
+def variant_removal_refusal(*, message: AnonymousMessage, keys) -> str | None:
+    """Why variants `keys` may not be removed now, or None. A launched message's variant that
+    visitors saw stays until the experiment ends: removing it would strand its metrics."""
+    if message.status == Status.DRAFT:
+        return None
+    for key in keys:
+        if variant_has_exposures(message=message, key=key):
+            return (
+                f"Variant {key} has been shown to visitors, so it cannot be removed while the "
+                "message runs: end the experiment by choosing a winner."
+            )
+    return None
 
 
 def change_priority(*, message: AnonymousMessage, priority: int) -> AnonymousMessage:

@@ -5,12 +5,11 @@ on their next request. Signals (rather than explicit calls) also cover admin edi
 `QuerySet.update()` bypasses them: call `workspace.bump_content_version()` after one.
 """
 
-import secrets
-
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
 from anonmsg.models import Workspace
+from campaigns import split
 from campaigns.models import AnonymousMessage, MessageVariant, PageRule, Segment
 
 # The message list asks the apps above campaigns for numbers per message without importing
@@ -73,5 +72,5 @@ def variant_experiment_seeded(sender, instance, created, **kwargs):
 def _seed(message_id: int) -> None:
     # Only where there is none yet: a running experiment's seed never changes.
     AnonymousMessage.objects.filter(pk=message_id, experiment_seed="").update(
-        experiment_seed=secrets.token_hex(8)
+        experiment_seed=split.new_experiment_seed()
     )

@@ -26,6 +26,11 @@ urlpatterns = [
         experiment_views.choose_winner,
         name="message-choose-winner",
     ),
+    path(
+        "anonymous/<int:message_id>/add-variant/",
+        views.message_add_variant,
+        name="message-add-variant",
+    ),
     *[
         path(
             f"anonymous/<int:message_id>/{action}/",

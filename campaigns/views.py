@@ -12,6 +12,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -24,10 +25,10 @@ from django_htmx.http import HttpResponseClientRedirect, push_url, trigger_clien
 from anonmsg.htmx import render_page, vary_on_htmx, wants_partial
 from anonmsg.plans import anonymous_messages_required
 from anonmsg.tenancy import get_for_workspace, scoped, workspace_required
-from campaigns import audience, content, lifecycle, visit_tester, wizard
+from campaigns import audience, content, lifecycle, split, visit_tester, wizard
 from campaigns.audience_forms import AUDIENCE_PREFIX, AudienceForm, AudienceFormSet, posted_rows
 from campaigns.forms import (
-    ContentForm,
+    ContentStepForm,
     MessageFilterForm,
     PageRuleForm,
     PriorityForm,
@@ -36,6 +37,7 @@ from campaigns.forms import (
 from campaigns.models import (
     AnonymousMessage,
     DisplayType,
+    MessageVariant,
     State,
     Status,
     derive_state,
@@ -96,6 +98,10 @@ def message_list(request):
     found = found.in_state(state, now=now) if state else found.exclude(status=Status.ARCHIVED)
     if query:
         found = found.filter(name__icontains=query)
+    # "Experiment" in the list: a variant besides A (or a holdout), in the same query.
+    found = found.annotate(
+        has_variants=Exists(MessageVariant.objects.filter(message=OuterRef("pk")))
+    )
     page = Paginator(found.order_by("-created_at", "-id"), LIST_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
@@ -115,6 +121,10 @@ def message_list(request):
         list_markers.update(markers)
     for message in page.object_list:
         message.list_marker = list_markers.get(message.pk)
+        message.in_experiment = split.is_experiment(
+            variant_count=int(message.has_variants),
+            holdout_percent=message.holdout_percent,
+        )
     tabs = [("", "All", sum(n for s, n in counts.items() if s != State.ARCHIVED))] + [
         (value, label, counts.get(value, 0)) for value, label in State.choices
     ]
@@ -177,13 +187,24 @@ def wizard_step(request, message_id, step):
         workspace=request.workspace,
     )
     if request.method == "GET":
+        if "tab" in request.GET and "tab" in form.fields:  # e.g. after "Add as a variant"
+            form.initial["tab"] = request.GET["tab"]
         return _render_step(request, message, current, form)
     if current.slug == "rules" and _edits_audience_rows(request):
         return _render_audience_rows(request, message, current)
     go = request.POST.get("go", "next")
-    if go == "preview":  # "Update preview" without JavaScript: show, do not save.
+    if go.startswith("preview"):  # "Update preview" without JavaScript: show, do not save.
+        if go.startswith("preview-"):  # "preview-B": that variant's
+            form = current.form_class(
+                _with(request.POST, tab=go.removeprefix("preview-")),
+                message=message,
+                workspace=request.workspace,
+            )
         form.is_valid()
         return _render_step(request, message, current, form)
+    if current.slug == "content" and (go == "add-variant" or go.startswith("remove-")):
+        # The page again with one variant more or fewer; "Save" writes it (nothing yet).
+        return _render_step(request, message, current, form.rearranged(go))
     if not form.is_valid():
         previous = wizard.previous_step(message, current) if message and go == "back" else None
         if previous is not None:
@@ -197,6 +218,13 @@ def wizard_step(request, message_id, step):
     form.save()
     wizard.record_progress(message, current)
     return _after_step(request, message, current, go)
+
+
+def _with(data, **values):
+    data = data.copy()
+    for name, value in values.items():
+        data[name] = value
+    return data
 
 
 def _after_step(request, message, step, go):
@@ -458,19 +486,42 @@ def _saved_preview(message) -> dict:
     return preview
 
 
-def _content_preview(form, message) -> dict:
-    if not form.is_bound:
-        return _saved_preview(message)
-    values = form.preview_values()
+def _saved_variant_preview(editor) -> dict:
+    variant = editor.variant
+    html = variant.content_html if variant else ""
     preview = preview_context(
-        html=values["html"],
-        display_type=values["display_type"],
-        position=values["display_position"],
-        element_id=values["display_element_id"],
+        html=html,
+        display_type=editor.display["display_type"],
+        position=editor.display["display_position"],
+        element_id=editor.display["display_element_id"],
+        actions=[content.Action(**action) for action in variant.content_actions]
+        if variant
+        else None,
     )
-    preview["errors"] = [e for errors in form.errors.values() for e in errors]
-    # What the builder makes of its fields: switching to HTML starts from it (wizard.js).
-    preview["built_html"] = values["html"] if form.cleaned_data.get("mode") == "builder" else ""
+    preview["built_html"] = html if variant and variant.content_builder else ""
+    return preview
+
+
+def _content_preview(form, message) -> dict:
+    """The live preview of the tab the marketer is on (variant A, the message, by default)."""
+    key = form.active_tab
+    editor = form.editor(key)
+    if not form.is_bound:
+        preview = _saved_preview(message) if key == "A" else _saved_variant_preview(editor)
+    else:
+        values = editor.preview_values()
+        preview = preview_context(
+            html=values["html"],
+            display_type=values["display_type"],
+            position=values["display_position"],
+            element_id=values["display_element_id"],
+        )
+        preview["errors"] = [e for errors in editor.errors.values() for e in errors]
+        # What the builder makes of its fields: switching to HTML starts from it (wizard.js).
+        mode = editor.cleaned_data.get("mode")
+        preview["built_html"] = values["html"] if mode == "builder" else ""
+    if len(form.keys) > 1:
+        preview["variant"] = key
     return preview
 
 
@@ -480,7 +531,7 @@ def message_preview(request, message_id):
     """The live preview region: the posted content form (not saved), or the saved message."""
     message = _get_message(request, message_id)
     if request.method == "POST":
-        form = ContentForm(request.POST, message=message, workspace=request.workspace)
+        form = ContentStepForm(request.POST, message=message, workspace=request.workspace)
         form.is_valid()
         preview = _content_preview(form, message)
     else:
@@ -508,6 +559,16 @@ def _review_context(request, message) -> dict:
         },
         "page_rules": [{"rule": rule} for rule in message.rules.all()],
         "audience_lines": [audience.describe_condition(c) for c in message.audience],
+        **_experiment_context(message),
+    }
+
+
+def _experiment_context(message) -> dict:
+    variants = list(message.variants.all())
+    weights = [("A", message.variant_a_weight), *[(v.key, v.weight) for v in variants]]
+    return {
+        "variants": variants,
+        "split_text": split.describe_split(weights, message.holdout_percent),
     }
 
 
@@ -523,6 +584,7 @@ def message_detail(request, message_id):
             "priority_form": PriorityForm(initial={"priority": message.priority}),
             "resume_url": _step_url(message, wizard.resume_step(message)),
             "just_launched": request.GET.get("launched") == "1" and message.state != State.DRAFT,
+            "duplicate_outranked": lifecycle.copy_would_be_outranked(message),
         }
     )
     return render(request, "campaigns/message_detail.html", context)
@@ -583,6 +645,8 @@ def message_action(request, message_id, action):
     spec = ACTIONS[action]
     message = _get_message(request, message_id)
     if request.method == "GET":
+        if action == "duplicate":
+            return _duplicate_choice(request, message)
         if not spec.confirm:
             return HttpResponseNotAllowed(["POST"])
         return render(
@@ -639,3 +703,48 @@ def message_priority(request, message_id):
             request, f"Priority of “{message.name}” set to {message.priority} (1 shows first)."
         )
     return _redirect(request, message.get_absolute_url())
+
+
+# --- Duplicate, or add as a variant ----------------------------------------------------------
+
+
+def _duplicate_choice(request, message):
+    """Before duplicating: a copy of a running message would be outranked by it everywhere
+    (same pages and place, same priority, newer), so offer to add it as a variant instead."""
+    keys = ["A", *message.variants.values_list("key", flat=True)]
+    return render(
+        request,
+        "campaigns/duplicate_choice.html",
+        {
+            "message": message,
+            "outranked": lifecycle.copy_would_be_outranked(message),
+            "next_key": split.next_key(keys) if message.is_editable else None,
+            "slot": message.describe_display().split(",")[0].lower(),
+        },
+    )
+
+
+@campaign_view
+@require_POST
+def message_add_variant(request, message_id):
+    """ "Add as a variant instead": variant B (or the next letter) from A's content."""
+    message = _get_message(request, message_id)
+    try:
+        variant = lifecycle.add_variant_copy(message=message)
+    except lifecycle.LifecycleError as exc:
+        messages.error(request, exc.message)
+        return _redirect(request, message.get_absolute_url())
+    message.refresh_from_db()
+    weights = [("A", message.variant_a_weight), *message.variants.values_list("key", "weight")]
+    split_text = split.describe_split(weights, message.holdout_percent)
+    live = message.status != Status.DRAFT
+    messages.success(
+        request,
+        f"Variant {variant.key} of “{message.name}” starts as a copy of variant A: change its "
+        f"content here and save. Split: {split_text}"
+        + (" The message is live: visitors already get either variant." if live else ""),
+    )
+    step = wizard.get_step("content")
+    if not wizard.can_open(message, step):
+        return _redirect(request, message.get_absolute_url())
+    return _redirect(request, f"{_step_url(message, step)}?tab={variant.key}")

@@ -65,7 +65,7 @@ STEPS: tuple[Step, ...] = (
         5,
         "content",
         "Content",
-        forms.ContentForm,
+        forms.ContentStepForm,
         "campaigns/wizard/step_content.html",
         "What visitors see, and where on the page.",
     ),

@@ -69,14 +69,17 @@
   var leaving = false;
 
   function fields(form) {
-    return new URLSearchParams(new FormData(form)).toString();
+    var data = new FormData(form);
+    data.delete("tab");  // which variant tab is open is not a change
+    return new URLSearchParams(data).toString();
   }
   function snapshot(root) {
     var forms = root.matches && root.matches(GUARDED) ? [root] : root.querySelectorAll(GUARDED);
     Array.prototype.forEach.call(forms, function (form) {
       // A form shown again with errors holds what was typed, not what is saved.
+      // So does one where "Add variant" or "Remove" changed what is saved (data-unsaved).
       var refused = form.querySelector(".field-error, .form-error, [aria-invalid=true]");
-      form.anonmsgSaved = refused ? null : fields(form);
+      form.anonmsgSaved = refused || form.hasAttribute("data-unsaved") ? null : fields(form);
     });
   }
   function unsaved() {
@@ -104,6 +107,7 @@
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[href]");
     if (!link || link.target === "_blank" || link.hasAttribute("download") || !unsaved()) return;
+    if (link.getAttribute("href").charAt(0) === "#") return;  // a place on this page (a tab)
     if (window.confirm("This step has changes you have not saved. Leave without saving them?")) {
       leaving = true;  // the browser's own "leave site?" need not ask again
       return;
@@ -121,8 +125,9 @@
   // live preview last built it), unless the HTML box holds something else already.
   document.addEventListener("change", function (event) {
     var radio = event.target;
-    if (!radio.matches("input[name=mode][value=html]") || !radio.checked || !radio.form) return;
-    var box = radio.form.querySelector("textarea[name=html]");
+    if (!radio.matches("input[name$=mode][value=html]") || !radio.checked || !radio.form) return;
+    var editor = radio.closest(".content-editor") || radio.form;
+    var box = editor.querySelector("textarea[name$=html]");
     var built = document.querySelector("[data-built-html]");
     if (!box || !built) return;
     var value = box.value.trim();
@@ -134,15 +139,99 @@
 
   // In builder mode the HTML box holds the saved builder's HTML, nothing typed by hand.
   function markBuilderHtml(root) {
-    var radio = root.querySelector && root.querySelector("input[name=mode][value=builder]:checked");
-    var box = radio && radio.form && radio.form.querySelector("textarea[name=html]");
-    if (box) box.dataset.fromBuilder = box.value.trim();
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll(".content-editor").forEach(function (editor) {
+      var radio = editor.querySelector("input[name$=mode][value=builder]:checked");
+      var box = radio && editor.querySelector("textarea[name$=html]");
+      if (box) box.dataset.fromBuilder = box.value.trim();
+    });
   }
+
+  // Content step: the variants' editors become tabs (without this script they show one after
+  // another, the tabs being links to them). The hidden `tab` field tells the server which
+  // variant the live preview shows and which tab to open again after a round trip.
+  function selectTab(form, key, refresh) {
+    var field = form.querySelector("input[name=tab]");
+    form.querySelectorAll("[data-variant-tab]").forEach(function (tab) {
+      var on = tab.dataset.variantTab === key;
+      tab.setAttribute("aria-selected", on ? "true" : "false");
+      tab.tabIndex = on ? 0 : -1;
+      tab.classList.toggle("is-active", on);
+    });
+    form.querySelectorAll("[data-variant-panel]").forEach(function (panel) {
+      panel.hidden = panel.dataset.variantPanel !== key;
+    });
+    if (field && field.value !== key) {
+      field.value = key;
+      if (refresh && window.htmx) window.htmx.trigger(form, "change");  // its preview
+    }
+  }
+  function initTabs(root) {
+    var form = root.querySelector && (root.id === "content-form" ? root : root.querySelector("#content-form"));
+    var bar = form && form.querySelector("[data-variant-tabs]");
+    if (!bar) return;
+    form.classList.add("has-tabs");
+    bar.setAttribute("role", "tablist");
+    bar.setAttribute("aria-label", "Variants");
+    form.querySelectorAll("[data-variant-tab]").forEach(function (tab) {
+      tab.setAttribute("role", "tab");
+      tab.setAttribute("aria-controls", "variant-" + tab.dataset.variantTab);
+      tab.removeAttribute("aria-current");
+    });
+    form.querySelectorAll("[data-variant-panel]").forEach(function (panel) {
+      panel.setAttribute("role", "tabpanel");
+    });
+    var active = form.querySelector("[data-variant-tab].is-active");
+    selectTab(form, active ? active.dataset.variantTab : "A", false);
+    updateSplitTotal(form);
+  }
+  document.addEventListener("click", function (event) {
+    var tab = event.target.closest && event.target.closest("[data-variant-tab]");
+    if (!tab || !tab.form && !tab.closest("form")) return;
+    event.preventDefault();
+    selectTab(tab.closest("form"), tab.dataset.variantTab, true);
+  });
+  document.addEventListener("keydown", function (event) {
+    var tab = event.target.closest && event.target.closest("[data-variant-tab]");
+    if (!tab || (event.key !== "ArrowRight" && event.key !== "ArrowLeft")) return;
+    var tabs = Array.prototype.slice.call(tab.parentNode.querySelectorAll("[data-variant-tab]"));
+    var next = tabs[(tabs.indexOf(tab) + (event.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+    selectTab(tab.closest("form"), next.dataset.variantTab, true);
+    next.focus();
+    event.preventDefault();
+  });
+
+  // A preview answered for the tab the marketer just left (a request that raced the switch)
+  // is asked for again, so the preview always shows the open tab.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var shown = event.target.querySelector && event.target.querySelector("[data-preview-variant]");
+    var form = document.getElementById("content-form");
+    var field = form && form.querySelector("input[name=tab]");
+    if (shown && field && shown.dataset.previewVariant !== field.value && window.htmx) {
+      window.htmx.trigger(form, "change");
+    }
+  });
+
+  // The split's running total, so that a marketer sees "adds up to 90 %" before saving.
+  function updateSplitTotal(form) {
+    var total = form.querySelector("[data-split-total]");
+    if (!total) return;
+    var sum = 0;
+    form.querySelectorAll("input[data-weight]").forEach(function (input) {
+      sum += parseInt(input.value, 10) || 0;
+    });
+    total.textContent = sum === 100 ? "Total 100 %" : "Total " + sum + " %: the weights must add up to 100";
+    total.classList.toggle("is-off", sum !== 100);
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("input[data-weight]")) updateSplitTotal(event.target.form);
+  });
 
   function init(root) {
     syncPositions(root);
     syncAllOperators(root);
     markBuilderHtml(root);
+    initTabs(root);
     snapshot(root);
   }
   document.addEventListener("DOMContentLoaded", function () { init(document); });

@@ -349,10 +349,19 @@ def test_the_detail_page_confirms_destructive_actions_with_htmx(owner_client, wo
     assert f'href="{end}" hx-post="{end}" hx-confirm="End “Spring” now?' in body
 
 
-@pytest.mark.parametrize("action", ["pause", "resume", "launch", "duplicate"])
+@pytest.mark.parametrize("action", ["pause", "resume", "launch"])
 def test_non_destructive_actions_only_take_posts(owner_client, workspace, action):
     message = AnonymousMessageFactory(workspace=workspace)
     assert owner_client.get(action_url(message, action)).status_code == 405
+
+
+def test_a_get_of_duplicate_asks_first_and_writes_nothing(owner_client, workspace):
+    # GET shows the choice "Add as a variant instead" / "Duplicate anyway" (tests/campaigns/
+    # test_experiment_wizard.py); only a POST duplicates.
+    message = AnonymousMessageFactory(workspace=workspace)
+    response = owner_client.get(action_url(message, "duplicate"))
+    assert response.status_code == 200
+    assert AnonymousMessage.objects.filter(workspace=workspace).count() == 1
 
 
 def test_htmx_actions_answer_with_a_client_redirect(owner_client, workspace):
