@@ -5,6 +5,9 @@ API (DESIGN.md §5)."""
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Exists, OuterRef
+
+from campaigns.models import MessageVariant
 from metrics.experiment_arms import HOLDOUT, ArmNumbers, experiment_arms
 from metrics.experiment_stats import Comparison, compare, guidance
 
@@ -53,9 +56,22 @@ def configured_arms(*, holdout_percent: int, variant_keys, winner_key: str = "")
     return ("A", *keys, *((HOLDOUT,) if holdout_percent else ()))
 
 
+def with_variants_flag(messages):
+    """Annotate `has_variants`, so that experiment_report() needs no query for a message
+    that has no experiment."""
+    return messages.annotate(
+        has_variants=Exists(MessageVariant.objects.filter(message=OuterRef("pk")))
+    )
+
+
 def experiment_report(*, message, version: str | None = None) -> ExperimentReport | None:
-    """The results of `message`'s experiment, or None when it has none (one query for its
-    variant keys, plus the cached per-arm numbers)."""
+    """The results of `message`'s experiment, or None when it has none: one query for its
+    variant keys (none when it was loaded with_variants_flag() and has no experiment), plus
+    the per-arm numbers (cached for a minute)."""
+    if not (
+        getattr(message, "has_variants", True) or message.holdout_percent or message.winner_key
+    ):
+        return None
     configured = configured_arms(
         holdout_percent=message.holdout_percent,
         variant_keys=message.variants.values_list("key", flat=True),

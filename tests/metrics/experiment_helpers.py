@@ -1,7 +1,9 @@
 """Events of an experiment's arms, stored as the tracking API stores them (DESIGN.md §5)."""
 
+from datetime import timedelta
+
 from campaigns.models import MessageVariant
-from delivery.models import Visitor
+from delivery.models import Event, Visitor
 from metrics.message_events import HELD_OUT, VIEWED
 from tests.factories import MessageEventFactory, ProfileFactory
 
@@ -52,3 +54,36 @@ def make_experiment(message, *, variants=("B",), holdout_percent=0):
     message.experiment_seed = "seed"
     message.save()
     return message
+
+
+def bulk_arm(message, arm, *, exposed, converted, at, prefix=None):
+    """`exposed` visitors of `arm` (one exposure each), the first `converted` of them
+    identified an hour later: many events in two bulk inserts."""
+    prefix = prefix or f"{arm}-"
+    workspace = message.workspace
+    ids = [f"{prefix}{n}" for n in range(exposed)]
+    Visitor.objects.bulk_create(
+        Visitor(workspace=workspace, anonymous_id=anonymous_id, first_seen_at=at, last_seen_at=at)
+        for anonymous_id in ids
+    )
+    action = HELD_OUT if arm == "holdout" else VIEWED
+    properties = {"actionType": action, "contentId": message.pk}
+    if arm != "holdout":
+        properties["variant"] = arm
+    Event.objects.bulk_create(
+        Event(
+            workspace=workspace,
+            message_id=f"m-{anonymous_id}",
+            type="track",
+            name="Report Content Event",
+            anonymous_id=anonymous_id,
+            timestamp=at,
+            received_at=at,
+            content_id=message.pk,
+            action_type=action,
+            payload={"type": "track", "anonymousId": anonymous_id, "properties": properties},
+        )
+        for anonymous_id in ids
+    )
+    for anonymous_id in ids[:converted]:
+        identify(workspace, anonymous_id, at=at + timedelta(hours=1))
