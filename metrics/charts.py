@@ -262,8 +262,8 @@ def lift_chart(intervals, *, width: int = 720, row_height: int = 30) -> LiftChar
 
 
 def lift_label(value: float) -> str:
-    """0.1 → "+10 %", −0.05 → "−5 %", 0 → "0"."""
+    """0.1 → "+10%", −0.05 → "−5%", 0 → "0"."""
     points = round(value * 100)
     if points == 0:
         return "0"
-    return f"{'+' if points > 0 else '−'}{abs(points)} %"
+    return f"{'+' if points > 0 else '−'}{abs(points)}%"

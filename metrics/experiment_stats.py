@@ -201,8 +201,8 @@ def signed_percent(value: float) -> str:
     number = value * 100
     text = f"{abs(number):.1f}" if abs(number) < 10 else f"{abs(number):,.0f}"
     if text in ("0.0", "0"):
-        return "0 %"
-    return ("+" if number > 0 else "−") + text + " %"
+        return "0%"
+    return ("+" if number > 0 else "−") + text + "%"
 
 
 def guidance(comparison: Comparison) -> str:
@@ -210,7 +210,7 @@ def guidance(comparison: Comparison) -> str:
     lift_, name, versus = comparison.lift, comparison.key, comparison.versus_label
     if lift_.estimate is None:
         return f"Not enough data yet for {name} versus {versus}: no exposed visitor in both yet."
-    interval = f"95 % interval {signed_percent(lift_.low)} to {signed_percent(lift_.high)}"
+    interval = f"95% interval {signed_percent(lift_.low)} to {signed_percent(lift_.high)}"
     if lift_.decision == WINNER:
         return f"{name} beats {versus}: {signed_percent(lift_.estimate)} conversion ({interval})."
     if lift_.decision == LOSER:
@@ -230,5 +230,5 @@ def guidance(comparison: Comparison) -> str:
         return f"Not enough data yet for {name} versus {versus}: nobody converted yet."
     return (
         f"Not enough data yet for {name} versus {versus} (about {round_visitors(more):,} more "
-        f"exposed visitors needed for a {PLANNED_LIFT * 100:.0f} % lift)."
+        f"exposed visitors needed for a {PLANNED_LIFT * 100:.0f}% lift)."
     )

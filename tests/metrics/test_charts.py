@@ -172,13 +172,13 @@ def test_the_lift_axis_covers_every_interval_and_zero():
         ]
     )
     assert [tick.label for tick in chart.ticks] == [
-        "−10 %",
+        "−10%",
         "0",
-        "+10 %",
-        "+20 %",
-        "+30 %",
-        "+40 %",
-        "+50 %",
+        "+10%",
+        "+20%",
+        "+30%",
+        "+40%",
+        "+50%",
     ]
     assert chart.zero == pytest.approx(720 / 6)
     a, b = chart.rows
@@ -192,14 +192,14 @@ def test_a_huge_interval_is_cut_at_the_axis_end():
     (row,) = chart.rows
     assert row.cut_high and not row.cut_low
     assert row.high == 720
-    assert chart.ticks[-1].label == "+300 %"
+    assert chart.ticks[-1].label == "+300%"
 
 
 def test_rows_without_an_estimate_are_left_out_and_the_axis_defaults_to_ten_percent():
     chart = lift_chart([("B", "B vs A", None, None, None, "inconclusive")])
     assert chart.rows == []
-    assert [tick.label for tick in chart.ticks][0] == "−10 %"
-    assert [tick.label for tick in chart.ticks][-1] == "+10 %"
+    assert [tick.label for tick in chart.ticks][0] == "−10%"
+    assert [tick.label for tick in chart.ticks][-1] == "+10%"
 
 
 @pytest.mark.parametrize(("span", "step"), [(0.2, 0.05), (0.6, 0.1), (1.5, 0.2), (4, 0.5)])
@@ -208,7 +208,7 @@ def test_lift_step(span, step):
 
 
 @pytest.mark.parametrize(
-    ("value", "text"), [(0.1, "+10 %"), (-0.05, "−5 %"), (0.0, "0"), (1e-9, "0")]
+    ("value", "text"), [(0.1, "+10%"), (-0.05, "−5%"), (0.0, "0"), (1e-9, "0")]
 )
 def test_lift_label(value, text):
     assert lift_label(value) == text

@@ -134,7 +134,7 @@ def test_round_visitors(number, rounded):
 
 
 @pytest.mark.parametrize(
-    ("value", "text"), [(0.1234, "+12 %"), (-0.054, "−5.4 %"), (0.0, "0 %"), (1.5, "+150 %")]
+    ("value", "text"), [(0.1234, "+12%"), (-0.054, "−5.4%"), (0.0, "0%"), (1.5, "+150%")]
 )
 def test_signed_percent(value, text):
     assert signed_percent(value) == text
@@ -143,8 +143,8 @@ def test_signed_percent(value, text):
 @pytest.mark.parametrize(
     ("arms", "start"),
     [
-        ({"A": Arm(10_000, 500), "B": Arm(10_000, 700)}, "B beats A: +40 % conversion (95 % interval +"),
-        ({"A": Arm(10_000, 700), "B": Arm(10_000, 500)}, "B does worse than A: −29 % conversion"),
+        ({"A": Arm(10_000, 500), "B": Arm(10_000, 700)}, "B beats A: +40% conversion (95% interval +"),
+        ({"A": Arm(10_000, 700), "B": Arm(10_000, 500)}, "B does worse than A: −29% conversion"),
         ({"A": Arm(1_000, 50), "holdout": Arm(1_000, 50)}, "Not enough data yet for A versus the holdout (about "),
         ({"A": Arm(500_000, 25_000), "B": Arm(500_000, 25_100)}, "No detectable effect of B over A: the lift is between −"),
         ({"A": Arm(200, 0), "B": Arm(200, 0)}, "Not enough data yet for B versus A: nobody converted yet."),
@@ -159,6 +159,6 @@ def test_guidance_in_plain_words(arms, start):
 def test_guidance_names_how_many_more_visitors():
     (comparison,) = compare({"A": Arm(1_000, 50), "B": Arm(1_000, 50)})
     more = visitors_needed(treatment=comparison.treatment, control=comparison.control)
-    assert f"about {round_visitors(more):,} more exposed visitors needed for a 10 % lift" in (
+    assert f"about {round_visitors(more):,} more exposed visitors needed for a 10% lift" in (
         guidance(comparison)
     )
