@@ -2,9 +2,12 @@
 
 from datetime import timedelta
 
+from django.utils import timezone
+
 from campaigns.models import MessageVariant
 from delivery.models import Event, Visitor
 from metrics.message_events import HELD_OUT, VIEWED
+from metrics.rollups import roll_up
 from tests.factories import MessageEventFactory, ProfileFactory
 
 
@@ -87,3 +90,8 @@ def bulk_arm(message, arm, *, exposed, converted, at, prefix=None):
     )
     for anonymous_id in ids[:converted]:
         identify(workspace, anonymous_id, at=at + timedelta(hours=1))
+
+
+def count_events():
+    """Run the rollup job, which adds message events to the experiment tables."""
+    return roll_up(now=timezone.now() + timedelta(minutes=1))

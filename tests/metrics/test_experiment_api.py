@@ -9,7 +9,13 @@ from jsonschema import Draft202012Validator
 from anonmsg.openapi_document import document as build_document
 from tests.delivery.tracking_helpers import send
 from tests.factories import AnonymousMessageFactory, WorkspaceFactory
-from tests.metrics.experiment_helpers import arm_event, bulk_arm, identify, make_experiment
+from tests.metrics.experiment_helpers import (
+    arm_event,
+    bulk_arm,
+    count_events,
+    identify,
+    make_experiment,
+)
 from tests.metrics.test_api import get
 
 
@@ -48,6 +54,7 @@ def test_an_experiment_answers_arms_and_lift_over_the_holdout(client, workspace,
     arm_event(message, "h1", arm="holdout", at=now)  # reported twice: one exposure
     identify(workspace, "b1", at=timezone.now() + timedelta(seconds=1))
 
+    count_events()
     response = get(client, message.pk, api_key)
     assert response.status_code == 200
     body = response.json()
@@ -73,6 +80,7 @@ def test_without_a_holdout_b_is_compared_with_a_and_a_clear_winner_is_declared(
     when = timezone.now() - timedelta(days=2)
     bulk_arm(message, "A", exposed=1000, converted=50, at=when)
     bulk_arm(message, "B", exposed=1000, converted=120, at=when)
+    count_events()
     body = get(client, message.pk, api_key).json()
     assert list(metrics_schema().iter_errors(body)) == []
     (entry,) = body["lift"]
@@ -84,6 +92,7 @@ def test_without_a_holdout_b_is_compared_with_a_and_a_clear_winner_is_declared(
 def test_arms_cover_the_whole_experiment_whatever_the_range(client, message, api_key):
     make_experiment(message)
     bulk_arm(message, "B", exposed=3, converted=0, at=timezone.now() - timedelta(days=60))
+    count_events()
     recent = get(client, message.pk, api_key, **{"from": str(timezone.now().date())}).json()
     assert recent["views"] == 0  # the range's rollups
     assert {arm["key"]: arm["exposed"] for arm in recent["arms"]} == {"A": 0, "B": 3}
@@ -91,6 +100,7 @@ def test_arms_cover_the_whole_experiment_whatever_the_range(client, message, api
 
 def test_a_message_without_an_experiment_has_no_arms(client, message, api_key):
     arm_event(message, "v", arm="B", at=timezone.now())
+    count_events()
     body = get(client, message.pk, api_key).json()
     assert "arms" not in body and "lift" not in body
 

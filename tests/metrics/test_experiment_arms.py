@@ -1,4 +1,5 @@
-"""Per-arm numbers of an experiment from real events in the database."""
+"""Per-arm numbers of an experiment: events in the database, counted by the rollup job into
+the experiment tables, read back."""
 
 from datetime import timedelta
 
@@ -7,12 +8,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from campaigns.models import GoalCondition
-from metrics.experiment_arms import ArmNumbers, experiment_arms, first_exposures
+from metrics.experiment_arms import ArmNumbers, experiment_arms
 from metrics.experiment_report import configured_arms, experiment_report
-from metrics.models import SegmentMembership
+from metrics.experiment_rollup import arm_of
+from metrics.models import ExperimentExposure, MessageStatsVersion, SegmentMembership
 from tests.factories import EventFactory, SegmentFactory
 from tests.metrics.conftest import at
-from tests.metrics.experiment_helpers import arm_event, identify, make_experiment
+from tests.metrics.experiment_helpers import arm_event, count_events, identify, make_experiment
 
 CLICK = "clicked_content"
 DISMISS = "dismissed_content"
@@ -35,6 +37,7 @@ def test_arms_count_exposures_views_clicks_and_dismissals(message):
     arm_event(message, "h1", arm="holdout", at=at(3, 10))
     arm_event(message, "h2", arm="holdout", at=at(2, 12))
 
+    count_events()
     arms = experiment_arms(message=message, configured=("A", "B", "holdout"))
 
     assert [arm.key for arm in arms] == ["A", "B", "holdout"]
@@ -60,6 +63,7 @@ def test_untagged_and_foreign_events_are_not_counted(message, workspace):
                             payload={"properties": {"variant": "A"}})  # fmt: skip
     assert stranger.workspace_id != workspace.pk
 
+    count_events()
     arms = by_key(experiment_arms(message=message, configured=("A", "B")))
     assert arms["A"].exposed == arms["A"].views == 0
     assert arms["B"].exposed == 0
@@ -70,6 +74,7 @@ def test_a_visitor_stays_in_the_arm_of_their_first_exposure(message):
     make_experiment(message)
     arm_event(message, "v", arm="B", at=at(2, 10))
     arm_event(message, "v", arm="A", at=at(3, 10))  # moved by a weight change
+    count_events()
     arms = by_key(experiment_arms(message=message, configured=("A", "B")))
     assert (arms["B"].exposed, arms["A"].exposed) == (1, 0)
     assert (arms["B"].views, arms["A"].views) == (1, 1)  # views follow their own tag
@@ -92,6 +97,7 @@ def test_exposure_based_conversion_is_identified_within_the_window_after_first_e
     arm_event(message, "clicker", arm="B", at=at(2, 10))
     identify(workspace, "clicker", at=at(2, 11))
 
+    count_events()
     arms = by_key(experiment_arms(message=message, configured=("A", "B", "holdout")))
     assert {key: (arm.exposed, arm.converted) for key, arm in arms.items()} == {
         "A": (2, 1), "B": (2, 1), "holdout": (1, 1),
@@ -110,6 +116,7 @@ def test_the_goal_event_condition_applies_to_every_arm(message, workspace):
         if anonymous_id != "b2":
             EventFactory(workspace=workspace, name="Plan Chosen", user_id=profile.user_id,
                          anonymous_id="", timestamp=at(2, 12))  # fmt: skip
+    count_events()
     arms = by_key(experiment_arms(message=message, configured=("A", "B", "holdout")))
     assert (arms["B"].converted, arms["holdout"].converted, arms["A"].converted) == (1, 1, 0)
 
@@ -128,6 +135,7 @@ def test_the_goal_segment_condition_applies(message, workspace):
     )
     arm_event(message, "b2", arm="B", at=at(2, 10))
     identify(workspace, "b2", at=at(2, 11))  # never entered the segment
+    count_events()
     arms = by_key(experiment_arms(message=message, configured=("A", "B")))
     assert (arms["B"].exposed, arms["B"].converted) == (2, 1)
 
@@ -139,6 +147,7 @@ def test_arms_stop_counting_when_the_winner_was_chosen(message, owner):
     message.winner_key = "B"
     message.winner_chosen_at = at(3)
     message.save()
+    count_events()
     report = experiment_report(message=message)
     assert by_key(report.arms)["B"].exposed == 1
     assert report.frozen_at == at(3)
@@ -170,8 +179,10 @@ def test_the_report_is_cached_for_a_minute(message):
     make_experiment(message)
     arm_event(message, "v", arm="B", at=at(2))
     now = at(10, 10, 0)
+    count_events()
     first = experiment_arms(message=message, configured=("A", "B"), version="v1", now=now)
     arm_event(message, "w", arm="B", at=at(2))
+    count_events()  # same version passed below: the cached answer is the minute's
     with CaptureQueriesContext(connection) as queries:
         again = experiment_arms(
             message=message, configured=("A", "B"), version="v1", now=now + timedelta(seconds=30)
@@ -184,13 +195,50 @@ def test_the_report_is_cached_for_a_minute(message):
     assert by_key(later)["B"].exposed == 2
 
 
-def test_first_exposures_reduce_rows_the_same_way():
-    # The SQLite path's reduction, on the table the PostgreSQL query answers.
-    rows = [("v", "B", at(2, 10)), ("v", "A", at(3, 10)), ("w", "holdout", at(2, 9))]
-    exposed, candidates = first_exposures(
-        rows,
-        identified=lambda ids: [("v", 7, at(2, 11)), ("w", 8, at(20))],
-        window=timedelta(days=7),
-    )
-    assert exposed == {"B": 1, "holdout": 1}
-    assert [(c.arm, c.anonymous_id, c.profile_id) for c in candidates] == [("B", "v", 7)]
+@pytest.mark.parametrize(
+    ("action_type", "variant", "arm"),
+    [
+        ("viewed_content", "B", "B"),
+        ("clicked_content", "A", "A"),
+        ("dismissed_content", "D", "D"),
+        ("held_out", None, "holdout"),
+        ("held_out", "B", "holdout"),
+        ("viewed_content", None, None),
+        ("viewed_content", "b", None),
+        ("viewed_content", "E", None),
+        ("viewed_content", 2, None),
+    ],
+)
+def test_arm_of(action_type, variant, arm):
+    assert arm_of(action_type, variant) == arm
+
+
+def test_an_earlier_exposure_counted_later_replaces_the_first_one(message):
+    make_experiment(message, holdout_percent=10)
+    arm_event(message, "v", arm="B", at=at(3, 10))
+    count_events()
+    arm_event(message, "v", arm="holdout", at=at(2, 10))  # a late batch, from before
+    count_events()
+    exposure = ExperimentExposure.objects.get(message=message)
+    assert (exposure.arm, exposure.exposed_at) == ("holdout", at(2, 10))
+    arms = by_key(experiment_arms(message=message, configured=("A", "B", "holdout")))
+    assert (arms["holdout"].exposed, arms["B"].exposed, arms["B"].views) == (1, 0, 1)
+
+
+def test_each_event_is_counted_once_however_often_the_job_runs(message):
+    make_experiment(message, holdout_percent=10)
+    arm_event(message, "v", arm="B", at=at(2, 10))
+    arm_event(message, "h", arm="holdout", at=at(2, 10))
+    count_events()
+    arm_event(message, "h", arm="holdout", at=at(2, 11))  # reported again
+    count_events()
+    count_events()
+    arms = by_key(experiment_arms(message=message, configured=("A", "B", "holdout")))
+    assert (arms["B"].exposed, arms["B"].views, arms["holdout"].exposed) == (1, 1, 1)
+
+
+def test_new_experiment_rows_give_the_message_a_new_stats_version(message):
+    make_experiment(message, holdout_percent=10)
+    arm_event(message, "h", arm="holdout", at=at(2, 10))  # no view: no hourly rollup row
+    count_events()
+    assert MessageStatsVersion.objects.filter(message=message).exists()

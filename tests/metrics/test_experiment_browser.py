@@ -9,7 +9,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.factories import PASSWORD, AnonymousMessageFactory, MembershipFactory, UserFactory
-from tests.metrics.experiment_helpers import arm_event, bulk_arm, make_experiment
+from tests.metrics.experiment_helpers import arm_event, bulk_arm, count_events, make_experiment
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = os.environ.get("SCREENSHOT_DIR")
@@ -33,6 +33,7 @@ def test_the_experiment_reads_well_on_a_laptop_and_a_phone(
         arm_event(message, f"B-{n}", arm="B", at=when, action="clicked_content",
                   action_name="claim-discount")  # fmt: skip
 
+    count_events()
     page.set_viewport_size({"width": width, "height": height})
     page.goto(live_server.url + reverse("login"))
     page.fill("#id_username", "exp@acme.test")

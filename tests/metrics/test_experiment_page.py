@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.factories import AnonymousMessageFactory, WorkspaceFactory
-from tests.metrics.experiment_helpers import arm_event, bulk_arm, make_experiment
+from tests.metrics.experiment_helpers import arm_event, bulk_arm, count_events, make_experiment
 from tests.metrics.test_views import HX, url
 
 
@@ -28,6 +28,7 @@ def test_the_page_shows_arms_lift_guidance_and_both_definitions(owner_client, me
     bulk_arm(message, "B", exposed=1000, converted=120, at=when)
     arm_event(message, "A-1", arm="A", at=when, action="clicked_content", action_name="signup")
 
+    count_events()
     response = owner_client.get(url(message))
     assert response.status_code == 200
     html = response.content.decode()
@@ -48,6 +49,7 @@ def test_a_holdout_experiment_says_how_many_more_visitors_are_needed(owner_clien
     when = timezone.now() - timedelta(hours=3)
     bulk_arm(message, "A", exposed=300, converted=15, at=when)
     bulk_arm(message, "holdout", exposed=40, converted=1, at=when)
+    count_events()
     page = text(owner_client.get(url(message)).content.decode())
     assert re.search(
         r"Not enough data yet for A versus the holdout \(about [\d,]+ more exposed visitors "
@@ -60,6 +62,7 @@ def test_a_holdout_experiment_says_how_many_more_visitors_are_needed(owner_clien
 def test_the_experiment_is_in_the_htmx_panel(owner_client, message):
     make_experiment(message, variants=("B",))
     arm_event(message, "v", arm="B", at=timezone.now())
+    count_events()
     response = owner_client.get(url(message), **HX)
     assert response.status_code == 200
     assert b"data-experiment" in response.content
@@ -68,6 +71,7 @@ def test_the_experiment_is_in_the_htmx_panel(owner_client, message):
 
 def test_a_page_without_an_experiment_has_no_experiment_section(owner_client, message):
     arm_event(message, "v", arm="B", at=timezone.now())
+    count_events()
     html = owner_client.get(url(message)).content.decode()
     assert "data-experiment" not in html
 
@@ -79,6 +83,7 @@ def test_the_csv_has_one_row_per_arm_with_its_lift(owner_client, message):
     bulk_arm(message, "B", exposed=10, converted=0, at=when)
     bulk_arm(message, "holdout", exposed=5, converted=1, at=when)
     arm_event(message, "B-1", arm="B", at=when, action="clicked_content", action_name="pricing")
+    count_events()
     response = owner_client.get(csv_url(message))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
