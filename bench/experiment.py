@@ -7,8 +7,10 @@ In a dedicated database (default `anonmsg_experiment_bench`, dropped and created
 launched message with variants A and B and a 10 % holdout, --visitors exposed visitors over
 --days days (45 / 45 / 10 %), each with 1–4 tagged views (variants; 12 % click, 23 % dismiss)
 or 1–2 `held_out` reports (holdout), 5 % of them identified within a day; plus --noise events
-of other messages in the same table. Then it times metrics.experiment_arms (cold: the cache
-cleared before each run) and the cached experiment report, --repeat times each.
+of other messages in the same table. Then it runs the rollup job over all of it (which adds
+the tagged events to the experiment tables: events per second), and times the per-arm numbers
+read from those tables (cold: the cache cleared before each run) and the cached experiment
+report, --repeat times each.
 
 Needs PostgreSQL (BENCH_DATABASE_URL or DATABASE_URL gives the server).
 """
@@ -89,6 +91,8 @@ def main():
     url = database_url(args.database)
     os.environ["DATABASE_URL"] = url
     os.environ.pop("REDIS_URL", None)
+    # Keep every seeded hour: the rollup job leaves buckets older than retention alone.
+    os.environ["ANONMSG_RETENTION_DAYS"] = str(args.days + 5)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anonmsg.settings")
     prepare_database(url, fresh=True)
 
@@ -104,6 +108,7 @@ def main():
     from delivery.partitions import ensure_event_partitions
     from metrics.experiment_arms import _compute_arms
     from metrics.experiment_report import experiment_report
+    from metrics.rollups import roll_up
 
     call_command("migrate", verbosity=0)
     rng = random.Random(args.seed)
@@ -144,6 +149,12 @@ def main():
         cursor.execute("ANALYZE")
     print(f"seeded {count:,} events for {args.visitors:,} visitors in "
           f"{time.perf_counter() - seeded:.1f} s")  # fmt: skip
+
+    began = time.perf_counter()
+    run = roll_up(now=now + timedelta(minutes=1))
+    seconds = time.perf_counter() - began
+    print(f"rollup job: {run.events:,} events in {seconds:.1f} s "
+          f"({run.events / seconds:,.0f} events/s)")  # fmt: skip
 
     message = AnonymousMessage.objects.get(pk=message.pk)
     cold = []
