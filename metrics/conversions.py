@@ -16,6 +16,7 @@ from django.utils import timezone
 from campaigns.models import AnonymousMessage, GoalCondition
 from delivery.models import Event, Profile, Visitor
 from metrics.attribution import Goal, Trigger, attribute
+from metrics.experiment_rollup import record_identifications
 from metrics.message_events import TRIGGER_OF_ACTION
 from metrics.models import Conversion, SegmentMembership
 
@@ -27,6 +28,8 @@ RECONCILE_LOOKBACK = timedelta(days=31)
 def attribute_conversions(*, workspace_id: int, profile_ids: Iterable[int]) -> int:
     """Record the conversions these profiles have earned and not yet got; returns how many."""
     ids = sorted(set(profile_ids))
+    # Exposure-based conversions of experiments read the identification from the exposures.
+    record_identifications(workspace_id=workspace_id, profile_ids=ids)
     return sum(
         _attribute_chunk(workspace_id, ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)
     )

@@ -14,8 +14,9 @@ this module reads those tables.
   visitor was identified within the goal window after the first exposure, and the goal's
   condition (event, segment entered / left), if any, was met in that window: the goal rule of
   metrics/attribution.py with the first exposure as the trigger. Counted per exposed visitor,
-  the unit that was randomised. Read at request time (identification is not a message event):
-  the message's exposures joined to their identified visitors.
+  the unit that was randomised. The exposure rows carry the visitor's identification (copied
+  by the rollup job and by conversion attribution after identify), so only the few exposures
+  identified within the window are joined to their visitor (for the profile).
 
 The result is cached for a minute (EXPERIMENT_CACHE_SECONDS) under the message's stats version.
 """
@@ -132,10 +133,10 @@ def _compute_arms(*, message, configured, until) -> list[ArmNumbers]:
     candidates = [
         Candidate(arm=key, exposed_at=exposed_at, profile_id=profile_id, identified_at=at)
         for key, exposed_at, profile_id, at in exposures.filter(
-            visitor__identified_at__gte=F("exposed_at"),
-            visitor__identified_at__lte=F("exposed_at") + window,
+            identified_at__gte=F("exposed_at"),
+            identified_at__lte=F("exposed_at") + window,
             visitor__workspace_id=message.workspace_id,
-        ).values_list("arm", "exposed_at", "visitor__profile_id", "visitor__identified_at")
+        ).values_list("arm", "exposed_at", "visitor__profile_id", "identified_at")
     ]
     for key, count in _converted(message, candidates).items():
         arm(key).converted = count

@@ -11,9 +11,12 @@ Only events of the message's own workspace count, as in the rollups.
 from collections import defaultdict
 from datetime import UTC, datetime
 
+import orjson
 from django.db import connection
+from django.db.models import OuterRef, Subquery
 
 from campaigns.models import AnonymousMessage
+from delivery.models import Visitor
 from metrics.message_events import CLICKED, DISMISSED, HELD_OUT, VIEWED
 from metrics.models import ExperimentArmHour, ExperimentExposure
 
@@ -87,13 +90,45 @@ def _upsert_exposures(first: dict) -> None:
         (message_id, visitor_id, arm, at) for (message_id, visitor_id), (at, arm) in first.items()
     ]
     # The earliest exposure wins, whichever arrives first (late mobile batches, clock skew).
-    sql = (
-        f"INSERT INTO {table} (message_id, visitor_id, arm, exposed_at) VALUES (%s, %s, %s, %s) "
+    upsert = (
         "ON CONFLICT (message_id, visitor_id) DO UPDATE SET arm = excluded.arm, "
         f"exposed_at = excluded.exposed_at WHERE excluded.exposed_at < {table}.exposed_at"
     )
+    columns = f"INSERT INTO {table} (message_id, visitor_id, arm, exposed_at, identified_at)"
+    # A visitor identified before the job counted their exposure: copy it now.
+    identified = f"(SELECT identified_at FROM {Visitor._meta.db_table} WHERE id = %s)"
+    rows.sort()
     with connection.cursor() as cursor:
-        cursor.executemany(sql, sorted(rows))
+        if connection.vendor == "postgresql":
+            # One statement per chunk, its rows as one JSON text: a statement per row was 8×
+            # the rest of the job's time, and adapting Python arrays still 2×.
+            cursor.execute(
+                f"{columns} SELECT r.m, r.v, r.a, r.t, v.identified_at "
+                "FROM json_to_recordset(%s::json) AS r(m bigint, v bigint, a text, t timestamptz) "
+                f"LEFT JOIN {Visitor._meta.db_table} v ON v.id = r.v {upsert}",
+                [orjson.dumps([{"m": m, "v": v, "a": a, "t": t} for m, v, a, t in rows]).decode()],
+            )
+        else:
+            cursor.executemany(
+                f"{columns} VALUES (%s, %s, %s, %s, {identified}) {upsert}",
+                [(*row, row[1]) for row in rows],
+            )
+
+
+def record_identifications(*, workspace_id: int, profile_ids) -> int:
+    """Copy these profiles' visitors' identification onto their exposures (run with
+    conversion attribution, after identify). A visitor is identified once (merge_visitor never
+    changes it), so only exposures without one change. Returns how many did."""
+    visitors = Visitor.objects.filter(
+        workspace_id=workspace_id, profile_id__in=list(profile_ids), identified_at__isnull=False
+    )
+    return ExperimentExposure.objects.filter(
+        identified_at__isnull=True, visitor_id__in=visitors.values("pk")
+    ).update(
+        identified_at=Subquery(
+            Visitor.objects.filter(pk=OuterRef("visitor_id")).values("identified_at")[:1]
+        )
+    )
 
 
 def _add_counts(counts: dict) -> None:

@@ -203,10 +203,22 @@ class ExperimentExposure(models.Model):
     )
     arm = models.CharField(max_length=7)  # "A"–"D" | "holdout"
     exposed_at = models.DateTimeField()
+    # The visitor's identification, copied when the exposure is recorded and whenever the
+    # visitor is identified later (metrics/experiment_rollup.py), so that exposure-based
+    # conversions are counted without joining every exposure to its visitor.
+    identified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["message", "visitor"], name="one_exposure_per_visitor")
+        ]
+        indexes = [
+            models.Index(fields=["visitor"], name="exposure_visitor"),
+            models.Index(
+                fields=["message", "arm"],
+                name="exposure_identified",
+                condition=models.Q(identified_at__isnull=False),
+            ),
         ]
 
     def __str__(self):

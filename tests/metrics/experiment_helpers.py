@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from campaigns.models import MessageVariant
 from delivery.models import Event, Visitor
+from metrics.conversions import attribute_conversions
 from metrics.message_events import HELD_OUT, VIEWED
 from metrics.rollups import roll_up
 from tests.factories import MessageEventFactory, ProfileFactory
@@ -43,6 +44,8 @@ def identify(workspace, anonymous_id, *, at, profile=None):
     Visitor.objects.filter(workspace=workspace, anonymous_id=anonymous_id).update(
         profile=profile, identified_at=at
     )
+    # What the task enqueued after identify runs (metrics.tasks.attribute_profiles).
+    attribute_conversions(workspace_id=workspace.pk, profile_ids=[profile.pk])
     return profile
 
 

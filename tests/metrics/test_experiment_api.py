@@ -115,3 +115,21 @@ def test_the_openapi_example_and_schema_stay_valid():
     from openapi_spec_validator import validate
 
     validate(build_document())
+
+
+def test_identify_through_the_tracking_api_converts_an_exposure_already_counted(
+    client, workspace, message, api_key, sync_tasks, django_capture_on_commit_callbacks
+):
+    make_experiment(message, variants=("B",))
+    view(client, workspace, message, "b1", "B")
+    view(client, workspace, message, "b2", "B")
+    count_events()  # the exposures are recorded before anyone identifies
+    with django_capture_on_commit_callbacks(execute=True):  # the tasks it enqueues on commit
+        response = send(
+            client, "identify", {"anonymousId": "b1", "userId": "ann"},
+            write_key=workspace.write_key,
+        )  # fmt: skip
+    assert response.status_code == 200
+    body = get(client, message.pk, api_key).json()
+    b = next(arm for arm in body["arms"] if arm["key"] == "B")
+    assert (b["exposed"], b["converted"], b["conversionRate"]) == (2, 1, 0.5)
