@@ -39,10 +39,18 @@ def parse_args():
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--untagged",
+        action="store_true",
+        help="the same events without variant tags or held_out reports: the rollup job's "
+        "speed without experiments, for comparison",
+    )
     return parser.parse_args()
 
 
-def event_rows(rng, *, workspace_id, message_id, other_id, visitors, start, days, noise):
+def event_rows(
+    rng, *, workspace_id, message_id, other_id, visitors, start, days, noise, untagged=False
+):
     buffer = io.StringIO()
     serial = 0
     seconds = days * 86400
@@ -50,6 +58,9 @@ def event_rows(rng, *, workspace_id, message_id, other_id, visitors, start, days
     def row(anonymous_id, when, content_id, action_type, action_name="", variant=None):
         nonlocal serial
         serial += 1
+        if untagged:
+            action_type = "viewed_content" if action_type == "held_out" else action_type
+            variant = None
         extra = f', "actionName": "{action_name}"' if action_name else ""
         extra += f', "variant": "{variant}"' if variant else ""
         payload = (
@@ -128,7 +139,7 @@ def main():
     ensure_event_partitions(now=start, ahead=args.days + 1)
     text, count = event_rows(
         rng, workspace_id=workspace.pk, message_id=message.pk, other_id=other.pk,
-        visitors=visitors, start=start, days=args.days, noise=args.noise,
+        visitors=visitors, start=start, days=args.days, noise=args.noise, untagged=args.untagged,
     )  # fmt: skip
     seeded = time.perf_counter()
     with connection.cursor() as cursor:

@@ -111,3 +111,17 @@ def test_another_workspaces_experiment_csv_is_404(owner_client):
 def test_outsiders_get_404_for_the_csv(outsider_client, message):
     make_experiment(message)
     assert outsider_client.get(csv_url(message)).status_code == 404
+
+
+def test_a_repeated_experiment_page_reads_no_experiment_table(
+    owner_client, message, django_assert_max_num_queries
+):
+    make_experiment(message, variants=("B",), holdout_percent=10)
+    bulk_arm(message, "B", exposed=30, converted=3, at=timezone.now() - timedelta(hours=2))
+    count_events()
+    owner_client.get(url(message))
+    # As a page without an experiment (test_views: at most 9), plus its variant keys; the arms
+    # come from the cache.
+    with django_assert_max_num_queries(10) as queries:
+        owner_client.get(url(message))
+    assert not [q for q in queries.captured_queries if "metrics_experiment" in q["sql"]]
