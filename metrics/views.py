@@ -4,7 +4,7 @@ import csv
 
 from django import forms
 from django.conf import settings
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -306,7 +306,7 @@ def message_metrics_csv(request, message_id):
 @workspace_required
 @anonymous_messages_required
 def experiment_arms_csv(request, message_id):
-    """One row per arm of the message's experiment (404 when it has none)."""
+    """One row per arm of the message's experiment (only the header when it has none)."""
     message = get_for_workspace(
         with_variants_flag(AnonymousMessage.objects.select_related("stats_version")),
         request.workspace,
@@ -314,7 +314,7 @@ def experiment_arms_csv(request, message_id):
     )
     experiment = experiment_report(message=message, version=stats_version(message))
     if experiment is None:
-        raise Http404("This message has no experiment.")
+        experiment = ExperimentReport(arms=[], comparisons=[], frozen_at=None)
     lift_of = {comparison.key: comparison for comparison in experiment.comparisons}
     actions = sorted({name for arm in experiment.arms for name in arm.clicks_by_action})
     response = HttpResponse(content_type="text/csv; charset=utf-8")

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from anonmsg import invitations
 from campaigns import wizard
-from campaigns.models import MessageVariant
 from metrics.rollups import roll_up
 from tests.factories import (
     AnonymousMessageFactory,
@@ -71,10 +70,6 @@ def workspace_objects(transactional_db):
     for n in range(3):
         MessageEventFactory(message=message, anonymous_id=f"visitor-{n}")
     MessageEventFactory(message=message, click=True, action_name="claim-the-annual-discount")
-    # In an experiment, so that its metrics page shows the per-arm table and lift chart.
-    MessageVariant.objects.create(message=message, key="B", weight=50, content_html="<p>B</p>")
-    message.holdout_percent = 10
-    message.save(update_fields=["holdout_percent"])
     roll_up(now=timezone.now())
     member = MembershipFactory(workspace=workspace, user=UserFactory(username="bo@acme.test"))
     invitation = invitations.invite(

@@ -97,8 +97,13 @@ def test_the_csv_has_one_row_per_arm_with_its_lift(owner_client, message):
     assert (holdout["lift_versus"], holdout["lift_estimate"], holdout["decision"]) == ("", "", "")
 
 
-def test_the_csv_of_a_message_without_an_experiment_is_404(owner_client, message):
-    assert owner_client.get(csv_url(message)).status_code == 404
+def test_the_csv_of_a_message_without_an_experiment_has_only_its_header(owner_client, message):
+    response = owner_client.get(csv_url(message))
+    assert response.status_code == 200
+    assert response.content.decode().splitlines() == [
+        "arm,exposed,views,clicks,dismissals,converted,conversion_rate,lift_versus,"
+        "lift_estimate,lift_low_95,lift_high_95,decision"
+    ]
 
 
 def test_another_workspaces_experiment_csv_is_404(owner_client):
