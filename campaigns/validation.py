@@ -247,6 +247,89 @@ def check_audience(raw) -> list[Problem]:
     return []
 
 
+MAX_VARIANTS = 4
+VARIANT_KEYS = ("A", "B", "C", "D")
+MAX_HOLDOUT_PERCENT = 50
+
+
+def _experiment_problem(code: str, text: str, *, api_path: str, form_field: str | None):
+    return Problem(
+        code=code,
+        step="content",
+        field="variants",
+        form_field=form_field,
+        api_path=api_path,
+        api=text,
+        form=text,
+        admin=text,
+        launch=f"Experiment: {text}",
+    )
+
+
+def check_experiment(*, weights: list[tuple[str, object]], holdout_percent) -> list[Problem]:
+    """The split of an experiment: `weights` is [(key, weight)] in order, A first.
+
+    The wizard names its fields `variant_<key>_weight` and `holdout_percent`; the App API's
+    paths are `experiment.variants[i].weight` and `experiment.holdoutPercent`. Each variant's
+    content is checked like the message's (`check_content`)."""
+    problems = []
+    keys = [key for key, _ in weights]
+    if not 1 <= len(keys) <= MAX_VARIANTS:
+        problems.append(
+            _experiment_problem(
+                "too_many_variants",
+                f"An experiment has 1 to {MAX_VARIANTS} variants (A to D).",
+                api_path="experiment.variants",
+                form_field=None,
+            )
+        )
+    elif keys != list(VARIANT_KEYS[: len(keys)]):
+        problems.append(
+            _experiment_problem(
+                "variant_keys",
+                "Variants are named A, B, C, D in this order, each once.",
+                api_path="experiment.variants",
+                form_field=None,
+            )
+        )
+    total = 0
+    for index, (key, weight) in enumerate(weights):
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
+            problems.append(
+                _experiment_problem(
+                    "weight_invalid",
+                    f"Variant {key}'s weight must be a whole number from 0 to 100.",
+                    api_path=f"experiment.variants[{index}].weight",
+                    form_field=f"variant_{key}_weight",
+                )
+            )
+            continue
+        total += weight
+    if not problems and total != 100:
+        problems.append(
+            _experiment_problem(
+                "weights_sum",
+                f"The variants' weights must add up to 100 (they add up to {total}).",
+                api_path="experiment.variants",
+                form_field=f"variant_{keys[-1]}_weight" if keys else None,
+            )
+        )
+    if (
+        isinstance(holdout_percent, bool)
+        or not isinstance(holdout_percent, int)
+        or not 0 <= holdout_percent <= MAX_HOLDOUT_PERCENT
+    ):
+        problems.append(
+            _experiment_problem(
+                "holdout_invalid",
+                f"The holdout must be a whole number of percent from 0 to {MAX_HOLDOUT_PERCENT}.",
+                api_path="experiment.holdoutPercent",
+                form_field="holdout_percent",
+            )
+        )
+    return problems
+
+
 def check_content(html: str) -> list[Problem]:
     try:
         content.validate_html(html)

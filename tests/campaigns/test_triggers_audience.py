@@ -189,3 +189,24 @@ def test_too_many_conditions():
     raw = [{"attribute": "sessions", "operator": "gte", "value": 1}] * 11
     with pytest.raises(audience.AudienceError):
         audience.normalise_audience(raw)
+
+
+@pytest.mark.parametrize(
+    ("weights", "holdout", "codes"),
+    [
+        ([("A", 100)], 0, []),
+        ([("A", 50), ("B", 50)], 10, []),
+        ([("A", 25), ("B", 25), ("C", 25), ("D", 25)], 50, []),
+        ([("A", 50), ("B", 40)], 0, ["weights_sum"]),
+        ([("A", 50), ("C", 50)], 0, ["variant_keys"]),
+        ([("A", 20)] * 5, 0, ["too_many_variants"]),
+        ([("A", 50), ("B", "fifty")], 0, ["weight_invalid"]),
+        ([("A", 50), ("B", 50)], 51, ["holdout_invalid"]),
+        ([("A", 50), ("B", 50)], -1, ["holdout_invalid"]),
+    ],
+)
+def test_experiment_split(weights, holdout, codes):
+    from campaigns import validation
+
+    problems = validation.check_experiment(weights=weights, holdout_percent=holdout)
+    assert [problem.code for problem in problems] == codes
