@@ -11,7 +11,12 @@ from metrics.charts import (
     tick_values,
     time_axis,
 )
-from metrics.templatetags.metrics_format import bar_chart_svg, percent, time_axis_svg
+from metrics.templatetags.metrics_format import (
+    bar_chart_svg,
+    lift_chart_svg,
+    percent,
+    time_axis_svg,
+)
 
 
 @pytest.mark.parametrize(
@@ -212,3 +217,18 @@ def test_lift_step(span, step):
 )
 def test_lift_label(value, text):
     assert lift_label(value) == text
+
+
+def test_the_lift_chart_svg_draws_each_interval_and_escapes_labels():
+    chart = lift_chart(
+        [
+            ("B", "B <vs> A", 0.2, 0.05, 0.4, "winner"),
+            ("C", "C vs A", -0.1, -0.3, 0.15, "inconclusive"),
+        ]
+    )
+    html = str(lift_chart_svg(chart))
+    assert html.count('class="lift-interval"') == 2
+    assert 'class="lift-row lift-winner" data-lift="B"' in html
+    assert "B &lt;vs&gt; A" in html and "<vs>" not in html
+    assert f'x1="{chart.zero}"' in html  # the "no lift" line
+    assert html.count("<text") == len(chart.ticks)
