@@ -181,3 +181,89 @@ def funnel(*, views: int, unique_viewers: int, clicks: int, conversions: int) ->
             )
         )
     return result
+
+
+# --- Lift of an experiment's variants: intervals on one relative-lift axis -----------------
+
+# The axis never extends beyond these (a lift below −100 % is impossible; beyond +300 % the
+# interval is drawn cut off, with an arrow).
+LIFT_FLOOR = -1.0
+LIFT_CEILING = 3.0
+LIFT_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class LiftRow:
+    key: str
+    label: str  # e.g. "B vs holdout"
+    decision: str  # "winner" | "loser" | "inconclusive"
+    estimate: float  # x of each, in plot units
+    low: float
+    high: float
+    cut_low: bool  # the interval goes on beyond the axis
+    cut_high: bool
+    y: float  # the row's centre
+
+
+@dataclass(frozen=True)
+class LiftChart:
+    width: int
+    height: int
+    zero: float  # x of "no lift"
+    rows: list[LiftRow]
+    ticks: list[AxisLabel]  # x as a share of the width, label "+10 %"
+
+
+def lift_step(span: float) -> float:
+    """A tick step giving about 4–8 ticks over `span` (a share: 0.4 = 40 points)."""
+    for step in LIFT_STEPS:
+        if span / step <= 8:
+            return step
+    return LIFT_STEPS[-1]
+
+
+def lift_chart(intervals, *, width: int = 720, row_height: int = 30) -> LiftChart:
+    """`intervals`: (key, label, estimate, low, high, decision) with relative lifts (0.12 =
+    +12 %); rows without an estimate are left out. The axis covers every interval (within
+    −100 % … +300 %) and at least ±10 %, in whole steps, with 0 always on it."""
+    rows_in = [row for row in intervals if row[2] is not None]
+    lowest = min([-0.1, *(max(low, LIFT_FLOOR) for _, _, _, low, _, _ in rows_in)])
+    highest = max([0.1, *(min(high, LIFT_CEILING) for _, _, _, _, high, _ in rows_in)])
+    step = lift_step(highest - lowest)
+    start = max(floor(lowest / step + 1e-9) * step, LIFT_FLOOR)
+    end = min(-floor(-highest / step + 1e-9) * step, LIFT_CEILING)
+    span = end - start
+
+    def x(value: float) -> float:
+        return round((min(max(value, start), end) - start) / span * width, 2)
+
+    rows = [
+        LiftRow(
+            key=key,
+            label=label,
+            decision=decision,
+            estimate=x(estimate),
+            low=x(low),
+            high=x(high),
+            cut_low=low < start,
+            cut_high=high > end,
+            y=row_height * index + row_height / 2,
+        )
+        for index, (key, label, estimate, low, high, decision) in enumerate(rows_in)
+    ]
+    count = round(span / step)
+    ticks = [
+        AxisLabel(percent=round(index * 100 / count, 3), label=lift_label(start + index * step))
+        for index in range(count + 1)
+    ]
+    return LiftChart(
+        width=width, height=row_height * max(len(rows), 1), zero=x(0.0), rows=rows, ticks=ticks
+    )
+
+
+def lift_label(value: float) -> str:
+    """0.1 → "+10%", −0.05 → "−5%", 0 → "0"."""
+    points = round(value * 100)
+    if points == 0:
+        return "0"
+    return f"{'+' if points > 0 else '−'}{abs(points)}%"

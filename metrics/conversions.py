@@ -16,6 +16,7 @@ from django.utils import timezone
 from campaigns.models import AnonymousMessage, GoalCondition
 from delivery.models import Event, Profile, Visitor
 from metrics.attribution import Goal, Trigger, attribute
+from metrics.experiment_rollup import record_identifications
 from metrics.message_events import TRIGGER_OF_ACTION
 from metrics.models import Conversion, SegmentMembership
 
@@ -27,6 +28,8 @@ RECONCILE_LOOKBACK = timedelta(days=31)
 def attribute_conversions(*, workspace_id: int, profile_ids: Iterable[int]) -> int:
     """Record the conversions these profiles have earned and not yet got; returns how many."""
     ids = sorted(set(profile_ids))
+    # Exposure-based conversions of experiments read the identification from the exposures.
+    record_identifications(workspace_id=workspace_id, profile_ids=ids)
     return sum(
         _attribute_chunk(workspace_id, ids[i : i + CHUNK]) for i in range(0, len(ids), CHUNK)
     )
@@ -124,7 +127,7 @@ def _attribute_chunk(workspace_id: int, profile_ids: list[int]) -> int:
     if not pending:
         return 0
 
-    condition_times = _condition_times(
+    times = condition_times(
         workspace_id=workspace_id,
         messages=[messages[message_id] for message_id in {m for m, _ in pending}],
         profile_ids=sorted({profile_id for _, profile_id in pending}),
@@ -142,7 +145,7 @@ def _attribute_chunk(workspace_id: int, profile_ids: list[int]) -> int:
             goal=goal,
             triggers=triggers[message_id, profile_id],
             identified_at=identified_at,
-            condition_times=condition_times.get((_condition_key(message), profile_id), ()),
+            condition_times=times.get((condition_key(message), profile_id), ()),
         )
         if result is None:
             continue
@@ -165,7 +168,7 @@ def _attribute_chunk(workspace_id: int, profile_ids: list[int]) -> int:
     return len(conversions)
 
 
-def _condition_key(message: dict):
+def condition_key(message: dict):
     condition = message["goal_condition"]
     if condition == GoalCondition.EVENT:
         return (condition, message["goal_event"])
@@ -174,12 +177,12 @@ def _condition_key(message: dict):
     return None
 
 
-def _condition_times(
+def condition_times(
     *, workspace_id: int, messages: list[dict], profile_ids: list[int], visitors: list[tuple]
 ) -> dict:
     """{((condition, event name | segment id), profile_id): [times the condition was met]}."""
     times = defaultdict(list)
-    keys = {_condition_key(m) for m in messages} - {None}
+    keys = {condition_key(m) for m in messages} - {None}
     event_names = {name for condition, name in keys if condition == GoalCondition.EVENT and name}
     segment_ids = {sid for condition, sid in keys if condition != GoalCondition.EVENT and sid}
 

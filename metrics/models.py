@@ -9,7 +9,7 @@ from django.db import models
 from anonmsg.commit_order import CurrentTransactionId
 from anonmsg.models import Workspace
 from campaigns.models import AnonymousMessage, GoalTrigger, Segment
-from delivery.models import Profile
+from delivery.models import Profile, Visitor
 
 
 class SegmentMembershipQuerySet(models.QuerySet):
@@ -189,3 +189,59 @@ class MessageStatsVersion(models.Model):
 
     def __str__(self):
         return f"{self.message_id}: {self.token}"
+
+
+class ExperimentExposure(models.Model):
+    """A visitor's first exposure to a message's experiment: the first view tagged with a
+    variant, or the first `held_out` report (arm "holdout"). Filled by the rollup job
+    (metrics/experiment_rollup.py); exposure-based conversion joins it to the visitor."""
+
+    message = models.ForeignKey(AnonymousMessage, on_delete=models.CASCADE, related_name="+")
+    # Not enforced: retention deletes never-identified visitors, their exposure stays counted.
+    visitor = models.ForeignKey(
+        Visitor, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    arm = models.CharField(max_length=7)  # "A"–"D" | "holdout"
+    exposed_at = models.DateTimeField()
+    # The visitor's identification, copied when the exposure is recorded and whenever the
+    # visitor is identified later (metrics/experiment_rollup.py), so that exposure-based
+    # conversions are counted without joining every exposure to its visitor.
+    identified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "visitor"], name="one_exposure_per_visitor")
+        ]
+        indexes = [
+            models.Index(fields=["visitor"], name="exposure_visitor"),
+            models.Index(
+                fields=["message", "arm"],
+                name="exposure_identified",
+                condition=models.Q(identified_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.visitor_id} in {self.arm} of {self.message_id}"
+
+
+class ExperimentArmHour(models.Model):
+    """Views, clicks and dismissals tagged with one arm of a message's experiment during one
+    UTC hour (added to by the rollup job, like MessageHourlyStats)."""
+
+    message = models.ForeignKey(AnonymousMessage, on_delete=models.CASCADE, related_name="+")
+    arm = models.CharField(max_length=7)
+    hour = models.DateTimeField(help_text="Start of the UTC hour.")
+    views = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+    clicks_by_action = models.JSONField(default=dict, blank=True)
+    dismissals = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["message", "arm", "hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "arm", "hour"], name="one_arm_row_per_hour")
+        ]
+
+    def __str__(self):
+        return f"{self.message_id} {self.arm} @ {self.hour:%Y-%m-%d %H:00}"

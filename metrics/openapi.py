@@ -45,6 +45,22 @@ SCHEMAS = {
                 "minimum": 0,
                 "description": "conversions ÷ uniqueViewers, rounded to 4 decimals (0 if none).",
             },
+            "arms": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/ExperimentArm"},
+                "description": (
+                    "Only for a message in an experiment: each arm (A–D, holdout) over the "
+                    "whole experiment, whatever the range (until a winner was chosen)."
+                ),
+            },
+            "lift": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/ExperimentLift"},
+                "description": (
+                    "Only for a message in an experiment: each variant over the holdout, or "
+                    "(without a holdout) each of B–D over A."
+                ),
+            },
         },
         "required": [
             "views",
@@ -55,7 +71,65 @@ SCHEMAS = {
             "conversionRate",
         ],
         "additionalProperties": False,
-    }  # fmt: skip
+    },  # fmt: skip
+    "ExperimentArm": {
+        "type": "object",
+        "properties": {
+            "key": {"type": "string", "enum": ["A", "B", "C", "D", "holdout"]},
+            "exposed": {
+                **_COUNT,
+                "description": (
+                    "Distinct visitors exposed: a variant's first view, or the holdout's "
+                    "`held_out` report (once per visitor). A visitor stays in the arm of their "
+                    "first exposure."
+                ),
+            },
+            "views": {**_COUNT, "description": "Views tagged with this variant."},
+            "clicks": {**_COUNT, "description": "Clicks tagged with this variant."},
+            "converted": {
+                **_COUNT,
+                "description": (
+                    "Exposure-based conversions: exposed visitors identified within the goal "
+                    "window after their first exposure (and meeting the goal's condition, if "
+                    "any, in that window). The same rule for every arm."
+                ),
+            },
+            "conversionRate": {
+                "type": "number",
+                "minimum": 0,
+                "maximum": 1,
+                "description": "converted ÷ exposed, rounded to 4 decimals (0 if none).",
+            },
+        },
+        "required": ["key", "exposed", "views", "clicks", "converted", "conversionRate"],
+        "additionalProperties": False,
+    },
+    "ExperimentLift": {
+        "type": "object",
+        "description": (
+            "Relative lift of the conversion rate of `key` over `versus` (0.12 = +12 %), "
+            "with a 95 % confidence interval that stays valid however often it is looked at "
+            "(mixture sequential probability ratio test, Johari et al. 2022; docs/metrics.md). "
+            "Null while an arm has no exposed visitor."
+        ),
+        "properties": {
+            "key": {"type": "string", "enum": ["A", "B", "C", "D"]},
+            "versus": {"type": "string", "enum": ["holdout", "A"]},
+            "estimate": {"type": ["number", "null"], "minimum": -1},
+            "low": {"type": ["number", "null"], "minimum": -1},
+            "high": {"type": ["number", "null"], "minimum": -1},
+            "decision": {
+                "type": "string",
+                "enum": ["winner", "loser", "inconclusive"],
+                "description": (
+                    "winner: the interval is above 0; loser: below 0; else inconclusive "
+                    "(also before 100 exposed visitors per arm and 10 conversions)."
+                ),
+            },
+        },
+        "required": ["key", "versus", "estimate", "low", "high", "decision"],
+        "additionalProperties": False,
+    },
 }
 
 # What a bound looks like (the parser also takes a few other ISO-8601 spellings); empty: the

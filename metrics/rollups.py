@@ -32,7 +32,8 @@ from pyroaring import BitMap64
 from campaigns.models import AnonymousMessage
 from delivery.models import Event, Visitor
 from metrics import new_rows, viewer_sets
-from metrics.message_events import CLICKED, DISMISSED, VIEWED
+from metrics.experiment_rollup import add_to_experiments
+from metrics.message_events import CLICKED, DISMISSED, HELD_OUT, VIEWED
 from metrics.models import (
     Conversion,
     MessageHourlyStats,
@@ -56,9 +57,14 @@ EVENTS = new_rows.Source(
     hour_column="timestamp",
     # Viewers are visitor ids (dense integers: compact roaring bitmaps). The tracking API
     # creates a visitor for every anonymous id it records, in the same transaction.
-    select="e.workspace_id, e.content_id, e.action_type, e.action_name, v.id",
+    # The time and `properties.variant` feed the experiment tables (experiment_rollup.py),
+    # which also need the visitor of a `held_out` report.
+    select=(
+        "e.workspace_id, e.content_id, e.action_type, e.action_name, v.id, e.timestamp, "
+        "e.payload -> 'properties' ->> 'variant'"
+    ),
     joins=(
-        f"LEFT JOIN {Visitor._meta.db_table} v ON e.action_type = '{VIEWED}' "
+        f"LEFT JOIN {Visitor._meta.db_table} v ON e.action_type IN ('{VIEWED}', '{HELD_OUT}') "
         "AND e.anonymous_id <> '' AND v.workspace_id = e.workspace_id "
         "AND v.anonymous_id = e.anonymous_id"
     ),
@@ -125,6 +131,7 @@ def _count_chunk(state, run, *, sources, now, chunk) -> list:
     run.events += len(events)
     run.conversions += len(conversions)
     written, skipped = add_to_buckets(events, conversions, horizon=retention_horizon(now))
+    bump_versions(add_to_experiments(events))
     run.buckets_written += written
     run.skipped_old_buckets += skipped
     return left
@@ -148,6 +155,8 @@ def _count_legacy(state, run, *, now) -> None:
             rows, finished = new_rows.read_new_rows(state, source, chunk=CHUNK)
             if source is EVENTS:
                 run.events += len(rows)
+                # New tables: nothing in them was counted by the previous job.
+                bump_versions(add_to_experiments(rows))
                 touched |= {(row[2], _hour(row[0])) for row in rows}
             else:
                 run.conversions += len(rows)
@@ -192,7 +201,7 @@ def add_to_buckets(events: list[tuple], conversions: list[tuple], *, horizon) ->
     first_hour = int(horizon.timestamp()) // 3600
     by_number = defaultdict(_empty_delta)  # (message id, hour number) -> delta
     skipped = set()
-    for hour, workspace_id, message_id, action_type, action_name, visitor_id in events:
+    for hour, workspace_id, message_id, action_type, action_name, visitor_id, *_ in events:
         # A message's events are only those of its own workspace.
         if workspace_of.get(message_id) != workspace_id or action_type not in COUNTED_ACTIONS:
             continue

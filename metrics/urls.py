@@ -13,4 +13,9 @@ urlpatterns = [
         views.message_metrics_csv,
         name="message-metrics-csv",
     ),
+    path(
+        "anonymous/<int:message_id>/experiment-arms.csv",
+        views.experiment_arms_csv,
+        name="experiment-arms-csv",
+    ),
 ]

@@ -12,7 +12,9 @@ from anonmsg.htmx import render_page, vary_on_htmx, wants_partial
 from anonmsg.plans import anonymous_messages_required
 from anonmsg.tenancy import get_for_workspace, workspace_required
 from campaigns.models import AnonymousMessage
-from metrics.charts import bar_chart, funnel, time_axis
+from metrics.charts import bar_chart, funnel, lift_chart, time_axis
+from metrics.experiment_report import ExperimentReport, experiment_report, with_variants_flag
+from metrics.experiment_stats import LOSER, WINNER, signed_percent
 from metrics.freshness import freshness
 from metrics.guidance import advise
 from metrics.models import RollupState
@@ -85,6 +87,67 @@ def _goal_text(message: AnonymousMessage) -> str:
     return text
 
 
+def _exposure_goal_text(message: AnonymousMessage) -> str:
+    """The exposure-based conversion rule, in the words of the goal's."""
+    return _goal_text(message).replace(
+        "clicking it" if message.goal_trigger == "click" else "seeing it",
+        "their first exposure (a variant's first view, or being held out)",
+    )
+
+
+GUIDANCE_LEVEL = {WINNER: "success", LOSER: "warning"}
+
+
+def _experiment_context(message: AnonymousMessage, experiment: ExperimentReport) -> dict:
+    """The per-arm table, the lift chart and the guidance lines of the page."""
+    lift_of = {comparison.key: comparison for comparison in experiment.comparisons}
+    controls = {comparison.versus for comparison in experiment.comparisons}
+    rows = []
+    for arm in experiment.arms:
+        comparison = lift_of.get(arm.key)
+        lift = None
+        if comparison is not None and comparison.lift.estimate is not None:
+            lift = {
+                "versus": comparison.versus_label,
+                "estimate": signed_percent(comparison.lift.estimate),
+                "low": signed_percent(comparison.lift.low),
+                "high": signed_percent(comparison.lift.high),
+                "decision": comparison.lift.decision,
+            }
+        rows.append({"arm": arm, "lift": lift, "is_control": arm.key in controls})
+    actions = sorted({name for arm in experiment.arms for name in arm.clicks_by_action})
+    chart = lift_chart(
+        [
+            (
+                comparison.key,
+                f"{comparison.key} vs {comparison.versus}",
+                comparison.lift.estimate,
+                comparison.lift.low,
+                comparison.lift.high,
+                comparison.lift.decision,
+            )
+            for comparison in experiment.comparisons
+        ]
+    )
+    return {
+        "report": experiment,
+        "rows": rows,
+        "actions": [
+            {"name": name, "counts": [arm.clicks_by_action.get(name, 0) for arm in experiment.arms]}
+            for name in actions
+        ],
+        "chart": chart,
+        "guidance": [
+            (GUIDANCE_LEVEL.get(comparison.lift.decision, "info"), text)
+            for comparison, text in experiment.guidance
+        ],
+        "conversion_definition": (
+            f"Exposed visitors {_exposure_goal_text(message)}. The same rule for every arm, "
+            "holdout included; converted ÷ exposed."
+        ),
+    }
+
+
 def labelled_actions(report_actions, content_actions) -> list[dict]:
     """The clicks per action with the button's label from the message's current content
     (None for an action no longer in it, e.g. renamed since)."""
@@ -121,7 +184,9 @@ def _freshness():
 @vary_on_htmx
 def message_metrics(request, message_id):
     message = get_for_workspace(
-        AnonymousMessage.objects.select_related("goal_segment", "stats_version"),
+        with_variants_flag(
+            AnonymousMessage.objects.select_related("goal_segment", "stats_version")
+        ),
         request.workspace,
         pk=message_id,
     )
@@ -179,6 +244,9 @@ def message_metrics(request, message_id):
         "poll_seconds": poll_seconds(),
         "export_query": _without(request.GET, "fingerprint", "counted"),
     }
+    experiment = experiment_report(message=message, version=stats_version(message))
+    if experiment is not None:
+        context["experiment"] = _experiment_context(message, experiment)
     return render_page(request, "metrics/message_metrics.html", context, partial="metrics-panel")
 
 
@@ -232,3 +300,51 @@ def message_metrics_csv(request, message_id):
             ]
         )
     return response
+
+
+@require_GET
+@workspace_required
+@anonymous_messages_required
+def experiment_arms_csv(request, message_id):
+    """One row per arm of the message's experiment (only the header when it has none)."""
+    message = get_for_workspace(
+        with_variants_flag(AnonymousMessage.objects.select_related("stats_version")),
+        request.workspace,
+        pk=message_id,
+    )
+    experiment = experiment_report(message=message, version=stats_version(message))
+    if experiment is None:
+        experiment = ExperimentReport(arms=[], comparisons=[], frozen_at=None)
+    lift_of = {comparison.key: comparison for comparison in experiment.comparisons}
+    actions = sorted({name for arm in experiment.arms for name in arm.clicks_by_action})
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"message-{message.pk}-experiment-arms-{timezone.now():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "arm", "exposed", "views", "clicks", "dismissals", "converted", "conversion_rate",
+            "lift_versus", "lift_estimate", "lift_low_95", "lift_high_95", "decision",
+            *[f"clicks: {name}" for name in actions],
+        ]
+    )  # fmt: skip
+    for arm in experiment.arms:
+        comparison = lift_of.get(arm.key)
+        lift = comparison.lift if comparison is not None else None
+        writer.writerow(
+            [
+                arm.key, arm.exposed, arm.views, arm.clicks, arm.dismissals, arm.converted,
+                f"{arm.conversion_rate:.4f}",
+                comparison.versus if comparison else "",
+                *(_csv_number(value) for value in (
+                    (lift.estimate, lift.low, lift.high) if lift else (None, None, None)
+                )),
+                lift.decision if lift else "",
+                *[arm.clicks_by_action.get(name, 0) for name in actions],
+            ]
+        )  # fmt: skip
+    return response
+
+
+def _csv_number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"

@@ -98,3 +98,55 @@ def time_axis_svg(axis):
         '<span class="metrics-y"></span><svg class="metrics-x" height="18">{}</svg></div>',
         labels,
     )
+
+
+@register.simple_tag
+def lift_chart_svg(chart):
+    """A metrics.charts.LiftChart: each comparison's 95 % interval as a bar, its estimate as a
+    tick, "no lift" as a solid line, on a relative-lift axis drawn under it. Row labels and axis
+    labels stay outside the stretched plot (readable on a phone)."""
+    height = chart.height
+    guides = "".join(
+        f'<line class="metrics-guide" x1="{x}" x2="{x}" y1="0" y2="{height}"></line>'
+        for x in (round(tick.percent * chart.width / 100, 2) for tick in chart.ticks)
+    )
+    rows = []
+    for row in chart.rows:
+        y = row.y
+        rows.append(
+            f'<g class="lift-row lift-{escape(row.decision)}" data-lift="{escape(row.key)}">'
+            f"<title>{escape(row.label)}</title>"
+            f'<line class="lift-interval" x1="{row.low}" x2="{row.high}" y1="{y}" y2="{y}">'
+            "</line>"
+            f'<line class="lift-estimate" x1="{row.estimate}" x2="{row.estimate}" '
+            f'y1="{y - 9}" y2="{y + 9}"></line>'
+            + (
+                f'<line class="lift-cut" x1="{row.high}" x2="{row.high}" y1="{y - 6}" '
+                f'y2="{y + 6}"></line>'
+                if row.cut_high
+                else ""
+            )
+            + (
+                f'<line class="lift-cut" x1="{row.low}" x2="{row.low}" y1="{y - 6}" '
+                f'y2="{y + 6}"></line>'
+                if row.cut_low
+                else ""
+            )
+            + "</g>"
+        )
+    labels = "".join(f'<span class="lift-label">{escape(row.label)}</span>' for row in chart.rows)
+    ticks = "".join(
+        f'<text class="metrics-axis{" metrics-axis-minor" if index % 2 else ""}" '
+        f'x="{tick.percent}%" y="12" text-anchor="middle">{escape(tick.label)}</text>'
+        for index, tick in enumerate(chart.ticks)
+    )
+    return mark_safe(  # noqa: S308 (numbers, and text escaped above)
+        '<div class="lift-plot">'
+        f'<div class="lift-labels" aria-hidden="true">{labels}</div>'
+        f'<svg class="lift-svg" viewBox="0 0 {chart.width} {height}" height="{height}" '
+        'preserveAspectRatio="none" role="img" aria-label="Lift of each variant with its 95 % '
+        f'interval">{guides}<line class="lift-zero" x1="{chart.zero}" x2="{chart.zero}" y1="0" '
+        f'y2="{height}"></line>{"".join(rows)}</svg></div>'
+        '<div class="lift-plot lift-axis" aria-hidden="true"><span class="lift-labels"></span>'
+        f'<svg class="metrics-x" height="18">{ticks}</svg></div>'
+    )

@@ -1,7 +1,22 @@
 import pytest
 
-from metrics.charts import bar_chart, funnel, nice_ceiling, short_number, tick_values, time_axis
-from metrics.templatetags.metrics_format import bar_chart_svg, percent, time_axis_svg
+from metrics.charts import (
+    bar_chart,
+    funnel,
+    lift_chart,
+    lift_label,
+    lift_step,
+    nice_ceiling,
+    short_number,
+    tick_values,
+    time_axis,
+)
+from metrics.templatetags.metrics_format import (
+    bar_chart_svg,
+    lift_chart_svg,
+    percent,
+    time_axis_svg,
+)
 
 
 @pytest.mark.parametrize(
@@ -149,3 +164,71 @@ def test_the_funnel_divides_each_step_by_the_one_before(counts, rates, shares):
 )
 def test_percent(value, expected):
     assert percent(value) == expected
+
+
+# --- lift chart --------------------------------------------------------------------------
+
+
+def test_the_lift_axis_covers_every_interval_and_zero():
+    chart = lift_chart(
+        [
+            ("A", "A vs holdout", 0.05, -0.02, 0.13, "inconclusive"),
+            ("B", "B vs holdout", 0.25, 0.08, 0.44, "winner"),
+        ]
+    )
+    assert [tick.label for tick in chart.ticks] == [
+        "−10%",
+        "0",
+        "+10%",
+        "+20%",
+        "+30%",
+        "+40%",
+        "+50%",
+    ]
+    assert chart.zero == pytest.approx(720 / 6)
+    a, b = chart.rows
+    assert a.low < chart.zero < a.estimate < a.high
+    assert chart.zero < b.low < b.estimate < b.high <= 720
+    assert (a.y, b.y, chart.height) == (15, 45, 60)
+
+
+def test_a_huge_interval_is_cut_at_the_axis_end():
+    chart = lift_chart([("B", "B vs A", 2.0, -0.9, 40.0, "inconclusive")])
+    (row,) = chart.rows
+    assert row.cut_high and not row.cut_low
+    assert row.high == 720
+    assert chart.ticks[-1].label == "+300%"
+
+
+def test_rows_without_an_estimate_are_left_out_and_the_axis_defaults_to_ten_percent():
+    chart = lift_chart([("B", "B vs A", None, None, None, "inconclusive")])
+    assert chart.rows == []
+    assert [tick.label for tick in chart.ticks][0] == "−10%"
+    assert [tick.label for tick in chart.ticks][-1] == "+10%"
+
+
+@pytest.mark.parametrize(("span", "step"), [(0.2, 0.05), (0.6, 0.1), (1.5, 0.2), (4, 0.5)])
+def test_lift_step(span, step):
+    assert lift_step(span) == step
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(0.1, "+10%"), (-0.05, "−5%"), (0.0, "0"), (1e-9, "0")]
+)
+def test_lift_label(value, text):
+    assert lift_label(value) == text
+
+
+def test_the_lift_chart_svg_draws_each_interval_and_escapes_labels():
+    chart = lift_chart(
+        [
+            ("B", "B <vs> A", 0.2, 0.05, 0.4, "winner"),
+            ("C", "C vs A", -0.1, -0.3, 0.15, "inconclusive"),
+        ]
+    )
+    html = str(lift_chart_svg(chart))
+    assert html.count('class="lift-interval"') == 2
+    assert 'class="lift-row lift-winner" data-lift="B"' in html
+    assert "B &lt;vs&gt; A" in html and "<vs>" not in html
+    assert f'x1="{chart.zero}"' in html  # the "no lift" line
+    assert html.count("<text") == len(chart.ticks)
