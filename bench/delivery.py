@@ -164,6 +164,13 @@ def parse_args():
     )
     parser.add_argument("--web-concurrency", help="WEB_CONCURRENCY for the web command")
     parser.add_argument("--web-threads", help="WEB_THREADS for the web command")
+    parser.add_argument(
+        "--rate-limits",
+        choices=["on", "off"],
+        default="on",
+        help="on: checked on every request as in production (limits raised above what the "
+        "load sends); off: RATE_LIMITS=0, to see what they cost",
+    )
     parser.add_argument("--no-latency", action="store_true", help="skip the hey latency runs")
     parser.add_argument("--url", default=PAGE_URL, help="the page asked about")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -281,7 +288,7 @@ def main():
     if unknown:
         sys.exit(f"Unknown scenarios: {', '.join(sorted(unknown))}")
     database = fresh_database(args.database)
-    env = server_env(database, fresh_redis(args.redis_url))
+    env = server_env(database, fresh_redis(args.redis_url), rate_limits=args.rate_limits)
     env.pop("WEB_ACCESS_LOG", None)
     if args.access_log:
         env["WEB_ACCESS_LOG"] = "1"

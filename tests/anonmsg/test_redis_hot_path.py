@@ -15,7 +15,7 @@ from tests.anonmsg.test_env import run_manage
 from tests.conftest import redis_cache_settings
 
 SCRIPT = RATE_LIMIT_SCRIPT.encode()
-BUCKET = ("anonmsg:rate:v1:test:one",)
+BUCKET = ("anonmsg:rate:v2:test:one",)
 ARGS = (600, "take")
 
 
@@ -131,3 +131,11 @@ def test_a_bad_redis_url_is_a_clear_startup_error(raw):
     result = run_manage("check", REDIS_URL=raw)
     assert result.returncode != 0
     assert f"REDIS_URL={raw!r}" in result.stderr
+
+
+def test_a_bucket_is_one_string_that_expires_once_full_again(redis_cache):
+    round_trip()
+    tokens, at_ms = redis_cache.get(BUCKET[0]).split()
+    assert float(tokens) == 599  # one of a minute's 600 taken
+    assert float(at_ms) > 1.7e12  # Redis's clock, in ms
+    assert 0 < redis_cache.pttl(BUCKET[0]) <= 100 + 1000  # a tenth of a second to refill, +1 s
