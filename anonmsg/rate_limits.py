@@ -54,7 +54,8 @@ from anonmsg.token_bucket import (
 
 logger = logging.getLogger(__name__)
 
-KEY_PREFIX = "anonmsg:rate:v1"
+# v2: each bucket is a string, no longer a hash (anonmsg/token_bucket.py).
+KEY_PREFIX = "anonmsg:rate:v2"
 FAILED_AUTH = "failed_auth_per_ip"
 # family: (limit per client IP, limit per key, checks failed authentications)
 FAMILIES = {

@@ -15,10 +15,16 @@
   failure every call skips Redis for `CIRCUIT_BREAKER_SECONDS` (an OPTIONS key, default 5);
   then one call tries again. One warning when the outage starts, one info line when a call
   gets through again.
+- The hot paths' round trip (`get_many_and_evalsha`) runs on a connection of its own per
+  thread, kept open, rather than one borrowed from the pool and given back on every call: the
+  pool's locking, bookkeeping and health poll cost about 15 µs of CPU per request, half the
+  round trip's own.
 """
 
 import hashlib
 import logging
+import os
+import pickle
 import threading
 import time
 from functools import cache, wraps
@@ -28,6 +34,7 @@ import hiredis
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 from redis import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 
 logger = logging.getLogger(__name__)
@@ -51,6 +58,17 @@ class RedisCacheClient(DjangoRedisCacheClient):
 def _pack(command: tuple) -> bytes:
     """A command in Redis's protocol (what redis-py's packer writes, at a tenth of the cost)."""
     return hiredis.pack_command(command)
+
+
+# Every pickle of protocol 2 or later (Django's serializer uses the highest) starts with PROTO.
+PICKLE_START = pickle.PROTO
+
+
+def _loads(value: bytes):
+    """A value as Django's Redis serializer stored it: an int as its digits, anything else
+    pickled. Django's own `loads` tries int() first, and the exception it raises on every
+    pickle cost more than the unpickling."""
+    return pickle.loads(value) if value[:1] == PICKLE_START else int(value)
 
 
 @cache
@@ -163,6 +181,7 @@ class RedisCache(DjangoRedisCache):
         super().__init__(server, {**params, "OPTIONS": options})
         self._class = RedisCacheClient
         self.circuit_breaker = circuit_breaker(_redacted(self._servers[0]), pause)
+        self._own = threading.local()
 
     # Lua scripts, run by their SHA1 on the writable server (the rate limiter's, in
     # anonmsg/rate_limits.py): same pool, same timeouts as the cache. Unlike the cache calls
@@ -190,13 +209,22 @@ class RedisCache(DjangoRedisCache):
         # their own, and the validation (memcached's rules, char by char) cost more than the
         # round trip's own client CPU.
         key_map = {self.make_key(key): key for key in keys}
-        pool = self._cache.get_client(write=True).connection_pool
         sha = _sha1(script)
         evalsha = ("EVALSHA", sha, len(script_keys), *script_keys, *script_args)
-        connection = pool.get_connection()
+        packed = _pack(("MGET", *key_map)) + _pack(evalsha)
+        connection, reused = self._own_connection()
         try:
-            connection.send_packed_command([_pack(("MGET", *key_map)) + _pack(evalsha)])
-            values = connection.read_response()
+            try:
+                connection.send_packed_command([packed], check_health=False)
+                values = connection.read_response()
+            except RedisConnectionError:
+                if not reused:
+                    raise
+                # An idle connection Redis closed meanwhile (a restart, an idle timeout): one
+                # more try on a new one. At worst the rate limits count this request twice.
+                connection.disconnect()
+                connection.send_packed_command([packed], check_health=False)
+                values = connection.read_response()
             try:
                 answer = connection.read_response()
             except NoScriptError:  # Redis restarted: it forgot the script
@@ -205,18 +233,29 @@ class RedisCache(DjangoRedisCache):
                 connection.send_command(*evalsha)
                 answer = connection.read_response()
         except BaseException:
-            # A reply may still be unread: this connection must not serve anyone else.
+            # A reply may still be unread: this connection must not be used again.
             connection.disconnect()
+            self._own.connection = None
             raise
-        finally:
-            pool.release(connection)
-        loads = self._cache._serializer.loads
         found = {
-            key_map[key]: loads(value)
+            key_map[key]: _loads(value)
             for key, value in zip(key_map, values, strict=True)
             if value is not None
         }
         return found, answer
+
+    def _own_connection(self):
+        """(this thread's connection to the writable server, whether it was used before).
+        Made from the pool's settings (address, database, password, timeouts) but never given
+        back to it; a forked child makes its own."""
+        own = self._own
+        connection = getattr(own, "connection", None)
+        if connection is not None and own.pid == os.getpid():
+            return connection, True
+        pool = self._cache.get_client(write=True).connection_pool
+        own.connection = pool.connection_class(**pool.connection_kwargs)
+        own.pid = os.getpid()
+        return own.connection, False
 
     get = _miss_on_error(DjangoRedisCache.get, lambda key, default=None, version=None: default)
     get_many = _miss_on_error(DjangoRedisCache.get_many, lambda *args, **kwargs: {})

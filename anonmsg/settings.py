@@ -20,6 +20,7 @@ from anonmsg.env import (
     env_choice,
     env_int,
     env_list,
+    env_redis_url,
     env_str,
     env_url,
     local_allowed_hosts,
@@ -98,6 +99,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # GET /api/v1/delivery skips the rest: it needs no session, CSRF, auth… (docs/operations.md).
+    "delivery.sdk_api.fast_lane.SdkFastLaneMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Database unreachable → 503 + Retry-After (JSON on the APIs), not a 500.
@@ -172,7 +175,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Delivery caches each workspace's live messages keyed on the workspace's content version, so
 # even a per-process cache never serves stale messages. REDIS_URL selects a shared Redis cache;
 # otherwise each process has its own memory cache.
-REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
+REDIS_URL = env_redis_url("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -96,10 +96,13 @@ def expiry_ms(bucket: Bucket, tokens: float) -> int:
 # The same decision inside Redis, so that every process shares the buckets and a request costs
 # one round trip. KEYS: the buckets; ARGV: per_minute and mode of each. Time is Redis's own
 # clock (TIME), the one clock every web process agrees on. Returns {wait_ms, refused_by} with
-# refused_by 1-based, or {0, 0} when allowed.
+# refused_by 1-based, or {0, 0} when allowed. A bucket is one string, "<tokens> <at ms>", read
+# with one MGET and written with one SET … PX: half the Redis CPU of a hash (HMGET, HSET and
+# PEXPIRE per bucket), on every delivery and tracking request.
 RATE_LIMIT_SCRIPT = """
 local now_s = redis.call('TIME')
 local now = tonumber(now_s[1]) * 1000 + tonumber(now_s[2]) / 1000
+local states = redis.call('MGET', unpack(KEYS))
 local levels = {}
 local wait = 0
 local refused = 0
@@ -108,10 +111,12 @@ for i = 1, #KEYS do
   local per_ms = capacity / 60000
   local need = 1
   if ARGV[2 * i] == 'note' then need = 0 end
-  local state = redis.call('HMGET', KEYS[i], 't', 'at')
   local tokens = capacity
-  if state[1] then
-    tokens = math.min(capacity, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * per_ms)
+  local state = states[i]
+  if state then
+    local space = string.find(state, ' ', 1, true)
+    local at = tonumber(string.sub(state, space + 1))
+    tokens = math.min(capacity, tonumber(string.sub(state, 1, space - 1)) + math.max(0, now - at) * per_ms)
   end
   levels[i] = tokens
   if tokens < need then
@@ -126,8 +131,8 @@ for i = 1, #KEYS do
   if ARGV[2 * i] ~= 'check' then
     local capacity = tonumber(ARGV[2 * i - 1])
     local tokens = math.max(0, levels[i] - 1)
-    redis.call('HSET', KEYS[i], 't', tokens, 'at', now)
-    redis.call('PEXPIRE', KEYS[i], math.ceil((capacity - tokens) / (capacity / 60000)) + 1000)
+    local expiry = math.ceil((capacity - tokens) / (capacity / 60000)) + 1000
+    redis.call('SET', KEYS[i], tokens .. ' ' .. now, 'PX', expiry)
   end
 end
 return {0, 0}

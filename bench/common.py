@@ -81,7 +81,8 @@ def fresh_redis(url: str) -> str:
         return ""
     import redis
 
-    if urlsplit(url).hostname not in (HOST, "localhost"):
+    parts = urlsplit(url)
+    if parts.scheme != "unix" and parts.hostname not in (HOST, "localhost"):
         sys.exit(f"Refusing to flush a Redis that is not on loopback: {url}")
     try:
         redis.Redis.from_url(url).flushdb()
@@ -344,6 +345,18 @@ def proc_stat(pid) -> list[str] | None:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
+
+
+def redis_cpu_seconds(url: str) -> float | None:
+    """CPU seconds the Redis server at `url` has used (INFO cpu: user + system, main thread and
+    all), or None without Redis. The whole server's: other clients' work counts too."""
+    if not url:
+        return None
+    import redis
+
+    with redis.Redis.from_url(url) as client:
+        info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
 def gunicorn_cpu_seconds(master: int) -> float:

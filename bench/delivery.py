@@ -55,6 +55,7 @@ from bench.common import (  # noqa: E402
     manage,
     print_table,
     procfile_web_command,
+    redis_cpu_seconds,
     server_env,
 )
 
@@ -164,6 +165,13 @@ def parse_args():
     )
     parser.add_argument("--web-concurrency", help="WEB_CONCURRENCY for the web command")
     parser.add_argument("--web-threads", help="WEB_THREADS for the web command")
+    parser.add_argument(
+        "--rate-limits",
+        choices=["on", "off"],
+        default="on",
+        help="on: checked on every request as in production (limits raised above what the "
+        "load sends); off: RATE_LIMITS=0, to see what they cost",
+    )
     parser.add_argument("--no-latency", action="store_true", help="skip the hey latency runs")
     parser.add_argument("--url", default=PAGE_URL, help="the page asked about")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -281,7 +289,7 @@ def main():
     if unknown:
         sys.exit(f"Unknown scenarios: {', '.join(sorted(unknown))}")
     database = fresh_database(args.database)
-    env = server_env(database, fresh_redis(args.redis_url))
+    env = server_env(database, fresh_redis(args.redis_url), rate_limits=args.rate_limits)
     env.pop("WEB_ACCESS_LOG", None)
     if args.access_log:
         env["WEB_ACCESS_LOG"] = "1"
@@ -305,7 +313,9 @@ def main():
     }
     command = args.web_command or procfile_web_command()
     base = f"http://{HOST}:{args.port}"
-    figures = {name: {"rates": [], "ratios": [], "cpu": [0.0, 0]} for name in scenarios}
+    figures = {
+        name: {"rates": [], "ratios": [], "cpu": [0.0, 0], "redis": [0.0, 0]} for name in scenarios
+    }
     latency = {}
     with tempfile.TemporaryDirectory() as workdir:
         log = Path(workdir) / "web.log"
@@ -322,8 +332,13 @@ def main():
                 noop_rate = None
                 for name in scenarios:
                     before = gunicorn_cpu_seconds(master)
+                    redis_before = redis_cpu_seconds(env.get("REDIS_URL", ""))
                     requests, seconds = run_wrk(args, base, name, paths, round_number)
                     used = gunicorn_cpu_seconds(master) - before
+                    if redis_before is not None:
+                        redis_used = redis_cpu_seconds(env["REDIS_URL"]) - redis_before
+                        figures[name]["redis"][0] += redis_used
+                        figures[name]["redis"][1] += requests
                     rate = requests / seconds
                     noop_rate = rate if name == "noop" else noop_rate
                     figures[name]["rates"].append(rate)
@@ -366,6 +381,7 @@ def main():
                 f"{statistics.median(data['ratios']):.2f}×",
                 " ".join(f"{ratio:.2f}" for ratio in data["ratios"]),
                 f"{cpu_seconds_used * 1000 / requests:.3f}" if requests else "",
+                f"{data['redis'][0] * 1000 / data['redis'][1]:.3f}" if data["redis"][1] else "",
                 f"{hey['reached']:,.0f}" if hey else "",
                 f"{hey['p50']:.1f}" if hey else "",
                 f"{hey['p99']:.1f}" if hey else "",
@@ -378,6 +394,7 @@ def main():
             "vs no-op",
             "rounds",
             "CPU ms/req",
+            "Redis ms/req",
             "hey req/s",
             "p50 ms",
             "p99 ms",
@@ -397,6 +414,12 @@ def main():
                             "ratios": [round(r, 3) for r in figures[name]["ratios"]],
                             "cpuMsPerRequest": round(
                                 figures[name]["cpu"][0] * 1000 / max(1, figures[name]["cpu"][1]),
+                                3,
+                            ),
+                            "redisCpuMsPerRequest": round(
+                                figures[name]["redis"][0]
+                                * 1000
+                                / max(1, figures[name]["redis"][1]),
                                 3,
                             ),
                             "latency": latency.get(name),

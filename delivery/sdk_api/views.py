@@ -169,26 +169,31 @@ def _delivery_params(request) -> dict:
 
 def _query(request) -> dict[str, str]:
     """The query string as {name: its last value}, which is what `request.GET.get()` answers,
-    for half its cost: a QueryDict keeps a list of values per name, and building it was a
-    tenth of a warm request's CPU. Decoded as Django decodes it (UTF-8, else Latin-1)."""
+    for a fraction of its cost: a QueryDict keeps a list of values per name, and building it
+    was a tenth of a warm request's CPU. Decoded as Django decodes it (UTF-8, else Latin-1;
+    `+` and %-escapes as `parse_qsl` reads them, which only runs on the fields that have any).
+    """
     raw = request.META.get("QUERY_STRING", "")
     try:
         text = raw.encode("iso-8859-1").decode()
     except UnicodeError:
         text = raw  # not UTF-8: the WSGI string is already its Latin-1 reading
-    try:
-        return dict(
-            parse_qsl(
-                text,
-                keep_blank_values=True,
-                max_num_fields=settings.DATA_UPLOAD_MAX_NUMBER_FIELDS,
-            )
-        )
-    except ValueError:
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    if limit is not None and text.count("&") >= limit:
         raise BadInput(
             "Too many query parameters: send writeKey, anonymousId and url (or screen).",
             code="too_many_parameters",
-        ) from None
+        )
+    query = {}
+    for field in text.split("&"):
+        if not field:
+            continue
+        if "%" in field or "+" in field:
+            query.update(parse_qsl(field, keep_blank_values=True))
+        else:
+            name, _, value = field.partition("=")
+            query[name] = value
+    return query
 
 
 def _page(query, user_agent: str):

@@ -302,7 +302,7 @@ def test_with_redis_every_process_shares_the_buckets(client, workspace, redis_ca
     assert_json_throttled(response, longest_wait=30, mentions="for this write key")
     assert int(response["Retry-After"]) >= 29
     buckets = [key.decode() for key in redis_cache.scan_iter("anonmsg:rate:*")]
-    assert any(key.startswith("anonmsg:rate:v1:delivery_per_key:") for key in buckets)
+    assert any(key.startswith("anonmsg:rate:v2:delivery_per_key:") for key in buckets)
     # A bucket is forgotten once it would be full again (here: within a minute).
     assert all(0 < redis_cache.pttl(key) <= 61_000 for key in buckets)
 

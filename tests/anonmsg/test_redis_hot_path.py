@@ -1,0 +1,141 @@
+"""The hot paths' Redis round trip (RedisCache.get_many_and_evalsha) on its own connection per
+thread, and REDIS_URL through a Unix socket, on real Redis servers."""
+
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+from django.core.cache import cache
+
+from anonmsg.token_bucket import RATE_LIMIT_SCRIPT
+from tests.anonmsg.test_env import run_manage
+from tests.conftest import redis_cache_settings
+
+SCRIPT = RATE_LIMIT_SCRIPT.encode()
+BUCKET = ("anonmsg:rate:v2:test:one",)
+ARGS = (600, "take")
+
+
+def round_trip(keys=("a", "b")):
+    return cache.get_many_and_evalsha(list(keys), SCRIPT, list(BUCKET), list(ARGS))
+
+
+def test_one_round_trip_reads_the_keys_and_runs_the_script(redis_cache):
+    cache.set("a", {"value": 1}, 30)
+    found, answer = round_trip()
+    assert found == {"a": {"value": 1}}
+    assert [int(part) for part in answer] == [0, 0]  # allowed
+    assert redis_cache.exists(BUCKET[0])  # the bucket was taken from
+
+
+def test_each_thread_keeps_its_own_connection_across_calls(redis_cache):
+    round_trip()
+    first = cache._own.connection
+    for _ in range(5):
+        round_trip()
+    assert cache._own.connection is first
+    seen = []
+
+    def other_thread():
+        from django.core.cache import cache as thread_cache
+
+        thread_cache.get_many_and_evalsha(["a"], SCRIPT, list(BUCKET), list(ARGS))
+        seen.append(thread_cache._own.connection)
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    assert seen and seen[0] is not first
+
+
+def test_a_connection_redis_closed_is_replaced_without_losing_the_answer(redis_cache):
+    cache.set("a", "kept", 30)
+    assert round_trip()[0] == {"a": "kept"}
+    # Every client but this one is disconnected, as a Redis restart or idle timeout would.
+    assert redis_cache.client_kill_filter(_type="normal", skipme=True) >= 1
+    assert round_trip()[0] == {"a": "kept"}
+
+
+def test_a_failure_mid_exchange_drops_the_connection(redis_cache):
+    round_trip()
+    connection = cache._own.connection
+    with pytest.raises(redis.RedisError):
+        cache.get_many_and_evalsha(["a"], b"return redis.call('NOPE')", [], [])
+    assert cache._own.connection is None
+    assert connection._sock is None
+    assert round_trip()[1] is not None  # the next call makes a new one
+
+
+@pytest.fixture
+def unix_redis(tmp_path):
+    """A Redis server of the test's own listening only on a Unix socket."""
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: apt-get install redis-server")
+    socket_path = tmp_path / "redis.sock"
+    process = subprocess.Popen(
+        [
+            *("redis-server", "--port", "0", "--unixsocket", str(socket_path)),
+            *("--unixsocketperm", "700", "--save", "", "--appendonly", "no"),
+            *("--dir", str(tmp_path)),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"unix://{socket_path}?db=3"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                process.terminate()
+                raise
+            time.sleep(0.05)
+    yield url, client
+    client.close()
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_the_cache_works_through_a_unix_socket(settings, unix_redis):
+    url, server = unix_redis
+    settings.CACHES = redis_cache_settings(url)
+    cache.set("a", [1, 2], 30)
+    assert cache.get("a") == [1, 2]
+    assert round_trip()[0] == {"a": [1, 2]}
+    assert server.exists(BUCKET[0])  # database 3 of that server, as the URL says
+
+
+def test_a_unix_socket_redis_url_selects_the_redis_cache(unix_redis):
+    url, _ = unix_redis
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.core.cache import cache; cache.set('k', 7); print(cache.get('k'))",
+        REDIS_URL=url,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["7"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["unix://", "unix:///run/redis.sock?database=1", "unix:///run/redis.sock?db=x", "http://r"],
+)
+def test_a_bad_redis_url_is_a_clear_startup_error(raw):
+    result = run_manage("check", REDIS_URL=raw)
+    assert result.returncode != 0
+    assert f"REDIS_URL={raw!r}" in result.stderr
+
+
+def test_a_bucket_is_one_string_that_expires_once_full_again(redis_cache):
+    round_trip()
+    tokens, at_ms = redis_cache.get(BUCKET[0]).split()
+    assert float(tokens) == 599  # one of a minute's 600 taken
+    assert float(at_ms) > 1.7e12  # Redis's clock, in ms
+    assert 0 < redis_cache.pttl(BUCKET[0]) <= 100 + 1000  # a tenth of a second to refill, +1 s
