@@ -62,7 +62,9 @@ def execute(sql: str, params: dict | list) -> list[tuple]:
             connection.connection.prepare_threshold = ONLY_WHEN_ASKED
         raw = _PreparingCursor(connection.connection)
     cursor = (
-        connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+        connection.make_debug_cursor(raw)
+        if connection.queries_logged
+        else connection.make_cursor(raw)
     )
     with cursor:
         cursor.execute(sql, params)

@@ -60,7 +60,9 @@ def insert_anonymous(
     )
     columns = [*event_columns, *VISITOR_EXTRAS]
     parameters = {
-        "rows": json_document(columns, [row + extra for row, extra in zip(rows, extras, strict=True)]),
+        "rows": json_document(
+            columns, [row + extra for row, extra in zip(rows, extras, strict=True)]
+        ),
         **message_ids.claim_parameters(workspace_id, at),
     }
     if connection.get_autocommit():

@@ -601,9 +601,7 @@ def test_in_production_a_warm_anonymous_call_is_one_statement_and_its_own_transa
 
     # Autocommit, as production runs: no BEGIN, no COMMIT, no savepoint around it.
     with django_assert_num_queries(1):
-        response = send(
-            client, "track", track(anonymousId="anon-2"), write_key=workspace.write_key
-        )
+        response = send(client, "track", track(anonymousId="anon-2"), write_key=workspace.write_key)
     assert response.status_code == 200
     assert Visitor.objects.filter(workspace=workspace, anonymous_id="anon-2").exists()
 
