@@ -137,15 +137,21 @@ def visitor_conflict_clause(vendor: str, *, only_if_changed: bool) -> str:
     )
     if not only_if_changed:
         return clause
+    return f"{clause} WHERE {visitor_changed(vendor, new='excluded', old=table)}"
+
+
+def visitor_changed(vendor: str, *, new: str, old: str) -> str:
+    """SQL: whether a visitor upsert's row `new` changes what the stored row `old` shows
+    (first seen earlier, a new user agent or page, last seen moved by more than a minute)."""
     if vendor == "postgresql":
-        a_minute_later = f"{table}.last_seen_at + interval '1 minute'"
+        a_minute_later = f"{old}.last_seen_at + interval '1 minute'"
     else:
-        a_minute_later = f"datetime({table}.last_seen_at, '+60 seconds')"
+        a_minute_later = f"datetime({old}.last_seen_at, '+60 seconds')"
     return (
-        f"{clause} WHERE excluded.first_seen_at < {table}.first_seen_at"
-        f" OR excluded.last_seen_at > {a_minute_later}"
-        f" OR (excluded.user_agent <> '' AND excluded.user_agent <> {table}.user_agent)"
-        f" OR (excluded.last_page <> '' AND excluded.last_page <> {table}.last_page)"
+        f"({new}.first_seen_at < {old}.first_seen_at"
+        f" OR {new}.last_seen_at > {a_minute_later}"
+        f" OR ({new}.user_agent <> '' AND {new}.user_agent <> {old}.user_agent)"
+        f" OR ({new}.last_page <> '' AND {new}.last_page <> {old}.last_page))"
     )
 
 

@@ -9,6 +9,10 @@ statement writes it all, as data-modifying CTEs over the request's rows (`u`):
     fresh     the new rows of `u` (those `inserted`)
     seen      per anonymous id, from the new events only: first and last seen, the latest
               user agent and page (ties: the later call), as identity.upsert_visitors
+    changed   the visitors whose stored row this changes (identity.visitor_changed; read in
+              the statement's snapshot, so a visitor's two requests within the same
+              milliseconds may each keep its own user agent), or all of them with message
+              states (their ids are needed)
     visitors  the visitor upsert (identity.visitor_conflict_clause)
     states    with message events: views, dismissals and clicks per visitor and message,
               as recording._update_message_states
@@ -28,7 +32,7 @@ from django.db import connection, transaction
 from delivery.models import Event, Visitor, VisitorMessageState
 from delivery.tracking import message_ids
 from delivery.tracking.bulk_sql import execute, json_document, recordset
-from delivery.tracking.identity import EARLIER, LATER, visitor_conflict_clause
+from delivery.tracking.identity import EARLIER, LATER, visitor_changed, visitor_conflict_clause
 from delivery.tracking.parsing import CLICKED, DISMISSED, VIEWED
 
 # The events' columns (recording.EVENT_COLUMNS) and what the visitor upsert reads besides.
@@ -94,11 +98,22 @@ def _statement(
         f"{latest.format(c='user_agent', ts=ts, position=quote('position'))} AS user_agent, "
         f"{latest.format(c='page', ts=ts, position=quote('position'))} AS last_page "
         "FROM fresh WHERE anonymous_id <> '' GROUP BY anonymous_id)",
+        # Without message states, only the visitors whose row would change go to the upsert:
+        # ON CONFLICT would lock (and log) every row it then leaves alone.
+        "changed AS (SELECT seen.* FROM seen"
+        + (
+            ""
+            if with_states
+            else f" LEFT JOIN {visitor_table} v ON v.workspace_id = %(workspace_id)s "
+            "AND v.anonymous_id = seen.anonymous_id WHERE v.id IS NULL OR "
+            + visitor_changed("postgresql", new="seen", old="v")
+        )
+        + ")",
         # Sorted, so that concurrent requests lock visitor rows in the same order.
         f"visitors AS (INSERT INTO {visitor_table} "
         "(workspace_id, anonymous_id, first_seen_at, last_seen_at, user_agent, last_page) "
         "SELECT %(workspace_id)s, anonymous_id, first_seen_at, last_seen_at, user_agent, "
-        "last_page FROM seen ORDER BY anonymous_id "
+        "last_page FROM changed ORDER BY anonymous_id "
         # Message states need every visitor's id: the row is then always written.
         + visitor_conflict_clause("postgresql", only_if_changed=not with_states)
         + (" RETURNING id, anonymous_id)" if with_states else ")"),

@@ -84,7 +84,7 @@ def test_the_statement_writes_what_the_transaction_path_writes(db, seed):
     received_at = timezone.now()
     for round_number in range(4):
         body = random_batch(rng, 25, message_ids=[1, 2], prefix=f"r{round_number}")
-        received_at += timedelta(seconds=30)
+        received_at += timedelta(seconds=45)  # last seen moves by more than a minute
         for workspace in (one, other):
             for call in body["batch"]:
                 if call["type"] == "track":  # the same message, by position, in each workspace
@@ -206,3 +206,29 @@ def test_a_failing_statement_leaves_nothing_behind_and_a_retry_is_new():
     assert Event.objects.count() == EventMessageId.objects.count() == 0
     other = WorkspaceFactory()
     assert record_events(workspace_id=other.pk, events=events, received_at=received_at).event_ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_visitor_whose_row_would_not_change_is_neither_written_nor_locked():
+    workspace = WorkspaceFactory()
+
+    def record(message_id, **fields):
+        received_at = timezone.now()
+        body = {"anonymousId": "anon-1", "event": "E", "messageId": message_id, **fields}
+        events = parsing.parse_events(body, route_type="track", received_at=received_at)
+        record_events(workspace_id=workspace.pk, events=events, received_at=received_at)
+
+    def row_version():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT xmin::text, xmax::text FROM delivery_visitor WHERE anonymous_id = 'anon-1'"
+            )
+            return cursor.fetchone()
+
+    record("m-1", context={"userAgent": "UA"})
+    written = row_version()
+    record("m-2", context={"userAgent": "UA"})  # within the minute, nothing new to show
+    assert row_version() == written  # same version, and no lock left in xmax
+    record("m-3", context={"userAgent": "Another UA"})
+    assert row_version() != written
+    assert Visitor.objects.get().user_agent == "Another UA"
