@@ -43,24 +43,27 @@ class _PreparingCursor(psycopg.Cursor):
         return super().execute(query, params, prepare=True)
 
 
-def execute(sql: str, params: dict | list) -> list[tuple]:
+def execute(sql: str, params: dict | list, *, health_check: bool = True) -> list[tuple]:
     """Run one hot statement; returns its rows (none if it returns none). Prepared on
-    PostgreSQL unless DB_PREPARED_STATEMENTS is off; else as any other Django query."""
-    if not settings.DB_PREPARED_STATEMENTS:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall() if cursor.description else []
+    PostgreSQL unless DB_PREPARED_STATEMENTS is off. `health_check=False` skips the
+    connection's health check (DB_CONN_HEALTH_CHECKS), for a caller that handles a closed
+    connection itself."""
     # What connection.cursor() does, with a cursor that prepares: health check, connection,
     # and Django's wrapper (query logging, database errors as django.db errors).
-    connection.close_if_health_check_failed()
+    if health_check:
+        connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
     with connection.wrap_database_errors:
-        if connection.connection.prepare_threshold is None:
-            # Django turns psycopg's automatic preparation off (None), which also refuses
-            # `prepare=True`; a threshold out of reach lets only statements that ask prepare.
-            connection.connection.prepare_threshold = ONLY_WHEN_ASKED
-        raw = _PreparingCursor(connection.connection)
+        if not settings.DB_PREPARED_STATEMENTS:
+            raw = connection.create_cursor()
+        else:
+            if connection.connection.prepare_threshold is None:
+                # Django turns psycopg's automatic preparation off (None), which also refuses
+                # `prepare=True`; a threshold out of reach lets only statements that ask
+                # prepare.
+                connection.connection.prepare_threshold = ONLY_WHEN_ASKED
+            raw = _PreparingCursor(connection.connection)
     cursor = (
         connection.make_debug_cursor(raw)
         if connection.queries_logged

@@ -27,7 +27,7 @@ third of what parsing and planning it anew did.
 from datetime import datetime
 from functools import cache
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from delivery.models import Event, Visitor, VisitorMessageState
 from delivery.tracking import message_ids
@@ -69,10 +69,20 @@ def insert_anonymous(
         ),
         **message_ids.claim_parameters(workspace_id, at),
     }
-    if connection.get_autocommit():
-        return execute(statement, parameters)
-    with transaction.atomic():  # inside the caller's transaction: fails alone
-        return execute(statement, parameters)
+    if not connection.get_autocommit():
+        with transaction.atomic():  # inside the caller's transaction: fails alone
+            return execute(statement, parameters)
+    # No health check round trip first: a connection the database closed meanwhile (it
+    # restarted) fails the statement, which is then sent once more on a new connection. Safe
+    # whatever the first attempt did: if it committed after all, its messageIds are claimed
+    # and the second one stores nothing again (the request is answered as duplicates).
+    try:
+        return execute(statement, parameters, health_check=False)
+    except (InterfaceError, OperationalError):
+        if connection.is_usable():
+            raise
+        connection.close()
+        return execute(statement, parameters, health_check=False)
 
 
 @cache

@@ -4,6 +4,7 @@ as the transaction path, new events only, its own transaction."""
 import random
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -232,3 +233,33 @@ def test_a_visitor_whose_row_would_not_change_is_neither_written_nor_locked():
     record("m-3", context={"userAgent": "Another UA"})
     assert row_version() != written
     assert Visitor.objects.get().user_agent == "Another UA"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_database_closed_is_replaced_and_the_call_stored_once():
+    workspace = WorkspaceFactory()
+
+    def record(message_id):
+        received_at = timezone.now()
+        events = parsing.parse_events(
+            {"anonymousId": "anon-1", "event": "E", "messageId": message_id},
+            route_type="track",
+            received_at=received_at,
+        )
+        return record_events(workspace_id=workspace.pk, events=events, received_at=received_at)
+
+    record("m-1")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
+    # As a database restart does to every kept connection.
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [backend])
+
+    recorded = record("m-2")  # no health check first: the statement fails, and is sent again
+
+    assert len(recorded.event_ids) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != backend
+    assert sorted(Event.objects.values_list("message_id", flat=True)) == ["m-1", "m-2"]
