@@ -182,8 +182,11 @@ def load_body(body: bytes) -> dict:
     return data
 
 
-# Integers that orjson would turn into floats (outside [-2**63, 2**64 - 1]) have 19+ digits.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# Integers that orjson would turn into floats (outside [-2**63, 2**64 - 1]) have 19+ digits:
+# found as a run of 19 "0"s once every digit is a "0" and every other byte a space (bytes
+# methods run in C; a regular expression takes ~30 times longer on digit-rich bodies).
+_DIGITS_AS_ZEROS = bytes(b"0"[0] if chr(byte) in "0123456789" else b" "[0] for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
 
 
 def _plain_body(body: bytes) -> dict | None:
@@ -192,7 +195,7 @@ def _plain_body(body: bytes) -> dict | None:
     Python's json, to accept or refuse it with the exact message. orjson refuses by itself
     what those checks refuse (invalid or non-UTF-8, NaN and Infinity, numbers beyond a double,
     unpaired surrogates); a NUL escape or a long run of digits takes the careful path."""
-    if b"\\u0000" in body or _LONG_DIGITS.search(body):
+    if b"\\u0000" in body or _LONG_DIGIT_RUN in body.translate(_DIGITS_AS_ZEROS):
         return None
     try:
         data = orjson.loads(body)
