@@ -18,7 +18,7 @@ from functools import cache
 import orjson
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 # Rows per statement on SQLite (at most 32,766 bound parameters).
 SQLITE_CHUNK = 1_000
@@ -49,26 +49,24 @@ def execute(sql: str, params: dict | list, *, health_check: bool = True) -> list
     connection's health check (DB_CONN_HEALTH_CHECKS), for a caller that handles a closed
     connection itself."""
     # What connection.cursor() does, with a cursor that prepares: health check, connection,
-    # and Django's wrapper (query logging, database errors as django.db errors).
+    # and Django's wrapper (query logging, database errors as django.db errors). `db`: the
+    # thread's connection, looked up once (each attribute of `connection` looks it up).
+    db = connections[DEFAULT_DB_ALIAS]
     if health_check:
-        connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
+        db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    with db.wrap_database_errors:
         if not settings.DB_PREPARED_STATEMENTS:
-            raw = connection.create_cursor()
+            raw = db.create_cursor()
         else:
-            if connection.connection.prepare_threshold is None:
+            if db.connection.prepare_threshold is None:
                 # Django turns psycopg's automatic preparation off (None), which also refuses
                 # `prepare=True`; a threshold out of reach lets only statements that ask
                 # prepare.
-                connection.connection.prepare_threshold = ONLY_WHEN_ASKED
-            raw = _PreparingCursor(connection.connection)
-    cursor = (
-        connection.make_debug_cursor(raw)
-        if connection.queries_logged
-        else connection.make_cursor(raw)
-    )
+                db.connection.prepare_threshold = ONLY_WHEN_ASKED
+            raw = _PreparingCursor(db.connection)
+    cursor = db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
     with cursor:
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
