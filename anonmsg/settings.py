@@ -169,6 +169,13 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DATABASES = {"default": _db}
+# The tracking API's statements are prepared once per connection (bind and execute only: most of
+# a single event's database time is parsing and planning). PgBouncer before 1.21 cannot carry
+# prepared statements in transaction pooling mode: off by default when the settings say it is
+# there (DB_DISABLE_SERVER_SIDE_CURSORS). docs/configuration.md.
+DB_PREPARED_STATEMENTS = _db["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DB_PREPARED_STATEMENTS", not _db.get("DISABLE_SERVER_SIDE_CURSORS", False)
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------

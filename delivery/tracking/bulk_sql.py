@@ -5,17 +5,25 @@ jsonb_to_recordset(%s::jsonb) AS u(column type, …)`): the statement text is th
 or 2,500, the driver quotes a single string, and the whole document (events' payloads
 included) is encoded by one call of the C JSON encoder. SQLite gets a plain `VALUES (…), (…)`
 list, in chunks under its parameter limit. The `suffix` (ON CONFLICT … RETURNING …) is written
-in the syntax both accept.
+in the syntax both accept. Statement texts are built once per process (`functools.cache`).
+
+`execute` runs a hot statement on PostgreSQL as a prepared statement (DB_PREPARED_STATEMENTS):
+parsed and planned once per connection, then only bound and executed.
 """
 
 import json
 from datetime import datetime
+from functools import cache
 
 import orjson
-from django.db import connection
+import psycopg
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 # Rows per statement on SQLite (at most 32,766 bound parameters).
 SQLITE_CHUNK = 1_000
+# psycopg's prepare_threshold: never reached, so only `prepare=True` prepares.
+ONLY_WHEN_ASKED = 2**31
 
 
 def _sql_value(value):
@@ -27,11 +35,48 @@ def _sql_value(value):
     return value
 
 
-def recordset(columns: list[tuple[str, str]]) -> str:
+class _PreparingCursor(psycopg.Cursor):
+    """Binds parameters on the server and prepares every statement it executes (psycopg keeps
+    the prepared statements of each connection, by statement text and parameter types)."""
+
+    def execute(self, query, params=None, **kwargs):
+        return super().execute(query, params, prepare=True)
+
+
+def execute(sql: str, params: dict | list, *, health_check: bool = True) -> list[tuple]:
+    """Run one hot statement; returns its rows (none if it returns none). Prepared on
+    PostgreSQL unless DB_PREPARED_STATEMENTS is off. `health_check=False` skips the
+    connection's health check (DB_CONN_HEALTH_CHECKS), for a caller that handles a closed
+    connection itself."""
+    # What connection.cursor() does, with a cursor that prepares: health check, connection,
+    # and Django's wrapper (query logging, database errors as django.db errors). `db`: the
+    # thread's connection, looked up once (each attribute of `connection` looks it up).
+    db = connections[DEFAULT_DB_ALIAS]
+    if health_check:
+        db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    with db.wrap_database_errors:
+        if not settings.DB_PREPARED_STATEMENTS:
+            raw = db.create_cursor()
+        else:
+            if db.connection.prepare_threshold is None:
+                # Django turns psycopg's automatic preparation off (None), which also refuses
+                # `prepare=True`; a threshold out of reach lets only statements that ask
+                # prepare.
+                db.connection.prepare_threshold = ONLY_WHEN_ASKED
+            raw = _PreparingCursor(db.connection)
+    cursor = db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
+    with cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def recordset(columns: list[tuple[str, str]], *, parameter: str = "%s") -> str:
     """`jsonb_to_recordset(%s::jsonb) AS u(…)`: the rows of a `json_document` as a relation."""
     quote = connection.ops.quote_name
     record = ", ".join(f"{quote(name)} {kind}" for name, kind in columns)
-    return f"jsonb_to_recordset(%s::jsonb) AS u({record})"
+    return f"jsonb_to_recordset({parameter}::jsonb) AS u({record})"
 
 
 def json_document(columns: list[tuple[str, str]], rows: list[tuple]) -> str:
@@ -55,27 +100,33 @@ def insert_rows(
     """
     if not rows:
         return []
+    if connection.vendor == "postgresql":
+        return execute(
+            _postgresql_insert(table, tuple(columns), suffix), [json_document(columns, rows)]
+        )
     quote = connection.ops.quote_name
-    table = quote(table)
     names = ", ".join(quote(name) for name, _ in columns)
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     returned = []
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        for start in range(0, len(rows), SQLITE_CHUNK):
+            chunk = rows[start : start + SQLITE_CHUNK]
+            params = [_sql_value(value) for row in chunk for value in row]
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} FROM {recordset(columns)} {suffix}",
-                [json_document(columns, rows)],
+                f"INSERT INTO {quote(table)} ({names}) VALUES "
+                f"{', '.join([row_sql] * len(chunk))} {suffix}",
+                params,
             )
-            returned = cursor.fetchall() if "RETURNING" in suffix else []
-        else:
-            row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            for start in range(0, len(rows), SQLITE_CHUNK):
-                chunk = rows[start : start + SQLITE_CHUNK]
-                params = [_sql_value(value) for row in chunk for value in row]
-                cursor.execute(
-                    f"INSERT INTO {table} ({names}) VALUES {', '.join([row_sql] * len(chunk))} "
-                    f"{suffix}",
-                    params,
-                )
-                if "RETURNING" in suffix:
-                    returned += cursor.fetchall()
+            if "RETURNING" in suffix:
+                returned += cursor.fetchall()
     return returned
+
+
+@cache
+def _postgresql_insert(table: str, columns: tuple[tuple[str, str], ...], suffix: str) -> str:
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(name) for name, _ in columns)
+    return (
+        f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM {recordset(list(columns))} "
+        f"{suffix}"
+    )

@@ -1,11 +1,11 @@
 """Group commit: the tracking requests a web process is serving at once share one transaction.
 
-A single event costs mostly its transaction: BEGIN, the event insert, the visitor upsert, the
-COMMIT and its WAL flush, each a round trip; the rows themselves are cheap (a batch of 50
-costs about twice a single event). So each request thread hands its validated events to
-`record()` and waits. The first thread to find no transaction under way leads: it takes every
-request waiting at that moment, records them all in one transaction (`record_group`), commits,
-and wakes each request with its own outcome. Requests that arrived meanwhile are led by the
+A single event costs mostly its statement and commit (a round trip, the WAL flush), not its
+rows: a batch of 50 costs about twice a single event. So each request thread hands its
+validated events to `record()` and waits. The first thread to find no transaction under way
+leads: it takes every request waiting at that moment, records each workspace's in one
+transaction (`record_group`: one statement for anonymous calls, recording.py), and wakes each
+request with its own outcome. Requests that arrived meanwhile are led by the
 first of them, and so on. Nothing waits for a timer: an idle process commits each request at
 once, a busy one commits what piled up during the previous commit.
 
@@ -27,15 +27,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, IntegrityError
 
 from delivery.tracking.parsing import IncomingEvent
-from delivery.tracking.recording import (
-    Recorded,
-    forget_known_messages,
-    record_events,
-    record_in_transaction,
-)
+from delivery.tracking.recording import Recorded, record_events
 
 
 @dataclass(eq=False, slots=True)
@@ -52,32 +47,29 @@ class Request:
 
 
 def record_group(requests: list[Request]) -> None:
-    """Record several requests' events in one transaction; each request's outcome is set on it
-    (`recorded`, or `error`). See the module's docstring for the promises."""
-    outcomes = {}
-    try:
-        with transaction.atomic():
-            # In workspace order, as rows within a workspace are: two groups sharing visitors
-            # lock them in the same order and cannot deadlock.
-            for workspace_id, members in sorted(_by_workspace(requests).items()):
-                events, received_at = _merged(members)
-                recorded = record_in_transaction(
-                    workspace_id=workspace_id, events=events, received_at=received_at
-                )
-                outcomes.update(dict.fromkeys(members, recorded))
-    except (DataError, IntegrityError) as exc:
-        if isinstance(exc, IntegrityError):
-            for workspace_id in _by_workspace(requests):
-                forget_known_messages(workspace_id)  # a message may have been deleted
-        if len(requests) == 1:
-            raise
-        # Something one request holds: find out which, each in its own transaction.
-        for request in requests:
-            _record_alone(request)
-        return
-    # Committed: only now does any request count as recorded.
-    for request, recorded in outcomes.items():
-        request.recorded = recorded
+    """Record several requests' events, one statement or transaction per workspace; each
+    request's outcome is set on it (`recorded`, or `error`). See the module's docstring for
+    the promises."""
+    # In workspace order, as rows within a workspace are: two groups sharing visitors lock
+    # them in the same order and cannot deadlock.
+    for workspace_id, members in sorted(_by_workspace(requests).items()):
+        events, received_at = _merged(members)
+        try:
+            recorded = record_events(
+                workspace_id=workspace_id, events=events, received_at=received_at
+            )
+        except (DataError, IntegrityError) as exc:
+            if len(members) == 1:
+                members[0].error = exc
+                continue
+            # Something one request holds: find out which, each in its own transaction.
+            for request in members:
+                _record_alone(request)
+            continue
+        # Committed: only now does any request count as recorded. (Another error, the
+        # database unavailable, fails the requests not recorded yet: GroupCommit._lead.)
+        for request in members:
+            request.recorded = recorded
 
 
 def _record_alone(request: Request) -> None:

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from django.db import connection
 from django.db.models import Q, Subquery
@@ -102,38 +103,56 @@ def upsert_visitors(
     if not seen:
         return {}
 
-    table = connection.ops.quote_name(Visitor._meta.db_table)
     # Sorted, so that concurrent requests lock visitor rows in the same order.
     rows = [
         (workspace_id, anonymous_id, entry.first, entry.last, entry.user_agent, entry.page)
         for anonymous_id, entry in sorted(seen.items())
     ]
-    replace_if_newer = (
-        "CASE WHEN excluded.{c} <> '' AND excluded.last_seen_at >= {t}.last_seen_at "
-        "THEN excluded.{c} ELSE {t}.{c} END"
-    )
-    if connection.vendor == "postgresql":
-        a_minute_later = f"{table}.last_seen_at + interval '1 minute'"
-    else:
-        a_minute_later = f"datetime({table}.last_seen_at, '+60 seconds')"
-    only_if_changed = (
-        f" WHERE excluded.first_seen_at < {table}.first_seen_at"
-        f" OR excluded.last_seen_at > {a_minute_later}"
-        f" OR (excluded.user_agent <> '' AND excluded.user_agent <> {table}.user_agent)"
-        f" OR (excluded.last_page <> '' AND excluded.last_page <> {table}.last_page)"
-    )
     returned = insert_rows(
         Visitor._meta.db_table,
         VISITOR_COLUMNS,
         rows,
+        visitor_conflict_clause(connection.vendor, only_if_changed=not need_ids)
+        + (" RETURNING id, anonymous_id, profile_id" if need_ids else ""),
+    )
+    return {anonymous_id: VisitorRef(pk, profile_id) for pk, anonymous_id, profile_id in returned}
+
+
+@cache
+def visitor_conflict_clause(vendor: str, *, only_if_changed: bool) -> str:
+    """`ON CONFLICT … DO UPDATE` of a visitor upsert (see `upsert_visitors`): first seen the
+    earliest, last seen the latest, user agent and page from the latest call that has one;
+    `only_if_changed`: the row is left alone unless that changes what it shows."""
+    table = connection.ops.quote_name(Visitor._meta.db_table)
+    replace_if_newer = (
+        "CASE WHEN excluded.{c} <> '' AND excluded.last_seen_at >= {t}.last_seen_at "
+        "THEN excluded.{c} ELSE {t}.{c} END"
+    )
+    clause = (
         "ON CONFLICT (workspace_id, anonymous_id) DO UPDATE SET "
         f"user_agent = {replace_if_newer.format(t=table, c='user_agent')}, "
         f"last_page = {replace_if_newer.format(t=table, c='last_page')}, "
         f"first_seen_at = {EARLIER.format(t=table, c='first_seen_at')}, "
         f"last_seen_at = {LATER.format(t=table, c='last_seen_at')}"
-        + (" RETURNING id, anonymous_id, profile_id" if need_ids else only_if_changed),
     )
-    return {anonymous_id: VisitorRef(pk, profile_id) for pk, anonymous_id, profile_id in returned}
+    if not only_if_changed:
+        return clause
+    return f"{clause} WHERE {visitor_changed(vendor, new='excluded', old=table)}"
+
+
+def visitor_changed(vendor: str, *, new: str, old: str) -> str:
+    """SQL: whether a visitor upsert's row `new` changes what the stored row `old` shows
+    (first seen earlier, a new user agent or page, last seen moved by more than a minute)."""
+    if vendor == "postgresql":
+        a_minute_later = f"{old}.last_seen_at + interval '1 minute'"
+    else:
+        a_minute_later = f"datetime({old}.last_seen_at, '+60 seconds')"
+    return (
+        f"({new}.first_seen_at < {old}.first_seen_at"
+        f" OR {new}.last_seen_at > {a_minute_later}"
+        f" OR ({new}.user_agent <> '' AND {new}.user_agent <> {old}.user_agent)"
+        f" OR ({new}.last_page <> '' AND {new}.last_page <> {old}.last_page))"
+    )
 
 
 def upsert_profiles(*, workspace_id: int, seen: dict[str, tuple[datetime, datetime]]) -> dict:

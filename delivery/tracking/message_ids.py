@@ -24,11 +24,12 @@ SQLite (one writer at a time, a plain table) keeps its unique index on the event
 """
 
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from django.db import connection
 
 from delivery.models import Event, EventMessageId
-from delivery.tracking.bulk_sql import json_document, recordset
+from delivery.tracking.bulk_sql import execute, json_document, recordset
 
 GENERATIONS = 3
 WEEK = timedelta(days=7)
@@ -74,47 +75,67 @@ def insert_new_events(
 ) -> list[tuple]:
     """PostgreSQL: claim the rows' messageIds (column `message_id`, distinct) and insert the
     rows whose id was new into the events table, in one statement; returns (id, message_id)
-    of the inserted events. Call inside the transaction that records the request.
+    of the inserted events. Call inside the transaction that records the request."""
+    if not rows:
+        return []
+    claim_in = claim_generations(at)
+    return execute(
+        _insert_statement(tuple(columns), two_generations=len(claim_in) == 2),
+        {"rows": json_document(columns, rows), **claim_parameters(workspace_id, at)},
+    )
+
+
+@cache
+def _insert_statement(columns: tuple[tuple[str, str], ...], *, two_generations: bool) -> str:
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(name) for name, _ in columns)
+    return (
+        f"WITH u AS (SELECT * FROM {recordset(list(columns), parameter='%(rows)s')}), "
+        f"{claim_cte(two_generations=two_generations)} "
+        f"INSERT INTO {quote(Event._meta.db_table)} ({names}) "
+        f"SELECT {names} FROM u JOIN claimed USING (message_id) RETURNING id, message_id"
+    )
+
+
+def claim_parameters(workspace_id: int, at: datetime) -> dict:
+    """The named parameters of `claim_cte` for a request of `workspace_id` at `at`."""
+    claim_in = claim_generations(at)
+    return {
+        "workspace_id": workspace_id,
+        "claim_in": claim_in[-1],
+        "checked": checked_generation(at) if len(claim_in) == 1 else claim_in[0],
+    }
+
+
+def claim_cte(*, two_generations: bool) -> str:
+    """`claimed AS (…)`: the messageIds of the rows of `u` (a CTE with a `message_id` column)
+    that are new, claimed in this week's generation; see the module's docstring. Named
+    parameters: `claim_parameters`.
 
     Ids are claimed in sorted order, so that concurrent requests sharing ids take their index
     locks in the same order and cannot deadlock."""
-    if not rows:
-        return []
-    quote = connection.ops.quote_name
-    ids = quote(EventMessageId._meta.db_table)
-    names = ", ".join(quote(name) for name, _ in columns)
-    claim_in = claim_generations(at)
-    if len(claim_in) == 1:
+    ids = connection.ops.quote_name(EventMessageId._meta.db_table)
+    if not two_generations:
         # This week's generation, for what last week's does not hold. One index probe per id
         # (LATERAL … LIMIT 1): an anti-join could read the workspace's whole generation.
-        claim = (
+        return (
             f"claimed AS (INSERT INTO {ids} (generation, workspace_id, message_id) "
-            "SELECT %s, %s, u.message_id FROM u LEFT JOIN LATERAL (SELECT true AS known "
-            f"FROM {ids} p WHERE p.generation = %s AND p.workspace_id = %s "
-            "AND p.message_id = u.message_id LIMIT 1) previous ON true "
-            "WHERE previous.known IS NULL ORDER BY u.message_id "
+            "SELECT %(claim_in)s, %(workspace_id)s, u.message_id FROM u LEFT JOIN LATERAL "
+            f"(SELECT true AS known FROM {ids} p WHERE p.generation = %(checked)s "
+            "AND p.workspace_id = %(workspace_id)s AND p.message_id = u.message_id LIMIT 1) "
+            "previous ON true WHERE previous.known IS NULL ORDER BY u.message_id "
             "ON CONFLICT DO NOTHING RETURNING message_id)"
         )
-        claim_params = [claim_in[0], workspace_id, checked_generation(at), workspace_id]
-    else:
-        previous, current = claim_in
-        claim = (
-            f"in_previous AS (INSERT INTO {ids} (generation, workspace_id, message_id) "
-            "SELECT %s, %s, u.message_id FROM u ORDER BY u.message_id "
-            "ON CONFLICT DO NOTHING RETURNING message_id), "
-            f"claimed AS (INSERT INTO {ids} (generation, workspace_id, message_id) "
-            "SELECT %s, %s, message_id FROM in_previous ORDER BY message_id "
-            "ON CONFLICT DO NOTHING RETURNING message_id)"
-        )
-        claim_params = [previous, workspace_id, current, workspace_id]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH u AS (SELECT * FROM {recordset(columns)}), {claim} "
-            f"INSERT INTO {quote(Event._meta.db_table)} ({names}) "
-            f"SELECT {names} FROM u JOIN claimed USING (message_id) RETURNING id, message_id",
-            [json_document(columns, rows), *claim_params],
-        )
-        return cursor.fetchall()
+    # Within OVERLAP after a week's boundary: claimed in last week's generation (`checked`)
+    # first, then in this week's.
+    return (
+        f"in_previous AS (INSERT INTO {ids} (generation, workspace_id, message_id) "
+        "SELECT %(checked)s, %(workspace_id)s, u.message_id FROM u ORDER BY u.message_id "
+        "ON CONFLICT DO NOTHING RETURNING message_id), "
+        f"claimed AS (INSERT INTO {ids} (generation, workspace_id, message_id) "
+        "SELECT %(claim_in)s, %(workspace_id)s, message_id FROM in_previous "
+        "ORDER BY message_id ON CONFLICT DO NOTHING RETURNING message_id)"
+    )
 
 
 def prune_message_ids(*, now: datetime) -> int | None:

@@ -14,6 +14,8 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 from anonmsg.api import json_text
 from delivery.tracking.traits import traits_problem
 
@@ -154,6 +156,9 @@ def load_body(body: bytes) -> dict:
     """
     if len(body) > MAX_BATCH_BYTES:
         raise too_large_body()
+    data = _plain_body(body)
+    if data is not None:
+        return data
     try:
         text = json_text(body)
     except ValueError as exc:
@@ -180,6 +185,28 @@ def load_body(body: bytes) -> dict:
     if "\\u" in text and _LONE_SURROGATE.search(text):
         raise _bad("Strings cannot contain unpaired UTF-16 surrogates.", code="invalid_json")
     return data
+
+
+# Integers that orjson would turn into floats (outside [-2**63, 2**64 - 1]) have 19+ digits:
+# found as a run of 19 "0"s once every digit is a "0" and every other byte a space (bytes
+# methods run in C; a regular expression takes ~30 times longer on digit-rich bodies).
+_DIGITS_AS_ZEROS = bytes(b"0"[0] if chr(byte) in "0123456789" else b" "[0] for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
+
+
+def _plain_body(body: bytes) -> dict | None:
+    """The body parsed by orjson (several times faster), when it is a JSON object that the
+    checks of `load_body` would accept as it is; else None, and `load_body` parses it with
+    Python's json, to accept or refuse it with the exact message. orjson refuses by itself
+    what those checks refuse (invalid or non-UTF-8, NaN and Infinity, numbers beyond a double,
+    unpaired surrogates); a NUL escape or a long run of digits takes the careful path."""
+    if b"\\u0000" in body or _LONG_DIGIT_RUN in body.translate(_DIGITS_AS_ZEROS):
+        return None
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 # What PostgreSQL cannot store in text or jsonb: NUL, unpaired surrogates, NaN/Infinity
@@ -272,11 +299,20 @@ def event_size(event: dict) -> int:
     """Bytes of one call as compact UTF-8 JSON, without `writeKey`: what the 32 KB limit measures.
 
     The same for a single call and an event of a batch, however the client formatted or
-    escaped its JSON.
+    escaped its JSON. orjson measures most calls (several times faster); it writes some numbers
+    differently from Python's json (`1e16` for `1e+16`, `0.00001` for `1e-05`), at most 1.4
+    times longer or 1.25 times shorter, so a call it measures under half the limit is under it
+    either way, and any larger one is measured exactly as Python's json writes it.
     """
     if "writeKey" in event:
         event = {key: value for key, value in event.items() if key != "writeKey"}
-    return len(_COMPACT.encode(event).encode())
+    try:
+        size = len(orjson.dumps(event))
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits
+        size = MAX_EVENT_BYTES
+    if size > MAX_EVENT_BYTES // 2:
+        size = len(_COMPACT.encode(event).encode())
+    return size
 
 
 @dataclass(slots=True)

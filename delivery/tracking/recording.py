@@ -1,5 +1,8 @@
 """record_events: one request's validated events, written in one transaction.
 
+Anonymous calls (no userId) on PostgreSQL take one statement that is its own transaction
+(one_statement.py): steps 1 and 2 below, without profiles. Otherwise:
+
 1. The raw events whose messageId is new, in one statement: on PostgreSQL the ids are claimed
    in the dedup table and the new events inserted into today's partition (message_ids.py);
    on SQLite a multi-row `INSERT … ON CONFLICT (workspace, message_id) DO NOTHING`. What
@@ -20,9 +23,9 @@ from campaigns.models import AnonymousMessage
 from delivery.models import Event, Profile, VisitorMessageState
 from delivery.sdk_api import visitor_state
 from delivery.signals import events_recorded, profile_traits_changed
-from delivery.tracking import identity, message_ids
+from delivery.tracking import identity, message_ids, one_statement
 from delivery.tracking.bulk_sql import insert_rows
-from delivery.tracking.identity import EARLIER, LATER
+from delivery.tracking.one_statement import state_conflict_clause
 from delivery.tracking.parsing import CLICKED, DISMISSED, HELD_OUT, VIEWED, IncomingEvent
 
 logger = logging.getLogger(__name__)
@@ -73,6 +76,8 @@ def record_events(
 ) -> Recorded:
     """Store `events` (already validated and deduplicated within the request) atomically."""
     try:
+        if one_statement.applies(events):
+            return _record_anonymous(workspace_id, events, received_at)
         with transaction.atomic():
             return record_in_transaction(
                 workspace_id=workspace_id, events=events, received_at=received_at
@@ -80,6 +85,35 @@ def record_events(
     except IntegrityError:
         forget_known_messages(workspace_id)  # a message may have been deleted: ask again
         raise
+
+
+def _record_anonymous(
+    workspace_id: int, events: list[IncomingEvent], received_at: datetime
+) -> Recorded:
+    """`record_events` for calls without a userId, in one statement (one_statement.py)."""
+    known_messages = _messages_of_workspace(workspace_id, events)
+    returned = one_statement.insert_anonymous(
+        workspace_id=workspace_id,
+        event_columns=EVENT_COLUMNS,
+        rows=_event_rows(workspace_id, events, received_at, known_messages),
+        extras=[(event.user_agent, event.page, n) for n, event in enumerate(events)],
+        with_states=any(
+            event.anonymous_id and event.content_id in known_messages for event in events
+        ),
+        at=received_at,
+    )
+    inserted = {message_id: pk for pk, message_id in returned}
+    new = [event for event in events if event.message_id in inserted]
+    recorded = Recorded(event_ids=sorted(inserted.values()), duplicates=len(events) - len(new))
+    for event in new:
+        if event.content_id in known_messages:
+            recorded.message_ids.add(event.content_id)
+            if event.anonymous_id:
+                recorded.changed_visitors.add(event.anonymous_id)
+    if new:
+        visitor_state.forget_visitors(workspace_id, recorded.changed_visitors)
+        transaction.on_commit(lambda: _announce(workspace_id, recorded))
+    return recorded
 
 
 def record_in_transaction(
@@ -149,6 +183,31 @@ def _insert_events(
     On PostgreSQL the messageIds are claimed in the same statement (message_ids.py): that is
     the exact deduplication, across partitions and for 7+ days. SQLite's plain table keeps
     its unique index on (workspace_id, message_id)."""
+    rows = _event_rows(workspace_id, events, received_at, known_messages)
+    if connection.vendor == "postgresql":
+        returned = message_ids.insert_new_events(
+            workspace_id=workspace_id, columns=EVENT_COLUMNS, rows=rows, at=received_at
+        )
+    else:
+        # Sorted by messageId, so that concurrent batches sharing ids take their unique-index
+        # locks in the same order.
+        rows.sort(key=lambda row: row[1])
+        returned = insert_rows(
+            Event._meta.db_table,
+            EVENT_COLUMNS,
+            rows,
+            "ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING id, message_id",
+        )
+    return {message_id: pk for pk, message_id in returned}
+
+
+def _event_rows(
+    workspace_id: int,
+    events: list[IncomingEvent],
+    received_at: datetime,
+    known_messages: set[int],
+) -> list[tuple]:
+    """The events as rows in EVENT_COLUMNS order."""
     rows = []
     for event in events:
         # An unknown or foreign contentId stays in the payload only: no column, so no rollup
@@ -170,21 +229,7 @@ def _insert_events(
                 event.payload,
             )
         )
-    if connection.vendor == "postgresql":
-        returned = message_ids.insert_new_events(
-            workspace_id=workspace_id, columns=EVENT_COLUMNS, rows=rows, at=received_at
-        )
-    else:
-        # Sorted by messageId, so that concurrent batches sharing ids take their unique-index
-        # locks in the same order.
-        rows.sort(key=lambda row: row[1])
-        returned = insert_rows(
-            Event._meta.db_table,
-            EVENT_COLUMNS,
-            rows,
-            "ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING id, message_id",
-        )
-    return {message_id: pk for pk, message_id in returned}
+    return rows
 
 
 def _resolve_identities(
@@ -278,7 +323,6 @@ def _update_message_states(
     if not deltas:
         return
 
-    table = connection.ops.quote_name(VisitorMessageState._meta.db_table)
     rows = [
         (
             visitor_id,
@@ -292,19 +336,7 @@ def _update_message_states(
         )
         for (visitor_id, message_id), delta in sorted(deltas.items())
     ]
-    insert_rows(
-        VisitorMessageState._meta.db_table,
-        STATE_COLUMNS,
-        rows,
-        "ON CONFLICT (visitor_id, message_id) DO UPDATE SET "
-        f"views = {table}.views + excluded.views, "
-        f"first_viewed_at = {EARLIER.format(t=table, c='first_viewed_at')}, "
-        f"last_viewed_at = {LATER.format(t=table, c='last_viewed_at')}, "
-        f"dismissed_at = {LATER.format(t=table, c='dismissed_at')}, "
-        f"responded_at = {LATER.format(t=table, c='responded_at')}, "
-        # The arm of the first exposure stays (a visitor's arm only moves if the split does).
-        f"arm = CASE WHEN {table}.arm = '' THEN excluded.arm ELSE {table}.arm END",
-    )
+    insert_rows(VisitorMessageState._meta.db_table, STATE_COLUMNS, rows, state_conflict_clause())
 
 
 def _announce(workspace_id: int, recorded: Recorded) -> None:

@@ -568,21 +568,21 @@ def test_a_single_call_and_a_batch_of_50_take_the_same_few_queries(client, write
     with CaptureQueriesContext(connection) as batched:
         assert send(client, "batch", batch, write_key=write_key).status_code == 200
 
-    # savepoint, insert events, upsert visitors, release (the test runs inside a transaction)
-    assert len(single) <= 4, [q["sql"][:80] for q in single]
+    # savepoint, the one statement, release (the test runs inside a transaction)
+    assert len(single) == 3, [q["sql"][:80] for q in single]
     assert len(batched) == len(single)
     assert Event.objects.count() == 52
 
 
-def test_a_warm_single_call_takes_exactly_its_two_statements(
+def test_a_warm_anonymous_call_takes_exactly_one_statement(
     client, write_key, django_assert_num_queries
 ):
     send(client, "page", {"anonymousId": "anon-1", "name": "Home"}, write_key=write_key)
 
-    # savepoint, insert the event, upsert the visitor, release (the test runs in a transaction;
-    # in production: BEGIN … COMMIT, shared with concurrent requests). No write-key lookup, no
-    # "SDK last seen" write within the minute.
-    with django_assert_num_queries(4):
+    # savepoint, the statement (claim the messageId, insert the event, upsert the visitor),
+    # release: the test runs in a transaction. No write-key lookup, no "SDK last seen" write
+    # within the minute.
+    with django_assert_num_queries(3):
         response = send(
             client,
             "page",
@@ -590,6 +590,20 @@ def test_a_warm_single_call_takes_exactly_its_two_statements(
             write_key=write_key,
         )
     assert response.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_production_a_warm_anonymous_call_is_one_statement_and_its_own_transaction(
+    client, django_assert_num_queries
+):
+    workspace = WorkspaceFactory()
+    send(client, "page", {"anonymousId": "anon-1"}, write_key=workspace.write_key)
+
+    # Autocommit, as production runs: no BEGIN, no COMMIT, no savepoint around it.
+    with django_assert_num_queries(1):
+        response = send(client, "track", track(anonymousId="anon-2"), write_key=workspace.write_key)
+    assert response.status_code == 200
+    assert Visitor.objects.filter(workspace=workspace, anonymous_id="anon-2").exists()
 
 
 def test_a_message_view_adds_the_message_lookup_and_the_state_upsert(
@@ -603,9 +617,14 @@ def test_a_message_view_adds_the_message_lookup_and_the_state_upsert(
         "properties": {"actionType": "viewed_content", "contentId": message.pk},
     }
 
-    with django_assert_num_queries(6):
+    # The message lookup, then savepoint, the statement (event, visitor, state), release.
+    with django_assert_num_queries(4):
         assert send(client, "track", view, write_key=write_key).status_code == 200
     assert VisitorMessageState.objects.get().views == 1
+    # The message is known to this process now: no lookup.
+    with django_assert_num_queries(3):
+        assert send(client, "track", view, write_key=write_key).status_code == 200
+    assert VisitorMessageState.objects.get().views == 2
 
 
 def test_identified_calls_add_only_the_profile_upsert(

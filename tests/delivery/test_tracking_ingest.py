@@ -4,12 +4,16 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from delivery.tracking.parsing import (
     MAX_BATCH_BYTES,
+    MAX_EVENT_BYTES,
     ROUTE_TYPES,
     TrackingError,
     corrected_timestamp,
+    event_size,
     load_body,
     parse_content_id,
     parse_events,
@@ -186,3 +190,52 @@ def test_a_page_calls_location(properties, context, page):
     call = {"anonymousId": "a", "properties": properties, "context": context}
     (event,) = parse(json.dumps(call).encode(), route="page")
     assert event.page == page
+
+
+# --- orjson on the hot path: the same values and sizes as Python's json ---------------------
+
+# What the API accepts in strings: no NUL, no lone surrogate.
+KEYS = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=8)
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00")),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(KEYS, children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(st.dictionaries(KEYS, JSON_VALUES, max_size=6), st.booleans())
+def test_load_body_parses_what_pythons_json_parses(value, ascii_only):
+    body = json.dumps(value, ensure_ascii=ascii_only).encode()
+    parsed = load_body(body)
+    assert parsed == json.loads(body)
+    # Integers stay integers, however large (orjson would make floats of some).
+    assert json.dumps(parsed) == json.dumps(json.loads(body))
+
+
+@pytest.mark.parametrize(
+    "number",
+    [2**64, 2**64 - 1, -(2**63) - 1, 10**30, -(10**30), 123456789012345678901234567890],
+)
+def test_large_integers_are_kept_exactly(number):
+    assert load_body(f'{{"n": {number}, "m": [{number}]}}'.encode()) == {
+        "n": number,
+        "m": [number],
+    }
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(st.dictionaries(KEYS, JSON_VALUES, max_size=6), st.integers(0, 40_000))
+def test_event_size_is_the_compact_utf8_json_size_wherever_the_limit_is_near(value, padding):
+    event = {**value, "padding": "x" * padding}
+    exact = len(json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode())
+    size = event_size(event)
+    if size > MAX_EVENT_BYTES // 2:
+        assert size == exact
+    else:  # measured by orjson: far under the limit, as Python's json would measure it too
+        assert exact < MAX_EVENT_BYTES
+    assert (size > MAX_EVENT_BYTES) == (exact > MAX_EVENT_BYTES)
