@@ -530,3 +530,12 @@ def test_warm_requests_with_audience_conditions_make_no_query(
             ]
             assert ask(client, workspace, anonymous_id=anonymous_id, utm_source="ads") == []
             assert ask(client, workspace, anonymous_id=anonymous_id, user_agent=PHONE_UA) == []
+
+
+def test_a_preview_shows_the_message_whatever_its_audience(client, workspace):
+    from delivery.preview.tokens import make_preview_token
+
+    message = launched_for(workspace, condition("device", "is", "phone"))
+    token = make_preview_token(workspace_id=workspace.pk, message_id=message.pk)
+    assert ask(client, workspace, user_agent=DESKTOP_UA) == []
+    assert ask(client, workspace, user_agent=DESKTOP_UA, preview=token) == [message.pk]
