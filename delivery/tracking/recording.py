@@ -19,6 +19,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
 
+from campaigns.assignment import HOLDOUT
 from campaigns.models import AnonymousMessage
 from delivery.models import Event, Profile, VisitorMessageState
 from delivery.sdk_api import visitor_state
@@ -54,8 +55,6 @@ STATE_COLUMNS = [
     ("responded_at", "timestamptz"),
     ("arm", "text"),
 ]
-# The experiment arm a held-out report stands for (campaigns.assignment.HOLDOUT).
-HOLDOUT_ARM = "holdout"
 
 
 @dataclass
@@ -308,7 +307,7 @@ def _update_message_states(
         if event.action_type in (VIEWED, HELD_OUT):
             # A held-out report counts as a view of nothing: frequency (max views, minimum
             # interval) treats both arms alike. Exposure = the first of them, with its arm.
-            arm = HOLDOUT_ARM if event.action_type == HELD_OUT else event.variant
+            arm = HOLDOUT if event.action_type == HELD_OUT else event.variant
             if arm and (delta.first_viewed_at is None or at < delta.first_viewed_at):
                 delta.arm = arm
             delta.views += 1
