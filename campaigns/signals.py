@@ -1,4 +1,4 @@
-"""Any change to a message or its rules bumps the workspace's content version.
+"""Any change to a message, its rules or its variants bumps the workspace's content version.
 
 Delivery caches live messages keyed on that version, so this is what makes an edit reach SDKs
 on their next request. Signals (rather than explicit calls) also cover admin edits. Bulk
@@ -9,7 +9,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
 from anonmsg.models import Workspace
-from campaigns.models import AnonymousMessage, PageRule, Segment
+from campaigns.models import AnonymousMessage, MessageVariant, PageRule, Segment
 
 # The message list asks the apps above campaigns for numbers per message without importing
 # them (apps import one way: README, Layout). Sent with workspace= and message_ids=; each
@@ -37,7 +37,9 @@ def message_changed(sender, instance, **kwargs):
 
 
 @receiver([post_save, post_delete], sender=PageRule)
+@receiver([post_save, post_delete], sender=MessageVariant)
 def rule_changed(sender, instance, **kwargs):
+    """A rule or a variant (B–D) changed: its message's workspace."""
     workspace_id = (
         AnonymousMessage.objects.filter(pk=instance.message_id)
         .values_list("workspace_id", flat=True)
