@@ -1,4 +1,4 @@
-"""Any change to a message or its rules bumps the workspace's content version.
+"""Any change to a message, its rules or its variants bumps the workspace's content version.
 
 Delivery caches live messages keyed on that version, so this is what makes an edit reach SDKs
 on their next request. Signals (rather than explicit calls) also cover admin edits. Bulk

@@ -143,3 +143,25 @@ def test_a_split_that_does_not_add_up_is_refused_in_the_browser(page, live_serve
     )
     screenshot(page, "content-split-error", ".experiment-fields")
     assert not MessageVariant.objects.filter(message=draft).exists()
+
+
+def test_duplicating_a_live_message_offers_a_variant_and_opens_it(page, live_server, draft):
+    draft.status, draft.content_html = "launched", "<h1>Get 15% off</h1>"
+    draft.save()
+    log_in(page, live_server)
+    page.goto(live_server.url + draft.get_absolute_url())
+    page.get_by_role("link", name="Duplicate…").click()
+    expect(page.get_by_role("status")).to_contain_text("The copy would be outranked.")
+    screenshot(page, "duplicate-choice")
+    page.get_by_role("button", name="Add as a variant instead").click()
+    tabs = page.get_by_role("tablist", name="Variants")
+    expect(tabs.get_by_role("tab", name="Variant B")).to_have_attribute("aria-selected", "true")
+    expect(
+        page.get_by_text("Variant B of “Pricing offer” starts as a copy of variant A")
+    ).to_be_visible()
+    expect_preview(page, "Get 15% off")
+    assert MessageVariant.objects.get(message=draft).key == "B"
+
+    page.goto(live_server.url + reverse("campaigns:message-list", args=[draft.workspace_id]))
+    expect(page.locator(".experiment-tag")).to_have_text("Experiment")
+    screenshot(page, "list-experiment")

@@ -485,3 +485,21 @@ def test_duplicate_anyway_copies_the_variants_with_a_fresh_seed(owner_client, li
     assert copy.variant_a_weight == 50
     assert copy.experiment_seed and copy.experiment_seed != live.experiment_seed
     assert live.variants.count() == 1  # the original keeps its own
+
+
+def test_a_variant_changed_anywhere_reaches_sdks_on_their_next_request(draft):
+    # Delivery caches live messages per content version (campaigns/signals.py).
+    def version():
+        draft.workspace.refresh_from_db()
+        return draft.workspace.content_version
+
+    before = version()
+    variant = MessageVariant.objects.create(message=draft, key="B", content_html="<h1>B</h1>")
+    assert version() > before
+    before = version()
+    variant.content_html = "<h1>B2</h1>"
+    variant.save()
+    assert version() > before
+    before = version()
+    variant.delete()
+    assert version() > before
