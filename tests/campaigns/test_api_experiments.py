@@ -59,7 +59,7 @@ def test_an_experiment_posted_reads_back_as_sent(api):
     assert created["experiment"] == {**SPLIT, "winner": None}
     assert api.get(detail_url(created["id"])).json()["experiment"] == created["experiment"]
     message = AnonymousMessage.objects.get(pk=created["id"])
-    assert len(message.experiment_seed) == 16
+    assert len(message.experiment_seed) == 32
     assert message.variants.get().content_label == "Plan B"  # summarised like A's content
 
 
@@ -500,7 +500,7 @@ def test_an_experiment_made_elsewhere_gets_a_seed_once(workspace):
     MessageVariant.objects.create(message=message, key="B", weight=50, content_html=HTML_B)
     message.refresh_from_db()
     seed = message.experiment_seed
-    assert len(seed) == 16
+    assert len(seed) == 32
     MessageVariant.objects.create(message=message, key="C", weight=0, content_html=HTML_B)
     message.holdout_percent = 10
     message.save()
@@ -508,4 +508,4 @@ def test_an_experiment_made_elsewhere_gets_a_seed_once(workspace):
     assert message.experiment_seed == seed
     held_only = AnonymousMessageFactory(workspace=workspace, holdout_percent=5)
     held_only.refresh_from_db()
-    assert len(held_only.experiment_seed) == 16
+    assert len(held_only.experiment_seed) == 32

@@ -119,9 +119,10 @@ def test_each_arm_gets_its_own_answer(client, workspace):
     assert b["display"] == a["display"]  # no display of its own: as variant A
     assert b["frequency"] == a["frequency"]
 
-    # Held out: the message's id and nothing to show.
+    # Held out: the message's id, nothing to show, and the trigger to wait for before the
+    # exposure is reported (the visitor is exposed when the message would have shown).
     assert ask(client, workspace, visitor_in(message, "holdout")) == [
-        {"id": message.pk, "holdout": True}
+        {"id": message.pk, "holdout": True, "trigger": {"type": "page_load"}}
     ]
 
 
@@ -282,7 +283,9 @@ def test_held_out_counts_as_a_view_for_frequency(client, workspace):
     message = experiment(workspace, frequency_mode="times", frequency_times=1, priority=1)
     other = AnonymousMessageFactory(workspace=workspace, launched=True, priority=2)
     held_out = visitor_in(message, "holdout")
-    assert ask(client, workspace, held_out) == [{"id": message.pk, "holdout": True}]
+    assert ask(client, workspace, held_out) == [
+        {"id": message.pk, "holdout": True, "trigger": {"type": "page_load"}}
+    ]
     report(client, workspace, held_out, "held_out", message)
     assert [m["id"] for m in ask(client, workspace, held_out)] == [other.pk]
     in_a = visitor_in(message, "A")
