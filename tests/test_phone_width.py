@@ -61,12 +61,12 @@ def workspace_objects(transactional_db):
     message = AnonymousMessageFactory(
         workspace=workspace, launched=True, name=LONG_NAME, variant_a_weight=50, holdout_percent=10
     )
-    MessageVariant.objects.create(message=message, key="B", weight=50, content_html="<h1>B</h1>")
+    # An experiment: the message page's experiment card, the Content step's variant tabs and
+    # split, Review's split, at phone width.
+    MessageVariant.objects.create(
+        message=message, key="B", weight=50, content_html="<h1>Another offer</h1>"
+    )
     PageRuleFactory(message=message, value="/pricing/annual/teams/with-a-long-path")
-    # An experiment: the Content step's variant tabs and split, Review's split, at phone width.
-    MessageVariant.objects.create(message=message, key="B", content_html="<h1>Another offer</h1>")
-    message.variant_a_weight, message.holdout_percent = 50, 10
-    message.save()
     AnonymousMessageFactory(workspace=workspace, name="A draft " + LONG_NAME)
     rule = message.rules.first()
     segment = SegmentFactory(workspace=workspace, name="Trial users on the team plan in Europe")
