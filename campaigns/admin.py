@@ -12,6 +12,7 @@ from django.utils import timezone
 from campaigns import audience, triggers, validation
 from campaigns.models import (
     AnonymousMessage,
+    MessageVariant,
     PageRule,
     Segment,
     State,
@@ -70,6 +71,61 @@ class PageRuleInline(admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         return super().get_formset(request, obj, validate_max=True, **kwargs)
+
+
+class MessageVariantForm(forms.ModelForm):
+    class Meta:
+        model = MessageVariant
+        fields = ["key", "weight", "content_html", "display_type", "display_position"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            add_problems(self, validation.check_content(data.get("content_html") or ""))
+            if data.get("display_type"):
+                add_problems(
+                    self,
+                    validation.check_display(
+                        display_type=data["display_type"],
+                        position=data.get("display_position"),
+                        element_id="",
+                    ),
+                )
+        return data
+
+
+class MessageVariantFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        """The split as a whole: A's weight and the holdout are on the message (already set on
+        `self.instance` from its form), B–D's weights here (campaigns.validation)."""
+        super().clean()
+        if any(self.errors):
+            return
+        kept = sorted(
+            (form.cleaned_data["key"], form.cleaned_data["weight"])
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        )
+        message = self.instance
+        weights = [("A", message.variant_a_weight), *kept]
+        if weights == [("A", 100)] and not message.holdout_percent:
+            return  # no experiment
+        problems = validation.check_experiment(
+            weights=weights, holdout_percent=message.holdout_percent
+        )
+        if problems:
+            raise forms.ValidationError([problem.admin for problem in problems if problem.admin])
+
+
+class MessageVariantInline(admin.StackedInline):
+    """Variants B–D of an experiment (A is the message's own content)."""
+
+    model = MessageVariant
+    form = MessageVariantForm
+    formset = MessageVariantFormSet
+    extra = 0
+    max_num = validation.MAX_VARIANTS - 1
+    fields = ["key", "weight", "content_html", "display_type", "display_position"]
 
 
 class AnonymousMessageAdminForm(forms.ModelForm):
@@ -135,9 +191,18 @@ class AnonymousMessageAdmin(admin.ModelAdmin):
     search_fields = ["name", "description", "workspace__name"]
     list_select_related = ["workspace"]
     autocomplete_fields = ["workspace", "goal_segment"]
-    readonly_fields = ["state", "launched_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "state",
+        "launched_at",
+        "experiment_seed",
+        "winner_key",
+        "winner_chosen_at",
+        "winner_chosen_by",
+        "created_at",
+        "updated_at",
+    ]
     date_hierarchy = "created_at"
-    inlines = [PageRuleInline]
+    inlines = [PageRuleInline, MessageVariantInline]
     fieldsets = [
         (None, {"fields": ["workspace", "name", "description", "priority"]}),
         ("Lifecycle", {"fields": ["state", "status", "starts_at", "ends_at", "launched_at"]}),
@@ -181,6 +246,22 @@ class AnonymousMessageAdmin(admin.ModelAdmin):
                     'Trigger: {"type": "page_load"}, or delay/inactivity with "seconds", '
                     'scroll with "percent", click with "selector", exit_intent with '
                     '"fallbackSeconds" (docs/app-api.md).'
+                ),
+            },
+        ),
+        (
+            "Experiment",
+            {
+                "fields": [
+                    "variant_a_weight",
+                    "holdout_percent",
+                    "experiment_seed",
+                    ("winner_key", "winner_chosen_at", "winner_chosen_by"),
+                ],
+                "description": (
+                    "Variant A is the content above; variants B–D are below. The weights of A "
+                    "and the variants add up to 100; the holdout (0–50 %) sees nothing. The "
+                    "seed is drawn when the experiment starts (docs/campaigns.md, Experiments)."
                 ),
             },
         ),
