@@ -34,7 +34,7 @@ MAX_ELEMENT_ID = 200
 
 
 def is_experiment(message: AnonymousMessage, variants) -> bool:
-    return bool(variants) or message.holdout_percent > 0
+    return split.is_experiment(variant_count=len(variants), holdout_percent=message.holdout_percent)
 
 
 def weights_of(message: AnonymousMessage, variants) -> list[tuple[str, int]]:
@@ -204,11 +204,8 @@ def _parse_variants(raw, current: list[MessageVariant]) -> tuple[int, list[dict]
             field=f"experiment.variants[{missing}].weight",
             code="required",
         )
-    if not given:  # an equal split; A takes the rounding (34/33/33)
-        share = 100 // len(items)
-        weights = [100 - share * (len(items) - 1)] + [share] * (len(items) - 1)
-    else:
-        weights = [item["weight"] for item in items]
+    # None given: an equal split, A taking the rounding (34/33/33).
+    weights = [item["weight"] for item in items] if given else split.equal_weights(len(items))
     weights = [int(w) if isinstance(w, float) and w.is_integer() else w for w in weights]
     stored = {variant.key: variant for variant in current}
     variants = []

@@ -25,7 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect, push_url, trigger_clien
 from anonmsg.htmx import render_page, vary_on_htmx, wants_partial
 from anonmsg.plans import anonymous_messages_required
 from anonmsg.tenancy import get_for_workspace, scoped, workspace_required
-from campaigns import audience, content, lifecycle, split, visit_tester, wizard
+from campaigns import audience, content, experiments, lifecycle, split, visit_tester, wizard
 from campaigns.audience_forms import AUDIENCE_PREFIX, AudienceForm, AudienceFormSet, posted_rows
 from campaigns.forms import (
     ContentStepForm,
@@ -565,10 +565,11 @@ def _review_context(request, message) -> dict:
 
 def _experiment_context(message) -> dict:
     variants = list(message.variants.all())
-    weights = [("A", message.variant_a_weight), *[(v.key, v.weight) for v in variants]]
     return {
         "variants": variants,
-        "split_text": split.describe_split(weights, message.holdout_percent),
+        "split_text": split.describe_split(
+            experiments.weights_of(message, variants), message.holdout_percent
+        ),
     }
 
 
@@ -735,7 +736,7 @@ def message_add_variant(request, message_id):
         messages.error(request, exc.message)
         return _redirect(request, message.get_absolute_url())
     message.refresh_from_db()
-    weights = [("A", message.variant_a_weight), *message.variants.values_list("key", "weight")]
+    weights = experiments.weights_of(message, message.variants.all())
     split_text = split.describe_split(weights, message.holdout_percent)
     live = message.status != Status.DRAFT
     messages.success(
