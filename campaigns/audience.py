@@ -272,3 +272,47 @@ def explain_condition(condition: dict, visit: Visit) -> str:
         operator_label = OPERATOR_LABELS.get(operator, operator)
         head = f"Only for visitors whose {_label(attribute)} {operator_label} “{value}”"
     return f"{head}; {_actual(attribute, _visit_value(visit, attribute))}."
+
+
+# --- Conditions that no visit can meet -------------------------------------------------------
+
+_STRINGS = (REFERRER, UTM_SOURCE, UTM_MEDIUM, UTM_CAMPAIGN, LANGUAGE)
+
+
+def contradiction(conditions: list[dict]) -> str | None:
+    """The conditions that no visit can meet together, in words (“On a phone; On a desktop”),
+    or None when some visit meets them all. Each attribute is checked on its own, except
+    `visitor`, which is the session count seen another way (new = first session)."""
+    for group in ((DEVICE,), (SESSIONS, VISITOR), *((name,) for name in _STRINGS)):
+        members = [c for c in conditions if isinstance(c, dict) and c.get("attribute") in group]
+        if members and not any(
+            audience_matches(members, visit) for visit in _visits_to_try(group, members)
+        ):
+            return "; ".join(describe_condition(condition) for condition in members)
+    return None
+
+
+def _visits_to_try(group: tuple[str, ...], members: list[dict]) -> list[Visit]:
+    """Visits among which one meets `members` if any visit does (their attribute only)."""
+    if group == (DEVICE,):
+        return [Visit(device=device) for device in CHOICES[DEVICE]]
+    if group == (SESSIONS, VISITOR):
+        at_least = {c["value"] for c in members if c["attribute"] == SESSIONS}
+        return [Visit(sessions=count) for count in {1, 2, *at_least}]
+    (attribute,) = group
+    exact = [c["value"] for c in members if c["operator"] == IS]
+    if exact:
+        return [Visit(**{_VISIT_FIELD[attribute]: value.lower()}) for value in exact]
+    # Without `is`: the longest prefix asked for, every text it must contain, and an ending no
+    # `is_not` names. Prefixes that are not prefixes of each other meet nothing.
+    prefixes = sorted(
+        (c["value"].lower() for c in members if c["operator"] == STARTS_WITH), key=len
+    )
+    if any(not prefixes[-1].startswith(prefix) for prefix in prefixes):
+        return []
+    contained = "".join(c["value"].lower() for c in members if c["operator"] == CONTAINS)
+    value = (prefixes[-1] if prefixes else "") + contained + "\uffff"
+    return [Visit(**{_VISIT_FIELD[attribute]: value})]
+
+
+_VISIT_FIELD = {REFERRER: "referrer_domain", **{name: name for name in _STRINGS[1:]}}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from campaigns.audience import contradiction
 from campaigns.models import DisplayType, FrequencyMode, GoalTrigger, Platform
 from campaigns.signals import message_warnings as message_warnings_signal
 
@@ -63,6 +64,15 @@ def message_warnings(message, *, workspace) -> list[Warning]:
         warnings.append(close)
     if touch := touch_trigger_warning(message):
         warnings.append(touch)
+    if impossible := contradiction(message.audience or []):
+        warnings.append(
+            Warning(
+                f"Its audience conditions cannot all hold at once ({impossible}): nobody will "
+                "see it. Remove or change one of them.",
+                "rules",
+                blocks="no visitor can meet all of its audience conditions",
+            )
+        )
     if not workspace.inapp_enabled:
         warnings.append(
             Warning(

@@ -210,3 +210,53 @@ def test_experiment_split(weights, holdout, codes):
 
     problems = validation.check_experiment(weights=weights, holdout_percent=holdout)
     assert [problem.code for problem in problems] == codes
+
+
+# --- Contradictions: conditions no visit can meet ----------------------------------------------
+
+
+def cond(attribute, operator, value):
+    return {"attribute": attribute, "operator": operator, "value": value}
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        [cond("device", "is", "phone"), cond("device", "is", "desktop")],
+        [
+            cond("device", "is_not", "phone"),
+            cond("device", "is_not", "tablet"),
+            cond("device", "is_not", "desktop"),
+        ],
+        [cond("visitor", "is", "new"), cond("sessions", "gte", 2)],
+        [cond("utm_source", "is", "Newsletter"), cond("utm_source", "is_not", "newsletter")],
+        [cond("utm_source", "is", "newsletter"), cond("utm_source", "is", "ads")],
+        [cond("utm_medium", "starts_with", "mail"), cond("utm_medium", "starts_with", "social")],
+        [cond("language", "is", "de"), cond("language", "contains", "fr")],
+        [cond("referrer", "is", "bing.com"), cond("referrer", "starts_with", "google")],
+    ],
+)
+def test_conditions_no_visit_can_meet_are_named(conditions):
+    found = audience.contradiction(conditions)
+    assert found == "; ".join(audience.describe_condition(c) for c in conditions)
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        [],
+        [cond("device", "is_not", "phone"), cond("device", "is_not", "tablet")],
+        [cond("visitor", "is", "returning"), cond("sessions", "gte", 5)],
+        [cond("visitor", "is", "new"), cond("session_pageviews", "gte", 3)],
+        [
+            cond("utm_source", "starts_with", "news"),
+            cond("utm_source", "starts_with", "newsletter"),
+        ],
+        [cond("utm_source", "starts_with", "news"), cond("utm_source", "is", "newsletter")],
+        [cond("referrer", "contains", "goo"), cond("referrer", "is_not", "google.com")],
+        # Different attributes never contradict each other (except visitor and sessions).
+        [cond("device", "is", "phone"), cond("utm_source", "is", "ads")],
+    ],
+)
+def test_conditions_some_visit_meets_are_not_a_contradiction(conditions):
+    assert audience.contradiction(conditions) is None

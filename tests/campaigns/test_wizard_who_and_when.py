@@ -501,3 +501,27 @@ def test_exit_intent_without_a_fallback_is_a_warning(owner_client, draft):
     draft.trigger = {"type": "exit_intent", "fallbackSeconds": 8}
     draft.save()
     assert "Exit intent never fires" not in text_of(owner_client.get(step_url(draft, "review")))
+
+
+def test_contradictory_audience_conditions_are_a_warning_and_the_live_state_says_so(
+    owner_client, draft
+):
+    draft.audience = [
+        {"attribute": "visitor", "operator": "is", "value": "new"},
+        {"attribute": "sessions", "operator": "gte", "value": 3},
+    ]
+    draft.trigger = {"type": "page_load"}
+    draft.save()
+    body = text_of(owner_client.get(step_url(draft, "review")))
+    assert (
+        "Its audience conditions cannot all hold at once (New visitors (first session); "
+        "Number of sessions is at least 3): nobody will see it." in body
+    )
+    draft.status = "launched"
+    draft.save()
+    body = text_of(owner_client.get(draft.get_absolute_url()))
+    assert "Live, but no visitor can meet all of its audience conditions." in body
+
+    draft.audience = [{"attribute": "visitor", "operator": "is", "value": "returning"}]
+    draft.save()
+    assert "cannot all hold" not in text_of(owner_client.get(draft.get_absolute_url()))
