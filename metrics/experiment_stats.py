@@ -19,6 +19,10 @@ As in the paper, the normal approximation (and the plug-in variance) makes the g
 asymptotic; no decision is made before both arms have MIN_EXPOSED visitors and MIN_CONVERSIONS
 conversions between them. The simulation test (tests/metrics/test_experiment_simulation.py)
 checks the false-positive rate of an A/A test peeked at every 100 visitors.
+
+Several variants (B, C, D against the holdout, or against A) share the 5 %: each comparison's
+interval is at 1 − 5 %/k for k comparisons (Bonferroni), so that the chance that *any* of them
+ever declares a winner or loser by mistake stays at most 5 % however often it is watched.
 """
 
 from dataclasses import dataclass
@@ -116,6 +120,7 @@ def visitors_needed(
     treatment: Arm,
     control: Arm,
     planned_lift: float = PLANNED_LIFT,
+    alpha: float = ALPHA,
     tau2: float = MIXTURE_VARIANCE,
 ) -> int | None:
     """About how many more exposed visitors (in these two arms, split as they are now) the
@@ -143,7 +148,10 @@ def visitors_needed(
     target = log(1 + planned_lift)
 
     def detectable(variance: float) -> bool:
-        return half_width(variance, tau2=tau2) + PLANNED_POWER_Z * sqrt(variance) <= target
+        return (
+            half_width(variance, alpha=alpha, tau2=tau2) + PLANNED_POWER_Z * sqrt(variance)
+            <= target
+        )
 
     # The largest variance that is detectable, by bisection (the left side grows with it).
     low, high = 1e-12, target**2
@@ -169,6 +177,7 @@ class Comparison:
     treatment: Arm
     control: Arm
     lift: Lift
+    alpha: float = ALPHA  # this comparison's share of the 5 % (compare())
 
     @property
     def versus_label(self) -> str:
@@ -185,13 +194,15 @@ def compare(arms: dict[str, Arm]) -> list[Comparison]:
     else:
         return []
     control = arms[control_key]
+    alpha = ALPHA / max(len(treatments), 1)
     return [
         Comparison(
             key=key,
             versus=control_key,
             treatment=arms[key],
             control=control,
-            lift=lift(treatment=arms[key], control=control),
+            lift=lift(treatment=arms[key], control=control, alpha=alpha),
+            alpha=alpha,
         )
         for key in treatments
     ]
@@ -225,7 +236,9 @@ def guidance(comparison: Comparison) -> str:
             f"No detectable effect of {name} over {versus}: the lift is between "
             f"{signed_percent(lift_.low)} and {signed_percent(lift_.high)}."
         )
-    more = visitors_needed(treatment=comparison.treatment, control=comparison.control)
+    more = visitors_needed(
+        treatment=comparison.treatment, control=comparison.control, alpha=comparison.alpha
+    )
     if more is None:
         return f"Not enough data yet for {name} versus {versus}: nobody converted yet."
     return (

@@ -26,7 +26,7 @@ def test_the_experiment_reads_well_on_a_laptop_and_a_phone(
     make_experiment(message, variants=("B", "C"), holdout_percent=10)
     when = timezone.now() - timedelta(days=2)
     bulk_arm(message, "A", exposed=2400, converted=130, at=when)
-    bulk_arm(message, "B", exposed=2400, converted=190, at=when)
+    bulk_arm(message, "B", exposed=2400, converted=200, at=when)
     bulk_arm(message, "C", exposed=2400, converted=118, at=when)
     bulk_arm(message, "holdout", exposed=800, converted=30, at=when)
     for n in range(5):

@@ -162,3 +162,31 @@ def test_guidance_names_how_many_more_visitors():
     assert f"about {round_visitors(more):,} more exposed visitors needed for a 10% lift" in (
         guidance(comparison)
     )
+
+
+def test_several_variants_share_the_five_percent():
+    """Three variants against the holdout: each interval is at 1 − 5 %/3, so that the chance of
+    any false decision stays at 5 %; with one variant it is the plain 95 % interval."""
+    arms = {
+        "A": Arm(5_000, 328),
+        "B": Arm(5_000, 280),
+        "C": Arm(5_000, 300),
+        "holdout": Arm(5_000, 250),
+    }
+    comparisons = compare(arms)
+    assert [c.alpha for c in comparisons] == [pytest.approx(0.05 / 3)] * 3
+    for comparison in comparisons:
+        assert comparison.lift == lift(
+            treatment=comparison.treatment, control=comparison.control, alpha=0.05 / 3
+        )
+        plain = lift(treatment=comparison.treatment, control=comparison.control)
+        assert comparison.lift.low < plain.low and comparison.lift.high > plain.high
+    # A lift the plain interval would call (A: +31 %) is not called when three share the 5 %.
+    assert lift(treatment=arms["A"], control=arms["holdout"]).decision == "winner"
+    assert comparisons[0].lift.decision == "inconclusive"
+    # More visitors are needed, too.
+    (single,) = compare({"A": arms["A"], "holdout": arms["holdout"]})
+    assert single.alpha == 0.05
+    assert visitors_needed(
+        treatment=arms["A"], control=arms["holdout"], alpha=0.05 / 3
+    ) > visitors_needed(treatment=arms["A"], control=arms["holdout"])
