@@ -838,11 +838,11 @@ def test_the_rule_tester_answers_quickly_for_a_star_heavy_rule_on_a_long_path(
     # Saved before wildcards were capped: the matcher must stay linear for such rules.
     PageRuleFactory(message=fresh_draft, operator="matches", value="/" + "*" * 40 + "x")
     url = reverse("campaigns:rule-test", args=[fresh_draft.workspace_id, fresh_draft.pk])
-    started = time.perf_counter()
+    started = time.thread_time()
     response = owner_client.get(
         url, {"test-platform": "web", "test-target": "/" + "a" * 1900}, **HTMX
     )
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
     assert "✗ Does not show here." in text_of(response)
 
 

@@ -509,9 +509,9 @@ def test_a_star_heavy_rule_on_a_long_url_is_answered_quickly(client, workspace):
     message = launched(workspace)
     PageRuleFactory(message=message, operator="matches", value="/" + "*" * 40 + "x")
     for suffix in ("", "b", "x"):  # new URLs each time: no memo helps
-        started = time.perf_counter()
+        started = time.thread_time()
         response = ask(client, workspace, url="https://shop.example.com/" + "a" * 1900 + suffix)
-        assert time.perf_counter() - started < 0.5
+        assert time.thread_time() - started < 0.5
         assert ids(response) == ([message.pk] if suffix == "x" else [])
 
 
