@@ -2,7 +2,8 @@
 transaction (metrics/rollups.py reads each event exactly once, so each is added once).
 
 - ExperimentExposure: a visitor's first exposure (earliest tagged view or `held_out` report,
-  whatever order the events arrive in: an earlier one replaces a later one).
+  whatever order the events arrive in: an earlier one replaces a later one), by the rule
+  delivery's VisitorMessageState.arm keeps too (delivery.first_exposure).
 - ExperimentArmHour: views, clicks (per action) and dismissals per (message, arm, UTC hour).
 
 Only events of the message's own workspace count, as in the rollups.
@@ -16,6 +17,7 @@ from django.db import connection
 from django.db.models import OuterRef, Subquery
 
 from campaigns.models import AnonymousMessage
+from delivery import first_exposure
 from delivery.models import Visitor
 from metrics.message_events import CLICKED, DISMISSED, HELD_OUT, VIEWED
 from metrics.models import ExperimentArmHour, ExperimentExposure
@@ -59,8 +61,7 @@ def add_to_experiments(events: list[tuple]) -> set[int]:
         at = _aware(at)
         if action_type in (VIEWED, HELD_OUT) and visitor_id is not None:
             key = (message_id, visitor_id)
-            if key not in first or at < first[key][0]:
-                first[key] = (at, arm)
+            first[key] = first_exposure.earlier(first.get(key), (at, arm))
         if action_type == HELD_OUT:
             continue
         delta = counts[message_id, arm, hour]
@@ -92,7 +93,7 @@ def _upsert_exposures(first: dict) -> None:
     # The earliest exposure wins, whichever arrives first (late mobile batches, clock skew).
     upsert = (
         "ON CONFLICT (message_id, visitor_id) DO UPDATE SET arm = excluded.arm, "
-        f"exposed_at = excluded.exposed_at WHERE excluded.exposed_at < {table}.exposed_at"
+        f"exposed_at = excluded.exposed_at WHERE {first_exposure.replaces(table)}"
     )
     columns = f"INSERT INTO {table} (message_id, visitor_id, arm, exposed_at, identified_at)"
     # A visitor identified before the job counted their exposure: copy it now.
