@@ -30,7 +30,7 @@ Semantics (DESIGN.md §2):
   message of a slot that shows on page load takes the slot: later ones in that slot get
   `display_slot_taken`. One that waits for a trigger (delay, scroll, exit intent, inactivity,
   click) may never show, so it does not take the slot from the messages after it: the SDK
-  shows it when it fires and the slot is free (`Slots`). An answer carries at most
+  shows it when it fires and the slot is free (`place`). An answer carries at most
   `MESSAGES_PER_SLOT` messages per slot.
 - Experiments (docs/campaigns.md): eligibility is decided first, alike for every arm; then the
   visitor's arm (campaigns.assignment) replaces the message by that arm's: a variant's content
@@ -41,7 +41,7 @@ Semantics (DESIGN.md §2):
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns import assignment
@@ -105,7 +105,9 @@ class LiveMessage:
     # Set on a message in an experiment: how to find the visitor's arm, and each arm's message.
     experiment: "Experiment | None" = field(default=None, compare=False)
 
-    @property
+    # Cached on the instance (live messages are long-lived: delivery.sdk_api.live_messages);
+    # both are read for every candidate of every answer.
+    @cached_property
     def slot(self) -> str:
         """The display slot: two messages of the same slot are never shown together."""
         if self.display_type == "modal":
@@ -114,33 +116,27 @@ class LiveMessage:
             return f"inline:{self.display_element_id}"
         return f"{self.display_type}:{self.display_position}"
 
-    @property
+    @cached_property
     def waits(self) -> bool:
         """Whether the SDK shows it only on a trigger other than page load (which may never
         come): such a message does not keep the messages after it out of its slot."""
         return bool(self.trigger) and self.trigger.get("type", PAGE_LOAD) != PAGE_LOAD
 
 
-class Slots:
-    """The display slots of one answer, filled in delivery order (see the module's docs)."""
-
-    __slots__ = ("_placed",)
-
-    def __init__(self) -> None:
-        self._placed: dict[str, list[LiveMessage]] = {}
-
-    def place(self, message: LiveMessage) -> "LiveMessage | None":
-        """Puts `message` in its slot and answers None, or answers the message that keeps it
-        out: the slot's page-load message, or, when the slot is full, its last waiting one."""
-        placed = self._placed.get(message.slot)
-        if placed is None:
-            self._placed[message.slot] = [message]
-            return None
-        last = placed[-1]
-        if not last.waits or len(placed) >= MESSAGES_PER_SLOT:
-            return last
-        placed.append(message)
+def place(slots: dict[str, list[LiveMessage]], message: LiveMessage) -> "LiveMessage | None":
+    """Puts `message` in its slot of one answer (`slots`: slot → the messages placed there, in
+    delivery order; see the module's docs) and answers None, or answers the message that keeps
+    it out: the slot's page-load message, or, when the slot is full, its last waiting one."""
+    slot = message.slot
+    placed = slots.get(slot)
+    if placed is None:
+        slots[slot] = [message]
         return None
+    last = placed[-1]
+    if not last.waits or len(placed) >= MESSAGES_PER_SLOT:
+        return last
+    placed.append(message)
+    return None
 
 
 @dataclass(frozen=True)
@@ -240,7 +236,7 @@ def decide(
     except (ValueError, ZoneInfoNotFoundError):  # validated on save; never fail a request on it
         tz = ZoneInfo("UTC")
     decisions = []
-    slots = Slots()
+    slots: dict[str, list[LiveMessage]] = {}
     for message in delivery_order(messages):
         reason, detail = _gate(
             message,
@@ -256,7 +252,7 @@ def decide(
         holder = None
         if reason == ELIGIBLE:
             message = in_arm(message, anonymous_id)
-            holder = slots.place(message)
+            holder = place(slots, message)
             if holder is not None:
                 reason = DISPLAY_SLOT_TAKEN
                 detail = (
@@ -290,7 +286,7 @@ def select_candidates(
     first failed check, cheapest first; no reasons. For an anonymous visitor of an open
     workspace (the caller answers those gates), it equals `delivered(decide(...))`, which a
     test checks on the whole table and on random workspaces."""
-    slots = Slots()
+    slots: dict[str, list[LiveMessage]] = {}
     chosen = []
     for message in candidates:
         if (
@@ -305,7 +301,7 @@ def select_candidates(
             continue
         if message.experiment is not None:
             message = in_arm(message, anonymous_id)
-        if slots.place(message) is None:
+        if place(slots, message) is None:
             chosen.append(message)
     return chosen
 
