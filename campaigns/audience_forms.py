@@ -9,7 +9,7 @@ without JavaScript; CSS shows the one its attribute needs, and only that one is 
 from django import forms
 from django.forms import BaseFormSet, formset_factory
 
-from campaigns import audience, validation
+from campaigns import audience, form_rows, validation
 from campaigns.forms import DEVICE_CHOICES, StepForm
 
 AUDIENCE_PREFIX = "audience"
@@ -153,17 +153,16 @@ AudienceFormSet = formset_factory(
 )
 
 
-def posted_rows(data) -> list[dict]:
-    """The rows of a POST as typed (not validated), for adding or removing a row."""
-    try:
-        total = int(data.get(f"{AUDIENCE_PREFIX}-TOTAL_FORMS", 0))
-    except ValueError:
-        total = 0
-    names = ("attribute", "operator", "value", "device", "visitor", "count")
-    return [
-        {name: data.get(f"{AUDIENCE_PREFIX}-{index}-{name}", "") for name in names}
-        for index in range(min(max(total, 0), audience.MAX_CONDITIONS))
-    ]
+def edited_rows(data) -> list[dict]:
+    """The rows of a POST as typed (not validated), one added or removed
+    (campaigns.form_rows)."""
+    return form_rows.edited_rows(
+        data,
+        prefix=AUDIENCE_PREFIX,
+        names=("attribute", "operator", "value", "device", "visitor", "count"),
+        limit=audience.MAX_CONDITIONS,
+        blank={},
+    )
 
 
 class AudienceForm(StepForm):

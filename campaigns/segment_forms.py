@@ -7,6 +7,7 @@ the admin and metrics; these forms only put its errors on the right field.
 from django import forms
 from django.forms import BaseFormSet, formset_factory
 
+from campaigns import form_rows
 from campaigns.models import Segment, SegmentMatch, SegmentOperator
 from campaigns.segment_conditions import (
     MAX_CONDITIONS,
@@ -124,17 +125,13 @@ def condition_rows(conditions: list[dict]) -> list[dict]:
     ] or [dict(BLANK_CONDITION)]
 
 
-def posted_rows(data) -> list[dict]:
-    """The condition rows of a POST as typed, for re-showing the form after adding or removing
-    a row (nothing is validated or saved then)."""
-    try:
-        total = int(data.get(f"{CONDITIONS_PREFIX}-TOTAL_FORMS", 0))
-    except ValueError:
-        total = 0
-    return [
-        {
-            name: data.get(f"{CONDITIONS_PREFIX}-{index}-{name}", "")
-            for name in ("trait", "operator", "value")
-        }
-        for index in range(min(max(total, 0), MAX_CONDITIONS))
-    ]
+def edited_rows(data) -> list[dict]:
+    """The condition rows of a POST as typed, one added or removed (campaigns.form_rows), for
+    re-showing the form (nothing is validated or saved then)."""
+    return form_rows.edited_rows(
+        data,
+        prefix=CONDITIONS_PREFIX,
+        names=("trait", "operator", "value"),
+        limit=MAX_CONDITIONS,
+        blank=BLANK_CONDITION,
+    )

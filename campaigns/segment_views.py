@@ -13,15 +13,16 @@ from django.views.decorators.http import require_http_methods
 
 from anonmsg.htmx import render_page, vary_on_htmx
 from anonmsg.tenancy import get_for_workspace, scoped, workspace_required
+from campaigns import form_rows
 from campaigns.models import AnonymousMessage, Segment, State
-from campaigns.segment_conditions import MAX_CONDITIONS, describe_condition
+from campaigns.segment_conditions import describe_condition
 from campaigns.segment_forms import (
     BLANK_CONDITION,
     CONDITIONS_PREFIX,
     ConditionFormSet,
     SegmentForm,
     condition_rows,
-    posted_rows,
+    edited_rows,
 )
 
 RUNNING_STATES = (State.ACTIVE, State.SCHEDULED, State.PAUSED)
@@ -65,16 +66,8 @@ def segment_edit(request, segment_id):
 
 def _segment_form_page(request, segment):
     workspace = request.workspace
-    if request.method == "POST" and (
-        "add_condition" in request.POST or "remove_condition" in request.POST
-    ):
-        rows = posted_rows(request.POST)
-        if "add_condition" in request.POST and len(rows) < MAX_CONDITIONS:
-            rows.append(dict(BLANK_CONDITION))
-        if "remove_condition" in request.POST:
-            index = request.POST["remove_condition"]
-            if index.isdigit() and int(index) < len(rows):
-                del rows[int(index)]
+    if request.method == "POST" and form_rows.edits_rows(request.POST):
+        rows = edited_rows(request.POST)
         form = SegmentForm(
             instance=segment,
             workspace=workspace,

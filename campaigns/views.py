@@ -25,8 +25,17 @@ from django_htmx.http import HttpResponseClientRedirect, push_url, trigger_clien
 from anonmsg.htmx import render_page, vary_on_htmx, wants_partial
 from anonmsg.plans import anonymous_messages_required
 from anonmsg.tenancy import get_for_workspace, scoped, workspace_required
-from campaigns import audience, content, experiments, lifecycle, split, visit_tester, wizard
-from campaigns.audience_forms import AUDIENCE_PREFIX, AudienceForm, AudienceFormSet, posted_rows
+from campaigns import (
+    audience,
+    content,
+    experiments,
+    form_rows,
+    lifecycle,
+    split,
+    visit_tester,
+    wizard,
+)
+from campaigns.audience_forms import AUDIENCE_PREFIX, AudienceForm, AudienceFormSet, edited_rows
 from campaigns.forms import (
     ContentStepForm,
     MessageFilterForm,
@@ -190,7 +199,7 @@ def wizard_step(request, message_id, step):
         if "tab" in request.GET and "tab" in form.fields:  # e.g. after "Add as a variant"
             form.initial["tab"] = request.GET["tab"]
         return _render_step(request, message, current, form)
-    if current.slug == "rules" and _edits_audience_rows(request):
+    if current.slug == "rules" and form_rows.edits_rows(request.POST):
         return _render_audience_rows(request, message, current)
     go = request.POST.get("go", "next")
     if go.startswith("preview"):  # "Update preview" without JavaScript: show, do not save.
@@ -346,19 +355,10 @@ def _rules_context(request, message, *, rule_form=None, tester=None) -> dict:
     }
 
 
-def _edits_audience_rows(request) -> bool:
-    return "add_condition" in request.POST or "remove_condition" in request.POST
-
-
 def _render_audience_rows(request, message, step):
     """The rows as typed, with one more ("+ Add condition") or one less ("Remove"); nothing is
     saved (as the segment form does). htmx gets the Who section, a plain request the step."""
-    rows = posted_rows(request.POST)
-    if "add_condition" in request.POST and len(rows) < audience.MAX_CONDITIONS:
-        rows.append({})
-    removed = request.POST.get("remove_condition", "")
-    if removed.isdecimal() and int(removed) < len(rows):
-        del rows[int(removed)]
+    rows = edited_rows(request.POST)
     form = AudienceForm(message=message, workspace=request.workspace, rows=rows)
     if "add_condition" in request.POST and rows:
         form.conditions.forms[-1].fields["attribute"].widget.attrs["autofocus"] = True

@@ -185,9 +185,11 @@ class VisitorMessageState(models.Model):
     dismissed_at = models.DateTimeField(null=True, blank=True)
     # Clicked one of the message's tracked actions.
     responded_at = models.DateTimeField(null=True, blank=True)
-    # In an experiment: the arm (A–D, or "holdout") of the visitor's exposure, their first
-    # view or held-out report (first_viewed_at), so one exposure per visitor and message.
+    # In an experiment: the arm (A–D, or "holdout") of the visitor's first exposure, their
+    # earliest tagged view or held-out report, and its time (delivery.first_exposure: the
+    # rule metrics' ExperimentExposure keeps too), so one exposure per visitor and message.
     arm = models.CharField(max_length=7, blank=True, default="", db_default="")
+    exposed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

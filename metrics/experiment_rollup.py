@@ -1,8 +1,10 @@
 """Adds new message events to the experiment tables, inside the rollup job's chunk
-transaction (metrics/rollups.py reads each event exactly once, so each is added once).
+transaction (metrics/rollups.py reads each event exactly once, so each is added once), and
+rebuilds them from raw events (`rebuild_experiments`, for metrics.rollups.rebuild_rollups).
 
 - ExperimentExposure: a visitor's first exposure (earliest tagged view or `held_out` report,
-  whatever order the events arrive in: an earlier one replaces a later one).
+  whatever order the events arrive in: an earlier one replaces a later one), by the rule
+  delivery's VisitorMessageState.arm keeps too (delivery.first_exposure).
 - ExperimentArmHour: views, clicks (per action) and dismissals per (message, arm, UTC hour).
 
 Only events of the message's own workspace count, as in the rollups.
@@ -16,6 +18,7 @@ from django.db import connection
 from django.db.models import OuterRef, Subquery
 
 from campaigns.models import AnonymousMessage
+from delivery import first_exposure
 from delivery.models import Visitor
 from metrics.message_events import CLICKED, DISMISSED, HELD_OUT, VIEWED
 from metrics.models import ExperimentArmHour, ExperimentExposure
@@ -35,9 +38,10 @@ def arm_of(action_type: str, variant) -> str | None:
     return None
 
 
-def add_to_experiments(events: list[tuple]) -> set[int]:
+def add_to_experiments(events: list[tuple], *, count_before_hour: int | None = None) -> set[int]:
     """Add event rows (hour number, workspace id, message id, action type, action name, visitor
-    id, timestamp, variant) to the experiment tables. Returns the messages whose rows changed."""
+    id, timestamp, variant) to the experiment tables. Returns the messages whose rows changed.
+    Events from hour number `count_before_hour` on add exposures only, no counts."""
     tagged = [
         (hour, workspace_id, message_id, action_type, action_name, visitor_id, at, arm)
         for hour, workspace_id, message_id, action_type, action_name, visitor_id, at, variant
@@ -59,9 +63,8 @@ def add_to_experiments(events: list[tuple]) -> set[int]:
         at = _aware(at)
         if action_type in (VIEWED, HELD_OUT) and visitor_id is not None:
             key = (message_id, visitor_id)
-            if key not in first or at < first[key][0]:
-                first[key] = (at, arm)
-        if action_type == HELD_OUT:
+            first[key] = first_exposure.earlier(first.get(key), (at, arm))
+        if action_type == HELD_OUT or (count_before_hour is not None and hour >= count_before_hour):
             continue
         delta = counts[message_id, arm, hour]
         if action_type == VIEWED:
@@ -74,6 +77,38 @@ def add_to_experiments(events: list[tuple]) -> set[int]:
     _upsert_exposures(first)
     _add_counts(counts)
     return {message_id for message_id, _ in first} | {key[0] for key in counts}
+
+
+def rebuild_experiments(
+    events: list[tuple], *, message_ids, start: datetime, end: datetime
+) -> set[int]:
+    """Replace these messages' experiment rows by those `events` give: `events` are every
+    counted message event of theirs timestamped from `start` on (add_to_experiments' shape).
+
+    Arm hours of [start, end) are recounted. Exposures from `start` on are found again from
+    all of `events` (a visitor's first exposure may come after `end`); one before `start`
+    stays, and stays first (delivery.first_exposure). Returns the messages whose rows changed.
+    """
+    message_ids = list(message_ids)
+    arm_hours = ExperimentArmHour.objects.filter(
+        message_id__in=message_ids, hour__gte=start, hour__lt=end
+    )
+    exposures = ExperimentExposure.objects.filter(message_id__in=message_ids, exposed_at__gte=start)
+    before = _snapshot(arm_hours, exposures)
+    arm_hours.delete()
+    exposures.delete()
+    add_to_experiments(events, count_before_hour=int(end.timestamp()) // 3600)
+    after = _snapshot(arm_hours, exposures)
+    return {key[0] for key in before ^ after}
+
+
+def _snapshot(arm_hours, exposures) -> set[tuple]:
+    """The rows as comparable tuples, message id first (to tell which messages changed)."""
+    columns = ("message_id", "arm", "hour", "views", "clicks", "dismissals", "clicks_by_action")
+    return {
+        (*row[:-1], orjson.dumps(row[-1], option=orjson.OPT_SORT_KEYS))
+        for row in arm_hours.values_list(*columns)
+    } | set(exposures.values_list("message_id", "visitor_id", "arm", "exposed_at", "identified_at"))
 
 
 def _aware(at) -> datetime:
@@ -92,7 +127,7 @@ def _upsert_exposures(first: dict) -> None:
     # The earliest exposure wins, whichever arrives first (late mobile batches, clock skew).
     upsert = (
         "ON CONFLICT (message_id, visitor_id) DO UPDATE SET arm = excluded.arm, "
-        f"exposed_at = excluded.exposed_at WHERE excluded.exposed_at < {table}.exposed_at"
+        f"exposed_at = excluded.exposed_at WHERE {first_exposure.replaces(table)}"
     )
     columns = f"INSERT INTO {table} (message_id, visitor_id, arm, exposed_at, identified_at)"
     # A visitor identified before the job counted their exposure: copy it now.

@@ -11,7 +11,8 @@ with the record of how far the job got, so a crash or a second run never counts 
 
 `rebuild_rollups` recomputes every bucket of a time range from raw data (the management
 command): the repair tool. It first counts what the job has not, in the same transaction, then
-recomputes from exactly the rows counted, so the job and a rebuild always agree.
+recomputes from exactly the rows counted, so the job and a rebuild always agree. The
+experiment tables (ExperimentArmHour, ExperimentExposure) are rebuilt with them.
 
 Buckets older than the retention period are never changed by the scheduled job: their raw
 anonymous events may have been deleted, and counted numbers are kept.
@@ -25,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
+from django.db.models.fields.json import KT
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 from pyroaring import BitMap64
@@ -32,7 +34,7 @@ from pyroaring import BitMap64
 from campaigns.models import AnonymousMessage
 from delivery.models import Event, Visitor
 from metrics import new_rows, viewer_sets
-from metrics.experiment_rollup import add_to_experiments
+from metrics.experiment_rollup import add_to_experiments, rebuild_experiments
 from metrics.message_events import CLICKED, DISMISSED, HELD_OUT, VIEWED
 from metrics.models import (
     Conversion,
@@ -348,7 +350,74 @@ def rebuild_rollups(
             run.buckets_written += written
             run.buckets_deleted += deleted
             span_start = span_end
+        bump_versions(_rebuild_experiments(ids, start, end, counted_by=state))
     return run
+
+
+def _rebuild_experiments(message_ids, start, end, *, counted_by) -> set[int]:
+    """Rebuild these messages' experiment tables from `start` on (experiment_rollup's
+    rebuild_experiments) from the tagged events the job counts: views, clicks and dismissals
+    naming a variant, and held-out reports. Returns the messages whose rows changed."""
+    workspace_of = dict(
+        AnonymousMessage.objects.filter(pk__in=message_ids).values_list("pk", "workspace_id")
+    )
+    if not workspace_of:
+        return set()
+    exposure = (VIEWED, HELD_OUT)
+    events = _counted(
+        Event.objects.filter(
+            _of_messages(workspace_of),
+            Q(action_type=HELD_OUT)
+            | Q(action_type__in=COUNTED_ACTIONS, payload__properties__has_key="variant"),
+            timestamp__gte=start,
+        ).order_by("pk"),
+        EVENTS,
+        counted_by,
+    )
+    rows = list(
+        events.annotate(variant=KT("payload__properties__variant")).values_list(
+            "workspace_id",
+            "content_id",
+            "action_type",
+            "action_name",
+            "anonymous_id",
+            "timestamp",
+            "variant",
+        )
+    )
+    visitor_ids = _visitor_ids(
+        {(w, anonymous_id) for w, _, action, _, anonymous_id, _, _ in rows if action in exposure}
+    )
+    return rebuild_experiments(
+        [
+            (
+                int(at.timestamp()) // 3600,
+                workspace_id,
+                message_id,
+                action,
+                action_name,
+                visitor_ids.get((workspace_id, anonymous_id)) if action in exposure else None,
+                at,
+                variant,
+            )
+            for workspace_id, message_id, action, action_name, anonymous_id, at, variant in rows
+        ],
+        message_ids=list(workspace_of),
+        start=start,
+        end=end,
+    )
+
+
+def _of_messages(workspace_of: dict[int, int]) -> Q:
+    """The events of these messages ({id: workspace id}): a message's events are only those
+    of its own workspace."""
+    by_workspace = defaultdict(list)
+    for message_id, workspace_id in workspace_of.items():
+        by_workspace[workspace_id].append(message_id)
+    of_messages = Q()
+    for workspace_id, message_ids in by_workspace.items():
+        of_messages |= Q(workspace_id=workspace_id, content_id__in=sorted(message_ids))
+    return of_messages
 
 
 # --- Recomputing buckets from raw data -------------------------------------------------------
@@ -415,16 +484,9 @@ def _recompute_span(
     messages: dict[int, int], start: datetime, end: datetime, *, counted_by
 ) -> tuple[int, int]:
     """Recompute every bucket of these messages ({id: workspace id}) in [start, end)."""
-    by_workspace = defaultdict(list)
-    for message_id, workspace_id in messages.items():
-        by_workspace[workspace_id].append(message_id)
-    # A message's events are only those of its own workspace.
-    of_messages = Q()
-    for workspace_id, message_ids in by_workspace.items():
-        of_messages |= Q(workspace_id=workspace_id, content_id__in=sorted(message_ids))
     events = _counted(
         Event.objects.filter(
-            of_messages,
+            _of_messages(messages),
             timestamp__gte=start,
             timestamp__lt=end,
             action_type__in=COUNTED_ACTIONS,

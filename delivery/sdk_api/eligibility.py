@@ -25,9 +25,13 @@ Semantics (DESIGN.md §2):
   dismissal; `always` ignores both. The minimum interval between two views applies to every
   mode (`min_interval`).
 - Messages are ordered by priority (lower first; ties: the older message, i.e. lower id,
-  first). The first eligible message of each display slot is delivered; later ones in the
-  same slot get `display_slot_taken`. Slots: every modal shares one slot (at most one modal),
-  each overlay corner, each banner edge and each inline element id is its own slot.
+  first). Slots: every modal shares one slot (at most one modal on screen), each overlay
+  corner, each banner edge and each inline element id is its own slot. The first eligible
+  message of a slot that shows on page load takes the slot: later ones in that slot get
+  `display_slot_taken`. One that waits for a trigger (delay, scroll, exit intent, inactivity,
+  click) may never show, so it does not take the slot from the messages after it: the SDK
+  shows it when it fires and the slot is free (`place`). An answer carries at most
+  `MESSAGES_PER_SLOT` messages per slot.
 - Experiments (docs/campaigns.md): eligibility is decided first, alike for every arm; then the
   visitor's arm (campaigns.assignment) replaces the message by that arm's: a variant's content
   and display (its slot is its display's), or the holdout entry, which keeps variant A's slot
@@ -37,13 +41,14 @@ Semantics (DESIGN.md §2):
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns import assignment
 from campaigns.audience import Visit, condition_holds, explain_condition
 from campaigns.content import Action
 from campaigns.rules import Page, Rule, allows, evaluate
+from campaigns.triggers import PAGE_LOAD
 
 ELIGIBLE = "eligible"
 PLAN = "plan"
@@ -61,6 +66,10 @@ FREQUENCY_RESPONDED = "frequency_responded"
 FREQUENCY_MAX_VIEWS = "frequency_max_views"
 MIN_INTERVAL = "min_interval"
 DISPLAY_SLOT_TAKEN = "display_slot_taken"
+
+# Messages of one display slot in one answer, at most: those waiting for a trigger ahead of
+# the one shown on page load. The SDK shows one at a time anyway; this keeps answers small.
+MESSAGES_PER_SLOT = 3
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,9 @@ class LiveMessage:
     # Set on a message in an experiment: how to find the visitor's arm, and each arm's message.
     experiment: "Experiment | None" = field(default=None, compare=False)
 
-    @property
+    # Cached on the instance (live messages are long-lived: delivery.sdk_api.live_messages);
+    # both are read for every candidate of every answer.
+    @cached_property
     def slot(self) -> str:
         """The display slot: two messages of the same slot are never shown together."""
         if self.display_type == "modal":
@@ -104,6 +115,28 @@ class LiveMessage:
         if self.display_type == "inline":
             return f"inline:{self.display_element_id}"
         return f"{self.display_type}:{self.display_position}"
+
+    @cached_property
+    def waits(self) -> bool:
+        """Whether the SDK shows it only on a trigger other than page load (which may never
+        come): such a message does not keep the messages after it out of its slot."""
+        return bool(self.trigger) and self.trigger.get("type", PAGE_LOAD) != PAGE_LOAD
+
+
+def place(slots: dict[str, list[LiveMessage]], message: LiveMessage) -> "LiveMessage | None":
+    """Puts `message` in its slot of one answer (`slots`: slot → the messages placed there, in
+    delivery order; see the module's docs) and answers None, or answers the message that keeps
+    it out: the slot's page-load message, or, when the slot is full, its last waiting one."""
+    slot = message.slot
+    placed = slots.get(slot)
+    if placed is None:
+        slots[slot] = [message]
+        return None
+    last = placed[-1]
+    if not last.waits or len(placed) >= MESSAGES_PER_SLOT:
+        return last
+    placed.append(message)
+    return None
 
 
 @dataclass(frozen=True)
@@ -162,6 +195,8 @@ class Decision:
     message: LiveMessage
     reason: str
     detail: str = field(default="", compare=False)
+    # For `display_slot_taken`: the delivered message that keeps this one out of its slot.
+    holder: LiveMessage | None = field(default=None, compare=False)
 
     @property
     def deliver(self) -> bool:
@@ -201,7 +236,7 @@ def decide(
     except (ValueError, ZoneInfoNotFoundError):  # validated on save; never fail a request on it
         tz = ZoneInfo("UTC")
     decisions = []
-    taken: dict[str, int] = {}
+    slots: dict[str, list[LiveMessage]] = {}
     for message in delivery_order(messages):
         reason, detail = _gate(
             message,
@@ -214,15 +249,19 @@ def decide(
             tz=tz,
             visit=visit,
         )
+        holder = None
         if reason == ELIGIBLE:
             message = in_arm(message, anonymous_id)
-            holder = taken.get(message.slot)
+            holder = place(slots, message)
             if holder is not None:
                 reason = DISPLAY_SLOT_TAKEN
-                detail = f"Message {holder} is shown in the same place ({message.slot})."
-            else:
-                taken[message.slot] = message.id
-        decisions.append(Decision(message, reason, detail))
+                detail = (
+                    f"Messages up to {holder.id} already wait for the same place "
+                    f"({message.slot}): at most {MESSAGES_PER_SLOT} per answer."
+                    if holder.waits
+                    else f"Message {holder.id} is shown in the same place ({message.slot})."
+                )
+        decisions.append(Decision(message, reason, detail, holder))
     return decisions
 
 
@@ -247,7 +286,7 @@ def select_candidates(
     first failed check, cheapest first; no reasons. For an anonymous visitor of an open
     workspace (the caller answers those gates), it equals `delivered(decide(...))`, which a
     test checks on the whole table and on random workspaces."""
-    taken = set()
+    slots: dict[str, list[LiveMessage]] = {}
     chosen = []
     for message in candidates:
         if (
@@ -262,11 +301,8 @@ def select_candidates(
             continue
         if message.experiment is not None:
             message = in_arm(message, anonymous_id)
-        slot = message.slot
-        if slot in taken:
-            continue
-        taken.add(slot)
-        chosen.append(message)
+        if place(slots, message) is None:
+            chosen.append(message)
     return chosen
 
 

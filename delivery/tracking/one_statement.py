@@ -30,6 +30,7 @@ from functools import cache
 from django.db import InterfaceError, OperationalError, connection, transaction
 
 from campaigns.assignment import HOLDOUT
+from delivery import first_exposure
 from delivery.models import Event, Visitor, VisitorMessageState
 from delivery.tracking import message_ids
 from delivery.tracking.bulk_sql import execute, json_document, recordset
@@ -153,13 +154,15 @@ def _states_cte() -> str:
     return (
         f"states AS (INSERT INTO {connection.ops.quote_name(VisitorMessageState._meta.db_table)} "
         "(visitor_id, message_id, views, first_viewed_at, last_viewed_at, dismissed_at, "
-        "responded_at, arm) "
+        "responded_at, arm, exposed_at) "
         # A held-out report counts as a view of nothing (frequency treats both arms alike).
         f"SELECT visitors.id, fresh.content_id, count(*) {when(exposed)}, "
         f"min(fresh.{ts}) {when(exposed)}, max(fresh.{ts}) {when(exposed)}, "
         f"max(fresh.{ts}) {when(f"fresh.action_type = '{DISMISSED}'")}, "
         f"max(fresh.{ts}) {when(f"fresh.action_type = '{CLICKED}'")}, "
-        f"coalesce((array_agg({arm} ORDER BY fresh.{ts}) {when(first_arm)})[1], '') "
+        # The first exposure (delivery.first_exposure): the earliest; ties, the lower arm.
+        f"coalesce((array_agg({arm} ORDER BY fresh.{ts}, {arm}) {when(first_arm)})"
+        f"[1], ''), min(fresh.{ts}) {when(first_arm)} "
         "FROM fresh JOIN visitors USING (anonymous_id) WHERE fresh.content_id IS NOT NULL "
         "GROUP BY visitors.id, fresh.content_id ORDER BY visitors.id, fresh.content_id "
         f"{state_conflict_clause()})"
@@ -169,8 +172,9 @@ def _states_cte() -> str:
 @cache
 def state_conflict_clause() -> str:
     """`ON CONFLICT … DO UPDATE` of a message state upsert: views add up, first viewed the
-    earliest, the other times the latest."""
+    earliest, the other times the latest, the arm the first exposure's."""
     table = connection.ops.quote_name(VisitorMessageState._meta.db_table)
+    earlier = first_exposure.replaces(table)
     return (
         "ON CONFLICT (visitor_id, message_id) DO UPDATE SET "
         f"views = {table}.views + excluded.views, "
@@ -178,6 +182,7 @@ def state_conflict_clause() -> str:
         f"last_viewed_at = {LATER.format(t=table, c='last_viewed_at')}, "
         f"dismissed_at = {LATER.format(t=table, c='dismissed_at')}, "
         f"responded_at = {LATER.format(t=table, c='responded_at')}, "
-        # The arm of the first exposure stays (a visitor's arm only moves if the split does).
-        f"arm = CASE WHEN {table}.arm = '' THEN excluded.arm ELSE {table}.arm END"
+        # The first exposure's arm and time (a visitor's arm only moves if the split does).
+        f"arm = CASE WHEN {earlier} THEN excluded.arm ELSE {table}.arm END, "
+        f"exposed_at = CASE WHEN {earlier} THEN excluded.exposed_at ELSE {table}.exposed_at END"
     )

@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 
 from campaigns.assignment import HOLDOUT
 from campaigns.models import AnonymousMessage
+from delivery import first_exposure
 from delivery.models import Event, Profile, VisitorMessageState
 from delivery.sdk_api import visitor_state
 from delivery.signals import events_recorded, profile_traits_changed
@@ -54,6 +55,7 @@ STATE_COLUMNS = [
     ("dismissed_at", "timestamptz"),
     ("responded_at", "timestamptz"),
     ("arm", "text"),
+    ("exposed_at", "timestamptz"),
 ]
 
 
@@ -279,7 +281,7 @@ class _StateDelta:
     last_viewed_at: datetime | None = None
     dismissed_at: datetime | None = None
     responded_at: datetime | None = None
-    arm: str = ""  # of the first exposure among these events (A–D or holdout), if any
+    exposure: first_exposure.Exposure | None = None  # the first among these events, if any
 
 
 def _later(current: datetime | None, new: datetime) -> datetime:
@@ -306,10 +308,10 @@ def _update_message_states(
         at = event.timestamp
         if event.action_type in (VIEWED, HELD_OUT):
             # A held-out report counts as a view of nothing: frequency (max views, minimum
-            # interval) treats both arms alike. Exposure = the first of them, with its arm.
+            # interval) treats both arms alike. An exposure names its arm.
             arm = HOLDOUT if event.action_type == HELD_OUT else event.variant
-            if arm and (delta.first_viewed_at is None or at < delta.first_viewed_at):
-                delta.arm = arm
+            if arm:
+                delta.exposure = first_exposure.earlier(delta.exposure, (at, arm))
             delta.views += 1
             delta.first_viewed_at = (
                 at if delta.first_viewed_at is None else min(delta.first_viewed_at, at)
@@ -331,7 +333,8 @@ def _update_message_states(
             delta.last_viewed_at,
             delta.dismissed_at,
             delta.responded_at,
-            delta.arm,
+            delta.exposure[1] if delta.exposure else "",
+            delta.exposure[0] if delta.exposure else None,
         )
         for (visitor_id, message_id), delta in sorted(deltas.items())
     ]

@@ -67,15 +67,12 @@ def explain(
 
 
 def explain_all(decisions, *, states, time_zone: str = "UTC") -> list[Explanation]:
-    """Every decision explained, in delivery order; the slot holders are read from them."""
-    holders = {d.message.slot: d.message for d in decisions if d.deliver}
+    """Every decision explained, in delivery order."""
     return [
         explain(
             decision,
             state=states.get(decision.message.id, e.NO_STATE),
-            holder=holders.get(decision.message.slot)
-            if decision.reason == e.DISPLAY_SLOT_TAKEN
-            else None,
+            holder=decision.holder,
             time_zone=time_zone,
         )
         for decision in decisions
@@ -102,7 +99,13 @@ def _text(decision, *, state, holder, tz) -> str:
                 )
             seen = f" (viewed {_views(state.views)} so far)" if state.views else ""
             variant = f" as variant {payload['variant']}" if payload.get("variant") else ""
-            return f"Delivered{variant} here ({describe_slot(message)}){seen}."
+            waits = (
+                f" It shows on its trigger ({message.trigger['type'].replace('_', ' ')}), "
+                "once no other message is in its place."
+                if message.waits
+                else ""
+            )
+            return f"Delivered{variant} here ({describe_slot(message)}){seen}.{waits}"
         case e.PLAN:
             return "The workspace's plan does not include anonymous messages."
         case e.INAPP_DISABLED:
@@ -140,6 +143,12 @@ def _text(decision, *, state, holder, tz) -> str:
         case e.DISPLAY_SLOT_TAKEN:
             if holder is None:
                 return f"Another message takes the same place ({describe_slot(message)}) first."
+            if holder.waits:  # the slot is full of messages waiting for their triggers
+                return (
+                    f"Its place ({describe_slot(message)}) is full: “{holder.name}” and the "
+                    f"messages before it wait there for their triggers, and an answer carries "
+                    f"at most {e.MESSAGES_PER_SLOT} messages per place."
+                )
             return (
                 f"Slot taken by “{holder.name}”: same place ({describe_slot(message)}), and it "
                 f"goes first (priority {holder.priority}"

@@ -2,7 +2,8 @@
 
 Pure. A message is outranked on a page when its rules, schedule and state let it show there
 but an earlier message in delivery order (lower priority number, or same priority and older)
-takes its slot first (eligibility's `display_slot_taken`). Whether two sets of page rules
+takes its slot first (eligibility's `display_slot_taken`; a rival that waits for a trigger
+takes no slot, unless the slot is full of them). Whether two sets of page rules
 overlap cannot be decided in general (regexes), so this checks concrete pages: examples read
 from every message's rules plus the pages visitors were recently on, and says which it checked.
 The check is for a new visitor: a rival that stops showing (dismissed, seen N times) frees the
@@ -108,13 +109,11 @@ def outranked_messages(
         candidates = [
             replace(message, audience=()) for message in messages if message.id in allowed
         ]
-        decisions = decide(messages=candidates, page=page, now=now)
-        holders = {d.message.slot: d.message.id for d in decisions if d.deliver}
-        for decision in decisions:
+        for decision in decide(messages=candidates, page=page, now=now):
             if decision.reason == ELIGIBLE:
                 shown[decision.message.id].append(describe_page(page))
             elif decision.reason == DISPLAY_SLOT_TAKEN:
-                holder = holders[decision.message.slot]
+                holder = decision.holder.id
                 if not by_id[holder].audience:
                     blocked[decision.message.id][holder].append(describe_page(page))
     found = {}

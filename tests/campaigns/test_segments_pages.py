@@ -441,3 +441,14 @@ def test_the_list_counts_the_people_in_each_segment_now(owner_client, workspace)
     body = owner_client.get(url("segment-list", workspace)).content.decode()
     assert f'<td class="num" data-label="People" data-members="{segment.pk}">3</td>' in body
     assert f'<td class="num" data-label="People" data-members="{empty.pk}">0</td>' in body
+
+
+@pytest.mark.parametrize("index", ["²", "x", "-1", "7"])
+def test_a_row_index_that_is_no_row_removes_nothing(owner_client, workspace, index):
+    # "²" passes str.isdigit() but not int(): it was a 500 before campaigns.form_rows.
+    response = owner_client.post(
+        url("segment-create", workspace), form_data(remove_condition=index)
+    )
+
+    assert response.status_code == 200
+    assert 'name="conditions-0-trait" value="plan"' in response.content.decode()

@@ -297,3 +297,35 @@ def test_a_poll_keeps_a_pending_trigger_running_and_cancels_a_paused_message(
     assert shown(page).get_attribute("data-anonmsg-message") == str(kept.pk)
     wait_for_one_view(workspace, kept)
     assert views(workspace, paused) == 0
+
+
+def test_an_exit_intent_modal_first_in_priority_shows_after_the_page_load_modal_is_dismissed(
+    browser_page, site, workspace
+):
+    """The server no longer lets a modal waiting for exit intent keep a page-load modal out
+    (docs/delivery-api.md, Display slots): both arrive, the page-load one shows, and the exit
+    intent's shows once it is dismissed and the pointer leaves through the top."""
+    page = browser_page
+    leaving = launched(workspace, display_type="modal", priority=1, trigger={"type": "exit_intent"})
+    on_load = launched(workspace, display_type="modal", priority=2)
+    page.clock.install()
+    page.goto(f"{site.url}/shop/pricing")
+    assert deliveries(page, 1) == [leaving.pk, on_load.pk]
+    expect(shown(page)).to_have_count(1)
+    assert shown(page).get_attribute("data-anonmsg-message") == str(on_load.pk)
+    wait_for_one_view(workspace, on_load)
+    page.keyboard.press("Escape")
+    expect(shown(page)).to_have_count(0)
+    wait_for(
+        lambda: message_events(workspace, "dismissed_content", on_load).exists(),
+        what="the dismissal",
+    )
+    page.clock.run_for(2_500)
+    page.mouse.move(300, 300)
+    expect(shown(page)).to_have_count(0)
+    assert no_view_reported(page, workspace, leaving)
+    page.mouse.move(300, 5)
+    page.mouse.move(300, -10)
+    expect(shown(page)).to_have_count(1)
+    assert shown(page).get_attribute("data-anonmsg-message") == str(leaving.pk)
+    wait_for_one_view(workspace, leaving)

@@ -126,3 +126,34 @@ def test_the_preview_page_says_which_trigger_visitors_wait_for(owner_client, wor
     assert "After 5 seconds on the page" in page.content.decode()
     page = owner_client.get(reverse("delivery:preview", args=[workspace.pk, on_load.pk]))
     assert 'id="preview-trigger"' not in page.content.decode()
+
+
+@pytest.mark.parametrize("known_visitor", [False, True], ids=["new visitor", "with state"])
+def test_a_modal_waiting_for_exit_intent_leaves_the_modal_slot_to_a_page_load_modal(
+    client, workspace, known_visitor, django_assert_num_queries
+):
+    """The SDK shows one modal at a time and queues the other until the first closes
+    (docs/sdk.md), so the answer carries both; a third, page-load modal stays out."""
+    exit_intent = AnonymousMessageFactory(
+        workspace=workspace, launched=True, priority=1, trigger={"type": "exit_intent"}
+    )
+    on_load = AnonymousMessageFactory(workspace=workspace, launched=True, priority=2)
+    AnonymousMessageFactory(workspace=workspace, launched=True, priority=3)
+    if known_visitor:
+        visitor = VisitorFactory(workspace=workspace, anonymous_id=ANON)
+        seen = AnonymousMessageFactory(workspace=workspace, launched=True, display_type="banner")
+        VisitorMessageStateFactory(visitor=visitor, message=seen, dismissed_at=None, views=1)
+    expected = [
+        (exit_intent.pk, {"type": "exit_intent"}),
+        (on_load.pk, {"type": "page_load"}),
+    ]
+
+    def modals(body):
+        return [
+            (m["id"], m["trigger"]) for m in body["messages"] if m["display"]["type"] == "modal"
+        ]
+
+    ask(client, workspace)  # teaches this process the write key
+    assert modals(ask(client, workspace)) == expected
+    with django_assert_num_queries(0):
+        assert modals(ask(client, workspace)) == expected

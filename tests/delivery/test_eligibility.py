@@ -7,6 +7,7 @@ import pytest
 
 from campaigns.rules import Page, Rule, screen_page, web_page
 from delivery.sdk_api.eligibility import (
+    MESSAGES_PER_SLOT,
     LiveMessage,
     MessageState,
     allowed_by_rules,
@@ -223,6 +224,66 @@ def test_a_message_left_out_for_another_reason_does_not_take_its_slot():
     ]
 
 
+EXIT = {"type": "exit_intent"}
+TRIGGERS = [
+    None,
+    {"type": "page_load"},
+    EXIT,
+    {"type": "delay", "seconds": 5},
+    {"type": "scroll", "percent": 50},
+    {"type": "inactivity", "seconds": 30},
+    {"type": "click", "selector": "#cta"},
+]
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS[2:], ids=lambda t: t["type"])
+def test_a_message_waiting_for_its_trigger_leaves_its_slot_to_the_next_one(trigger):
+    messages = [
+        message(id=1, priority=1, trigger=trigger),
+        message(id=2, priority=2),
+        message(id=3, priority=3),
+    ]
+    decisions = decide(messages=messages, page=PRICING, now=NOW)
+    assert [(d.message.id, d.reason) for d in decisions] == [
+        (1, "eligible"),
+        (2, "eligible"),
+        (3, "display_slot_taken"),
+    ]
+    assert decisions[2].holder.id == 2
+    assert "Message 2" in decisions[2].detail
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS[:2], ids=["none", "page_load"])
+def test_a_page_load_message_keeps_its_slot_even_from_a_waiting_one(trigger):
+    messages = [message(id=1, priority=1, trigger=trigger), message(id=2, priority=2, trigger=EXIT)]
+    decisions = decide(messages=messages, page=PRICING, now=NOW)
+    assert [(d.message.id, d.reason) for d in decisions] == [
+        (1, "eligible"),
+        (2, "display_slot_taken"),
+    ]
+
+
+def test_a_slot_carries_at_most_a_few_waiting_messages():
+    waiting = [message(id=n, priority=n, trigger=EXIT) for n in range(1, 6)]
+    decisions = decide(messages=[*waiting, message(id=9, priority=9)], page=PRICING, now=NOW)
+    assert [m.id for m in delivered(decisions)] == list(range(1, MESSAGES_PER_SLOT + 1))
+    refused = decisions[MESSAGES_PER_SLOT]
+    assert refused.reason == "display_slot_taken"
+    assert refused.holder.id == MESSAGES_PER_SLOT
+    assert f"at most {MESSAGES_PER_SLOT}" in refused.detail
+
+
+def test_a_waiting_message_does_not_take_another_slot():
+    messages = [
+        message(id=1, priority=1, display_type="banner", display_position="top", trigger=EXIT),
+        message(id=2, priority=2, display_type="banner", display_position="top"),
+        message(id=3, priority=3, display_type="modal", trigger=EXIT),
+        message(id=4, priority=4, display_type="banner", display_position="top"),
+    ]
+    decisions = decide(messages=messages, page=PRICING, now=NOW)
+    assert [m.id for m in delivered(decisions)] == [1, 2, 3]
+
+
 def test_state_of_one_message_does_not_affect_another():
     messages = [message(id=1, display_type="banner"), message(id=2, display_type="modal")]
     states = {2: MessageState(views=1, dismissed_at=ago(minutes=5))}
@@ -312,6 +373,7 @@ def test_the_hot_path_selection_agrees_with_decide_on_random_workspaces():
                     display_position=position,
                     display_element_id=element,
                     rules=rng.choice(RULE_SETS),
+                    trigger=rng.choice(TRIGGERS),
                 )
             )
             if rng.random() < 0.5:

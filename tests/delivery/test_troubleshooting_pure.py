@@ -130,6 +130,30 @@ def test_a_taken_slot_names_the_message_that_holds_it():
     assert by_id[3].shown  # a modal is another slot
 
 
+EXIT = {"type": "exit_intent"}
+
+
+def test_a_message_waiting_for_its_trigger_is_delivered_and_holds_no_slot():
+    decisions = e.decide(
+        messages=[message(1, trigger=EXIT), message(2), message(3)],
+        page=web_page("/pricing"),
+        now=NOW,
+    )
+    by_id = {x.message_id: x for x in explain_all(decisions, states={})}
+    assert by_id[1].shown and "shows on its trigger (exit intent)" in by_id[1].text
+    assert by_id[2].shown and "trigger" not in by_id[2].text
+    assert (by_id[3].reason, by_id[3].holder_id) == (e.DISPLAY_SLOT_TAKEN, 2)
+    assert "Slot taken by “M2”" in by_id[3].text
+
+
+def test_a_slot_full_of_waiting_messages_says_so():
+    waiting = [message(n, trigger=EXIT) for n in range(1, e.MESSAGES_PER_SLOT + 1)]
+    decisions = e.decide(messages=[*waiting, message(9)], page=web_page("/pricing"), now=NOW)
+    [refused] = [x for x in explain_all(decisions, states={}) if not x.shown]
+    assert refused.holder_id == e.MESSAGES_PER_SLOT
+    assert "is full" in refused.text and f"at most {e.MESSAGES_PER_SLOT}" in refused.text
+
+
 # --- Outranking -------------------------------------------------------------------------------
 
 
@@ -169,6 +193,13 @@ def test_a_paused_or_future_rival_takes_no_slot():
     rivals = [message(1, status="paused"), message(2, starts_at=NOW + timedelta(hours=1))]
     found = outranked_messages([*rivals, message(3)], example_pages([PRICING]), now=NOW)
     assert 3 not in found
+
+
+def test_a_rival_waiting_for_its_trigger_outranks_nothing():
+    found = outranked_messages(
+        [message(1, trigger=EXIT), message(2)], example_pages([PRICING]), now=NOW
+    )
+    assert found == {}
 
 
 def test_a_show_always_rival_keeps_the_slot_for_good():
