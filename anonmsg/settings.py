@@ -99,8 +99,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # GET /api/v1/delivery skips the rest: it needs no session, CSRF, auth… (docs/operations.md).
-    "delivery.sdk_api.fast_lane.SdkFastLaneMiddleware",
+    # The SDK APIs (delivery, tracking) skip the rest: no session, CSRF, auth… (docs/operations.md).
+    "delivery.fast_lane.SdkFastLaneMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Database unreachable → 503 + Retry-After (JSON on the APIs), not a 500.

@@ -97,3 +97,35 @@ def test_a_chunked_body_over_500_kb_is_refused_with_413_behind_gunicorn(gunicorn
 
     assert (status, answer["error"]) == (413, "batch_too_large")
     assert not Event.objects.exists()
+
+
+def test_sdk_answers_are_framed_by_their_length_not_in_chunks(gunicorn):
+    """The SDK's short path (delivery/fast_lane.py) sets Content-Length as CommonMiddleware
+    would: gunicorn sends a response without one in chunks."""
+    workspace = WorkspaceFactory()
+    client = http.client.HTTPConnection(*gunicorn, timeout=30)
+    try:
+        client.request(
+            "POST",
+            "/v1/track",
+            body=json.dumps({"anonymousId": "a", "event": "E"}),
+            headers={"Authorization": basic_auth(workspace.write_key)},
+        )
+        tracked = client.getresponse()
+        assert (tracked.status, tracked.read()) == (200, b'{"success": true}')
+        client.request(
+            "GET", f"/api/v1/delivery?writeKey={workspace.write_key}&anonymousId=a&url=/"
+        )
+        delivered = client.getresponse()
+        body = delivered.read()
+        assert delivered.status == 200
+    finally:
+        client.close()
+
+    for response, length in ((tracked, 17), (delivered, len(body))):
+        assert response.getheader("Transfer-Encoding") is None
+        assert response.getheader("Content-Length") == str(length)
+        assert response.getheader("Content-Security-Policy") == (
+            "default-src 'none'; frame-ancestors 'none'"
+        )
+    assert Event.objects.count() == 1
