@@ -945,46 +945,79 @@ class ContentForm(ChoiceCardsMixin, StepForm):
         }
 
 
-DISPLAY_FIELDS = ("display_type", "display_position", "display_element_id", "close_on_backdrop")
-
-
 class VariantContentForm(ContentForm):
     """Variant B, C or D's content: the same editor as A's, its fields prefixed `variant_B-`.
 
-    The wizard edits no display per variant: a variant shows as A does, unless the App API
-    gave it its own display (kept as it is; its builder HTML is made for that display)."""
+    A variant shows as A does (as typed on this page), unless "Show this variant its own way"
+    is ticked: then its own display type, position and page element (whether a click outside a
+    modal closes it stays A's: a variant has no such setting, as in the App API)."""
+
+    own_display = forms.BooleanField(label="Show this variant its own way", required=False)
 
     def __init__(self, data=None, *, message, workspace, key: str, variant=None):
         self.key = key
         self.variant = variant
         self.prefix = f"variant_{key}"
-        # What the builder builds for and the preview shows: A's display (as typed), or the
-        # variant's own; the step form sets it before validating.
+        # What the builder builds for and the preview shows when the variant has no display of
+        # its own: A's (as typed; the step form sets it before validating).
         self.display = {
             "display_type": message.display_type,
             "display_position": message.display_position,
             "display_element_id": message.display_element_id,
         }
-        if variant is not None and variant.display_type:
-            self.display = {
-                "display_type": variant.display_type,
-                "display_position": variant.display_position or message.display_position,
-                "display_element_id": variant.display_element_id,
-            }
         super().__init__(data, message=message, workspace=workspace)
-        for name in DISPLAY_FIELDS:
-            del self.fields[name]
+        del self.fields["close_on_backdrop"]
+        # Checked only when "own display" is ticked (_clean_display).
+        self.fields["display_type"].required = False
 
     @property
     def has_own_display(self) -> bool:
+        """Ticked on the page (bound), or saved so."""
+        if self.is_bound:
+            return bool(self["own_display"].value())
         return self.variant is not None and bool(self.variant.display_type)
 
     def initial_from(self, message):
         source = self.variant or message  # a new variant starts from A's saved content
-        return content_initial(builder=source.content_builder, html=source.content_html)
+        initial = content_initial(builder=source.content_builder, html=source.content_html)
+        own = self.variant is not None and bool(self.variant.display_type)
+        initial.update(
+            {
+                "own_display": own,
+                "display_type": self.variant.display_type if own else message.display_type,
+                "display_position": (
+                    (self.variant.display_position or message.display_position)
+                    if own
+                    else message.display_position
+                ),
+                "display_element_id": (
+                    self.variant.display_element_id if own else message.display_element_id
+                ),
+            }
+        )
+        return initial
 
     def _clean_display(self, data):
-        data.update(self.display)
+        if not data.get("own_display"):
+            data.update(self.display)
+            return
+        if not data.get("display_type"):
+            self.add_error("display_type", "Choose how this variant shows, or untick its own way.")
+            data.update(self.display)
+            return
+        super()._clean_display(data)
+
+    def own_display_values(self) -> dict:
+        """The variant's display fields to store: empty = the same as A."""
+        data = self.cleaned_data
+        if not data.get("own_display"):
+            return {"display_type": "", "display_position": "", "display_element_id": ""}
+        inline = data["display_type"] == DisplayType.INLINE
+        return {
+            "display_type": data["display_type"],
+            "display_position": "" if inline else data["display_position"],
+            "display_element_id": data.get("display_element_id", "") if inline else "",
+        }
 
 
 class ContentStepForm(StepForm):
@@ -1132,7 +1165,7 @@ class ContentStepForm(StepForm):
             return
         a_valid = self.editor_a.is_valid()
         for editor in self.variant_editors:
-            if a_valid and not editor.has_own_display:  # B–D show as A is typed here
+            if a_valid:  # B–D without a display of their own show as A is typed here
                 editor.display = {name: self.editor_a.cleaned_data[name] for name in editor.display}
             editor.is_valid()
         # The step's errors include its editors' (A's under their own names, as before B–D
@@ -1190,8 +1223,9 @@ class ContentStepForm(StepForm):
                     f"An experiment has at most {split.MAX_VARIANTS} variants (A to D): "
                     "remove one before adding another."
                 )
+            # A's content and display as typed (its display is used until "own way" is ticked).
             for name in self.editor_a.fields:
-                if name not in DISPLAY_FIELDS and name in self.data:
+                if name != "close_on_backdrop" and name in self.data:
                     data.setlist(f"variant_{key}-{name}", self.data.getlist(name))
             keys.append(key)
             tab = key
@@ -1250,6 +1284,8 @@ class ContentStepForm(StepForm):
                 variant.weight = data[f"variant_{editor.key}_weight"]
                 variant.content_html = editor.cleaned_data["content_html"]
                 variant.content_builder = editor.cleaned_data["content_builder"]
+                for name, value in editor.own_display_values().items():
+                    setattr(variant, name, value)
                 variant.save()
             message.variants.exclude(key__in=self.keys[1:]).delete()
         return message

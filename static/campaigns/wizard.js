@@ -3,8 +3,8 @@
 (function () {
   // Step 5: offer only the positions that fit the display type; pick the first if needed.
   function syncPositions(root) {
-    var type = root.querySelector("select[name=display_type]");
-    var position = root.querySelector("select[name=display_position]");
+    var type = root.querySelector("select[name$=display_type]");
+    var position = root.querySelector("select[name$=display_position]");
     if (!type || !position) return;
     var valid = [];
     Array.prototype.forEach.call(position.options, function (option) {
@@ -22,7 +22,10 @@
   }
 
   document.addEventListener("change", function (event) {
-    if (event.target.matches("select[name=display_type]")) syncPositions(event.target.form);
+    // A's display, or a variant's own (names prefixed `variant_B-`): each in its fieldset.
+    if (event.target.matches("select[name$=display_type]")) {
+      syncPositions(event.target.closest("fieldset") || event.target.form);
+    }
   });
 
   // Step 2: an audience row offers only the operators its attribute takes (the server checks).
@@ -228,7 +231,7 @@
   });
 
   function init(root) {
-    syncPositions(root);
+    Array.prototype.forEach.call(root.querySelectorAll(".display-fields"), syncPositions);
     syncAllOperators(root);
     markBuilderHtml(root);
     initTabs(root);

@@ -165,3 +165,34 @@ def test_duplicating_a_live_message_offers_a_variant_and_opens_it(page, live_ser
     page.goto(live_server.url + reverse("campaigns:message-list", args=[draft.workspace_id]))
     expect(page.locator(".experiment-tag")).to_have_text("Experiment")
     screenshot(page, "list-experiment")
+
+
+def test_a_variant_shown_its_own_way_in_the_browser(page, live_server, draft):
+    """B as a bottom banner while A stays a modal: the variant's own display fields appear
+    only once ticked, offer only the positions of the type chosen, and the preview follows."""
+    log_in(page, live_server)
+    url = reverse("campaigns:wizard-step", args=[draft.workspace_id, draft.pk, "content"])
+    page.goto(live_server.url + url)
+    page.get_by_role("button", name=re.compile(r"^\+ Add variant")).click()
+    panel_b = page.get_by_role("tabpanel", name="Variant B")
+    own = panel_b.get_by_label("Show this variant its own way")
+    display_b = panel_b.get_by_label("Display as")
+    expect(display_b).to_be_hidden()
+    own.check()
+    expect(display_b).to_be_visible()
+    display_b.select_option("banner")
+    position_b = panel_b.get_by_label("Position")
+    expect(position_b).to_have_value("top")  # the banner's first position, picked for it
+    expect(position_b.locator("option[value=center]")).to_be_disabled()
+    position_b.select_option("bottom")
+    htmx_idle(page)
+    expect(page.locator(".preview-pane")).to_contain_text("Banner")
+    screenshot(page, "content-variant-own-display", ".variant-display", ".preview-pane")
+
+    htmx_idle(page)
+    page.get_by_role("button", name=re.compile(r"^Next")).click()
+    page.get_by_role("heading", name="Schedule", exact=True).wait_for()
+    variant = MessageVariant.objects.get(message=draft)
+    assert (variant.display_type, variant.display_position) == ("banner", "bottom")
+    draft.refresh_from_db()
+    assert draft.display_type == "modal"

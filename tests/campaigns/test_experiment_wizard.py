@@ -169,6 +169,87 @@ def test_saving_a_variant_writes_its_content_the_split_and_a_seed(owner_client, 
     assert re.fullmatch(r"[0-9a-f]{32}", draft.experiment_seed)
 
 
+def test_a_variant_can_have_its_own_display(owner_client, draft):
+    """ "Show this variant its own way": B as a bottom banner while A stays a modal; the
+    builder builds B's HTML for a banner, the API and delivery see B's display."""
+    data = content_post(
+        a="Alpha",
+        variants=[("B", "Bravo")],
+        **{
+            "variant_B-own_display": "on",
+            "variant_B-display_type": "banner",
+            "variant_B-display_position": "bottom",
+        },
+    )
+    assert owner_client.post(step_url(draft), data).status_code == 302
+    variant = draft.variants.get()
+    assert (variant.display_type, variant.display_position) == ("banner", "bottom")
+    assert variant.display_element_id == ""
+    draft.refresh_from_db()
+    assert draft.display_type == "modal"
+    body = text_of(owner_client.get(step_url(draft)))
+    assert re.search(r'name="variant_B-own_display"[^>]* checked', body)
+
+    # Unticked again: B shows as A does.
+    data.pop("variant_B-own_display")
+    assert owner_client.post(step_url(draft), data).status_code == 302
+    variant.refresh_from_db()
+    assert (variant.display_type, variant.display_position) == ("", "")
+
+
+def test_a_variants_own_inline_display_needs_its_element(owner_client, draft):
+    data = content_post(
+        a="Alpha",
+        variants=[("B", "Bravo")],
+        **{"variant_B-own_display": "on", "variant_B-display_type": "inline"},
+    )
+    before = stored(draft)
+    response = owner_client.post(step_url(draft), data)
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert "variant_B-display_element_id" in errors
+    assert "Variant B · Page element id" in text_of(response)  # the summary names it
+    assert stored(draft) == before
+    data["variant_B-display_element_id"] = "#offer-slot"
+    assert owner_client.post(step_url(draft), data).status_code == 302
+    variant = draft.variants.get()
+    assert (variant.display_type, variant.display_element_id) == ("inline", "offer-slot")
+
+
+def test_a_variants_own_display_without_a_type_is_refused_under_it(owner_client, draft):
+    data = content_post(
+        a="Alpha",
+        variants=[("B", "Bravo")],
+        **{"variant_B-own_display": "on", "variant_B-display_type": ""},
+    )
+    response = owner_client.post(step_url(draft), data)
+    assert response.status_code == 400
+    assert (
+        "Choose how this variant shows"
+        in (response.context["form"].errors["variant_B-display_type"][0])
+    )
+    assert not draft.variants.exists()
+
+
+def test_the_live_preview_shows_a_variant_its_own_way(owner_client, draft):
+    url = reverse("campaigns:message-preview", args=[draft.workspace_id, draft.pk])
+    data = content_post(
+        a="Alpha",
+        variants=[("B", "Bravo")],
+        tab="B",
+        **{
+            "variant_B-own_display": "on",
+            "variant_B-display_type": "overlay",
+            "variant_B-display_position": "bottom-right",
+        },
+    )
+    preview = owner_client.post(url, data, **HTMX).context
+    assert preview["preview"]["display_type"] == "overlay"
+    data.pop("variant_B-own_display")
+    preview = owner_client.post(url, data, **HTMX).context
+    assert preview["preview"]["display_type"] == "modal"
+
+
 def test_the_saved_split_shows_again(owner_client, draft):
     owner_client.post(step_url(draft), content_post(variants=[("B", "Bee")], weights=[70, 30]))
     body = text_of(owner_client.get(step_url(draft)))
