@@ -8,8 +8,9 @@ dedup), rounds of: the no-op JSON view, `POST /v1/batch` with 50 events, with 50
 (analytics.js-shaped `track` calls, ≈ 700 bytes each, unique messageIds, 10 visitors per
 batch). For each: requests/s and events/s (median of the rounds), and the CPU time the server
 spent per event: gunicorn's workers plus the PostgreSQL backends serving this database
-(utime + stime from /proc, over the measured window), in total and each apart. CPU per event hardly moves with the
-machine's other load, unlike events/s; the WAL writer and checkpointer are not counted.
+(utime + stime from /proc, over the measured window), in total and each apart. CPU per event
+hardly moves with the machine's other load, unlike events/s; the WAL writer and checkpointer
+are not counted.
 At the end the events stored are counted against the events acknowledged (200).
 """
 
