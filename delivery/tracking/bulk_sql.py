@@ -94,7 +94,12 @@ def recordset(columns: list[tuple[str, str]], *, parameter: str = "%s") -> str:
 
 # How a column type travels in `column_arrays` (binary arrays psycopg fills without quoting):
 # integers and JSON as text, cast by PostgreSQL (a payload is then parsed on its own).
-_SENT_AS = {"timestamptz": "timestamptz[]", "bigint": "text[]", "integer": "text[]", "jsonb": "text[]"}
+_SENT_AS = {
+    "timestamptz": "timestamptz[]",
+    "bigint": "text[]",
+    "integer": "text[]",
+    "jsonb": "text[]",
+}
 
 
 def unnest_rows(columns: list[tuple[str, str]], *, prefix: str = "u_") -> str:
