@@ -1,9 +1,9 @@
 """Multi-row INSERT … ON CONFLICT statements, for the tracking hot path.
 
-The events' statements (one_statement.py, message_ids.py) get their rows as one binary array
-per column instead (`unnest_rows` and `column_arrays`): PostgreSQL then parses nothing but the
-payloads, each on its own, which costs it half of what one JSON document of the rows did
-(docs/tracking-api.md, "Storage cost").
+The events' statements (one_statement.py, message_ids.py) get their rows as one JSON array
+per column instead (`column_rows`, `column_arrays`): PostgreSQL then only lexes the values and
+parses each payload on its own, about half the CPU of building one jsonb document of the rows
+and reading each row's fields out of it (docs/tracking-api.md, "Storage cost per event").
 
 PostgreSQL gets the rows as one JSON parameter (`INSERT … SELECT … FROM
 jsonb_to_recordset(%s::jsonb) AS u(column type, …)`): the statement text is the same for 1 row
@@ -48,14 +48,6 @@ class _PreparingCursor(psycopg.Cursor):
         return super().execute(query, params, prepare=True)
 
 
-class _UnpreparedCursor(psycopg.Cursor):
-    """Binds parameters on the server (binary ones too, `%(name)b`) in unnamed statements,
-    which PgBouncer's transaction pooling passes through; never prepares."""
-
-    def execute(self, query, params=None, **kwargs):
-        return super().execute(query, params, prepare=False)
-
-
 def execute(sql: str, params: dict | list, *, health_check: bool = True) -> list[tuple]:
     """Run one hot statement; returns its rows (none if it returns none). Prepared on
     PostgreSQL unless DB_PREPARED_STATEMENTS is off. `health_check=False` skips the
@@ -71,7 +63,7 @@ def execute(sql: str, params: dict | list, *, health_check: bool = True) -> list
     db.validate_thread_sharing()
     with db.wrap_database_errors:
         if not settings.DB_PREPARED_STATEMENTS:
-            raw = _UnpreparedCursor(db.connection)
+            raw = db.create_cursor()
         else:
             if db.connection.prepare_threshold is None:
                 # Django turns psycopg's automatic preparation off (None), which also refuses
@@ -92,49 +84,40 @@ def recordset(columns: list[tuple[str, str]], *, parameter: str = "%s") -> str:
     return f"jsonb_to_recordset({parameter}::jsonb) AS u({record})"
 
 
-# How a column type travels in `column_arrays` (binary arrays psycopg fills without quoting):
-# integers and JSON as text, cast by PostgreSQL (a payload is then parsed on its own).
-_SENT_AS = {
-    "timestamptz": "timestamptz[]",
-    "bigint": "text[]",
-    "integer": "text[]",
-    "jsonb": "text[]",
-}
-
-
-def unnest_rows(columns: list[tuple[str, str]], *, prefix: str = "u_") -> str:
-    """`unnest(%(u_name)b::text[], …) AS u(name, …)`: the rows of `column_arrays(columns, …)`
-    as a relation with the columns' types."""
+def column_rows(columns: list[tuple[str, str]], *, prefix: str = "u_") -> str:
+    """`(SELECT … FROM ROWS FROM (json_array_elements_text(%(u_name)s::json), …)) AS u`: the
+    rows of `column_arrays(columns, …)` as a relation with the columns' types. A `jsonb`
+    column is parsed value by value (json_array_elements)."""
     quote = connection.ops.quote_name
-    arrays = []
+    functions, selected = [], []
     for name, kind in columns:
-        sent = _SENT_AS.get(kind, "text[]")
-        cast = "" if sent == f"{kind}[]" else f"::{kind}[]"
-        arrays.append(f"%({prefix}{name})b::{sent}{cast}")
+        function = "json_array_elements" if kind == "jsonb" else "json_array_elements_text"
+        functions.append(f"{function}(%({prefix}{name})s::json)")
+        selected.append(f"c.{quote(name)}::{kind} AS {quote(name)}")
     names = ", ".join(quote(name) for name, _ in columns)
-    return f"unnest({', '.join(arrays)}) AS u({names})"
+    return (
+        f"(SELECT {', '.join(selected)} FROM ROWS FROM ({', '.join(functions)}) AS c({names})) AS u"
+    )
 
 
 def column_arrays(
     columns: list[tuple[str, str]], rows: list[tuple], *, prefix: str = "u_"
-) -> dict[str, list]:
-    """The named parameters of `unnest_rows(columns)`: `rows` (tuples in `columns` order, a
-    `jsonb` column holding a dict) as one list per column."""
-    parameters = {}
-    for (name, kind), values in zip(columns, zip(*rows, strict=True), strict=True):
-        if kind == "jsonb":
-            values = [_json_text(value) for value in values]
-        elif kind in ("bigint", "integer"):
-            values = [None if value is None else str(value) for value in values]
-        parameters[prefix + name] = list(values)
-    return parameters
+) -> dict[str, str]:
+    """The named parameters of `column_rows(columns)`: `rows` (tuples in `columns` order, a
+    `jsonb` column holding a dict) as one JSON array per column."""
+    return {
+        prefix + name: _json_text(values)
+        for (name, _), values in zip(columns, zip(*rows, strict=True), strict=True)
+    }
 
 
 def _json_text(value) -> str:
     try:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), default=datetime.isoformat
+        )
 
 
 def json_document(columns: list[tuple[str, str]], rows: list[tuple]) -> str:

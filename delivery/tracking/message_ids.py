@@ -29,7 +29,7 @@ from functools import cache
 from django.db import connection
 
 from delivery.models import Event, EventMessageId
-from delivery.tracking.bulk_sql import column_arrays, execute, unnest_rows
+from delivery.tracking.bulk_sql import column_arrays, column_rows, execute
 
 GENERATIONS = 3
 WEEK = timedelta(days=7)
@@ -90,7 +90,7 @@ def _insert_statement(columns: tuple[tuple[str, str], ...], *, two_generations: 
     quote = connection.ops.quote_name
     names = ", ".join(quote(name) for name, _ in columns)
     return (
-        f"WITH u AS (SELECT * FROM {unnest_rows(list(columns))}), "
+        f"WITH u AS (SELECT * FROM {column_rows(list(columns))}), "
         f"{claim_cte(two_generations=two_generations)} "
         f"INSERT INTO {quote(Event._meta.db_table)} ({names}) "
         f"SELECT {names} FROM u JOIN claimed USING (message_id) RETURNING id, message_id"

@@ -2,8 +2,8 @@
 
 Calls without a userId — page views, tracks and message events of anonymous visitors, most of
 the traffic — change nothing but the events, the visitors and their message states. So one
-statement writes it all, as data-modifying CTEs over the request's rows (`u`, one binary
-array per column: bulk_sql.unnest_rows):
+statement writes it all, as data-modifying CTEs over the request's rows (`u`, one JSON
+array per column: bulk_sql.column_rows):
 
     claimed   the messageIds not seen for 7+ days (message_ids.claim_cte)
     inserted  the events whose id was claimed, into today's partition
@@ -33,7 +33,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from campaigns.assignment import HOLDOUT
 from delivery.models import Event, Visitor, VisitorMessageState
 from delivery.tracking import message_ids
-from delivery.tracking.bulk_sql import column_arrays, execute, unnest_rows
+from delivery.tracking.bulk_sql import column_arrays, column_rows, execute
 from delivery.tracking.identity import EARLIER, LATER, visitor_changed, visitor_conflict_clause
 from delivery.tracking.parsing import CLICKED, DISMISSED, HELD_OUT, VARIANT_KEYS, VIEWED
 
@@ -99,7 +99,7 @@ def _statement(
     )
     visitor_table = quote(Visitor._meta.db_table)
     parts = [
-        f"u AS (SELECT * FROM {unnest_rows(columns)})",
+        f"u AS (SELECT * FROM {column_rows(columns)})",
         message_ids.claim_cte(two_generations=two_generations),
         f"inserted AS (INSERT INTO {quote(Event._meta.db_table)} ({names}) "
         f"SELECT {names} FROM u JOIN claimed USING (message_id) RETURNING id, message_id)",
