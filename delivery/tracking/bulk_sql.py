@@ -1,9 +1,10 @@
 """Multi-row INSERT … ON CONFLICT statements, for the tracking hot path.
 
 The events' statements (one_statement.py, message_ids.py) get their rows as one JSON array
-per column instead (`column_rows`, `column_arrays`): PostgreSQL then only lexes the values and
-parses each payload on its own, about half the CPU of building one jsonb document of the rows
-and reading each row's fields out of it (docs/tracking-api.md, "Storage cost per event").
+per column and the payloads one per line (`column_rows`, `column_arrays`): PostgreSQL then
+only lexes the small values and parses each payload once, as jsonb, about half the CPU of
+building one jsonb document of the rows and reading each row's fields out of it
+(docs/tracking-api.md, "Storage cost per event").
 
 PostgreSQL gets the rows as one JSON parameter (`INSERT … SELECT … FROM
 jsonb_to_recordset(%s::jsonb) AS u(column type, …)`): the statement text is the same for 1 row
@@ -86,13 +87,15 @@ def recordset(columns: list[tuple[str, str]], *, parameter: str = "%s") -> str:
 
 def column_rows(columns: list[tuple[str, str]], *, prefix: str = "u_") -> str:
     """`(SELECT … FROM ROWS FROM (json_array_elements_text(%(u_name)s::json), …)) AS u`: the
-    rows of `column_arrays(columns, …)` as a relation with the columns' types. A `jsonb`
-    column is parsed value by value (json_array_elements)."""
+    rows of `column_arrays(columns, …)` as a relation with the columns' types."""
     quote = connection.ops.quote_name
     functions, selected = [], []
     for name, kind in columns:
-        function = "json_array_elements" if kind == "jsonb" else "json_array_elements_text"
-        functions.append(f"{function}(%({prefix}{name})s::json)")
+        if kind == "jsonb":
+            # One document per line: PostgreSQL parses each payload once, as jsonb.
+            functions.append(f"unnest(string_to_array(%({prefix}{name})s, E'\\n'))")
+        else:
+            functions.append(f"json_array_elements_text(%({prefix}{name})s::json)")
         selected.append(f"c.{quote(name)}::{kind} AS {quote(name)}")
     names = ", ".join(quote(name) for name, _ in columns)
     return (
@@ -104,14 +107,16 @@ def column_arrays(
     columns: list[tuple[str, str]], rows: list[tuple], *, prefix: str = "u_"
 ) -> dict[str, str]:
     """The named parameters of `column_rows(columns)`: `rows` (tuples in `columns` order, a
-    `jsonb` column holding a dict) as one JSON array per column."""
+    `jsonb` column holding a dict) as one JSON array per column, a `jsonb` column as one
+    compact JSON document per line (JSON escapes every newline inside a string)."""
     return {
-        prefix + name: _json_text(values)
-        for (name, _), values in zip(columns, zip(*rows, strict=True), strict=True)
+        prefix + name: "\n".join(map(_json_text, values)) if kind == "jsonb" else _json_text(values)
+        for (name, kind), values in zip(columns, zip(*rows, strict=True), strict=True)
     }
 
 
 def _json_text(value) -> str:
+    """`value` as compact JSON (no whitespace outside strings)."""
     try:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
