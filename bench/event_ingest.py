@@ -8,17 +8,20 @@ dedup), rounds of: the no-op JSON view, `POST /v1/batch` with 50 events, with 50
 (analytics.js-shaped `track` calls, ≈ 700 bytes each, unique messageIds, 10 visitors per
 batch). For each: requests/s and events/s (median of the rounds), and the CPU time the server
 spent per event: gunicorn's workers plus the PostgreSQL backends serving this database
-(utime + stime from /proc, over the measured window). CPU per event hardly moves with the
-machine's other load, unlike events/s; the WAL writer and checkpointer are not counted.
+(utime + stime from /proc, over the measured window), in total and each apart. CPU per event
+hardly moves with the machine's other load, unlike events/s; the WAL writer and checkpointer
+are not counted.
 At the end the events stored are counted against the events acknowledged (200).
 """
 
 import argparse
 import base64
+import json
 import os
 import sys
 import threading
 import time
+import uuid
 import zlib
 from pathlib import Path
 
@@ -36,9 +39,53 @@ from bench.common import (  # noqa: E402
     run_load,
     server_env,
 )
-from bench.tracking import event_json  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
+USER_AGENT = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+)
+
+
+def event_template() -> tuple[str, str, str]:
+    """One `track` call as analytics.js sends it (≈ 700 bytes of JSON), split around its
+    anonymousId and messageId so that each request costs the load generator little CPU."""
+    body = json.dumps(
+        {
+            "type": "track",
+            "event": "Viewed Product",
+            "anonymousId": "@ANONYMOUS_ID@",
+            "messageId": "@MESSAGE_ID@",
+            "timestamp": "2025-06-01T12:00:00.000Z",
+            "sentAt": "2025-06-01T12:00:00.050Z",
+            "properties": {"sku": "SKU-1234", "price": 19.99, "currency": "EUR"},
+            "context": {
+                "library": {"name": "analytics.js", "version": "next-1.70.0"},
+                "page": {
+                    "path": "/products/blue-shirt",
+                    "url": "https://shop.example/products/blue-shirt",
+                    "title": "Blue shirt",
+                    "referrer": "https://shop.example/",
+                    "search": "",
+                },
+                "userAgent": USER_AGENT,
+                "locale": "fr-FR",
+            },
+            "integrations": {},
+        }
+    )
+    head, rest = body.split("@ANONYMOUS_ID@")
+    middle, tail = rest.split("@MESSAGE_ID@")
+    return head, middle, tail
+
+
+HEAD, MIDDLE, TAIL = event_template()
+RUN = uuid.uuid4().hex[:8]
+
+
+def event_json(scenario: str, sender: str, n: int, visitor: int) -> str:
+    message_id = f"bench-{RUN}-{scenario}-{sender}-{n}"
+    return f"{HEAD}{uuid.UUID(int=visitor + 1)}{MIDDLE}{message_id}{TAIL}"
 
 
 def parse_args():
@@ -69,8 +116,8 @@ def cpu_between(start: dict[int, float], end: dict[int, float]) -> float:
     return sum(seconds - start.get(pid, 0.0) for pid, seconds in end.items())
 
 
-def server_pids(port: int, database_url: str, database: str) -> list[int]:
-    """gunicorn's processes bound to `port` and the backends connected to `database`."""
+def server_pids(port: int, database_url: str, database: str) -> tuple[list[int], list[int]]:
+    """(gunicorn's processes bound to `port`, the backends connected to `database`)."""
     import psycopg
 
     bind = f"{HOST}:{port}".encode()
@@ -88,7 +135,7 @@ def server_pids(port: int, database_url: str, database: str) -> list[int]:
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
             [database],
         ).fetchall()
-    return gunicorns + [pid for (pid,) in backends]
+    return gunicorns, [pid for (pid,) in backends]
 
 
 def main():
@@ -128,10 +175,10 @@ def main():
                 def sample(window=window):
                     time.sleep(0.5 + args.warmup)
                     pids = server_pids(args.port, database_url, args.database)
-                    window["start"] = cpu_by_process(pids)
+                    window["start"] = [cpu_by_process(group) for group in pids]
                     time.sleep(args.seconds)
                     pids = server_pids(args.port, database_url, args.database)
-                    window["end"] = cpu_by_process(pids)
+                    window["end"] = [cpu_by_process(group) for group in pids]
 
                 sampler = threading.Thread(target=sample)
                 sampler.start()
@@ -147,7 +194,8 @@ def main():
                 if set(result.statuses) != {200}:
                     sys.exit(f"{label}: unexpected answers {dict(result.statuses)}")
                 acknowledged += result.acknowledged * per_request
-                cpu = cpu_between(window["start"], window["end"])
+                # (gunicorn, PostgreSQL) CPU seconds
+                cpu = tuple(map(cpu_between, window["start"], window["end"]))
                 runs[label].append((result, cpu))
                 print(f"round {round_number}: {label}: {result.rate:,.0f} requests/s", flush=True)
 
@@ -162,7 +210,9 @@ def main():
                 f"{result.rate:,.0f}",
                 f"{result.rate * per_request:,.0f}" if per_request else "-",
                 f"{result.rate / noop_rate:.2f}×",
-                f"{cpu / units * 1e6:,.0f}" if units else "-",
+                f"{sum(cpu) / units * 1e6:,.0f}" if units else "-",
+                f"{cpu[0] / units * 1e6:,.0f}" if units else "-",
+                f"{cpu[1] / units * 1e6:,.0f}" if units else "-",
                 f"{result.percentile(0.95) * 1000:.1f}",
             ]
         )
@@ -179,6 +229,8 @@ def main():
             "events/s",
             "vs no-op (req/s)",
             "server CPU µs per event (request)",
+            "gunicorn µs",
+            "PostgreSQL µs",
             "p95 ms",
         ],
         rows,

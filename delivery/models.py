@@ -49,7 +49,12 @@ class Profile(models.Model):
 class Visitor(models.Model):
     """One anonymous ID as an SDK generated it. Becomes identified when merged into a profile."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="visitors")
+    workspace = models.ForeignKey(
+        Workspace,
+        on_delete=models.CASCADE,
+        related_name="visitors",
+        db_index=False,  # unique_visitor_anonymous_id and visitor_ws_last_seen start with it
+    )
     anonymous_id = models.CharField(max_length=255)
     profile = models.ForeignKey(
         Profile, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
@@ -131,7 +136,13 @@ class Event(models.Model):
             models.Index(
                 fields=["workspace", "anonymous_id", "-timestamp"], name="event_ws_anon_time"
             ),
-            models.Index(fields=["workspace", "user_id", "-timestamp"], name="event_ws_user_time"),
+            # Only events with a userId: anonymous ones, most of the traffic, are never looked
+            # up by userId (activity filter, a person's timeline, goal events: all name one).
+            models.Index(
+                fields=["workspace", "user_id", "-timestamp"],
+                name="event_ws_user_time",
+                condition=~models.Q(user_id=""),
+            ),
             models.Index(
                 fields=["content_id", "timestamp"],
                 name="event_content_time",

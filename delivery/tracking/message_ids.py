@@ -29,7 +29,7 @@ from functools import cache
 from django.db import connection
 
 from delivery.models import Event, EventMessageId
-from delivery.tracking.bulk_sql import execute, json_document, recordset
+from delivery.tracking.bulk_sql import column_arrays, column_rows, execute
 
 GENERATIONS = 3
 WEEK = timedelta(days=7)
@@ -81,7 +81,7 @@ def insert_new_events(
     claim_in = claim_generations(at)
     return execute(
         _insert_statement(tuple(columns), two_generations=len(claim_in) == 2),
-        {"rows": json_document(columns, rows), **claim_parameters(workspace_id, at)},
+        {**column_arrays(columns, rows), **claim_parameters(workspace_id, at)},
     )
 
 
@@ -90,7 +90,7 @@ def _insert_statement(columns: tuple[tuple[str, str], ...], *, two_generations: 
     quote = connection.ops.quote_name
     names = ", ".join(quote(name) for name, _ in columns)
     return (
-        f"WITH u AS (SELECT * FROM {recordset(list(columns), parameter='%(rows)s')}), "
+        f"WITH u AS (SELECT * FROM {column_rows(list(columns))}), "
         f"{claim_cte(two_generations=two_generations)} "
         f"INSERT INTO {quote(Event._meta.db_table)} ({names}) "
         f"SELECT {names} FROM u JOIN claimed USING (message_id) RETURNING id, message_id"

@@ -2,7 +2,8 @@
 
 Calls without a userId — page views, tracks and message events of anonymous visitors, most of
 the traffic — change nothing but the events, the visitors and their message states. So one
-statement writes it all, as data-modifying CTEs over the request's rows (`u`):
+statement writes it all, as data-modifying CTEs over the request's rows (`u`, one JSON
+array per column: bulk_sql.column_rows):
 
     claimed   the messageIds not seen for 7+ days (message_ids.claim_cte)
     inserted  the events whose id was claimed, into today's partition
@@ -33,7 +34,7 @@ from campaigns.assignment import HOLDOUT
 from delivery import first_exposure
 from delivery.models import Event, Visitor, VisitorMessageState
 from delivery.tracking import message_ids
-from delivery.tracking.bulk_sql import execute, json_document, recordset
+from delivery.tracking.bulk_sql import column_arrays, column_rows, execute
 from delivery.tracking.identity import EARLIER, LATER, visitor_changed, visitor_conflict_clause
 from delivery.tracking.parsing import CLICKED, DISMISSED, HELD_OUT, VARIANT_KEYS, VIEWED
 
@@ -66,9 +67,7 @@ def insert_anonymous(
     )
     columns = [*event_columns, *VISITOR_EXTRAS]
     parameters = {
-        "rows": json_document(
-            columns, [row + extra for row, extra in zip(rows, extras, strict=True)]
-        ),
+        **column_arrays(columns, [row + extra for row, extra in zip(rows, extras, strict=True)]),
         **message_ids.claim_parameters(workspace_id, at),
     }
     if not connection.get_autocommit():
@@ -101,7 +100,7 @@ def _statement(
     )
     visitor_table = quote(Visitor._meta.db_table)
     parts = [
-        f"u AS (SELECT * FROM {recordset(columns, parameter='%(rows)s')})",
+        f"u AS (SELECT * FROM {column_rows(columns)})",
         message_ids.claim_cte(two_generations=two_generations),
         f"inserted AS (INSERT INTO {quote(Event._meta.db_table)} ({names}) "
         f"SELECT {names} FROM u JOIN claimed USING (message_id) RETURNING id, message_id)",
