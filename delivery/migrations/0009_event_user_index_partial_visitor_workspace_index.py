@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("anonmsg", "0003_secret_key_fingerprint"),
-        ("delivery", "0007_experiment_exposure_arm"),
+        ("delivery", "0008_visitor_message_state_exposed_at"),
     ]
 
     operations = [
