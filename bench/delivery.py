@@ -20,9 +20,14 @@ emptied loopback Redis database (`--redis-url`):
      (bench/wrk/returning_visitors.lua);
    requests/s (median of the rounds), the ratio to the no-op of the same round, and the CPU
    per request of gunicorn's processes (master, live workers and reaped ones, from /proc);
-4. `hey` at half of each scenario's measured rate (`-q` per connection × `-c`), for p50 and
-   p99 latency. hey asks one URL: `new` is then one fresh id over and over (the server never
-   looks it up, so that is the same work), `returning` one seeded visitor.
+4. `hey` at half of each scenario's measured rate, for p50 and p99 latency: one hey process
+   per connection (`-c 1 -q r`), started 1/rate apart, so that the requests arrive evenly
+   spread at that rate, as page views of many visitors do; the first second is a warm-up and
+   not counted. (One hey with `-c 12 -q r` starts its 12 tickers together: its requests come
+   in bursts of 12 at the same instant, and its p99 measures how fast the server drains such a
+   burst, even at 60 requests/s — `--hey-bursts` measures that way.) hey asks one URL: `new`
+   is then one fresh id over and over (the server never looks it up, so that is the same
+   work), `returning` one seeded visitor.
 
 Prints the table (and `--json FILE` writes the figures). Only ever binds loopback.
 """
@@ -173,6 +178,11 @@ def parse_args():
         "load sends); off: RATE_LIMITS=0, to see what they cost",
     )
     parser.add_argument("--no-latency", action="store_true", help="skip the hey latency runs")
+    parser.add_argument(
+        "--hey-bursts",
+        action="store_true",
+        help="latency with one hey whose connections tick together (bursts), not spread",
+    )
     parser.add_argument("--url", default=PAGE_URL, help="the page asked about")
     parser.add_argument("--json", help="also write the figures to this file")
     return parser.parse_args()
@@ -252,7 +262,57 @@ HEY_PERCENTILE = re.compile(r"(\d+)%+ in ([\d.]+) secs")
 
 
 def run_hey(args, url: str, rate: float) -> dict:
-    """p50/p99 (ms) and the rate hey reached, at `rate` requests/s in all."""
+    """p50/p99 (ms) and the rate hey reached, at `rate` requests/s in all (module docstring,
+    step 4: evenly spread arrivals, or hey's own bursts with --hey-bursts)."""
+    connections = args.connections
+    if args.hey_bursts:
+        return _run_hey_bursts(args, url, rate)
+    per_connection = rate / connections
+    processes = []
+    for _ in range(connections):
+        processes.append(
+            subprocess.Popen(
+                ["hey", "-z", f"{args.seconds + HEY_WARM_UP}s", "-c", "1"]
+                + ["-q", f"{per_connection:.3f}", "-o", "csv", url],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+        time.sleep(1 / rate)  # each connection's ticks fall between the others'
+    times, statuses = [], set()
+    for process in processes:
+        output, _ = process.communicate()
+        for line in output.splitlines()[1:]:
+            # response-time,DNS+dialup,DNS,Request-write,Response-delay,Response-read,
+            # status-code,offset
+            fields = line.split(",")
+            if len(fields) < 8:
+                continue
+            statuses.add(fields[6])
+            if float(fields[7]) >= HEY_WARM_UP:
+                times.append(float(fields[0]) * 1000)
+    if statuses - {"200"}:
+        sys.exit(f"hey: error answers (status codes {sorted(statuses)}) from {url}")
+    times.sort()
+    return {
+        "target": rate,
+        "reached": len(times) / args.seconds,
+        "p50": _percentile(times, 0.50),
+        "p99": _percentile(times, 0.99),
+    }
+
+
+HEY_WARM_UP = 1  # second: each connection's first requests (a thread's first answer) uncounted
+
+
+def _percentile(sorted_times: list[float], share: float) -> float:
+    if not sorted_times:
+        return 0.0
+    return sorted_times[min(len(sorted_times) - 1, int(share * len(sorted_times)))]
+
+
+def _run_hey_bursts(args, url: str, rate: float) -> dict:
+    """One hey with `-c` connections at `-q` each: their tickers start together (bursts)."""
     connections = args.connections
     per_connection = max(1, round(rate / connections))
     output = subprocess.run(
@@ -366,7 +426,9 @@ def main():
         f"WEB_THREADS={env.get('WEB_THREADS', '(default)')} "
         f"WEB_ACCESS_LOG={env.get('WEB_ACCESS_LOG', '')}; wrk {args.threads} threads × "
         f"{args.connections} connections, {args.rounds} rounds of {args.seconds} s, "
-        f"alternating; web process output lines: {access_log_lines:,}; "
+        f"alternating; hey at half each rate, "
+        f"{'in bursts (--hey-bursts)' if args.hey_bursts else 'requests evenly spread'}; "
+        f"web process output lines: {access_log_lines:,}; "
         f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}.\n"
     )
     rows = []
