@@ -981,18 +981,13 @@ class VariantContentForm(ContentForm):
         source = self.variant or message  # a new variant starts from A's saved content
         initial = content_initial(builder=source.content_builder, html=source.content_html)
         own = self.variant is not None and bool(self.variant.display_type)
+        shown = self.variant if own else message  # the display the fields start from
         initial.update(
             {
                 "own_display": own,
-                "display_type": self.variant.display_type if own else message.display_type,
-                "display_position": (
-                    (self.variant.display_position or message.display_position)
-                    if own
-                    else message.display_position
-                ),
-                "display_element_id": (
-                    self.variant.display_element_id if own else message.display_element_id
-                ),
+                "display_type": shown.display_type,
+                "display_position": shown.display_position or message.display_position,
+                "display_element_id": shown.display_element_id,
             }
         )
         return initial
