@@ -64,7 +64,13 @@ def ceil_hour(moment: datetime) -> datetime:
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
-    return floor_hour(datetime.combine(day, time.min, tzinfo=tz))
+    """The first whole UTC hour that starts on `day` locally.
+
+    Rounded up, not down: a daily bucket holds the hours that start on its local day, so in a
+    half-hour zone the hour that straddles midnight belongs to the day it starts in (Kolkata's
+    18:00 UTC hour is 23:30 local, "today"), and a range of days holds exactly its buckets' hours.
+    """
+    return ceil_hour(datetime.combine(day, time.min, tzinfo=tz))
 
 
 def preset_range(key: str, *, now: datetime, tz: ZoneInfo) -> DateRange:

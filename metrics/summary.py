@@ -172,8 +172,8 @@ def _compute_report(
     else:
         index = {bucket.day: bucket for bucket in buckets}
     hourly = date_range.bucket == "hour"
-    # Hours whose local day is no bucket of the range (a half-hour zone's first hour) count
-    # in the totals only.
+    # An hour whose local day were no bucket of the range would count in the totals only; with
+    # day boundaries rounded up (ranges.local_midnight) none is, but totals never drop an hour.
     outside = Bucket(start=date_range.start, label="outside")
     for hour, views, clicks, by_action, dismissals, conversions in rows:
         bucket = index.get(hour if hourly else hour.astimezone(tz).date(), outside)

@@ -120,3 +120,24 @@ def test_custom_dates_outside_the_supported_years_name_the_field(first, last, fi
     with pytest.raises(RangeError) as raised:
         custom_range(first, last, tz=PARIS)
     assert raised.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("zone", "now"),
+    [
+        # 23:39 in Kolkata (+05:30): the UTC hour that holds local midnight has begun.
+        ("Asia/Kolkata", datetime(2026, 12, 5, 18, 9, tzinfo=UTC)),
+        ("Asia/Kolkata", datetime(2026, 12, 5, 18, 45, tzinfo=UTC)),  # 00:15, the next day
+        ("America/St_Johns", datetime(2026, 12, 6, 3, 10, tzinfo=UTC)),  # 23:40 at -03:30
+    ],
+)
+def test_in_a_half_hour_zone_every_hour_of_a_day_range_falls_in_one_of_its_days(zone, now):
+    tz = ZoneInfo(zone)
+    r = preset_range("7d", now=now, tz=tz)
+    assert r.start <= now < r.end  # nothing recorded just now falls off the end
+    hour, days = r.start, set()
+    while hour < r.end:
+        days.add(hour.astimezone(tz).date())
+        hour += timedelta(hours=1)
+    assert sorted(days) == [r.first_day + timedelta(days=n) for n in range(7)]
+    assert r.last_day == now.astimezone(tz).date()
