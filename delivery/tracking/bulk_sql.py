@@ -46,7 +46,7 @@ def _sql_value(value):
 class _PreparingCursor(psycopg.RawCursor):
     """Binds parameters on the server and prepares every statement it executes (psycopg keeps
     the prepared statements of each connection, by statement text and parameter types).
-    Takes PostgreSQL's own `$n` placeholders (`_positional`)."""
+    Takes PostgreSQL's own `$n` placeholders (`positional`)."""
 
     def execute(self, query, params=None, **kwargs):
         return super().execute(query, params, prepare=True)
@@ -64,7 +64,7 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s|%%")
 
 
 @cache
-def _positional(sql: str) -> tuple[str, tuple]:
+def positional(sql: str) -> tuple[str, tuple]:
     """`sql` with its `%(name)s` and `%s` placeholders as `$1`, `$2`… (one per name), and the
     parameters' keys (names, or positions) in that order. psycopg then has nothing to parse:
     it re-parses a statement over 4 KB on every execution (its own cache skips them), 0.7 ms
@@ -106,7 +106,7 @@ def execute(sql: str, params: dict | list, *, health_check: bool = True) -> list
                 db.connection.prepare_threshold = ONLY_WHEN_ASKED
             raw = _PreparingCursor(db.connection)
     cursor = db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
-    sql, keys = _positional(sql)
+    sql, keys = positional(sql)
     with cursor:
         cursor.execute(sql, [params[key] for key in keys])
         return cursor.fetchall() if cursor.description else []

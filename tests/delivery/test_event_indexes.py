@@ -13,8 +13,9 @@ from anonmsg.tenancy import scoped
 from delivery.models import Event, Profile, Visitor
 from delivery.people.activity import filter_events, person_events
 from delivery.retention import _events_of
-from delivery.tracking import parsing
-from delivery.tracking.recording import record_events
+from delivery.tracking import one_statement, parsing
+from delivery.tracking.bulk_sql import positional
+from delivery.tracking.recording import EVENT_COLUMNS, record_events
 from tests.factories import WorkspaceFactory
 
 pytestmark = [
@@ -108,3 +109,58 @@ def test_a_visitor_is_looked_up_by_its_unique_index(workspace):
     assert "unique_visitor_anonymous_id" in plan, plan
     assert visitors.count() == 1
     assert "Seq Scan" not in Visitor.objects.filter(workspace=workspace).explain()
+
+
+def test_the_anonymous_statement_probes_one_visitor_per_call_even_planned_on_an_empty_table():
+    """A prepared statement keeps its plan: one made while the visitors' table looked empty (a
+    new install before its first ANALYZE) must still look each visitor up by its unique index
+    instead of reading the workspace's every visitor for each one (one_statement `changed`)."""
+    workspace = WorkspaceFactory()
+    at = timezone.now()
+
+    def call(n: int, visitor: str) -> tuple[tuple, tuple]:
+        row = (workspace.pk, f"m-{n}", "track", "Viewed", visitor, "", at, at, None, "", "", {})
+        return row, ("Mozilla/5.0", "/pricing", n)
+
+    def statement(calls: list[tuple[tuple, tuple]]) -> tuple[str, list]:
+        sql, parameters = one_statement.statement_and_parameters(
+            workspace_id=workspace.pk,
+            event_columns=EVENT_COLUMNS,
+            rows=[row for row, _ in calls],
+            extras=[extra for _, extra in calls],
+            with_states=False,
+            at=at,
+        )
+        text, keys = positional(sql)
+        return text, [parameters[key] for key in keys]
+
+    text, _ = statement([call(0, "anon-0")])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE delivery_visitor")  # what this transaction sees: no visitor
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        cursor.execute(f"PREPARE anonymous_calls AS {text}")
+    # The workspace then gets 400 visitors, and 40 of them come back.
+    for start in range(0, 400, 200):
+        record(workspace, [{"type": "track", "event": "Seen", "anonymousId": f"anon-{n}"}
+                           for n in range(start, start + 200)])  # fmt: skip
+    _, values = statement([call(n, f"anon-{n * 7}") for n in range(1, 41)])
+    with connection.cursor() as cursor:
+        placeholders = ", ".join(["%s"] * len(values))
+        cursor.execute(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE anonymous_calls({placeholders})", values
+        )
+        plan = cursor.fetchone()[0]
+        cursor.execute("DEALLOCATE anonymous_calls")
+    scans = [node for node in _nodes(plan[0]["Plan"]) if node.get("Relation Name") == "delivery_visitor"
+             and node.get("Alias") == "v"]  # fmt: skip
+    assert scans, plan
+    for scan in scans:
+        assert scan.get("Index Name") == "unique_visitor_anonymous_id", scan
+        assert "anonymous_id" in scan.get("Index Cond", ""), scan
+        assert scan["Actual Rows"] <= 1, scan  # per probe: the visitor or nothing
+
+
+def _nodes(node: dict):
+    yield node
+    for child in node.get("Plans", []):
+        yield from _nodes(child)
