@@ -239,7 +239,7 @@ def debug_visitor(
 
 
 def recent_visitors(workspace) -> list[Visitor]:
-    """The latest anonymous visitors, to pick from (index visitor_ws_last_seen)."""
+    """The latest anonymous visitors, to pick from (index anon_visitor_ws_last_seen)."""
     return list(
         Visitor.objects.filter(workspace=workspace, profile=None)
         .order_by("-last_seen_at")

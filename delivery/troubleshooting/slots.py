@@ -26,9 +26,10 @@ _kept: dict[int, tuple[tuple, float, dict[int, Outranked]]] = {}
 
 
 def recent_pages(workspace) -> list[str]:
-    """Where the latest visitors were (index visitor_ws_last_seen; one short query)."""
+    """Where the latest anonymous visitors were (index anon_visitor_ws_last_seen; one short
+    query). Messages are for anonymous visitors: their pages are the examples that matter."""
     return list(
-        Visitor.objects.filter(workspace=workspace)
+        Visitor.objects.filter(workspace=workspace, profile=None)
         .exclude(last_page="")
         .order_by("-last_seen_at")
         .values_list("last_page", flat=True)[:RECENT_VISITORS]
