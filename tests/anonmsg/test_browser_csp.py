@@ -116,10 +116,15 @@ def test_main_pages_and_the_wizard_preview_run_without_csp_violations(page, live
     expect(preview.get_by_role("heading", name="Get 20% off")).to_be_visible()
     page.get_by_label("Heading", exact=True).fill("Get 30% off")
     page.get_by_label("Heading", exact=True).blur()
-    # The refresh waits for a pause in typing; a busy CI machine may take a while.
-    expect(preview.get_by_role("heading", name="Get 30% off")).to_be_visible(timeout=20_000)
+    # The refresh waits for a pause in typing; a busy CI machine may take a while. Waited for
+    # from the dashboard's own frame: htmx replaces the sandboxed preview frame, and a wait
+    # inside the frame being replaced can fail with "Target page … has been closed".
+    expect(page.locator(".preview-frame")).to_have_attribute(
+        "srcdoc", re.compile("Get 30% off"), timeout=20_000
+    )
     # Quiet for 500 ms: on a machine at load 15 the last preview request can take seconds.
     page.wait_for_load_state("networkidle", timeout=30_000)
+    expect(preview.get_by_role("heading", name="Get 30% off")).to_be_visible()
     # The preview's own scripts run: the message frame reports the click, the page shows it.
     preview.get_by_role("button", name="Sign up").click()
     expect(page.frame_locator(".preview-frame").locator("#toast")).to_contain_text(
