@@ -578,12 +578,32 @@
     const type = trigger.type;
     if (type === "delay") after(seconds);
     else if (type === "scroll") {
-      const check = () => {
-        const room = document.documentElement.scrollHeight - innerHeight;
-        if (room <= 1 || ((scrollY + 1) / room) * 100 >= percent) fire();
+      // The page's own scroll or, in an app shell whose page does not scroll, the container
+      // the visitor scrolls; small scrollers (a carousel, a code sample) do not count.
+      const page = document.scrollingElement || document.documentElement;
+      const big = (el) => el.clientWidth * el.clientHeight * 2 >= innerWidth * innerHeight;
+      // Percent scrolled, or null if `el` has nothing to scroll.
+      const depth = (el) => {
+        const room = el.scrollHeight - el.clientHeight;
+        return room > 1 ? ((el.scrollTop + 1) / room) * 100 : null;
       };
-      on(window, "scroll", check);
-      check();
+      const check = (el) => {
+        const d = depth(el);
+        if (d === null ? el === page : d >= percent) fire();
+      };
+      on(window, "scroll", (e) => {
+        const el = e.target instanceof Element && e.target !== page ? e.target : page;
+        if (el === page || big(el)) check(el);
+      });
+      // A page too short to scroll counts as read, unless a big container scrolls instead
+      // (looked for once, and only then).
+      const shell =
+        depth(page) === null &&
+        Array.from(document.body ? document.body.querySelectorAll("*") : []).find(
+          (el) =>
+            depth(el) !== null && big(el) && /auto|scroll|overlay/.test(getComputedStyle(el).overflowY)
+        );
+      check(shell || page);
     } else if (type === "exit_intent") {
       // Touch screens have no pointer to leave with: only the fallback, if the team set one.
       if (!matchMedia("(hover: none)").matches) {

@@ -112,6 +112,50 @@ def test_a_scroll_trigger_shows_the_message_after_n_percent_of_the_page(
     wait_for_one_view(workspace, message)
 
 
+# An app shell: the page itself does not scroll, its main container does; a small scroller
+# (a chat widget) beside it.
+APP_SHELL = (
+    "<!doctype html><html style='height:100%;overflow:hidden'><head><meta charset='utf-8'>"
+    "<title>App</title>{snippet}</head><body style='margin:0;height:100%;overflow:hidden'>"
+    "<main id='feed' style='height:100vh;overflow-y:auto'><h1>Feed</h1>"
+    "<div style='height:4000px'></div></main>"
+    "<div id='widget' style='position:fixed;left:0;bottom:0;width:200px;height:100px;"
+    "overflow-y:auto'><div style='height:1000px'>Chat</div></div></body></html>"
+)
+
+
+def test_in_an_app_shell_the_scroll_trigger_follows_the_main_container_not_small_scrollers(
+    browser_page, site, live_server, workspace
+):
+    page = browser_page
+    page.set_viewport_size({"width": 1000, "height": 800})
+    snippet = browser_sdk.render_snippet(base_url=live_server.url, write_key=workspace.write_key)
+    site.pages["/shop/app"] = APP_SHELL.format(snippet=snippet)
+    message = launched(
+        workspace,
+        rule="/shop/app",
+        display_type="banner",
+        display_position="bottom",
+        trigger={"type": "scroll", "percent": 50},
+    )
+    page.goto(f"{site.url}/shop/app")
+    assert deliveries(page, 1) == [message.pk]
+    # The page cannot scroll, yet it is not "too short to scroll": nothing shows at once.
+    assert page.evaluate("document.documentElement.scrollHeight - innerHeight") <= 1
+    room = page.evaluate("(() => { const m = document.getElementById('feed'); "
+                         "return m.scrollHeight - m.clientHeight; })()")  # fmt: skip
+    # The chat widget scrolled to its end is not the page being read.
+    page.evaluate("document.getElementById('widget').scrollTop = 10000")
+    page.wait_for_function("document.getElementById('widget').scrollTop > 800")
+    page.evaluate("y => { document.getElementById('feed').scrollTop = y; }", room * 0.4)
+    page.wait_for_timeout(300)
+    expect(shown(page)).to_have_count(0)
+    assert no_view_reported(page, workspace, message)
+    page.evaluate("y => { document.getElementById('feed').scrollTop = y; }", room * 0.55)
+    expect(shown(page)).to_have_count(1)
+    wait_for_one_view(workspace, message)
+
+
 def test_exit_intent_needs_two_seconds_on_the_page_then_the_pointer_leaving_through_the_top(
     browser_page, site, workspace
 ):
