@@ -84,22 +84,31 @@ LONG_PAGE = (
 )
 
 
-def test_a_scroll_trigger_shows_the_message_after_n_percent_of_the_page(
-    browser_page, site, live_server, workspace
-):
-    page = browser_page
+def open_with_a_scroll_message(page, site, live_server, workspace, path: str, html: str):
+    """`html` (with the snippet) served at `path`, a message shown at 50 % scrolled there,
+    opened in a 1000 × 800 window; returns the message, once delivered."""
     page.set_viewport_size({"width": 1000, "height": 800})
     snippet = browser_sdk.render_snippet(base_url=live_server.url, write_key=workspace.write_key)
-    site.pages["/shop/article"] = LONG_PAGE.format(snippet=snippet)
+    site.pages[path] = html.format(snippet=snippet)
     message = launched(
         workspace,
-        rule="/shop/article",
+        rule=path,
         display_type="banner",
         display_position="bottom",
         trigger={"type": "scroll", "percent": 50},
     )
-    page.goto(f"{site.url}/shop/article")
+    page.goto(f"{site.url}{path}")
     assert deliveries(page, 1) == [message.pk]
+    return message
+
+
+def test_a_scroll_trigger_shows_the_message_after_n_percent_of_the_page(
+    browser_page, site, live_server, workspace
+):
+    page = browser_page
+    message = open_with_a_scroll_message(
+        page, site, live_server, workspace, "/shop/article", LONG_PAGE
+    )
     room = page.evaluate("document.documentElement.scrollHeight - innerHeight")
     page.mouse.move(500, 400)
     page.mouse.wheel(0, room * 0.4)
@@ -128,18 +137,7 @@ def test_in_an_app_shell_the_scroll_trigger_follows_the_main_container_not_small
     browser_page, site, live_server, workspace
 ):
     page = browser_page
-    page.set_viewport_size({"width": 1000, "height": 800})
-    snippet = browser_sdk.render_snippet(base_url=live_server.url, write_key=workspace.write_key)
-    site.pages["/shop/app"] = APP_SHELL.format(snippet=snippet)
-    message = launched(
-        workspace,
-        rule="/shop/app",
-        display_type="banner",
-        display_position="bottom",
-        trigger={"type": "scroll", "percent": 50},
-    )
-    page.goto(f"{site.url}/shop/app")
-    assert deliveries(page, 1) == [message.pk]
+    message = open_with_a_scroll_message(page, site, live_server, workspace, "/shop/app", APP_SHELL)
     # The page cannot scroll, yet it is not "too short to scroll": nothing shows at once.
     assert page.evaluate("document.documentElement.scrollHeight - innerHeight") <= 1
     room = page.evaluate("(() => { const m = document.getElementById('feed'); "
