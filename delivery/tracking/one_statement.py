@@ -132,10 +132,11 @@ def _statement(
         "FROM fresh WHERE anonymous_id <> '' GROUP BY anonymous_id)",
         # Without message states, only the visitors whose row would change go to the upsert:
         # ON CONFLICT would lock (and log) every row it then leaves alone. One probe of the
-        # unique index per visitor (LATERAL … LIMIT 1, which the planner cannot flatten): as a
-        # plain join, a plan made while the table looked empty (a new install, before its first
-        # ANALYZE; prepared statements keep their plan) reads the workspace's every visitor
-        # for each one, 28 ms of a 33 ms batch of 150 calls.
+        # unique index per visitor (LATERAL … LIMIT 1, which the planner cannot flatten; the
+        # last-seen index is for anonymous visitors only, migration 0010, so this lookup cannot
+        # take it): as a plain join, a plan made while the table looked empty (a new install
+        # before its first ANALYZE; prepared statements keep their plan) read the workspace's
+        # every visitor for each one, 28 ms of a 33 ms batch of 150 calls.
         "changed AS (SELECT seen.* FROM seen"
         + (
             ""
