@@ -12,7 +12,7 @@ keep the same exposure, so delivery's arms and the metrics' arms always agree:
   (A < B < C < D < holdout). So it depends only on which exposures were recorded, never on
   their order: both homes, each merging batches or chunks as they come, end up alike.
 
-`earlier` decides it in Python (within one batch or chunk); `REPLACES` says it in SQL for the
+`earlier` decides it in Python (within one batch or chunk); `replaces` says it in SQL for the
 upserts that merge a new exposure into a stored one.
 """
 
@@ -20,19 +20,17 @@ from datetime import datetime
 
 Exposure = tuple[datetime, str]  # (when, arm)
 
-# Whether the new row's exposure (`excluded`) replaces the stored one (`{t}`): both tables
-# name the columns `exposed_at` and `arm`; a row without an exposure has exposed_at NULL.
-REPLACES = (
-    "(excluded.exposed_at IS NOT NULL AND "
-    "({t}.exposed_at IS NULL OR (excluded.exposed_at, excluded.arm) < ({t}.exposed_at, {t}.arm)))"
-)
-
 
 def earlier(current: Exposure | None, new: Exposure) -> Exposure:
     """The first exposure of the two (same instant: the lower arm key)."""
     return new if current is None else min(current, new)
 
 
-def replaces(table: str) -> str:
-    """REPLACES for the stored row of `table` (quoted as the caller quotes it)."""
-    return REPLACES.format(t=table)
+def replaces(t: str) -> str:
+    """SQL: whether an upsert's new exposure (`excluded`) replaces the one stored in table `t`
+    (quoted as the caller quotes it). Both tables name the columns `exposed_at` and `arm`; a
+    row without an exposure has exposed_at NULL."""
+    return (
+        f"(excluded.exposed_at IS NOT NULL AND ({t}.exposed_at IS NULL OR "
+        f"(excluded.exposed_at, excluded.arm) < ({t}.exposed_at, {t}.arm)))"
+    )

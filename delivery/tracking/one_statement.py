@@ -48,7 +48,7 @@ def applies(events) -> bool:
     return connection.vendor == "postgresql" and not any(event.user_id for event in events)
 
 
-def insert_anonymous(
+def statement_and_parameters(
     *,
     workspace_id: int,
     event_columns: list[tuple[str, str]],
@@ -56,18 +56,25 @@ def insert_anonymous(
     extras: list[tuple],
     with_states: bool,
     at: datetime,
-) -> list[tuple]:
-    """Record anonymous calls: `rows` in `event_columns` order, `extras` (user agent, page,
-    position) for each. Returns (id, message_id) of the events that were new. Its own
-    transaction, or a savepoint inside the caller's."""
-    statement, parameters = statement_and_parameters(
-        workspace_id=workspace_id,
-        event_columns=event_columns,
-        rows=rows,
-        extras=extras,
+) -> tuple[str, dict]:
+    """The statement recording anonymous calls, and its parameters (for `run`): `rows` in
+    `event_columns` order, `extras` (user agent, page, position) for each."""
+    statement = _statement(
+        tuple(event_columns),
+        two_generations=len(message_ids.claim_generations(at)) == 2,
         with_states=with_states,
-        at=at,
     )
+    columns = [*event_columns, *VISITOR_EXTRAS]
+    parameters = {
+        **column_arrays(columns, [row + extra for row, extra in zip(rows, extras, strict=True)]),
+        **message_ids.claim_parameters(workspace_id, at),
+    }
+    return statement, parameters
+
+
+def run(statement: str, parameters: dict) -> list[tuple]:
+    """Run what `statement_and_parameters` built. Returns (id, message_id) of the events that
+    were new. Its own transaction, or a savepoint inside the caller's."""
     if not connection.get_autocommit():
         with transaction.atomic():  # inside the caller's transaction: fails alone
             return execute(statement, parameters)
@@ -82,29 +89,6 @@ def insert_anonymous(
             raise
         connection.close()
         return execute(statement, parameters, health_check=False)
-
-
-def statement_and_parameters(
-    *,
-    workspace_id: int,
-    event_columns: list[tuple[str, str]],
-    rows: list[tuple],
-    extras: list[tuple],
-    with_states: bool,
-    at: datetime,
-) -> tuple[str, dict]:
-    """The statement that `insert_anonymous` runs for these arguments, and its parameters."""
-    statement = _statement(
-        tuple(event_columns),
-        two_generations=len(message_ids.claim_generations(at)) == 2,
-        with_states=with_states,
-    )
-    columns = [*event_columns, *VISITOR_EXTRAS]
-    parameters = {
-        **column_arrays(columns, [row + extra for row, extra in zip(rows, extras, strict=True)]),
-        **message_ids.claim_parameters(workspace_id, at),
-    }
-    return statement, parameters
 
 
 @cache

@@ -93,7 +93,7 @@ def _record_anonymous(
 ) -> Recorded:
     """`record_events` for calls without a userId, in one statement (one_statement.py)."""
     known_messages = _messages_of_workspace(workspace_id, events)
-    returned = one_statement.insert_anonymous(
+    statement = one_statement.statement_and_parameters(
         workspace_id=workspace_id,
         event_columns=EVENT_COLUMNS,
         rows=_event_rows(workspace_id, events, received_at, known_messages),
@@ -103,7 +103,7 @@ def _record_anonymous(
         ),
         at=received_at,
     )
-    inserted = {message_id: pk for pk, message_id in returned}
+    inserted = {message_id: pk for pk, message_id in one_statement.run(*statement)}
     new = [event for event in events if event.message_id in inserted]
     recorded = Recorded(event_ids=sorted(inserted.values()), duplicates=len(events) - len(new))
     for event in new:
