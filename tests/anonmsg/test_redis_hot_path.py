@@ -139,3 +139,67 @@ def test_a_bucket_is_one_string_that_expires_once_full_again(redis_cache):
     assert float(tokens) == 599  # one of a minute's 600 taken
     assert float(at_ms) > 1.7e12  # Redis's clock, in ms
     assert 0 < redis_cache.pttl(BUCKET[0]) <= 100 + 1000  # a tenth of a second to refill, +1 s
+
+
+# --- add and set_many: one SET per key, on the thread's own connection ------------------------
+
+
+def command_calls(server, *names: str) -> dict[str, int]:
+    stats = server.info("commandstats")
+    return {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in names}
+
+
+def test_set_many_stores_each_key_with_its_expiry_in_one_set_each_without_a_transaction(
+    redis_cache,
+):
+    before = command_calls(redis_cache, "set", "mset", "multi", "exec", "expire")
+    assert cache.set_many({"entry": ("token", {"rows": [1.5, None]}), "count": 7}, 90) == []
+    after = command_calls(redis_cache, "set", "mset", "multi", "exec", "expire")
+    assert {name: after[name] - before[name] for name in after} == {
+        "set": 2,
+        "mset": 0,
+        "multi": 0,
+        "exec": 0,
+        "expire": 0,
+    }
+    # Readable by every reader: Django's own get_many and the hot path's round trip.
+    assert cache.get_many(["entry", "count"]) == {
+        "entry": ("token", {"rows": [1.5, None]}),
+        "count": 7,
+    }
+    assert round_trip(["entry", "count"])[0] == {
+        "entry": ("token", {"rows": [1.5, None]}),
+        "count": 7,
+    }
+    for key in ("entry", "count"):
+        assert 85 <= redis_cache.ttl(cache.make_key(key)) <= 90
+
+
+def test_set_many_follows_djangos_timeouts_none_forever_zero_gone(redis_cache):
+    cache.set_many({"forever": 1, "also": "x"}, None)
+    assert redis_cache.ttl(cache.make_key("forever")) == -1
+    cache.set_many({"forever": 2}, 0)
+    assert cache.get("forever") is None
+    assert cache.get("also") == "x"
+
+
+def test_add_stores_only_a_missing_key_with_its_expiry(redis_cache):
+    assert cache.add("token", "first", 60) is True
+    assert cache.add("token", "second", 60) is False
+    assert cache.get("token") == "first"
+    assert 55 <= redis_cache.ttl(cache.make_key("token")) <= 60
+    assert cache.add("forever", 1, None) is True
+    assert redis_cache.ttl(cache.make_key("forever")) == -1
+    assert cache.add("gone", 1, 0) is True  # Django's meaning: stored and removed at once
+    assert cache.get("gone") is None
+
+
+def test_add_and_set_many_use_the_threads_own_connection_and_survive_its_loss(redis_cache):
+    cache.add("a", 1, 30)
+    connection = cache._own.connection
+    cache.set_many({"b": 2}, 30)
+    assert cache._own.connection is connection
+    assert redis_cache.client_kill_filter(_type="normal", skipme=True) >= 1
+    assert cache.add("c", 3, 30) is True
+    assert cache.set_many({"d": 4}, 30) == []
+    assert cache.get_many(["a", "b", "c", "d"]) == {"a": 1, "b": 2, "c": 3, "d": 4}
