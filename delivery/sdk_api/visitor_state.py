@@ -40,6 +40,7 @@ from anonmsg.rate_limits import Check
 from delivery.models import Visitor, VisitorMessageState
 from delivery.sdk_api import CACHE_ALIAS
 from delivery.sdk_api.eligibility import MessageState
+from delivery.tracking.bulk_sql import execute_reconnecting
 
 # In every key: a release that changes what an entry holds changes this, so that it never reads
 # an entry written by another release.
@@ -360,9 +361,15 @@ def _query(write_key: str, anonymous_id: str):
     per-message states by visitor (unique with message). The workspace row carries
     `content_version`, the key of the live-message cache, so a warm request needs nothing else.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_lookup_sql(connection.vendor), [anonymous_id, write_key])
-        rows = cursor.fetchall()
+    sql = _lookup_sql(connection.vendor)
+    if connection.vendor == "postgresql" and connection.get_autocommit():
+        # No health check round trip first (a new visitor without the fresh hint comes here on
+        # every page view); not prepared: planned for its write key and visitor each time.
+        rows = execute_reconnecting(sql, [anonymous_id, write_key], prepare=False)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [anonymous_id, write_key])
+            rows = cursor.fetchall()
     if not rows:
         return None, False, {}
     width = len(WORKSPACE_FIELDS)

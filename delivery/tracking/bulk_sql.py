@@ -26,7 +26,7 @@ from functools import cache
 import orjson
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections
 
 # Rows per statement on SQLite (at most 32,766 bound parameters).
 SQLITE_CHUNK = 1_000
@@ -82,11 +82,14 @@ def positional(sql: str) -> tuple[str, tuple]:
     return _PLACEHOLDER.sub(placeholder, sql), tuple(numbers)
 
 
-def execute(sql: str, params: dict | list, *, health_check: bool = True) -> list[tuple]:
+def execute(
+    sql: str, params: dict | list, *, health_check: bool = True, prepare: bool = True
+) -> list[tuple]:
     """Run one hot statement; returns its rows (none if it returns none). Prepared on
-    PostgreSQL unless DB_PREPARED_STATEMENTS is off. `health_check=False` skips the
-    connection's health check (DB_CONN_HEALTH_CHECKS), for a caller that handles a closed
-    connection itself."""
+    PostgreSQL unless DB_PREPARED_STATEMENTS is off or `prepare=False` (then planned for its
+    parameters each time). `health_check=False` skips the connection's health check
+    (DB_CONN_HEALTH_CHECKS), for a caller that handles a closed connection itself
+    (`execute_reconnecting`)."""
     # What connection.cursor() does, with a cursor that prepares: health check, connection,
     # and Django's wrapper (query logging, database errors as django.db errors). `db`: the
     # thread's connection, looked up once (each attribute of `connection` looks it up).
@@ -96,7 +99,7 @@ def execute(sql: str, params: dict | list, *, health_check: bool = True) -> list
     db.ensure_connection()
     db.validate_thread_sharing()
     with db.wrap_database_errors:
-        if not settings.DB_PREPARED_STATEMENTS:
+        if not (prepare and settings.DB_PREPARED_STATEMENTS):
             raw = _UnpreparedCursor(db.connection)
         else:
             if db.connection.prepare_threshold is None:
@@ -110,6 +113,20 @@ def execute(sql: str, params: dict | list, *, health_check: bool = True) -> list
     with cursor:
         cursor.execute(sql, [params[key] for key in keys])
         return cursor.fetchall() if cursor.description else []
+
+
+def execute_reconnecting(sql: str, params: dict | list, *, prepare: bool = True) -> list[tuple]:
+    """`execute` outside a transaction, without the health check's round trip (a `SELECT 1`
+    before the request's first statement): a connection the database closed meanwhile (it
+    restarted) fails the statement, which is then sent once more on a new connection. Only
+    for statements that may run twice: reads, and writes whose second run changes nothing."""
+    try:
+        return execute(sql, params, health_check=False, prepare=prepare)
+    except (InterfaceError, OperationalError):
+        if connection.is_usable():
+            raise
+        connection.close()
+        return execute(sql, params, health_check=False, prepare=prepare)
 
 
 def recordset(columns: list[tuple[str, str]], *, parameter: str = "%s") -> str:

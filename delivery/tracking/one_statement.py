@@ -28,13 +28,13 @@ third of what parsing and planning it anew did.
 from datetime import datetime
 from functools import cache
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import connection, transaction
 
 from campaigns.assignment import HOLDOUT
 from delivery import first_exposure
 from delivery.models import Event, Visitor, VisitorMessageState
 from delivery.tracking import message_ids
-from delivery.tracking.bulk_sql import column_arrays, column_rows, execute
+from delivery.tracking.bulk_sql import column_arrays, column_rows, execute, execute_reconnecting
 from delivery.tracking.identity import EARLIER, LATER, visitor_changed, visitor_conflict_clause
 from delivery.tracking.parsing import CLICKED, DISMISSED, HELD_OUT, VARIANT_KEYS, VIEWED
 
@@ -78,17 +78,10 @@ def run(statement: str, parameters: dict) -> list[tuple]:
     if not connection.get_autocommit():
         with transaction.atomic():  # inside the caller's transaction: fails alone
             return execute(statement, parameters)
-    # No health check round trip first: a connection the database closed meanwhile (it
-    # restarted) fails the statement, which is then sent once more on a new connection. Safe
-    # whatever the first attempt did: if it committed after all, its messageIds are claimed
-    # and the second one stores nothing again (the request is answered as duplicates).
-    try:
-        return execute(statement, parameters, health_check=False)
-    except (InterfaceError, OperationalError):
-        if connection.is_usable():
-            raise
-        connection.close()
-        return execute(statement, parameters, health_check=False)
+    # Sent twice at most, and safe whatever the first attempt did: if it committed after all,
+    # its messageIds are claimed and the second one stores nothing again (the request is
+    # answered as duplicates).
+    return execute_reconnecting(statement, parameters)
 
 
 @cache
