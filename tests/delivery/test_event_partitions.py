@@ -107,7 +107,8 @@ def _upto_partitions() -> set[str]:
 def test_events_of_a_day_without_partition_wait_in_the_default_one_and_move_in_when_it_is_created(
     workspace,
 ):
-    later = timezone.now() + timedelta(days=40)
+    # Noon, so that the second event an hour later falls on the same day at any time of day.
+    later = at(timezone.now().astimezone(UTC).date() + timedelta(days=40), 12)
     record(workspace, received_at=later, message_id="far-1")
     record(workspace, received_at=later + timedelta(hours=1), message_id="far-2")
     assert {partition_of(event) for event in Event.objects.all()} == {"delivery_event_default"}
