@@ -102,8 +102,9 @@ def test_a_partition_that_keeps_nothing_is_dropped(workspace):
 
 def test_an_expired_visitors_events_go_with_their_partition_at_most_a_day_later(workspace):
     # Last seen 30 days and 2 hours ago: expired, but its day is not entirely past the
-    # retention period yet, so its partition is compacted by a later run.
-    now = timezone.now()
+    # retention period yet, so its partition is compacted by a later run. At noon: before
+    # 02:00 UTC, 30 days and 2 hours back is the previous day, already entirely past.
+    now = at(timezone.now().astimezone(UTC).date(), 12)
     then = now - timedelta(days=30, hours=2)
     name = past_day_partition(then.astimezone(UTC).date())
     expired = visitor(workspace, last_seen=then)
