@@ -3,6 +3,7 @@ from django.db import models
 from anonmsg.commit_order import CurrentTransactionId
 from anonmsg.models import Workspace
 from campaigns.models import AnonymousMessage
+from delivery.identifier_field import IdentifierField
 
 
 class ProfileQuerySet(models.QuerySet):
@@ -15,7 +16,7 @@ class Profile(models.Model):
     """An identified person (workspace + userId). Anonymous visitors merge into it."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="profiles")
-    user_id = models.CharField(max_length=255)
+    user_id = IdentifierField(max_length=255)
     email = models.CharField(max_length=255, blank=True)
     traits = models.JSONField(default=dict, blank=True)
     first_seen_at = models.DateTimeField()
@@ -55,7 +56,7 @@ class Visitor(models.Model):
         related_name="visitors",
         db_index=False,  # unique_visitor_anonymous_id starts with it
     )
-    anonymous_id = models.CharField(max_length=255)
+    anonymous_id = IdentifierField(max_length=255)
     profile = models.ForeignKey(
         Profile, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors"
     )
@@ -122,11 +123,11 @@ class Event(models.Model):
         db_constraint=False,
         db_index=False,  # event_ws_time starts with it
     )
-    message_id = models.CharField(max_length=255)
+    message_id = IdentifierField(max_length=255)
     type = models.CharField(max_length=10, choices=EventType.choices)
     name = models.CharField(max_length=255, blank=True)
-    anonymous_id = models.CharField(max_length=255, blank=True)
-    user_id = models.CharField(max_length=255, blank=True)
+    anonymous_id = IdentifierField(max_length=255, blank=True)
+    user_id = IdentifierField(max_length=255, blank=True)
     timestamp = models.DateTimeField(help_text="When it happened, corrected for client clock skew.")
     received_at = models.DateTimeField()
     content_id = models.BigIntegerField(null=True, blank=True)
@@ -187,7 +188,7 @@ class EventMessageId(models.Model):
         db_constraint=False,
         db_index=False,
     )
-    message_id = models.CharField(max_length=255)
+    message_id = IdentifierField(max_length=255)
 
     def __str__(self):
         return self.message_id
