@@ -8,6 +8,9 @@ and 556 ms in ICU's en-US (PostgreSQL 15, docs/tracking-api.md "Seventh round"),
 events, the messageId claims and the visitors each keep a B-tree on one of them.
 
 SQLite (no such collation name) keeps its default, BINARY, which already compares bytes.
+
+"C" also folds only ASCII letters in UPPER and LOWER, so a case-insensitive search for people
+compares `SearchableText(column)`, which is in the database's own collation.
 """
 
 from django.db import models
@@ -21,3 +24,17 @@ class IdentifierField(models.CharField):
         if connection.vendor == "postgresql":
             parameters["collation"] = BYTEWISE
         return parameters
+
+
+class SearchableText(models.Func):
+    """An id column in the database's default collation, for case-insensitive search
+    (`icontains` folds "É" to "é" there, not in "C"). Plain on SQLite, whose LIKE folds ASCII
+    letters only whatever the collation."""
+
+    output_field = models.CharField()
+    template = "%(expressions)s"
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template='(%(expressions)s COLLATE "default")', **extra_context
+        )

@@ -11,6 +11,7 @@ from django import forms
 from django.db.models import Count, Q, QuerySet
 
 from anonmsg.dates import validate_supported_date
+from delivery.identifier_field import SearchableText
 from delivery.models import Event, EventType, Profile
 
 PAGE_SIZE = 50
@@ -95,7 +96,9 @@ def person_events(profile: Profile) -> QuerySet:
 def identified_people(workspace, *, search: str = "") -> QuerySet:
     profiles = Profile.objects.people().filter(workspace=workspace)
     if search:
-        profiles = profiles.filter(Q(user_id__icontains=search) | Q(email__icontains=search))
+        profiles = profiles.annotate(searchable_user_id=SearchableText("user_id")).filter(
+            Q(searchable_user_id__icontains=search) | Q(email__icontains=search)
+        )
     return profiles.annotate(anonymous_ids=Count("visitors")).order_by("-last_seen_at", "-id")
 
 

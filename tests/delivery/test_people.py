@@ -1,6 +1,8 @@
 import re
 from datetime import UTC, datetime
 
+import pytest
+from django.db import connection
 from django.urls import reverse
 
 from tests.factories import EventFactory, ProfileFactory, VisitorFactory, WorkspaceFactory
@@ -60,6 +62,18 @@ def test_people_search_by_user_id_or_email(owner_client, workspace):
     response = owner_client.get(people_url(workspace, "?q=zed"))
     assert shown_people(response) == []
     assert "Nobody matches" in response.content.decode()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite's LIKE folds ASCII letters only"
+)
+def test_people_search_folds_the_case_of_any_letter_in_a_user_id(owner_client, workspace):
+    # userIds compare byte for byte ("C" collation, delivery/identifier_field.py), where
+    # UPPER() leaves "É" alone; the search reads them in the database's own collation.
+    emile = ProfileFactory(workspace=workspace, user_id="émile-7", email="")
+    ProfileFactory(workspace=workspace, user_id="emile-8", email="")
+
+    assert shown_people(owner_client.get(people_url(workspace, "?q=ÉMILE"))) == [emile.pk]
 
 
 def test_people_are_paginated_most_recently_seen_first(owner_client, workspace):
