@@ -2,8 +2,9 @@
 (delivery/identifier_field.py): their B-trees compare bytes instead of calling strcoll.
 
 PostgreSQL: no row is rewritten, but every index on these columns is rebuilt under an
-exclusive lock on its table: on a large events table, tracking calls wait for the rebuild
-(minutes for tens of millions of events), so run this upgrade's `migrate` in a quiet hour.
+exclusive lock on its table, and tracking calls wait for it: about a second per million
+events (docs/operations.md, "Upgrading to delivery/0011"), so on a large installation run
+this upgrade's `migrate` in a quiet hour.
 
 SQLite changes nothing (its default collation, BINARY, compares bytes already): only the
 state changes there, because an AlterField would remake the SQLite events table from the
