@@ -13,23 +13,35 @@ IP with none left is refused before any key is looked up, like a locked-out logi
 per minute, a bucket holds a minute's worth (the burst) and refills evenly; settings
 `RATE_LIMITS_ENABLED` and `RATE_LIMITS` (docs/configuration.md, "Rate limits").
 
+Where the buckets live (the decision is always anonmsg/token_bucket.py's):
+- **Synced** (Redis, `RATE_LIMIT_SYNC_MS` > 0, the default): each process decides from its
+  own copy of the buckets, so a request makes no round trip for its limits, and at most every
+  `RATE_LIMIT_SYNC_MS` one request sends what the process spent since the last time to Redis,
+  in one script that adds it to the shared buckets and answers their levels, which replace the
+  process's copies. Every process thus sees what the others spent within a sync or two; a
+  bucket a process has not seen yet starts full there, so a client may get up to one sync's
+  worth more per process than the limit (docs/configuration.md, "Rate limits"). The shape of
+  the algorithm is Gubernator's "global" behaviour and Envoy's local-then-global limits.
+- **Exact** (Redis, `RATE_LIMIT_SYNC_MS=0`): one Lua script per request decides in Redis; on
+  the delivery and tracking hot paths it rides along the cache read they make anyway
+  (`Check.get_many_with`).
+- **Local** (no Redis): each process alone; N processes let N times the limit through.
+
 Why not a library: django-ratelimit counts fixed windows through the cache (two round trips,
 and a client may send twice its limit across a window's edge); `limits` offers fixed, moving
 and sliding windows, each limit a round trip of its own on its own connection pool, and
-a reset time costs another. Here one Lua script (EVALSHA, through the cache's own Redis
-connection) checks every bucket of a request at once; on the delivery and tracking hot paths
-it is sent together with the cache read they make anyway (`Check.get_many_with`), so the
-limits cost no round trip of their own. The same pure decision (anonmsg/token_bucket.py) runs
-in each process when there is no Redis.
+a reset time costs another; neither decides without a round trip.
 
-When Redis fails the limits are not enforced (fail open: an outage of the cache must not
-refuse SDKs), Redis is left alone for OUTAGE_RETRY_SECONDS, and the outage is logged once
-(per process) when it starts and once when it ends, not on every request.
+When Redis fails, synced limits keep being decided in each process (as without Redis) and
+exact ones are not enforced (fail open: an outage of the cache must not refuse SDKs); Redis is
+left alone for OUTAGE_RETRY_SECONDS, and the outage is logged once (per process) when it starts
+and once when it ends, not on every request.
 """
 
 import hashlib
 import ipaddress
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -45,6 +57,7 @@ from anonmsg.token_bucket import (
     CHECK,
     NOTE,
     RATE_LIMIT_SCRIPT,
+    SYNC_SCRIPT,
     TAKE,
     Bucket,
     Decision,
@@ -75,6 +88,9 @@ DESCRIPTIONS = {
 }
 OUTAGE_RETRY_SECONDS = 5.0
 LOCAL_BUCKET_LIMIT = 100_000
+# Buckets spent from since the last sync; more than this and the next request syncs at once.
+UNSENT_LIMIT = 5_000
+_SYNC_SCRIPT = SYNC_SCRIPT.encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +124,8 @@ class Check:
     def get_many_with(self, cache, keys) -> dict:
         """`cache.get_many(keys)`, running this check in the same round trip when both are in
         Redis; else one after the other. Its refusal, if any, is `self.refusal`."""
-        if not isinstance(cache, RedisCache) or _redis.paused():
-            self.run()
+        if not isinstance(cache, RedisCache) or _redis.paused() or settings.RATE_LIMIT_SYNC_MS:
+            self.run()  # synced: decided here, no round trip (or the sync's, now and then)
             return cache.get_many(keys)
         try:
             found, answer = cache.get_many_and_evalsha(
@@ -226,12 +242,21 @@ def _bucket(limit: str, subject: str, per_minute: int, mode: str = TAKE) -> Buck
 
 
 def _decide(buckets: list[Bucket]) -> Decision | None:
-    """The decision for these buckets, from Redis when the cache is Redis, else from this
-    process; None when Redis is unavailable (fail open)."""
+    """The decision for these buckets (see the module doc for where they live); None when
+    exact limits meet a Redis that is unavailable (fail open)."""
     cache = caches["default"]
     if not isinstance(cache, RedisCache):
         return _local.decide(buckets)
+    if settings.RATE_LIMIT_SYNC_MS:
+        return _synced.decide(buckets, cache, sync_ms=settings.RATE_LIMIT_SYNC_MS)
     return _redis.decide(buckets, cache)
+
+
+def sync_now() -> None:
+    """Send what this process spent to Redis and read the shared levels back, now (tests)."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        _synced.sync(cache)
 
 
 class RedisBuckets:
@@ -265,11 +290,18 @@ class RedisBuckets:
             return None
         return self.decision(answer)
 
-    def decision(self, answer) -> Decision:
+    def answered(self) -> None:
         if self.outage:
             self.outage = False
             self.down_until = 0.0
-            logger.warning("Rate limits are enforced again: Redis answers.")
+            logger.warning("Rate limits are %s again: Redis answers.", self._shared_or_enforced())
+
+    @staticmethod
+    def _shared_or_enforced() -> str:
+        return "shared" if settings.RATE_LIMIT_SYNC_MS else "enforced"
+
+    def decision(self, answer) -> Decision:
+        self.answered()
         wait_ms, refused = answer
         if not refused:
             return Decision(True, 0, None, {})
@@ -279,11 +311,14 @@ class RedisBuckets:
         self.down_until = time.monotonic() + OUTAGE_RETRY_SECONDS
         if not self.outage:
             self.outage = True
+            if settings.RATE_LIMIT_SYNC_MS:
+                meanwhile = "Rate limits are counted per process: Redis failed (%s)."
+            else:
+                meanwhile = (
+                    "Rate limits are not enforced: Redis failed (%s). Requests are let through;"
+                )
             logger.warning(
-                "Rate limits are not enforced: Redis failed (%s). Requests are let "
-                "through; Redis is tried again every %g s.",
-                exc,
-                OUTAGE_RETRY_SECONDS,
+                meanwhile + " Redis is tried again every %g s.", exc, OUTAGE_RETRY_SECONDS
             )
 
 
@@ -303,9 +338,13 @@ class LocalBuckets:
             for index, (tokens, at_ms) in decision.states.items():
                 bucket = buckets[index]
                 self.states[bucket.key] = (tokens, at_ms, at_ms + expiry_ms(bucket, tokens))
+            self._spent(buckets, decision)
             if len(self.states) > LOCAL_BUCKET_LIMIT:
                 self._forget_full(now_ms)
         return decision
+
+    def _spent(self, buckets: list[Bucket], decision: Decision) -> None:
+        """Called under the lock with every decision (SyncedBuckets counts what to send)."""
 
     def _forget_full(self, now_ms: float) -> None:
         for key in [key for key, state in self.states.items() if state[2] < now_ms]:
@@ -318,12 +357,85 @@ class LocalBuckets:
             self.states.clear()
 
 
+class SyncedBuckets(LocalBuckets):
+    """This process's copies of the shared buckets, decided here and synced through Redis
+    (module doc). Tokens may go below zero after a sync: what other processes let through
+    beyond the limit, which this one then waits off."""
+
+    def __init__(self):
+        super().__init__()
+        # key → [bucket, tokens taken here since the last sync]; buckets only checked are
+        # listed too (0 taken), so that the sync brings back their shared level.
+        self.unsent: dict[str, list] = {}
+        self.synced_at = -math.inf
+        self.syncing = False
+
+    def decide(self, buckets: list[Bucket], cache, *, sync_ms: int) -> Decision:
+        decision = super().decide(buckets)
+        if (
+            time.monotonic() - self.synced_at >= sync_ms / 1000 or len(self.unsent) > UNSENT_LIMIT
+        ) and not self.syncing:
+            self.sync(cache)
+        return decision
+
+    def _spent(self, buckets: list[Bucket], decision: Decision) -> None:
+        for bucket in buckets:
+            entry = self.unsent.get(bucket.key)
+            if entry is None:
+                entry = self.unsent[bucket.key] = [bucket, 0]
+            if decision.allowed:
+                entry[1] += bucket.take
+
+    def sync(self, cache) -> None:
+        """One round trip: add what this process spent to the shared buckets, and take their
+        levels as this process's copies. Skipped while another thread syncs or Redis rests."""
+        with self.lock:
+            if self.syncing or not self.unsent:
+                return
+            self.synced_at = time.monotonic()
+            if _redis.paused():
+                if len(self.unsent) > UNSENT_LIMIT:
+                    self.unsent.clear()  # counted here meanwhile, as without Redis
+                return
+            self.syncing = True
+            sent, self.unsent = self.unsent, {}
+        try:
+            args = []
+            for bucket, taken in sent.values():
+                args += (bucket.per_minute, taken)
+            levels = cache.evalsha(_SYNC_SCRIPT, list(sent), args)
+        except RedisError as exc:
+            _redis.failed(exc)
+            levels = None
+        with self.lock:
+            self.syncing = False
+            if levels is None:  # still spent: sent with the next sync that gets through
+                for key, (bucket, taken) in sent.items():
+                    self.unsent.setdefault(key, [bucket, 0])[1] += taken
+                return
+            _redis.answered()
+            now_ms = time.monotonic() * 1000
+            for (key, (bucket, _)), level in zip(sent.items(), levels, strict=True):
+                since = self.unsent.get(key)
+                tokens = float(level) - (since[1] if since else 0)
+                self.states[key] = (tokens, now_ms, now_ms + expiry_ms(bucket, tokens))
+
+    def clear(self) -> None:
+        with self.lock:
+            self.states.clear()
+            self.unsent.clear()
+            self.synced_at = -math.inf
+            self.syncing = False
+
+
 _local = LocalBuckets()
+_synced = SyncedBuckets()
 _redis = RedisBuckets()
 
 
 def reset_local() -> None:
     """Forget this process's buckets and Redis outage (tests start from full buckets)."""
     _local.clear()
+    _synced.clear()
     _redis.down_until = 0.0
     _redis.outage = False

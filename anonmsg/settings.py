@@ -247,8 +247,8 @@ AXES_CLIENT_IP_CALLABLE = "anonmsg.client_ip.client_ip"
 
 # --- Rate limits (anonmsg/rate_limits.py; docs/configuration.md) -----------------------------
 # Requests per minute; a bucket holds one minute's worth (the burst) and refills evenly.
-# 0 turns one limit off, RATE_LIMITS=0 all of them. In Redis with REDIS_URL (shared by every
-# process), otherwise per process.
+# 0 turns one limit off, RATE_LIMITS=0 all of them. Shared through Redis with REDIS_URL,
+# otherwise per process.
 RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS", True)
 RATE_LIMITS = {
     "tracking_per_ip": env_int("RATE_LIMIT_TRACKING_PER_IP", 6_000, minimum=0),
@@ -259,6 +259,10 @@ RATE_LIMITS = {
     "app_api_per_key": env_int("RATE_LIMIT_APP_API_PER_KEY", 1_200, minimum=0),
     "failed_auth_per_ip": env_int("RATE_LIMIT_FAILED_AUTH_PER_IP", 300, minimum=0),
 }
+# With Redis: each process decides from its own copy of the buckets and sends what it spent to
+# Redis (and reads back what every process spent) at most this often, so a request makes no
+# round trip for its limits. 0: every request is decided in Redis itself (exact, a round trip).
+RATE_LIMIT_SYNC_MS = env_int("RATE_LIMIT_SYNC_MS", 100, minimum=0)
 
 # --- E-mail ---------------------------------------------------------------------------------
 # Invitations are e-mailed (docs/configuration.md, "E-mail"): EMAIL_URL, or the EMAIL_HOST

@@ -5,8 +5,8 @@ buckets at once (its client IP's, its key's, …) and passes only if every one h
 needs; then a token leaves each, otherwise none leaves any (a refused request costs nothing,
 so a client that keeps retrying is not held back longer).
 
-`anonmsg/rate_limits.py` runs this in each process without Redis, and the same arithmetic as
-one Lua script inside Redis (RATE_LIMIT_SCRIPT below) when REDIS_URL is set.
+`anonmsg/rate_limits.py` runs this in each process (alone, or synced through Redis with
+SYNC_SCRIPT below), or as one Lua script inside Redis per request (RATE_LIMIT_SCRIPT below).
 """
 
 import math
@@ -136,4 +136,36 @@ for i = 1, #KEYS do
   end
 end
 return {0, 0}
+"""
+
+
+# Synced buckets: what one process spent since its last sync, added to the shared buckets.
+# KEYS: the buckets; ARGV: per_minute and the tokens taken, for each. Each bucket is refilled
+# to Redis's now, loses what was taken (down to minus a minute's worth: what processes let
+# through beyond the limit before they knew, to be waited off) and is written back if anything
+# was taken; the answer is every bucket's level, as strings (Lua numbers would be truncated).
+SYNC_SCRIPT = """
+local now_s = redis.call('TIME')
+local now = tonumber(now_s[1]) * 1000 + tonumber(now_s[2]) / 1000
+local states = redis.call('MGET', unpack(KEYS))
+local levels = {}
+for i = 1, #KEYS do
+  local capacity = tonumber(ARGV[2 * i - 1])
+  local taken = tonumber(ARGV[2 * i])
+  local per_ms = capacity / 60000
+  local tokens = capacity
+  local state = states[i]
+  if state then
+    local space = string.find(state, ' ', 1, true)
+    local at = tonumber(string.sub(state, space + 1))
+    tokens = math.min(capacity, tonumber(string.sub(state, 1, space - 1)) + math.max(0, now - at) * per_ms)
+  end
+  if taken > 0 then
+    tokens = math.max(-capacity, tokens - taken)
+    local expiry = math.ceil((capacity - tokens) / per_ms) + 1000
+    redis.call('SET', KEYS[i], tokens .. ' ' .. now, 'PX', expiry)
+  end
+  levels[i] = tostring(tokens)
+end
+return levels
 """

@@ -65,11 +65,13 @@ def _full_rate_limit_buckets():
 
 @pytest.fixture(autouse=True)
 def _no_remembered_message_ids():
-    # The tracking API remembers which ids are a workspace's messages, per process; ids repeat
-    # between tests (SQLite reuses them after a rollback).
-    from delivery.tracking import recording
+    # The tracking API remembers which ids are a workspace's messages, and which workspace a
+    # write key names, per process; ids repeat between tests (SQLite reuses them after a
+    # rollback).
+    from delivery.tracking import recording, write_keys
 
     recording.forget_known_messages()
+    write_keys.forget_write_keys_here()
 
 
 # --- Redis ---------------------------------------------------------------------------------

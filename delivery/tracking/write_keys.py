@@ -5,8 +5,11 @@ most of the time: the write key → workspace id mapping is cached briefly, and 
 is written at most once a minute per workspace.
 
 Not the delivery API's map (sdk_api/visitor_state.py): that one is a per-process hint naming
-cache keys, checked against each entry; this one is the tracking API's answer (shared cache,
-unknown keys remembered for 10 s, forgotten on rotation by delivery/invalidation.py).
+cache keys, checked against each entry; this one is the tracking API's answer, remembered in
+two places: the shared cache (60 s, unknown keys 10 s, forgotten on rotation by
+delivery/invalidation.py) and, for LOCAL_KEY_SECONDS, this process's memory, so that a warm
+tracking call makes no round trip for its key (with synced rate limits, none at all). The
+price: another process may accept a key rotated a moment ago for up to LOCAL_KEY_SECONDS.
 """
 
 import math
@@ -25,6 +28,8 @@ from anonmsg.rate_limits import Check
 WRITE_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 KNOWN_KEY_SECONDS = 60
 UNKNOWN_KEY_SECONDS = 10
+LOCAL_KEY_SECONDS = 5.0
+LOCAL_KEY_LIMIT = 10_000  # keys remembered per process (unknown ones are client input)
 SDK_SEEN_EVERY = timedelta(seconds=60)
 
 
@@ -42,6 +47,11 @@ def workspace_id_for_write_key(write_key: str, *, rate_check: Check | None = Non
         if rate_check is not None:
             rate_check.run()
         return None
+    here = _known_here.get(write_key)
+    if here is not None and here[1] > time.monotonic():
+        if rate_check is not None and rate_check.run():
+            return None
+        return here[0] or None
     key = _cache_key(write_key)
     if rate_check is None:
         workspace_id = cache.get(key)
@@ -54,12 +64,27 @@ def workspace_id_for_write_key(write_key: str, *, rate_check: Check | None = Non
             Workspace.objects.filter(write_key=write_key).values_list("pk", flat=True).first()
         ) or 0
         cache.set(key, workspace_id, KNOWN_KEY_SECONDS if workspace_id else UNKNOWN_KEY_SECONDS)
+    if len(_known_here) >= LOCAL_KEY_LIMIT:
+        _known_here.clear()
+    _known_here[write_key] = (workspace_id, time.monotonic() + LOCAL_KEY_SECONDS)
     return workspace_id or None
 
 
+# write key → (workspace id, 0 for none; until when, time.monotonic()). Unlocked: dict
+# operations are atomic, and two threads filling one entry write the same answer.
+_known_here: dict[str, tuple[int, float]] = {}
+
+
 def forget_write_key(write_key: str) -> None:
-    """Drop a cached mapping (the workspace is gone, or its key changed)."""
+    """Drop a cached mapping (the workspace is gone, or its key changed): shared, and this
+    process's; other processes forget theirs within LOCAL_KEY_SECONDS."""
     cache.delete(_cache_key(write_key))
+    _known_here.pop(write_key, None)
+
+
+def forget_write_keys_here() -> None:
+    """Clear this process's copies (tests start from a clean slate, as with the cache)."""
+    _known_here.clear()
 
 
 def note_sdk_seen(workspace_id: int, *, now=None) -> bool:

@@ -1,8 +1,9 @@
 """Rate limits on the public endpoints (anonmsg/rate_limits.py; docs/configuration.md).
 
 Per write key and per client IP on tracking and delivery, per IP on the SDK script, per key on
-the App API, and per IP for failed authentications; in this process without Redis, in Redis
-with it, and open when Redis fails.
+the App API, and per IP for failed authentications; in this process without Redis, decided in
+each process and synced through Redis with it (or decided in Redis itself, exact), per process
+when a synced Redis fails and open when an exact one does.
 """
 
 import json
@@ -11,10 +12,12 @@ import socket
 import time
 
 import pytest
+from django.core.cache import caches
 from django.test import RequestFactory
 from redis.connection import Connection
 
 from anonmsg import rate_limits
+from anonmsg.token_bucket import Bucket
 from delivery.models import Event
 from delivery.sdk_api import visitor_state
 from tests.anonmsg.test_env import run_manage
@@ -283,28 +286,11 @@ def test_a_zero_limit_is_off(client, workspace, limits):
         assert deliver(client, workspace).status_code == 200
 
 
-# --- Redis ----------------------------------------------------------------------------------
+# --- Redis: synced (the default) -----------------------------------------------------------
 
 
 def request_from(ip=IP):
     return RequestFactory().get("/api/v1/delivery", REMOTE_ADDR=ip)
-
-
-def test_with_redis_every_process_shares_the_buckets(client, workspace, redis_cache, limits):
-    limits(delivery_per_key=2)
-    assert deliver(client, workspace).status_code == 200
-    rate_limits.reset_local()  # another process: nothing of the above is in this one
-    assert deliver(client, workspace, ip=OTHER_IP).status_code == 200
-    rate_limits.reset_local()
-
-    response = deliver(client, workspace, ip="192.0.2.50")
-
-    assert_json_throttled(response, longest_wait=30, mentions="for this write key")
-    assert int(response["Retry-After"]) >= 29
-    buckets = [key.decode() for key in redis_cache.scan_iter("anonmsg:rate:*")]
-    assert any(key.startswith("anonmsg:rate:v2:delivery_per_key:") for key in buckets)
-    # A bucket is forgotten once it would be full again (here: within a minute).
-    assert all(0 < redis_cache.pttl(key) <= 61_000 for key in buckets)
 
 
 @pytest.fixture
@@ -321,8 +307,199 @@ def redis_round_trips(monkeypatch):
     return sent
 
 
+def scripts_in(round_trips) -> list[bytes]:
+    return [b"".join(sent) for sent in round_trips if b"EVALSHA" in b"".join(sent)]
+
+
+@pytest.fixture
+def exact(settings):
+    """Every request decided in Redis itself (RATE_LIMIT_SYNC_MS=0)."""
+    settings.RATE_LIMIT_SYNC_MS = 0
+
+
+def test_synced_processes_share_the_buckets_through_redis(client, workspace, redis_cache, limits):
+    limits(delivery_per_key=2)
+    assert deliver(client, workspace).status_code == 200  # this process's first sync
+    rate_limits.reset_local()  # another process: nothing of the above is in this one
+    # Its copy starts full: this request is decided here, then its sync learns the rest.
+    assert deliver(client, workspace, ip=OTHER_IP).status_code == 200
+
+    response = deliver(client, workspace, ip="192.0.2.50")
+
+    assert_json_throttled(response, longest_wait=30, mentions="for this write key")
+    assert int(response["Retry-After"]) >= 29
+    buckets = [key.decode() for key in redis_cache.scan_iter("anonmsg:rate:*")]
+    assert any(key.startswith("anonmsg:rate:v2:delivery_per_key:") for key in buckets)
+    # A bucket is forgotten once it would be full again (here: within a minute).
+    assert all(0 < redis_cache.pttl(key) <= 61_000 for key in buckets)
+
+
+def test_what_processes_let_through_before_they_knew_is_waited_off(redis_cache, settings):
+    a, b = rate_limits.SyncedBuckets(), rate_limits.SyncedBuckets()
+    cache = caches["default"]
+    bucket = Bucket(key="anonmsg:rate:v2:test:one-client", per_minute=2)
+
+    def ask(process):
+        return process.decide([bucket], cache, sync_ms=60_000)
+
+    assert ask(a).allowed  # a syncs at once (its first): 1 left between them
+    assert ask(a).allowed  # decided in a alone: a has not sent it yet
+    assert ask(b).allowed  # b's first: allowed, then b's sync leaves the bucket at 0
+    assert not ask(b).allowed
+    a.sync(cache)  # a's second token: the shared bucket is one below zero
+
+    refused = ask(a)
+
+    assert not refused.allowed
+    # Two tokens to wait for at two a minute: a minute, not the half a minute of an empty one.
+    assert 59_000 <= refused.wait_ms <= 60_000
+    tokens, _ = redis_cache.get(bucket.key).split()
+    assert -1.1 < float(tokens) < -0.9
+
+
+def test_a_warm_tracking_call_makes_no_redis_round_trip(
+    client, workspace, redis_cache, redis_round_trips, settings
+):
+    settings.RATE_LIMIT_SYNC_MS = 60_000
+    track(client, workspace.write_key)  # looks the key up, syncs the buckets
+    redis_round_trips.clear()
+
+    for n in range(1, 4):
+        assert track(client, workspace.write_key, n=n).status_code == 200
+
+    assert redis_round_trips == []
+    assert Event.objects.filter(workspace=workspace).count() == 4
+
+
+def test_a_warm_delivery_request_reads_its_cache_and_no_script(
+    client, workspace, redis_cache, redis_round_trips, django_assert_num_queries, settings
+):
+    settings.RATE_LIMIT_SYNC_MS = 60_000
+    visitor_state.clear_local()
+    deliver(client, workspace)
+    deliver(client, workspace)
+    redis_round_trips.clear()
+
+    with django_assert_num_queries(0):
+        assert deliver(client, workspace).status_code == 200
+
+    assert len(redis_round_trips) == 1
+    assert scripts_in(redis_round_trips) == []
+
+
+def test_synced_buckets_are_sent_at_most_once_per_interval(
+    redis_cache, redis_round_trips, settings, limits
+):
+    settings.RATE_LIMIT_SYNC_MS = 300
+    limits(delivery_per_ip=600, failed_auth_per_ip=0)
+    for _ in range(20):
+        assert rate_limits.check(request_from(), "delivery") is None
+    assert len(scripts_in(redis_round_trips)) == 1  # the first request's
+
+    redis_cache.script_flush()  # as after a Redis restart: taught again
+    time.sleep(0.35)
+    assert rate_limits.check(request_from(), "delivery") is None
+
+    # One sync more, sent twice: Redis answered NOSCRIPT, was taught it and asked again.
+    assert len(scripts_in(redis_round_trips)) == 3
+    assert any(b"SCRIPT" in b"".join(sent) for sent in redis_round_trips)
+    key = next(redis_cache.scan_iter("anonmsg:rate:v2:delivery_per_ip:*"))
+    tokens, _ = redis_cache.get(key).split()
+    assert 578 < float(tokens) < 581  # 21 taken, a few refilled meanwhile
+
+
+def test_synced_failed_authentications_reach_other_processes(
+    client, workspace, redis_cache, limits
+):
+    limits(failed_auth_per_ip=2)
+    for n in range(2):
+        assert deliver(client, workspace, write_key=f"wk_guess{n}").status_code == 401
+    rate_limits.sync_now()
+    rate_limits.reset_local()
+    deliver(client, workspace)  # the other process learns this IP's state from its first sync
+    assert deliver(client, workspace).status_code == 429
+
+
+def test_with_redis_down_synced_limits_apply_in_each_process(
+    client, workspace, settings, limits, caplog
+):
+    settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")  # nothing listens there
+    limits(delivery_per_ip=2, failed_auth_per_ip=0)
+    caplog.set_level(logging.WARNING, logger="anonmsg.rate_limits")
+
+    statuses = [deliver(client, workspace).status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 429, 429]
+    outage = [r for r in caplog.records if r.name == "anonmsg.rate_limits"]
+    assert len(outage) == 1
+    assert "counted per process" in outage[0].getMessage()
+
+
+def test_when_redis_is_back_what_was_spent_meanwhile_is_shared(
+    settings, redis_cache, limits, caplog
+):
+    limits(delivery_per_ip=60, failed_auth_per_ip=0)
+    caplog.set_level(logging.WARNING, logger="anonmsg.rate_limits")
+    settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")
+    for _ in range(5):
+        assert rate_limits.check(request_from(), "delivery") is None
+    settings.CACHES = redis_cache_settings(REDIS_TEST_URL)
+    rate_limits._redis.down_until = time.monotonic()  # the pause is over
+
+    rate_limits.sync_now()
+
+    key = next(redis_cache.scan_iter("anonmsg:rate:v2:delivery_per_ip:*"))
+    tokens, _ = redis_cache.get(key).split()
+    assert 54.9 < float(tokens) < 55.1
+    messages = [r.getMessage() for r in caplog.records if r.name == "anonmsg.rate_limits"]
+    assert len(messages) == 2
+    assert "shared again" in messages[1]
+
+
+def test_a_synced_redis_that_stops_answering_delays_one_request_not_every_one(settings, limits):
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        settings.CACHES = redis_cache_settings(f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+        settings.RATE_LIMIT_SYNC_MS = 1
+        limits(delivery_per_ip=600, failed_auth_per_ip=0)
+        started = time.monotonic()
+        assert rate_limits.check(request_from(), "delivery") is None
+        first = time.monotonic() - started
+        started = time.monotonic()
+        for _ in range(20):
+            time.sleep(0.002)  # past the sync interval each time
+            assert rate_limits.check(request_from(), "delivery") is None
+        following = time.monotonic() - started
+    finally:
+        silent.close()
+    assert first < 2.0
+    assert following < 0.3
+
+
+# --- Redis: exact (RATE_LIMIT_SYNC_MS=0) ------------------------------------------------------
+
+
+def test_exact_limits_are_shared_by_every_process(client, workspace, redis_cache, limits, exact):
+    limits(delivery_per_key=2)
+    assert deliver(client, workspace).status_code == 200
+    rate_limits.reset_local()  # another process: nothing of the above is in this one
+    assert deliver(client, workspace, ip=OTHER_IP).status_code == 200
+    rate_limits.reset_local()
+
+    response = deliver(client, workspace, ip="192.0.2.50")
+
+    assert_json_throttled(response, longest_wait=30, mentions="for this write key")
+    assert int(response["Retry-After"]) >= 29
+    buckets = [key.decode() for key in redis_cache.scan_iter("anonmsg:rate:*")]
+    assert any(key.startswith("anonmsg:rate:v2:delivery_per_key:") for key in buckets)
+    # A bucket is forgotten once it would be full again (here: within a minute).
+    assert all(0 < redis_cache.pttl(key) <= 61_000 for key in buckets)
+
+
 def test_a_warm_delivery_request_checks_its_limits_in_its_one_redis_round_trip(
-    client, workspace, redis_cache, redis_round_trips, django_assert_num_queries
+    client, workspace, redis_cache, redis_round_trips, django_assert_num_queries, exact
 ):
     visitor_state.clear_local()
     deliver(client, workspace)
@@ -339,20 +516,20 @@ def test_a_warm_delivery_request_checks_its_limits_in_its_one_redis_round_trip(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_tracking_request_checks_its_limits_with_the_write_key_lookup(
-    client, workspace, redis_cache, redis_round_trips
+def test_a_warm_tracking_request_with_exact_limits_makes_one_round_trip(
+    client, workspace, redis_cache, redis_round_trips, exact
 ):
     track(client, workspace.write_key)
     redis_round_trips.clear()
 
     assert track(client, workspace.write_key, n=1).status_code == 200
 
-    lookups = [sent for sent in redis_round_trips if b"EVALSHA" in b"".join(sent)]
-    assert len(lookups) == 1 and b"MGET" in b"".join(lookups[0])
+    # The key is known in this process now: the script is the one round trip.
+    assert len(redis_round_trips) == 1 and len(scripts_in(redis_round_trips)) == 1
 
 
 def test_a_warm_delivery_request_refused_by_redis_reads_nothing_else(
-    client, workspace, redis_cache, limits, redis_round_trips, django_assert_num_queries
+    client, workspace, redis_cache, limits, redis_round_trips, django_assert_num_queries, exact
 ):
     limits(delivery_per_key=2)
     visitor_state.clear_local()
@@ -365,7 +542,9 @@ def test_a_warm_delivery_request_refused_by_redis_reads_nothing_else(
     assert len(redis_round_trips) == 1
 
 
-def test_a_redis_that_forgot_the_script_is_taught_it_again(client, workspace, redis_cache, limits):
+def test_a_redis_that_forgot_the_script_is_taught_it_again(
+    client, workspace, redis_cache, limits, exact
+):
     limits(delivery_per_key=3, sdk_script_per_ip=1)
     visitor_state.clear_local()
     deliver(client, workspace)
@@ -379,7 +558,7 @@ def test_a_redis_that_forgot_the_script_is_taught_it_again(client, workspace, re
     assert rate_limits.check(request_from(), "sdk_script") is not None
 
 
-def test_the_redis_buckets_refill_with_time(redis_cache, limits):
+def test_the_redis_buckets_refill_with_time(redis_cache, limits, exact):
     limits(delivery_per_ip=600, failed_auth_per_ip=0)  # ten a second
     spent = 0
     while (refusal := rate_limits.check(request_from(), "delivery")) is None and spent < 5000:
@@ -390,7 +569,7 @@ def test_the_redis_buckets_refill_with_time(redis_cache, limits):
     assert rate_limits.check(request_from(), "delivery") is None
 
 
-def test_failed_authentications_are_counted_in_redis(client, workspace, redis_cache, limits):
+def test_failed_authentications_are_counted_in_redis(client, workspace, redis_cache, limits, exact):
     limits(failed_auth_per_ip=2)
     for n in range(2):
         assert deliver(client, workspace, write_key=f"wk_guess{n}").status_code == 401
@@ -399,7 +578,7 @@ def test_failed_authentications_are_counted_in_redis(client, workspace, redis_ca
 
 
 def test_with_redis_down_the_limits_fail_open_and_the_outage_is_logged_once(
-    client, workspace, settings, limits, caplog
+    client, workspace, settings, limits, caplog, exact
 ):
     settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")  # nothing listens there
     limits(delivery_per_ip=1, delivery_per_key=1, failed_auth_per_ip=1)
@@ -414,7 +593,7 @@ def test_with_redis_down_the_limits_fail_open_and_the_outage_is_logged_once(
 
 
 def test_a_redis_failing_under_a_warm_request_fails_open_too(
-    client, workspace, redis_cache, settings, limits, caplog
+    client, workspace, redis_cache, settings, limits, caplog, exact
 ):
     limits(delivery_per_key=1)
     visitor_state.clear_local()
@@ -429,7 +608,7 @@ def test_a_redis_failing_under_a_warm_request_fails_open_too(
     assert len([r for r in caplog.records if r.name == "anonmsg.rate_limits"]) == 1
 
 
-def test_when_redis_is_back_the_limits_apply_again(settings, redis_cache, limits, caplog):
+def test_when_redis_is_back_the_limits_apply_again(settings, redis_cache, limits, caplog, exact):
     limits(delivery_per_ip=1, failed_auth_per_ip=0)
     caplog.set_level(logging.WARNING, logger="anonmsg.rate_limits")
     settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")
@@ -446,7 +625,7 @@ def test_when_redis_is_back_the_limits_apply_again(settings, redis_cache, limits
     assert "enforced again" in messages[1]
 
 
-def test_a_redis_that_stops_answering_delays_one_request_not_every_one(settings, limits):
+def test_a_redis_that_stops_answering_delays_one_request_not_every_one(settings, limits, exact):
     # A server that accepts connections and never answers: reads time out (0.5 s).
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
