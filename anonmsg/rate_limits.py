@@ -399,26 +399,30 @@ class SyncedBuckets(LocalBuckets):
                 return
             self.syncing = True
             sent, self.unsent = self.unsent, {}
+        levels = None
         try:
             args = []
             for bucket, taken in sent.values():
                 args += (bucket.per_minute, taken)
-            levels = cache.evalsha(_SYNC_SCRIPT, list(sent), args)
+            levels = [float(level) for level in cache.evalsha(_SYNC_SCRIPT, list(sent), args)]
         except RedisError as exc:
             _redis.failed(exc)
-            levels = None
-        with self.lock:
-            self.syncing = False
-            if levels is None:  # still spent: sent with the next sync that gets through
-                for key, (bucket, taken) in sent.items():
-                    self.unsent.setdefault(key, [bucket, 0])[1] += taken
-                return
-            _redis.answered()
-            now_ms = time.monotonic() * 1000
-            for (key, (bucket, _)), level in zip(sent.items(), levels, strict=True):
-                since = self.unsent.get(key)
-                tokens = float(level) - (since[1] if since else 0)
-                self.states[key] = (tokens, now_ms, now_ms + expiry_ms(bucket, tokens))
+        finally:
+            with self.lock:
+                self.syncing = False
+                self._take_levels(sent, levels)
+
+    def _take_levels(self, sent: dict[str, list], levels: list[float] | None) -> None:
+        if levels is None:  # still spent: sent with the next sync that gets through
+            for key, (bucket, taken) in sent.items():
+                self.unsent.setdefault(key, [bucket, 0])[1] += taken
+            return
+        _redis.answered()
+        now_ms = time.monotonic() * 1000
+        for (key, (bucket, _)), level in zip(sent.items(), levels, strict=True):
+            since = self.unsent.get(key)
+            tokens = level - (since[1] if since else 0)
+            self.states[key] = (tokens, now_ms, now_ms + expiry_ms(bucket, tokens))
 
     def clear(self) -> None:
         with self.lock:

@@ -1,5 +1,5 @@
-"""The hot paths' Redis round trip (RedisCache.get_many_and_evalsha) on its own connection per
-thread, and REDIS_URL through a Unix socket, on real Redis servers."""
+"""The hot paths' Redis round trips (RedisCache.get_many_and_evalsha, get_many) on their own
+connection per thread, and REDIS_URL through a Unix socket, on real Redis servers."""
 
 import shutil
 import subprocess
@@ -29,6 +29,17 @@ def test_one_round_trip_reads_the_keys_and_runs_the_script(redis_cache):
     assert found == {"a": {"value": 1}}
     assert [int(part) for part in answer] == [0, 0]  # allowed
     assert redis_cache.exists(BUCKET[0])  # the bucket was taken from
+
+
+def test_get_many_reads_on_the_threads_own_connection_as_django_would(redis_cache):
+    cache.set_many({"n": 7, "d": {"value": 1}, "s": "text"}, 30)
+    round_trip()
+    own = cache._own.connection
+
+    assert cache.get_many(["n", "d", "s", "missing"]) == {"n": 7, "d": {"value": 1}, "s": "text"}
+    assert cache.get_many([]) == {}
+    assert cache._own.connection is own
+    assert redis_cache.get(cache.make_key("n")) == b"7"  # stored as Django stores it
 
 
 def test_each_thread_keeps_its_own_connection_across_calls(redis_cache):
