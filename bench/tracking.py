@@ -308,7 +308,8 @@ def main():
         f"(WEB_CONCURRENCY={env.get('WEB_CONCURRENCY', 'default')}, "
         f"WEB_THREADS={env.get('WEB_THREADS', 'default')}); wrk {args.threads} threads × "
         f"{args.connections} connections; median of {args.rounds} rounds of {args.seconds} s; "
-        f"rate limits {args.rate_limits}; load average {os.getloadavg()[0]:.1f}"
+        f"rate limits {args.rate_limits} (RATE_LIMIT_SYNC_MS="
+        f"{env.get('RATE_LIMIT_SYNC_MS', 'default')}); load average {os.getloadavg()[0]:.1f}"
     )
     print_table(
         [
