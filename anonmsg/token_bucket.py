@@ -93,16 +93,29 @@ def expiry_ms(bucket: Bucket, tokens: float) -> int:
     return math.ceil((bucket.capacity - tokens) / bucket.per_ms) + 1000
 
 
-# The same decision inside Redis, so that every process shares the buckets and a request costs
-# one round trip. KEYS: the buckets; ARGV: per_minute and mode of each. Time is Redis's own
-# clock (TIME), the one clock every web process agrees on. Returns {wait_ms, refused_by} with
-# refused_by 1-based, or {0, 0} when allowed. A bucket is one string, "<tokens> <at ms>", read
-# with one MGET and written with one SET … PX: half the Redis CPU of a hash (HMGET, HSET and
-# PEXPIRE per bucket), on every delivery and tracking request.
-RATE_LIMIT_SCRIPT = """
+# What both scripts below start with: Redis's clock (TIME, the one clock every web process
+# agrees on), the buckets' states (one MGET) and `level`, the arithmetic of `level` above. A
+# bucket is one string, "<tokens> <at ms>".
+_PROLOGUE = """
 local now_s = redis.call('TIME')
 local now = tonumber(now_s[1]) * 1000 + tonumber(now_s[2]) / 1000
 local states = redis.call('MGET', unpack(KEYS))
+local function level(state, capacity, per_ms, at_now)
+  if not state then return capacity end
+  local space = string.find(state, ' ', 1, true)
+  local at = tonumber(string.sub(state, space + 1))
+  return math.min(capacity, tonumber(string.sub(state, 1, space - 1)) + math.max(0, at_now - at) * per_ms)
+end
+"""
+
+
+# The same decision inside Redis, so that every process shares the buckets and a request costs
+# one round trip. KEYS: the buckets; ARGV: per_minute and mode of each. Returns {wait_ms,
+# refused_by} with refused_by 1-based, or {0, 0} when allowed. Each bucket taken from is written
+# with one SET … PX: half the Redis CPU of a hash (HMGET, HSET and PEXPIRE per bucket).
+RATE_LIMIT_SCRIPT = (
+    _PROLOGUE
+    + """
 local levels = {}
 local wait = 0
 local refused = 0
@@ -111,13 +124,7 @@ for i = 1, #KEYS do
   local per_ms = capacity / 60000
   local need = 1
   if ARGV[2 * i] == 'note' then need = 0 end
-  local tokens = capacity
-  local state = states[i]
-  if state then
-    local space = string.find(state, ' ', 1, true)
-    local at = tonumber(string.sub(state, space + 1))
-    tokens = math.min(capacity, tonumber(string.sub(state, 1, space - 1)) + math.max(0, now - at) * per_ms)
-  end
+  local tokens = level(states[i], capacity, per_ms, now)
   levels[i] = tokens
   if tokens < need then
     wait = math.max(wait, math.ceil((need - tokens) / per_ms))
@@ -137,6 +144,7 @@ for i = 1, #KEYS do
 end
 return {0, 0}
 """
+)
 
 
 # Synced buckets: what one process spent since its last sync, added to the shared buckets.
@@ -144,22 +152,15 @@ return {0, 0}
 # to Redis's now, loses what was taken (down to minus a minute's worth: what processes let
 # through beyond the limit before they knew, to be waited off) and is written back if anything
 # was taken; the answer is every bucket's level, as strings (Lua numbers would be truncated).
-SYNC_SCRIPT = """
-local now_s = redis.call('TIME')
-local now = tonumber(now_s[1]) * 1000 + tonumber(now_s[2]) / 1000
-local states = redis.call('MGET', unpack(KEYS))
+SYNC_SCRIPT = (
+    _PROLOGUE
+    + """
 local levels = {}
 for i = 1, #KEYS do
   local capacity = tonumber(ARGV[2 * i - 1])
   local taken = tonumber(ARGV[2 * i])
   local per_ms = capacity / 60000
-  local tokens = capacity
-  local state = states[i]
-  if state then
-    local space = string.find(state, ' ', 1, true)
-    local at = tonumber(string.sub(state, space + 1))
-    tokens = math.min(capacity, tonumber(string.sub(state, 1, space - 1)) + math.max(0, now - at) * per_ms)
-  end
+  local tokens = level(states[i], capacity, per_ms, now)
   if taken > 0 then
     tokens = math.max(-capacity, tokens - taken)
     local expiry = math.ceil((capacity - tokens) / per_ms) + 1000
@@ -169,3 +170,4 @@ for i = 1, #KEYS do
 end
 return levels
 """
+)
