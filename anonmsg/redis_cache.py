@@ -19,7 +19,8 @@
   thread, kept open, rather than one borrowed from the pool and given back on every call: the
   pool's locking, bookkeeping and health poll cost about 15 µs of CPU per request, half the
   round trip's own. So do `get_many` (the hot round trip when rate limits are synced), and
-  `add` and `set_many`, what a delivery cache miss writes: packed by hiredis, and `set_many` as one `SET … EX` per key instead of redis-py's MULTI/EXEC pipeline.
+  `add` and `set_many`, what a delivery cache miss writes: packed by hiredis, and `set_many`
+  as one `SET … EX` per key instead of redis-py's MULTI/EXEC pipeline.
 """
 
 import hashlib
