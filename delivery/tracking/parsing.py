@@ -243,11 +243,7 @@ def parse_events(data: dict, *, route_type: str, received_at: datetime) -> list[
             raise TrackingError(
                 413, "event_too_large", f"The event is larger than {MAX_EVENT_BYTES // 1024} KB."
             )
-        return [
-            _parse_event(
-                data, route_type=route_type, path="", envelope=None, received_at=received_at
-            )
-        ]
+        return [_parse_event(data, route_type=route_type, envelope=None, received_at=received_at)]
 
     items = data.get("batch")
     if not isinstance(items, list):
@@ -265,25 +261,27 @@ def parse_events(data: dict, *, route_type: str, received_at: datetime) -> list[
     events = []
     seen = set()
     for index, item in enumerate(items):
-        path = f"batch[{index}]"
         if not isinstance(item, dict):
-            raise _bad("Each event of a batch must be a JSON object.", field=path)
+            raise _bad("Each event of a batch must be a JSON object.", field=f"batch[{index}]")
         if event_size(item) > MAX_EVENT_BYTES:
             raise TrackingError(
                 413,
                 "event_too_large",
                 f"Event {index} of the batch is larger than {MAX_EVENT_BYTES // 1024} KB.",
-                field=path,
+                field=f"batch[{index}]",
             )
         kind = item.get("type")
         if not isinstance(kind, str) or kind not in EVENT_TYPES:
             raise _bad(
                 "Each event of a batch needs a `type`: one of " + ", ".join(sorted(EVENT_TYPES)),
-                field=f"{path}.type",
+                field=f"batch[{index}].type",
             )
-        event = _parse_event(
-            item, route_type=kind, path=path + ".", envelope=envelope, received_at=received_at
-        )
+        try:
+            event = _parse_event(item, route_type=kind, envelope=envelope, received_at=received_at)
+        except TrackingError as exc:
+            # The event's place is named here, not for every event: only an error needs it.
+            exc.field = f"batch[{index}].{exc.field}"
+            raise
         # The same messageId twice in one batch is one event (the first one).
         if event.message_id in seen:
             continue
@@ -377,35 +375,44 @@ def corrected_timestamp(
         # the difference of two parsed times always fits a timedelta, while the sum of a
         # far-future timestamp and a large skew would overflow a datetime.
         before_sending = sent_at - timestamp
-        if before_sending <= timedelta(0):
+        if before_sending <= _NO_TIME:
             return received_at
         if before_sending >= received_at - EARLIEST_TIMESTAMP:
             return EARLIEST_TIMESTAMP
         happened = received_at - before_sending
-    return max(min(happened, received_at), EARLIEST_TIMESTAMP).astimezone(UTC)
+    return _in_utc(max(min(happened, received_at), EARLIEST_TIMESTAMP))
 
 
-def _object(data: dict, key: str, path: str) -> dict | None:
+def _in_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+
+
+_NO_TIME = timedelta(0)
+
+
+def _object(data: dict, key: str) -> dict | None:
     value = data.get(key)
-    if value is None:
-        return None
+    if value is None or type(value) is dict:  # the common cases first: every event pays this
+        return value
     if not isinstance(value, dict):
-        raise _bad(f"`{key}` must be a JSON object.", field=path + key)
+        raise _bad(f"`{key}` must be a JSON object.", field=key)
     return value
 
 
-def _string(data: dict, key: str, path: str, *, required: bool = False, hint: str = "") -> str:
+def _string(data: dict, key: str, *, required: bool = False, hint: str = "") -> str:
     """An id or a name: a string (or an integer, as some SDKs send ids) of at most 255 chars."""
     value = data.get(key)
+    if type(value) is str and 0 < len(value) <= MAX_ID_LENGTH:  # the common case, first
+        return value
     if value is None or value == "":
         if required:
-            raise _bad(f"`{key}` is required{hint}.", field=path + key, code="missing_field")
+            raise _bad(f"`{key}` is required{hint}.", field=key, code="missing_field")
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise _bad(f"`{key}` must be a string.", field=path + key)
+        raise _bad(f"`{key}` must be a string.", field=key)
     value = str(value)
     if len(value) > MAX_ID_LENGTH:
-        raise _bad(f"`{key}` is longer than {MAX_ID_LENGTH} characters.", field=path + key)
+        raise _bad(f"`{key}` is longer than {MAX_ID_LENGTH} characters.", field=key)
     return value
 
 
@@ -413,48 +420,47 @@ def _parse_event(
     data: dict,
     *,
     route_type: str,
-    path: str,
     envelope: _Envelope | None,
     received_at: datetime,
 ) -> IncomingEvent:
-    anonymous_id = _string(data, "anonymousId", path)
-    user_id = _string(data, "userId", path)
+    anonymous_id = _string(data, "anonymousId")
+    user_id = _string(data, "userId")
     previous_id = ""
     if route_type == "alias":
-        previous_id = _string(data, "previousId", path, required=True, hint=" for an alias")
-        _string(data, "userId", path, required=True, hint=" for an alias")
+        previous_id = _string(data, "previousId", required=True, hint=" for an alias")
+        _string(data, "userId", required=True, hint=" for an alias")
     elif not anonymous_id and not user_id:
         raise _bad(
             "Every event needs `userId` or `anonymousId`.",
-            field=path + "anonymousId",
+            field="anonymousId",
             code="missing_field",
         )
 
     if route_type == "track":
-        name = _string(data, "event", path, required=True, hint=" for a track call")
+        name = _string(data, "event", required=True, hint=" for a track call")
     elif route_type == "group":
-        name = _string(data, "groupId", path, required=True, hint=" for a group call")
+        name = _string(data, "groupId", required=True, hint=" for a group call")
     elif route_type in ("page", "screen"):
-        name = _string(data, "name", path)
+        name = _string(data, "name")
     else:
         name = ""
 
-    properties = _object(data, "properties", path)
-    traits = _object(data, "traits", path)
+    properties = _object(data, "properties")
+    traits = _object(data, "traits")
     if route_type == "identify" and traits and (problem := traits_problem(traits)):
-        raise _bad(problem, field=path + "traits")
-    context = _object(data, "context", path)
-    _object(data, "integrations", path)
+        raise _bad(problem, field="traits")
+    context = _object(data, "context")
+    _object(data, "integrations")
 
-    sent_message_id = _string(data, "messageId", path)
+    sent_message_id = _string(data, "messageId")
     message_id = sent_message_id or str(uuid.uuid4())
 
     timestamp = None
     if data.get("timestamp") is not None:
-        timestamp = parse_timestamp(data["timestamp"], field=path + "timestamp")
+        timestamp = parse_timestamp(data["timestamp"], field="timestamp")
     sent_at = None
     if data.get("sentAt") is not None:
-        sent_at = parse_timestamp(data["sentAt"], field=path + "sentAt")
+        sent_at = parse_timestamp(data["sentAt"], field="sentAt")
     elif envelope is not None:
         sent_at = envelope.sent_at
 
@@ -557,7 +563,7 @@ def _stored_payload(
         "writeKey" in data
         or data.get("type") != route_type
         or generated_message_id
-        or (envelope is not None and any(key not in data for key in envelope.fields))
+        or (envelope is not None and not envelope.fields.keys() <= data.keys())
     )
     if needs_copy:
         stored = dict(data)
