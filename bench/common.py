@@ -10,6 +10,7 @@ import http.client
 import json
 import multiprocessing
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -159,7 +160,7 @@ def create_workspace(env: dict, name: str = "Bench") -> dict:
 
 @contextmanager
 def gunicorn(port: int, env: dict, *, workers: int, threads: int) -> Iterator[None]:
-    """gunicorn as the Procfile runs it (gthread workers), bound to a loopback port."""
+    """gunicorn as the Procfile runs it (its worker class), bound to a loopback port."""
     process = subprocess.Popen(
         [
             str(GUNICORN),
@@ -171,7 +172,7 @@ def gunicorn(port: int, env: dict, *, workers: int, threads: int) -> Iterator[No
             "--threads",
             str(threads),
             "--worker-class",
-            "gthread",
+            procfile_worker_class(),
             "--keep-alive",
             "30",
             "--log-level",
@@ -336,6 +337,12 @@ def procfile_web_command() -> str:
         if process.strip() == "web":
             return command.strip()
     sys.exit("The Procfile has no web command.")
+
+
+def procfile_worker_class() -> str:
+    """The gunicorn worker class of the Procfile's web command."""
+    arguments = shlex.split(procfile_web_command())
+    return arguments[arguments.index("--worker-class") + 1]
 
 
 def proc_stat(pid) -> list[str] | None:

@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/anonmsg .venv/bin/python bench/event_ingest.py
 
-One gunicorn (production settings, gthread workers as in the Procfile), a fresh database
+One gunicorn (production settings, the Procfile's worker class), a fresh database
 (default `anonmsg_ingest_bench`, dropped and created again: partitioned events, messageId
 dedup), rounds of: the no-op JSON view, `POST /v1/batch` with 50 events, with 500 events
 (analytics.js-shaped `track` calls, ≈ 700 bytes each, unique messageIds, 10 visitors per

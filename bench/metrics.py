@@ -41,7 +41,13 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import database_url, fresh_redis, print_table, server_env  # noqa: E402
+from bench.common import (  # noqa: E402
+    database_url,
+    fresh_redis,
+    print_table,
+    procfile_worker_class,
+    server_env,
+)
 
 EVENT_COLUMNS = (
     "workspace_id, message_id, type, name, anonymous_id, user_id, timestamp, received_at, "
@@ -524,7 +530,7 @@ def main():
     call_command("collectstatic", interactive=False, verbosity=0)  # production serves a manifest
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "anonmsg.wsgi", "--bind", f"127.0.0.1:{args.port}",
-         "--workers", "2", "--threads", "4", "--worker-class", "gthread",
+         "--workers", "2", "--threads", "4", "--worker-class", procfile_worker_class(),
          "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip

@@ -2,14 +2,14 @@
 
     .venv/bin/python bench/slow_clients.py [--slow 32] [--seconds 12]
 
-Starts the Procfile's gunicorn (gthread, WEB_CONCURRENCY=2 × WEB_THREADS=4) on a loopback
-port and nginx with deploy/nginx/anonmsg.conf in front of it. Then, once straight at gunicorn
-and once through nginx: opens --slow connections that send a request head one byte a second
-and never finish it, and meanwhile sends a normal `GET /healthz` every half second, each
+Starts the Procfile's gunicorn (its worker class, WEB_CONCURRENCY=2 × WEB_THREADS=4) on a
+loopback port and nginx with deploy/nginx/anonmsg.conf in front of it. Then, once straight at
+gunicorn and once through nginx: opens --slow connections that send a request head one byte a
+second and never finish it, and meanwhile sends a normal `GET /healthz` every half second, each
 allowed 2 s. Prints how many normal requests were answered. Bounded: about 35 s in all.
 
-The slow connections open one by one (50 ms apart), each landing on whichever gunicorn worker
-accepts it; 32 fill both workers' threads every time, 8 (the issue's figure) only sometimes.
+The slow connections open one by one (50 ms apart), each landing on a gunicorn worker with a
+thread free (anonmsg/web_worker.py): 8 (the issue's figure) fill both workers' threads.
 
 Needs nginx (apt-get install nginx). The database is a throwaway SQLite file: /healthz only
 asks it for `SELECT 1`. Only ever binds loopback ports (default 9152 and 9153).

@@ -1,4 +1,4 @@
-"""gunicorn as the Procfile runs it (gthread workers), on a free loopback port, serving the test
+"""gunicorn as the Procfile runs it (its worker class), on a free loopback port, serving the test
 database: for tests of what only a real HTTP server shows (chunked bodies, the served OpenAPI
 document under a fuzzer). PostgreSQL only: another process cannot open SQLite's in-memory test
 database."""
@@ -16,6 +16,8 @@ from urllib.parse import quote
 
 import pytest
 from django.db import connection
+
+from tests.procfile_web import procfile_worker_class
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -65,7 +67,7 @@ def running_gunicorn(*, env: dict, args: tuple = (), output=None):
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "anonmsg.wsgi", "--bind", f"{HOST}:{port}"]
-        + ["--worker-class", "gthread", "--no-control-socket", *args],
+        + ["--worker-class", procfile_worker_class(), "--no-control-socket", *args],
         env=environment,
         cwd=ROOT,
         stdout=output,
