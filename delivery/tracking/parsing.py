@@ -28,6 +28,7 @@ MAX_ID_LENGTH = 255
 # (.NET's DateTime.MinValue, Go's time.Time{}), and PostgreSQL would store year 1 with an
 # offset as a BC date that Python cannot read back.
 EARLIEST_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_TIME = timedelta(0)
 
 # URL route → call type. The one-letter forms are what the browser SDKs post to.
 ROUTE_TYPES = {
@@ -387,16 +388,11 @@ def _in_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
-_NO_TIME = timedelta(0)
-
-
 def _object(data: dict, key: str) -> dict | None:
     value = data.get(key)
-    if value is None or type(value) is dict:  # the common cases first: every event pays this
+    if value is None or isinstance(value, dict):
         return value
-    if not isinstance(value, dict):
-        raise _bad(f"`{key}` must be a JSON object.", field=key)
-    return value
+    raise _bad(f"`{key}` must be a JSON object.", field=key)
 
 
 def _string(data: dict, key: str, *, required: bool = False, hint: str = "") -> str:
