@@ -10,7 +10,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export PORT HOST
 
-.PHONY: run test fuzz lint format install install-dev bench bench-tracking bench-ingest bench-delivery bench-metrics bench-slow-clients clean help
+.PHONY: run test fuzz lint format install install-dev bench bench-tracking bench-ingest bench-floor bench-delivery bench-metrics bench-slow-clients clean help
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
@@ -55,6 +55,9 @@ bench-tracking: install-dev
 
 bench-ingest: install-dev  ## Batch ingestion: events/s and server CPU per event (PostgreSQL)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/event_ingest.py $(BENCH_ARGS)
+
+bench-floor: install-dev  ## Storing an event at the least (COPY) next to the product's write: CPU per event, no HTTP
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/event_floor.py $(BENCH_ARGS)
 
 bench-delivery: install-dev  ## wrk against the Procfile's web command: no-op, new and returning visitors (needs wrk, hey)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/delivery.py $(BENCH_ARGS)
