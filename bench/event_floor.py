@@ -96,7 +96,7 @@ def main():
                 f"{parse:.1f}",
                 f"{write:.1f}",
                 f"{total:.1f}",
-                f"{cores * 1e6 / total:,.0f}",
+                f"{cores * 1e6 / total:,.0f}" if way == "product" else "—",
             ]
         )
     print(
