@@ -136,7 +136,11 @@ class Floor:
 
         from delivery.tracking import parsing
 
-        write = {"product": self._record, "copy": self._copy, "copy, empty payload": self._copy}
+        write = {
+            "product": self._record,
+            "copy": self._copy,
+            "copy, empty payload": self._copy_empty_payloads,
+        }[way]
         parse_seconds = write_seconds = 0.0
         for _ in range(batches):
             body = self.body()
@@ -146,17 +150,20 @@ class Floor:
                 parsing.load_body(body), route_type="batch", received_at=received_at
             )
             parsed = time.process_time()
-            write[way](events, received_at, empty_payload=way == "copy, empty payload")
+            write(events, received_at)
             parse_seconds += parsed - started
             write_seconds += time.process_time() - parsed
         return parse_seconds, write_seconds
 
-    def _record(self, events, received_at, *, empty_payload: bool) -> None:
+    def _record(self, events, received_at) -> None:
         from delivery.tracking.recording import record_events
 
         record_events(workspace_id=self.workspace_id, events=events, received_at=received_at)
 
-    def _copy(self, events, received_at, *, empty_payload: bool) -> None:
+    def _copy_empty_payloads(self, events, received_at) -> None:
+        self._copy(events, received_at, empty_payload=True)
+
+    def _copy(self, events, received_at, *, empty_payload: bool = False) -> None:
         from django.db import connection
         from psycopg.types.json import Jsonb
 
