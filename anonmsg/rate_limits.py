@@ -137,6 +137,15 @@ class Check:
         self._settle(_redis.decision(answer))
         return found
 
+    def get_many_and_bits_with(self, cache, keys, key, offsets) -> tuple[dict, list | None]:
+        """`cache.get_many_and_bits(keys, key, offsets)` and this check: one round trip when
+        the limits are synced; in the exact mode the check rides along the MGET and the bits
+        are not read (None)."""
+        if not isinstance(cache, RedisCache) or _redis.paused() or settings.RATE_LIMIT_SYNC_MS:
+            self.run()
+            return cache.get_many_and_bits(keys, key, offsets)
+        return self.get_many_with(cache, keys), None
+
     def _settle(self, decision: Decision | None) -> None:
         if decision is not None and not decision.allowed:
             self.refusal = Refusal(

@@ -74,6 +74,15 @@ def _loads(value: bytes):
     return pickle.loads(value) if value[:1] == PICKLE_START else int(value)
 
 
+def _found(key_map: dict, values: list) -> dict:
+    """An MGET's replies as `get_many` answers: the caller's key → value, misses left out."""
+    return {
+        key_map[key]: _loads(value)
+        for key, value in zip(key_map, values, strict=True)
+        if value is not None
+    }
+
+
 @cache
 def _sha1(script: bytes) -> str:
     return hashlib.sha1(script).hexdigest()
@@ -227,12 +236,7 @@ class RedisCache(DjangoRedisCache):
         values, answer = self._exchange(
             _pack(("MGET", *key_map)) + _pack(evalsha), then=script_answer
         )
-        found = {
-            key_map[key]: _loads(value)
-            for key, value in zip(key_map, values, strict=True)
-            if value is not None
-        }
-        return found, answer
+        return _found(key_map, values), answer
 
     def _get_many(self, keys, version=None):
         """Django's `get_many` (one MGET), on this thread's own connection and packed by
@@ -242,11 +246,38 @@ class RedisCache(DjangoRedisCache):
         if not key_map:
             return {}
         values, _ = self._exchange(_pack(("MGET", *key_map)))
-        return {
-            key_map[key]: _loads(value)
-            for key, value in zip(key_map, values, strict=True)
-            if value is not None
-        }
+        return _found(key_map, values)
+
+    def _get_bits(self, key, offsets):
+        """The bits of a Redis string at these offsets (0 or 1 each; 0 past its end or for a
+        missing key), one `BITFIELD … GET u1 …` on this thread's own connection: the lookup
+        of delivery/sdk_api/known_visitors.py's filter. Failure answers None."""
+        bits, _ = self._exchange(_pack(self._bitfield_get(key, offsets)))
+        return bits
+
+    def _get_many_and_bits(self, keys, key, offsets):
+        """`get_many(keys)` and `get_bits(key, offsets)` in one round trip: (found, bits)."""
+        key_map = {self.make_key(name): name for name in keys}
+        values, bits = self._exchange(
+            _pack(("MGET", *key_map)) + _pack(self._bitfield_get(key, offsets)),
+            then=lambda connection: connection.read_response(),
+        )
+        return _found(key_map, values), bits
+
+    def _bitfield_get(self, key, offsets) -> tuple:
+        command = ["BITFIELD", self.make_key(key)]
+        for offset in offsets:
+            command += ("GET", "u1", offset)
+        return tuple(command)
+
+    def client(self):
+        """The redis-py client of the writable server, for what the cache API lacks (a
+        filter's build: delivery/sdk_api/known_visitors.py). Its calls raise RedisError."""
+        return self._cache.get_client(write=True)
+
+    def serialized(self, value) -> bytes | int:
+        """`value` as this cache stores it (for a script that writes entries itself)."""
+        return self._cache._serializer.dumps(value)
 
     def _add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         """Django's `add` (SET … NX), on this thread's own connection: a delivery cache miss
@@ -325,6 +356,8 @@ class RedisCache(DjangoRedisCache):
 
     get = _miss_on_error(DjangoRedisCache.get, lambda key, default=None, version=None: default)
     get_many = _miss_on_error(_get_many, lambda *args, **kwargs: {})
+    get_bits = _miss_on_error(_get_bits, _nothing)
+    get_many_and_bits = _miss_on_error(_get_many_and_bits, lambda *args, **kwargs: ({}, None))
     has_key = _miss_on_error(DjangoRedisCache.has_key, _false)
     add = _miss_on_error(_add, _false)
     set = _miss_on_error(DjangoRedisCache.set, _nothing)

@@ -7,7 +7,9 @@ In one run, with a fresh PostgreSQL database (`--database`, dropped and created 
 emptied loopback Redis database (`--redis-url`):
 1. one premium workspace (`manage.py create_workspace`) with 100 live messages (1–2 page rules
    each, of every operator; ~1 KB of HTML; every display type) and 200 returning visitors,
-   each with state on 30 of the messages (views; some dismissed or clicked);
+   each with state on 30 of the messages (views; some dismissed or clicked), and the
+   workspace's filter of visitors with state built (`manage.py build_visitor_filters`, what
+   the hourly task does on a running site);
 2. gunicorn started with EXACTLY the Procfile's `web:` command (through `sh`, as honcho runs
    it; `--web-command` tries another), production settings, ANONMSG_BENCH=1, its access log
    written to a file;
@@ -361,6 +363,8 @@ def main():
     workspace = create_workspace(env, "Delivery bench")
     seed = SEED.format(workspace_id=workspace["id"], visitors=VISITORS, prefix=VISITOR_PREFIX)
     manage("shell", "-c", seed, env=env)
+    # What the hourly task does on a running site (no task cluster runs here).
+    manage("build_visitor_filters", env=env)
 
     def delivery_path(**extra) -> str:
         query = urlencode({"writeKey": workspace["writeKey"], "url": args.url, **extra})

@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from delivery.partitions import ensure_event_partitions
 from delivery.retention import purge_anonymous_data as purge
+from delivery.sdk_api import known_visitors
 from delivery.tracking.message_ids import prune_message_ids
 
 
@@ -21,3 +22,9 @@ def maintain_event_partitions() -> dict:
         "created": ensure_event_partitions(now=now),
         "emptied_generation": prune_message_ids(now=now),
     }
+
+
+def maintain_visitor_filters() -> dict:
+    """Run hourly by the "Maintain visitor filters" schedule (delivery/migrations/0012): each
+    workspace's filter of visitors with state, built where missing or a day old."""
+    return known_visitors.maintain(now=timezone.now())

@@ -111,6 +111,22 @@ def redis_cache(settings):
     server.close()
 
 
+@pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Counts what is sent to Redis, one entry per round trip (a pipeline sends once)."""
+    from redis.connection import Connection
+
+    sent = []
+    send = Connection.send_packed_command
+
+    def counting_send(self, command, *args, **kwargs):
+        sent.append(command)
+        return send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counting_send)
+    return sent
+
+
 # --- Browser tests -------------------------------------------------------------------------
 
 

@@ -19,12 +19,16 @@ alone, unless its visitor token exists: every writer of a visitor's state *sets*
 (rather than deleting it) that lives `WRITTEN_TOKEN_SECONDS`, longer than the SDK's fresh
 window, so state written by anyone else (a server-side identify, an admin) still counts.
 
+Any other visitor without a valid entry and without a token (never written, or not for hours)
+is looked up in the workspace's filter of visitors with state (known_visitors.py, Redis only):
+one left out of a complete filter has none, and is answered as a fresh visitor is, from the
+workspace's entries alone; the others are read from the database.
+
 Only a cache shared by every process can be used this way: with a per-process memory cache a
 tracking request in one process could not invalidate another's copy. A Redis that fails
 answers like an empty cache (anonmsg/redis_cache.py): delivery then reads the database.
 """
 
-import hashlib
 import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -38,7 +42,7 @@ from django.db import connection, transaction
 from anonmsg.models import ANONYMOUS_MESSAGE_PLANS, Workspace
 from anonmsg.rate_limits import Check
 from delivery.models import Visitor, VisitorMessageState
-from delivery.sdk_api import CACHE_ALIAS
+from delivery.sdk_api import CACHE_ALIAS, known_visitors
 from delivery.sdk_api.eligibility import MessageState
 from delivery.tracking.bulk_sql import execute_reconnecting
 
@@ -158,14 +162,15 @@ def workspace_and_visitor(
                 _workspace_ids.clear()
             _workspace_ids[write_key] = workspace_row[0]
         return _answer(workspace_row, identified, state_rows)
-    keys = _cache_keys(workspace_id, anonymous_id)
+    digest = known_visitors.visitor_digest(anonymous_id)
+    keys = _cache_keys(workspace_id, digest)
     cache_ = caches[CACHE_ALIAS]
-    if rate_check is None:
-        found = cache_.get_many(keys)
-    else:
-        found = rate_check.get_many_with(cache_, keys)
-        if rate_check.refusal:
-            return None, NO_VISITOR
+    # Without the fresh claim the visitor may be new: its bits in the workspace's filter (as
+    # this process last saw the filter) ride along the entries.
+    probe = None if fresh else known_visitors.probe(cache_, workspace_id, digest)
+    found, bits = _read_entries(cache_, keys, rate_check, probe)
+    if rate_check is not None and rate_check.refusal:
+        return None, NO_VISITOR
     ws_token = _valid_workspace_token(found, keys, write_key)
     if ws_token is not None:
         if fresh and keys[2] not in found:
@@ -173,6 +178,11 @@ def workspace_and_visitor(
         cached = _valid_visitor_entry(found, keys, ws_token, anonymous_id)
         if cached is not None:
             return _answer(found[keys[1]][2], *cached)
+        if keys[2] not in found and known_visitors.surely_without_state(
+            cache_, found.get(keys[4]), workspace_id, digest, probe, bits
+        ):
+            # Nothing to cache: the filter answers this visitor's next request as cheaply.
+            return DeliveryWorkspace(*found[keys[1]][2]), NO_VISITOR
     # The miss path: tokens first (see the module doc), then the database, then the cache.
     tokens = _current_tokens(cache_, found, keys)
     workspace_row, identified, state_rows = _query(write_key, anonymous_id)
@@ -188,6 +198,19 @@ def workspace_and_visitor(
             ENTRY_SECONDS,
         )
     return _answer(workspace_row, identified, state_rows)
+
+
+def _read_entries(cache_, keys, rate_check: Check | None, probe) -> tuple[dict, list | None]:
+    """The cache entries (found), and the probe's bits if it was read in the same round trip
+    (else None); the rate check runs along."""
+    if probe is None:
+        found = (
+            cache_.get_many(keys) if rate_check is None else rate_check.get_many_with(cache_, keys)
+        )
+        return found, None
+    if rate_check is None:
+        return cache_.get_many_and_bits(keys, probe.key, probe.offsets)
+    return rate_check.get_many_and_bits_with(cache_, keys, probe.key, probe.offsets)
 
 
 def _answer(workspace_row, identified: bool, state_rows) -> tuple:
@@ -213,10 +236,8 @@ def forget_visitors(workspace_id: int, anonymous_ids) -> None:
     """Once the current transaction commits: these visitors' cached states are stale, and they
     are no longer fresh. A new token, not none: a fresh claim is believed only without one."""
     if enabled() and anonymous_ids:
-        keys = [
-            _visitor_token_key(workspace_id, anonymous_id) for anonymous_id in set(anonymous_ids)
-        ]
-        transaction.on_commit(lambda: _renew(keys), robust=True)
+        anonymous_ids = set(anonymous_ids)
+        transaction.on_commit(lambda: _renew(workspace_id, anonymous_ids), robust=True)
 
 
 # --- The cache ------------------------------------------------------------------------------
@@ -230,14 +251,8 @@ def _workspace_key(workspace_id: int) -> str:
     return f"{KEY_PREFIX}:ws:{workspace_id}"
 
 
-def _visitor_digest(anonymous_id: str) -> str:
-    # Anonymous ids are client input (any characters, up to 255): hashed into a safe key.
-    return hashlib.blake2b(anonymous_id.encode(), digest_size=16).hexdigest()
-
-
-def _visitor_keys(workspace_id: int, anonymous_id: str) -> tuple[str, str]:
-    """(token key, entry key) of a visitor's cached state."""
-    digest = _visitor_digest(anonymous_id)
+def _visitor_keys(workspace_id: int, digest: str) -> tuple[str, str]:
+    """(token key, entry key) of a visitor's cached state (known_visitors.visitor_digest)."""
     return (
         f"{KEY_PREFIX}:visitor-token:{workspace_id}:{digest}",
         f"{KEY_PREFIX}:visitor:{workspace_id}:{digest}",
@@ -245,15 +260,17 @@ def _visitor_keys(workspace_id: int, anonymous_id: str) -> tuple[str, str]:
 
 
 def _visitor_token_key(workspace_id: int, anonymous_id: str) -> str:
-    return _visitor_keys(workspace_id, anonymous_id)[0]
+    return _visitor_keys(workspace_id, known_visitors.visitor_digest(anonymous_id))[0]
 
 
-def _cache_keys(workspace_id: int, anonymous_id: str) -> tuple[str, str, str, str]:
-    """Workspace token, workspace entry, visitor token, visitor entry: one MGET."""
+def _cache_keys(workspace_id: int, digest: str) -> tuple[str, str, str, str, str]:
+    """Workspace token, workspace entry, visitor token, visitor entry, and the description of
+    the workspace's filter of visitors with state (known_visitors.py): one MGET."""
     return (
         _workspace_token_key(workspace_id),
         _workspace_key(workspace_id),
-        *_visitor_keys(workspace_id, anonymous_id),
+        *_visitor_keys(workspace_id, digest),
+        known_visitors.description_key(workspace_id),
     )
 
 
@@ -304,17 +321,26 @@ def _delete(keys: list[str]) -> None:
     caches[CACHE_ALIAS].delete_many(keys)
 
 
-def _renew(token_keys: list[str]) -> None:
+def _renew(workspace_id: int, anonymous_ids: set[str]) -> None:
     # A new random token invalidates entries as a deletion would. If Redis fails here the
-    # entries stay valid until they expire (ENTRY_SECONDS).
-    caches[CACHE_ALIAS].set_many(
-        {key: secrets.token_hex(8) for key in token_keys}, WRITTEN_TOKEN_SECONDS
-    )
+    # entries stay valid until they expire (ENTRY_SECONDS). With Redis the same round trip
+    # adds the visitors to the workspace's filter of visitors with state.
+    cache_ = caches[CACHE_ALIAS]
+    tokens = []
+    for anonymous_id in anonymous_ids:
+        digest = known_visitors.visitor_digest(anonymous_id)
+        tokens.append((digest, _visitor_keys(workspace_id, digest)[0], secrets.token_hex(8)))
+    if known_visitors.supported(cache_):
+        known_visitors.renew_and_remember(cache_, workspace_id, tokens, WRITTEN_TOKEN_SECONDS)
+    else:
+        cache_.set_many({key: token for _, key, token in tokens}, WRITTEN_TOKEN_SECONDS)
 
 
 def clear_local() -> None:
-    """Forget this process's write keys (tests use it to play "another process")."""
+    """Forget this process's write keys and filter descriptions (tests use it to play
+    "another process")."""
     _workspace_ids.clear()
+    known_visitors.forget_last_seen()
 
 
 # --- The database ---------------------------------------------------------------------------

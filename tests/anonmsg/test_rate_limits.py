@@ -14,7 +14,6 @@ import time
 import pytest
 from django.core.cache import caches
 from django.test import RequestFactory
-from redis.connection import Connection
 
 from anonmsg import rate_limits
 from anonmsg.token_bucket import Bucket
@@ -291,20 +290,6 @@ def test_a_zero_limit_is_off(client, workspace, limits):
 
 def request_from(ip=IP):
     return RequestFactory().get("/api/v1/delivery", REMOTE_ADDR=ip)
-
-
-@pytest.fixture
-def redis_round_trips(monkeypatch):
-    """Counts what is sent to Redis, one entry per round trip (a pipeline sends once)."""
-    sent = []
-    send = Connection.send_packed_command
-
-    def counting_send(self, command, *args, **kwargs):
-        sent.append(command)
-        return send(self, command, *args, **kwargs)
-
-    monkeypatch.setattr(Connection, "send_packed_command", counting_send)
-    return sent
 
 
 def scripts_in(round_trips) -> list[bytes]:

@@ -1,0 +1,30 @@
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from delivery.sdk_api import known_visitors
+
+
+class Command(BaseCommand):
+    help = (
+        "Build each workspace's filter of visitors with state in Redis now (delivery answers "
+        "new visitors without a query once it exists). Also runs hourly as a django-q2 "
+        "schedule, which builds missing filters and rebuilds day-old ones."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--workspace", type=int, help="Only this workspace (its id).")
+
+    def handle(self, *args, workspace=None, **options):
+        if not known_visitors.supported(known_visitors.shared_cache()):
+            self.stdout.write("No filter to build: the cache is not Redis (set REDIS_URL).")
+            return
+        now = timezone.now()
+        if workspace is None:
+            built = known_visitors.maintain(now=now, older_than_seconds=0)
+        else:
+            built = {workspace: known_visitors.rebuild(workspace, now=now)}
+        for pk, visitors in sorted(built.items()):
+            if visitors is None:
+                self.stdout.write(f"Workspace {pk}: not built (Redis failed, or a write raced it).")
+            else:
+                self.stdout.write(f"Workspace {pk}: {visitors} visitor(s) with state.")
