@@ -20,7 +20,9 @@
   pool's locking, bookkeeping and health poll cost about 15 µs of CPU per request, half the
   round trip's own. So do `get_many` (the hot round trip when rate limits are synced), and
   `add` and `set_many`, what a delivery cache miss writes: packed by hiredis, and `set_many`
-  as one `SET … EX` per key instead of redis-py's MULTI/EXEC pipeline.
+  as one `SET … EX` per key instead of redis-py's MULTI/EXEC pipeline. `get_bits` and
+  `get_many_and_bits` read a filter's bits (delivery/sdk_api/known_visitors.py), the latter
+  with the entries' MGET in the same round trip.
 """
 
 import hashlib
