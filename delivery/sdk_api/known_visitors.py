@@ -38,6 +38,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.core.cache import caches
 from django.db.models import Exists, OuterRef, Q
@@ -125,15 +126,20 @@ def _filter_key(workspace_id: int, slot: int) -> str:
 # --- Reading --------------------------------------------------------------------------------
 
 
-# workspace id → the description of its filter this process read last: the filter to probe in
-# the same round trip as the next request's entries. Only a guess, checked against the
-# description that round trip reads.
-_last_seen: dict[int, int] = {}
-LAST_SEEN_LIMIT = 10_000
+class Filter(NamedTuple):
+    """A filter as a description describes it: its string's key and its size."""
+
+    description: int
+    key: str
+    size_log2: int
+
+    @classmethod
+    def described(cls, workspace_id: int, description: int) -> "Filter":
+        built = Description.decode(description)
+        return cls(description, _filter_key(workspace_id, built.slot), built.size_log2)
 
 
-@dataclass(frozen=True, slots=True)
-class Probe:
+class Probe(NamedTuple):
     """Where a visitor's bits are in a filter: bit 0 ("built") first."""
 
     description: int
@@ -141,19 +147,22 @@ class Probe:
     offsets: list[int]
 
 
-def probe(cache_, workspace_id: int, digest: str, description: int | None = None) -> Probe | None:
-    """The visitor's bits in the workspace's filter as `description` (default: as this process
-    last saw it) describes it; None if there is none to look at."""
-    if description is None:
-        description = _last_seen.get(workspace_id)
-    if description is None or not supported(cache_):
+# workspace id → the filter this process saw described last: the one to probe in the same round
+# trip as the next request's entries. Only a guess, checked against the description that round
+# trip reads.
+_last_seen: dict[int, Filter] = {}
+LAST_SEEN_LIMIT = 10_000
+
+
+def probe(cache_, workspace_id: int, digest: str, filter_: Filter | None = None) -> Probe | None:
+    """The visitor's bits in `filter_` (default: the workspace's filter as this process last
+    saw it); None if there is none to look at."""
+    if filter_ is None:
+        filter_ = _last_seen.get(workspace_id)
+    if filter_ is None or not supported(cache_):
         return None
-    built = Description.decode(description)
-    return Probe(
-        description,
-        _filter_key(workspace_id, built.slot),
-        [0, *bit_offsets(visitor_hashes(digest), built.size_log2)],
-    )
+    offsets = bit_offsets(visitor_hashes(digest), filter_.size_log2)
+    return Probe(filter_.description, filter_.key, [0, *offsets])
 
 
 def surely_without_state(
@@ -172,12 +181,11 @@ def surely_without_state(
     if description is None or not supported(cache_):
         _last_seen.pop(workspace_id, None)
         return False
-    if _last_seen.get(workspace_id) != description:
+    if bits is None or probed is None or probed.description != description:
         if len(_last_seen) >= LAST_SEEN_LIMIT:
             _last_seen.clear()
-        _last_seen[workspace_id] = description
-    if bits is None or probed is None or probed.description != description:
-        probed = probe(cache_, workspace_id, digest, description)
+        filter_ = _last_seen[workspace_id] = Filter.described(workspace_id, description)
+        probed = probe(cache_, workspace_id, digest, filter_)
         bits = cache_.get_bits(probed.key, probed.offsets)
     return bits is not None and bits[0] == 1 and 0 in bits[1:]
 
