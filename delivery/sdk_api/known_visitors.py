@@ -12,7 +12,8 @@ room for twice its visitors, ~2 % once they have doubled).
 The filter is believed only while it is complete (every visitor with state in it):
 
 - It is built from the database (`rebuild`; the hourly task `maintain` builds a workspace's
-  filter when it is missing, after a Redis restart say, and once a day, resized).
+  filter when it is missing, after a Redis restart say, once a day, and when it fills up,
+  resized).
 - Every writer of a visitor's state renews the visitor's cache token after its commit
   (visitor_state.forget_visitors); `renew_and_remember` does that and sets the visitor's bits in
   one script, in the current filter and in the one being built, read atomically with them.
@@ -53,7 +54,10 @@ logger = logging.getLogger(__name__)
 KEY_PREFIX = "anonmsg:delivery:filter:v1"
 HASHES = 7
 BITS_PER_VISITOR = 32  # room for twice the visitors at build time, at 16 bits each
-MIN_SIZE_LOG2 = 20  # 128 KiB
+MIN_SIZE_LOG2 = 16  # 8 KiB: a workspace with few visitors (a filter that fills is rebuilt larger)
+# Rebuilt, larger, within the hour once this share of its bits is set: then about 1 visitor in
+# 100 without state is a false positive (0.52 ** HASHES), read from the database.
+FULL_SHARE = 0.52
 MAX_SIZE_LOG2 = (
     30  # 128 MiB: 33 M visitors at build time, 67 M before the false positives pass 0.1 %
 )
@@ -376,8 +380,8 @@ def shared_cache():
 
 
 def maintain(*, now: datetime, older_than_seconds: int = REBUILD_AFTER_SECONDS) -> dict:
-    """Build the filters that are missing or older than that: {workspace id: visitors read,
-    or None}."""
+    """Build the filters that are missing, older than that, or full (`FULL_SHARE`):
+    {workspace id: visitors read, or None}."""
     cache_ = shared_cache()
     if not supported(cache_):
         return {}
@@ -388,14 +392,27 @@ def maintain(*, now: datetime, older_than_seconds: int = REBUILD_AFTER_SECONDS) 
         found = cache_.get_many([description_key(pk) for pk in chunk])
         for pk in chunk:
             description = found.get(description_key(pk))
-            age = (
-                None
-                if description is None
-                else now.timestamp() - Description.decode(description).built_at
-            )
-            if age is None or age >= older_than_seconds:
+            if description is None or _due(
+                cache_,
+                pk,
+                Description.decode(description),
+                now=now,
+                older_than_seconds=older_than_seconds,
+            ):
                 built[pk] = rebuild(pk, now=now)
     return built
+
+
+def _due(
+    cache_, workspace_id: int, built: Description, *, now: datetime, older_than_seconds: int
+) -> bool:
+    if now.timestamp() - built.built_at >= older_than_seconds:
+        return True
+    try:
+        ones = cache_.client().bitcount(cache_.make_key(_filter_key(workspace_id, built.slot)))
+    except RedisError:
+        return False  # the build would fail the same way
+    return ones >= FULL_SHARE * (1 << built.size_log2)
 
 
 def forget_debts() -> None:

@@ -297,6 +297,28 @@ def test_the_hourly_task_builds_missing_and_day_old_filters_only(workspace, redi
     assert set(maintain_visitor_filters()) == {workspace.pk}
 
 
+def test_the_hourly_task_rebuilds_a_filter_that_filled_up(client, workspace, redis_cache):
+    from django.core.cache import cache
+
+    message = launched(workspace, frequency_mode="until_dismissed")
+    build(workspace)
+    built = description(redis_cache, workspace)
+    assert built.size_log2 == known_visitors.MIN_SIZE_LOG2
+    key = cache.make_key(known_visitors._filter_key(workspace.pk, built.slot))
+    half = (1 << built.size_log2) // 8 // 2
+    redis_cache.setrange(key, 0, b"\xff" * (half - 1))  # half of the bits: not yet full
+    assert maintain_visitor_filters() == {}
+    redis_cache.setrange(key, 0, b"\xff" * (half + half // 10))  # writers filled it
+    for number in range(3):
+        dismissed_by(workspace, message, f"visitor-{number}")
+    assert maintain_visitor_filters() == {workspace.pk: 3}
+    rebuilt = description(redis_cache, workspace)
+    assert rebuilt.slot != built.slot
+    warm_workspace(client, workspace)
+    forget_token(workspace, "visitor-1")
+    assert ids(ask(client, workspace, "visitor-1")) == []
+
+
 def test_the_command_builds_every_filter_now(workspace, redis_cache):
     maintain_visitor_filters()
     out = StringIO()
