@@ -211,6 +211,18 @@ class RedisCache(DjangoRedisCache):
             client.script_load(script)
             return client.evalsha(sha, len(keys), *keys, *args)
 
+    def evalsha_here(self, script: bytes, keys: list[str], args: list):
+        """`evalsha` on this thread's own connection, without the pool's locking: a writer's
+        after-commit script (delivery/sdk_api/known_visitors.py), run by every tracking
+        request that changes a visitor. Raises RedisError."""
+        command = _pack(("EVALSHA", _sha1(script), len(keys), *keys, *args))
+        try:
+            answer, _ = self._exchange(command)
+        except NoScriptError:  # Redis restarted: it forgot the script
+            self._exchange(_pack(("SCRIPT", "LOAD", script)))
+            answer, _ = self._exchange(command)
+        return answer
+
     def get_many_and_evalsha(self, keys, script: bytes, script_keys: list[str], script_args: list):
         """`get_many(keys)` and a script in one round trip: (found, the script's answer).
 

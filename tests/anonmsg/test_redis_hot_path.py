@@ -214,3 +214,34 @@ def test_add_and_set_many_use_the_threads_own_connection_and_survive_its_loss(re
     assert cache.add("c", 3, 30) is True
     assert cache.set_many({"d": 4}, 30) == []
     assert cache.get_many(["a", "b", "c", "d"]) == {"a": 1, "b": 2, "c": 3, "d": 4}
+
+
+def test_a_script_runs_on_the_threads_own_connection_and_survives_a_script_flush(redis_cache):
+    round_trip()
+    own = cache._own.connection
+    script = b"return redis.call('INCRBY', KEYS[1], ARGV[1])"
+    assert cache.evalsha_here(script, ["counter"], [2]) == 2
+    assert cache._own.connection is own
+    redis_cache.script_flush()  # what a Redis restart does to loaded scripts
+    assert cache.evalsha_here(script, ["counter"], [3]) == 5
+
+
+def test_bits_are_read_alone_or_with_the_entries_in_one_round_trip(redis_cache, redis_round_trips):
+    cache.set("a", {"value": 1}, 30)
+    redis_cache.setbit(cache.make_key("bits"), 0, 1)
+    redis_cache.setbit(cache.make_key("bits"), 9, 1)
+    assert cache.get_bits("bits", [0, 1, 9, 10_000]) == [1, 0, 1, 0]
+    assert cache.get_bits("missing", [0, 5]) == [0, 0]
+    redis_round_trips.clear()
+    found, bits = cache.get_many_and_bits(["a", "b"], "bits", [9, 8])
+    assert (found, bits) == ({"a": {"value": 1}}, [1, 0])
+    assert len(redis_round_trips) == 1
+
+
+def test_bits_read_from_a_redis_that_is_down_are_unknown(settings):
+    settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")  # nothing listens there
+    from django.core.cache import caches
+
+    down = caches["default"]
+    assert down.get_bits("bits", [0]) is None
+    assert down.get_many_and_bits(["a"], "bits", [0]) == ({}, None)
