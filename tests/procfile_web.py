@@ -5,9 +5,10 @@ import os
 import shlex
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,11 @@ def procfile_web(tmp_path, **variables):
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.pop("WEB_ACCESS_LOG", None)
     env.update(variables)
+    # The database exists before the web process starts, as `make run` migrates first:
+    # threads that open a new SQLite file together race to switch it to WAL, and a loser can
+    # get "database is locked" at once (seen once in CI, a 503 from /healthz).
+    with closing(sqlite3.connect(tmp_path / "db.sqlite3")) as database:
+        database.execute("PRAGMA journal_mode=WAL")
     log = tmp_path / "web.log"
     with log.open("w") as output:
         process = subprocess.Popen(

@@ -320,7 +320,8 @@ def visitors_with_state(workspace_id: int):
 
 def rebuild(workspace_id: int, *, now: datetime) -> int | None:
     """Build the workspace's filter from the database and make it current: the number of
-    visitors read, or None when Redis failed or another build or a drop came in between."""
+    visitors read, or None when another build or a drop came in between. Raises RedisError
+    when Redis fails."""
     cache_ = shared_cache()
     if not supported(cache_):
         return None
@@ -333,30 +334,26 @@ def rebuild(workspace_id: int, *, now: datetime) -> int | None:
     announcement = f"{built.encode()}:{secrets.token_hex(4)}"
     target = _filter_key(workspace_id, slot)
     scratch = f"{target}:scratch"
-    try:
-        client = cache_.client()
-        # Writers see the announcement only once the string is emptied.
-        client.delete(cache_.make_key(target))
-        client.set(cache_.make_key(_building_key(workspace_id)), announcement, ex=BUILDING_SECONDS)
-        bits, read = _read_into_bits(visitors, built.size_log2)
-        client.set(cache_.make_key(scratch), bytes(bits), ex=BUILDING_SECONDS)
-        switched = cache_.evalsha(
-            _SWITCH_SCRIPT,
-            [
-                cache_.make_key(key)
-                for key in (
-                    target,
-                    scratch,
-                    description_key(workspace_id),
-                    _building_key(workspace_id),
-                    _filter_key(workspace_id, 1 - slot),
-                )
-            ],
-            [announcement, built.encode(), DESCRIPTION_SECONDS, OLD_FILTER_SECONDS],
-        )
-    except RedisError as error:
-        logger.warning("Visitor filter of workspace %s not built: %s", workspace_id, error)
-        return None
+    client = cache_.client()
+    # Writers see the announcement only once the string is emptied.
+    client.delete(cache_.make_key(target))
+    client.set(cache_.make_key(_building_key(workspace_id)), announcement, ex=BUILDING_SECONDS)
+    bits, read = _read_into_bits(visitors, built.size_log2)
+    client.set(cache_.make_key(scratch), bytes(bits), ex=BUILDING_SECONDS)
+    switched = cache_.evalsha(
+        _SWITCH_SCRIPT,
+        [
+            cache_.make_key(key)
+            for key in (
+                target,
+                scratch,
+                description_key(workspace_id),
+                _building_key(workspace_id),
+                _filter_key(workspace_id, 1 - slot),
+            )
+        ],
+        [announcement, built.encode(), DESCRIPTION_SECONDS, OLD_FILTER_SECONDS],
+    )
     return read if switched else None
 
 
@@ -381,11 +378,28 @@ def shared_cache():
 
 def maintain(*, now: datetime, older_than_seconds: int = REBUILD_AFTER_SECONDS) -> dict:
     """Build the filters that are missing, older than that, or full (`FULL_SHARE`):
-    {workspace id: visitors read, or None}."""
+    {workspace id: visitors read, or None}. Stops at the first Redis failure, with one
+    warning: the next run tries again."""
     cache_ = shared_cache()
     if not supported(cache_):
         return {}
     built = {}
+    try:
+        _maintain(cache_, built, now=now, older_than_seconds=older_than_seconds)
+    except RedisError as error:
+        logger.warning(
+            "Visitor filters: Redis failed after %d built (%s: %s); the next hourly run "
+            "goes on. Delivery reads the visitors of workspaces without one from the database.",
+            len(built),
+            type(error).__name__,
+            error,
+        )
+    return built
+
+
+def _maintain(cache_, built: dict, *, now: datetime, older_than_seconds: int) -> None:
+    if not cache_.circuit_breaker.allows():
+        raise RedisError("the cache's circuit breaker is open")
     workspace_ids = list(Workspace.objects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(workspace_ids), 500):
         chunk = workspace_ids[start : start + 500]
@@ -400,7 +414,6 @@ def maintain(*, now: datetime, older_than_seconds: int = REBUILD_AFTER_SECONDS) 
                 older_than_seconds=older_than_seconds,
             ):
                 built[pk] = rebuild(pk, now=now)
-    return built
 
 
 def _due(
@@ -408,10 +421,7 @@ def _due(
 ) -> bool:
     if now.timestamp() - built.built_at >= older_than_seconds:
         return True
-    try:
-        ones = cache_.client().bitcount(cache_.make_key(_filter_key(workspace_id, built.slot)))
-    except RedisError:
-        return False  # the build would fail the same way
+    ones = cache_.client().bitcount(cache_.make_key(_filter_key(workspace_id, built.slot)))
     return ones >= FULL_SHARE * (1 << built.size_log2)
 
 

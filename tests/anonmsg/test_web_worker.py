@@ -40,7 +40,7 @@ def test_each_process_takes_only_the_connections_it_has_threads_for(tmp_path):
             for client in clients:
                 client.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             for client in clients:  # the six left waiting are accepted as threads come free
-                assert read_status(client) == 200
+                assert read_status(client) == 200, log.read_text()
         finally:
             for client in clients:
                 client.close()

@@ -9,7 +9,7 @@ Transactional tests: writers add to the filter after their commit, as in product
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from delivery.sdk_api import known_visitors, visitor_state
@@ -317,6 +317,17 @@ def test_the_hourly_task_rebuilds_a_filter_that_filled_up(client, workspace, red
     warm_workspace(client, workspace)
     forget_token(workspace, "visitor-1")
     assert ids(ask(client, workspace, "visitor-1")) == []
+
+
+def test_with_redis_down_the_task_logs_one_line_and_builds_nothing(settings, caplog):
+    WorkspaceFactory.create_batch(3)
+    settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")  # nothing listens there
+    settings.DELIVERY_STATE_CACHE = True
+    assert maintain_visitor_filters() == {}
+    lines = [r for r in caplog.records if r.name == "delivery.sdk_api.known_visitors"]
+    assert len(lines) == 1 and "the next hourly run goes on" in lines[0].getMessage()
+    with pytest.raises(CommandError, match="Redis failed"):
+        call_command("build_visitor_filters", "--workspace", "1")
 
 
 def test_the_command_builds_every_filter_now(workspace, redis_cache):

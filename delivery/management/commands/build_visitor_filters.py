@@ -1,5 +1,6 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from redis import RedisError
 
 from delivery.sdk_api import known_visitors
 
@@ -22,9 +23,14 @@ class Command(BaseCommand):
         if workspace is None:
             built = known_visitors.maintain(now=now, older_than_seconds=0)
         else:
-            built = {workspace: known_visitors.rebuild(workspace, now=now)}
+            try:
+                built = {workspace: known_visitors.rebuild(workspace, now=now)}
+            except RedisError as error:
+                raise CommandError(f"Redis failed: {error}") from error
         for pk, visitors in sorted(built.items()):
             if visitors is None:
-                self.stdout.write(f"Workspace {pk}: not built (Redis failed, or a write raced it).")
+                self.stdout.write(
+                    f"Workspace {pk}: not built (another build or a drop came in between)."
+                )
             else:
                 self.stdout.write(f"Workspace {pk}: {visitors} visitor(s) with state.")
