@@ -40,7 +40,7 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient as DjangoRedisCacheClient
 from redis import RedisError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 logger = logging.getLogger(__name__)
 
@@ -349,11 +349,20 @@ class RedisCache(DjangoRedisCache):
                 connection.send_packed_command([packed], check_health=False)
                 first = connection.read_response()
             return first, then(connection) if then is not None else None
+        except ResponseError:
+            # Redis answered one command with an error (a script it forgot, say): with no
+            # other reply to read, the connection is as good as before.
+            if then is not None:
+                self._drop(connection)
+            raise
         except BaseException:
             # A reply may still be unread: this connection must not be used again.
-            connection.disconnect()
-            self._own.connection = None
+            self._drop(connection)
             raise
+
+    def _drop(self, connection) -> None:
+        connection.disconnect()
+        self._own.connection = None
 
     def _own_connection(self):
         """(this thread's connection to the writable server, whether it was used before).

@@ -220,10 +220,12 @@ def test_a_script_runs_on_the_threads_own_connection_and_survives_a_script_flush
     round_trip()
     own = cache._own.connection
     script = b"return redis.call('INCRBY', KEYS[1], ARGV[1])"
-    assert cache.evalsha_here(script, ["counter"], [2]) == 2
-    assert cache._own.connection is own
     redis_cache.script_flush()  # what a Redis restart does to loaded scripts
+    assert cache.evalsha_here(script, ["counter"], [2]) == 2  # loaded, then run
     assert cache.evalsha_here(script, ["counter"], [3]) == 5
+    redis_cache.script_flush()
+    assert cache.evalsha_here(script, ["counter"], [1]) == 6
+    assert cache._own.connection is own  # an error reply does not cost the connection
 
 
 def test_bits_are_read_alone_or_with_the_entries_in_one_round_trip(redis_cache, redis_round_trips):
