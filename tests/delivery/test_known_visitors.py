@@ -320,14 +320,14 @@ def test_the_hourly_task_rebuilds_a_filter_that_filled_up(client, workspace, red
 
 
 def test_with_redis_down_the_task_logs_one_line_and_builds_nothing(settings, caplog):
-    WorkspaceFactory.create_batch(3)
+    workspaces = WorkspaceFactory.create_batch(3)
     settings.CACHES = redis_cache_settings("redis://127.0.0.1:1/0")  # nothing listens there
     settings.DELIVERY_STATE_CACHE = True
     assert maintain_visitor_filters() == {}
     lines = [r for r in caplog.records if r.name == "delivery.sdk_api.known_visitors"]
     assert len(lines) == 1 and "the next hourly run goes on" in lines[0].getMessage()
     with pytest.raises(CommandError, match="Redis failed"):
-        call_command("build_visitor_filters", "--workspace", "1")
+        call_command("build_visitor_filters", "--workspace", str(workspaces[0].pk))
 
 
 def test_the_command_builds_every_filter_now(workspace, redis_cache):
@@ -335,6 +335,8 @@ def test_the_command_builds_every_filter_now(workspace, redis_cache):
     out = StringIO()
     call_command("build_visitor_filters", stdout=out)
     assert f"Workspace {workspace.pk}: 0 visitor(s) with state." in out.getvalue()
+    with pytest.raises(CommandError, match="No workspace has the id 999999"):
+        call_command("build_visitor_filters", "--workspace", "999999")
 
 
 def test_without_redis_there_is_no_filter(client, workspace, settings):

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from redis import RedisError
 
+from anonmsg.models import Workspace
 from delivery.sdk_api import known_visitors
 
 
@@ -22,6 +23,8 @@ class Command(BaseCommand):
         now = timezone.now()
         if workspace is None:
             built = known_visitors.maintain(now=now, older_than_seconds=0)
+        elif not Workspace.objects.filter(pk=workspace).exists():
+            raise CommandError(f"No workspace has the id {workspace}.")
         else:
             try:
                 built = {workspace: known_visitors.rebuild(workspace, now=now)}
