@@ -124,7 +124,7 @@ class Check:
     def get_many_with(self, cache, keys) -> dict:
         """`cache.get_many(keys)`, running this check in the same round trip when both are in
         Redis; else one after the other. Its refusal, if any, is `self.refusal`."""
-        if not isinstance(cache, RedisCache) or _redis.paused() or settings.RATE_LIMIT_SYNC_MS:
+        if _decided_here(cache):
             self.run()  # synced: decided here, no round trip (or the sync's, now and then)
             return cache.get_many(keys)
         try:
@@ -141,7 +141,7 @@ class Check:
         """`cache.get_many_and_bits(keys, key, offsets)` and this check: one round trip when
         the limits are synced; in the exact mode the check rides along the MGET and the bits
         are not read (None)."""
-        if not isinstance(cache, RedisCache) or _redis.paused() or settings.RATE_LIMIT_SYNC_MS:
+        if _decided_here(cache):
             self.run()
             return cache.get_many_and_bits(keys, key, offsets)
         return self.get_many_with(cache, keys), None
@@ -152,6 +152,12 @@ class Check:
                 limit=self.names[decision.refused_by],
                 retry_after=max(1, -(-decision.wait_ms // 1000)),
             )
+
+
+def _decided_here(cache) -> bool:
+    """Whether a check is decided in this process (limits synced, or Redis not there or
+    resting) rather than by a script riding along the cache read."""
+    return not isinstance(cache, RedisCache) or _redis.paused() or bool(settings.RATE_LIMIT_SYNC_MS)
 
 
 def prepare(request, family: str, *, key: str = "") -> Check | None:

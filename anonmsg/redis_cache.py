@@ -223,6 +223,11 @@ class RedisCache(DjangoRedisCache):
             answer, _ = self._exchange(command)
         return answer
 
+    def _script_ran(self, script: bytes, keys: list[str], args: list) -> bool:
+        """`evalsha_here`, answering whether it ran: False when Redis failed or rests."""
+        self.evalsha_here(script, keys, args)
+        return True
+
     def get_many_and_evalsha(self, keys, script: bytes, script_keys: list[str], script_args: list):
         """`get_many(keys)` and a script in one round trip: (found, the script's answer).
 
@@ -379,6 +384,7 @@ class RedisCache(DjangoRedisCache):
 
     get = _miss_on_error(DjangoRedisCache.get, lambda key, default=None, version=None: default)
     get_many = _miss_on_error(_get_many, lambda *args, **kwargs: {})
+    script_ran = _miss_on_error(_script_ran, _false)
     get_bits = _miss_on_error(_get_bits, _nothing)
     get_many_and_bits = _miss_on_error(_get_many_and_bits, lambda *args, **kwargs: ({}, None))
     has_key = _miss_on_error(DjangoRedisCache.has_key, _false)

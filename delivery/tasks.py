@@ -26,5 +26,5 @@ def maintain_event_partitions() -> dict:
 
 def maintain_visitor_filters() -> dict:
     """Run hourly by the "Maintain visitor filters" schedule (delivery/migrations/0012): each
-    workspace's filter of visitors with state, built where missing or a day old."""
+    workspace's filter of visitors with state, built where missing, a day old or full."""
     return known_visitors.maintain(now=timezone.now())

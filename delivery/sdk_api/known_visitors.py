@@ -37,7 +37,6 @@ import hashlib
 import logging
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -278,17 +277,7 @@ def _pay_debts(cache_) -> None:
 
 def _run(cache_, script: bytes, keys: list[str], args: list) -> bool:
     """Run a script on the cache's keys; False when Redis failed (or is known to be down)."""
-    breaker = cache_.circuit_breaker
-    if not breaker.allows():
-        return False
-    started = time.monotonic()
-    try:
-        cache_.evalsha_here(script, [cache_.make_key(key) for key in keys], args)
-    except RedisError as error:
-        breaker.failed(error)
-        return False
-    breaker.passed(started)
-    return True
+    return cache_.script_ran(script, [cache_.make_key(key) for key in keys], args)
 
 
 # --- Building -------------------------------------------------------------------------------
