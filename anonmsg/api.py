@@ -100,9 +100,11 @@ def cors(
             else:
                 response = view_func(request, *args, **kwargs)
             allow_any_origin(response)
-            exposed = [
-                name for name in expose_headers if not expose_only_present or name in response
-            ]
+            exposed = (
+                [name for name in expose_headers if name in response]
+                if expose_only_present
+                else expose_headers
+            )
             if exposed:
                 response["Access-Control-Expose-Headers"] = ", ".join(exposed)
             return response

@@ -44,10 +44,13 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpResponse, JsonResponse
 from redis import RedisError
 
@@ -112,7 +115,7 @@ class Check:
 
     __slots__ = ("names", "buckets", "refusal")
 
-    def __init__(self, names: list[str], buckets: list[Bucket]):
+    def __init__(self, names: tuple[str, ...], buckets: tuple[Bucket, ...]):
         self.names = names
         self.buckets = buckets
         self.refusal: Refusal | None = None
@@ -164,23 +167,47 @@ def prepare(request, family: str, *, key: str = "") -> Check | None:
     """The check of this request's buckets (None if no limit applies), not run yet."""
     if not settings.RATE_LIMITS_ENABLED:
         return None
+    ip = client_ip(request)
+    names_and_buckets = _plans.get((family, ip, key))
+    if names_and_buckets is None:
+        names_and_buckets = _plan(family, ip, key)
+        if len(_plans) >= PLAN_LIMIT:
+            _plans.clear()
+        _plans[family, ip, key] = names_and_buckets
+    names, buckets = names_and_buckets
+    return Check(names, buckets) if buckets else None
+
+
+# (family, client IP, key) → the names and buckets of its check. The same clients and keys
+# come back request after request, and making their buckets (a digest, three keys) cost as
+# much as deciding on them. Bounded, as every map of client input; emptied when the limits
+# change (`_limits_changed`).
+_plans: dict[tuple[str, str, str], tuple[tuple[str, ...], tuple[Bucket, ...]]] = {}
+PLAN_LIMIT = 10_000
+
+
+def _plan(family: str, ip: str, key: str) -> tuple[tuple[str, ...], tuple[Bucket, ...]]:
     ip_limit, key_limit, checks_failed_auth = FAMILIES[family]
     limits = settings.RATE_LIMITS
-    ip = None
+    subject = ip_subject(ip)
     names = []
     buckets = []
     if checks_failed_auth and limits[FAILED_AUTH]:
-        ip = ip_subject(client_ip(request))
         names.append(FAILED_AUTH)
-        buckets.append(_bucket(FAILED_AUTH, ip, limits[FAILED_AUTH], CHECK))
+        buckets.append(_bucket(FAILED_AUTH, subject, limits[FAILED_AUTH], CHECK))
     if ip_limit and limits[ip_limit]:
-        ip = ip or ip_subject(client_ip(request))
         names.append(ip_limit)
-        buckets.append(_bucket(ip_limit, ip, limits[ip_limit]))
+        buckets.append(_bucket(ip_limit, subject, limits[ip_limit]))
     if key_limit and key and limits[key_limit]:
         names.append(key_limit)
         buckets.append(_bucket(key_limit, key_subject(key), limits[key_limit]))
-    return Check(names, buckets) if buckets else None
+    return tuple(names), tuple(buckets)
+
+
+@receiver(setting_changed)
+def _limits_changed(*, setting, **kwargs):
+    if setting in ("RATE_LIMITS", "RATE_LIMITS_ENABLED"):
+        _plans.clear()
 
 
 def check(request, family: str, *, key: str = "") -> Refusal | None:
@@ -256,7 +283,7 @@ def _bucket(limit: str, subject: str, per_minute: int, mode: str = TAKE) -> Buck
 # --- Where the buckets live -----------------------------------------------------------------
 
 
-def _decide(buckets: list[Bucket]) -> Decision | None:
+def _decide(buckets: Sequence[Bucket]) -> Decision | None:
     """The decision for these buckets (see the module doc for where they live); None when
     exact limits meet a Redis that is unavailable (fail open)."""
     cache = caches["default"]
@@ -281,11 +308,11 @@ class RedisBuckets:
         self.outage = False
 
     @staticmethod
-    def keys(buckets: list[Bucket]) -> list[str]:
+    def keys(buckets: Sequence[Bucket]) -> list[str]:
         return [bucket.key for bucket in buckets]
 
     @staticmethod
-    def args(buckets: list[Bucket]) -> list:
+    def args(buckets: Sequence[Bucket]) -> list:
         args = []
         for bucket in buckets:
             args += (bucket.per_minute, bucket.mode)
@@ -295,7 +322,7 @@ class RedisBuckets:
         """Whether Redis failed a moment ago (then it is left alone for a while)."""
         return bool(self.down_until) and time.monotonic() < self.down_until
 
-    def decide(self, buckets: list[Bucket], cache) -> Decision | None:
+    def decide(self, buckets: Sequence[Bucket], cache) -> Decision | None:
         if self.paused():
             return None
         try:
@@ -345,11 +372,10 @@ class LocalBuckets:
         # key → (tokens, counted at ms, forgettable after ms)
         self.states: dict[str, tuple[float, float, float]] = {}
 
-    def decide(self, buckets: list[Bucket]) -> Decision:
+    def decide(self, buckets: Sequence[Bucket]) -> Decision:
         now_ms = time.monotonic() * 1000
         with self.lock:
-            states = [self.states.get(bucket.key) for bucket in buckets]
-            decision = decide(buckets, [s and s[:2] for s in states], now_ms)
+            decision = decide(buckets, [self.states.get(bucket.key) for bucket in buckets], now_ms)
             for index, (tokens, at_ms) in decision.states.items():
                 bucket = buckets[index]
                 self.states[bucket.key] = (tokens, at_ms, at_ms + expiry_ms(bucket, tokens))
@@ -358,7 +384,7 @@ class LocalBuckets:
                 self._forget_full(now_ms)
         return decision
 
-    def _spent(self, buckets: list[Bucket], decision: Decision) -> None:
+    def _spent(self, buckets: Sequence[Bucket], decision: Decision) -> None:
         """Called under the lock with every decision (SyncedBuckets counts what to send)."""
 
     def _forget_full(self, now_ms: float) -> None:
@@ -385,7 +411,7 @@ class SyncedBuckets(LocalBuckets):
         self.synced_at = -math.inf
         self.syncing = False
 
-    def decide(self, buckets: list[Bucket], cache, *, sync_ms: int) -> Decision:
+    def decide(self, buckets: Sequence[Bucket], cache, *, sync_ms: int) -> Decision:
         decision = super().decide(buckets)
         if (
             time.monotonic() - self.synced_at >= sync_ms / 1000 or len(self.unsent) > UNSENT_LIMIT
@@ -393,7 +419,7 @@ class SyncedBuckets(LocalBuckets):
             self.sync(cache)
         return decision
 
-    def _spent(self, buckets: list[Bucket], decision: Decision) -> None:
+    def _spent(self, buckets: Sequence[Bucket], decision: Decision) -> None:
         for bucket in buckets:
             entry = self.unsent.get(bucket.key)
             if entry is None:
@@ -454,6 +480,7 @@ _redis = RedisBuckets()
 
 def reset_local() -> None:
     """Forget this process's buckets and Redis outage (tests start from full buckets)."""
+    _plans.clear()
     _local.clear()
     _synced.clear()
     _redis.down_until = 0.0

@@ -10,7 +10,9 @@ SYNC_SCRIPT below), or as one Lua script inside Redis per request (RATE_LIMIT_SC
 """
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # (tokens, when they were counted in ms); None for a bucket never used (or expired): full.
 State = tuple[float, float] | None
@@ -24,31 +26,32 @@ _TAKE = {TAKE: 1, CHECK: 0, NOTE: 1}
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    """Holds up to `per_minute` tokens (a minute's worth) and gains per_minute / 60 a second."""
+    """Holds up to `per_minute` tokens (a minute's worth) and gains per_minute / 60 a second.
+
+    What `decide` reads of it is worked out once, when it is made: every SDK request decides on
+    three buckets, and properties computed anew cost more than the arithmetic itself."""
 
     key: str
     per_minute: int
     mode: str = TAKE
+    capacity: float = field(init=False, repr=False, compare=False)
+    per_ms: float = field(init=False, repr=False, compare=False)
+    need: int = field(init=False, repr=False, compare=False)
+    take: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def capacity(self) -> float:
-        return float(self.per_minute)
-
-    @property
-    def per_ms(self) -> float:
-        return self.per_minute / 60_000
-
-    @property
-    def need(self) -> int:
-        return _NEED[self.mode]
-
-    @property
-    def take(self) -> int:
-        return _TAKE[self.mode]
+    def __post_init__(self):
+        derived = {
+            "capacity": float(self.per_minute),
+            "per_ms": self.per_minute / 60_000,
+            "need": _NEED[self.mode],
+            "take": _TAKE[self.mode],
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
+    # A tuple, not a dataclass: one is made for every SDK request.
     allowed: bool
     # Milliseconds until every refusing bucket holds what it needs (0 when allowed).
     wait_ms: int
@@ -59,33 +62,30 @@ class Decision:
 
 
 def level(bucket: Bucket, state: State, now_ms: float) -> float:
+    """The bucket's tokens at `now_ms`. A state may carry more after its two values (a
+    process's copy keeps when it may be forgotten)."""
     if state is None:
         return bucket.capacity
-    tokens, at_ms = state
-    return min(bucket.capacity, tokens + max(0.0, now_ms - at_ms) * bucket.per_ms)
+    return min(bucket.capacity, state[0] + max(0.0, now_ms - state[1]) * bucket.per_ms)
 
 
-def decide(buckets: list[Bucket], states: list[State], now_ms: float) -> Decision:
+def decide(buckets: Sequence[Bucket], states: Sequence[State], now_ms: float) -> Decision:
     levels = [level(bucket, state, now_ms) for bucket, state in zip(buckets, states, strict=True)]
     wait_ms = 0
     refused_by = None
-    for index, (bucket, tokens) in enumerate(zip(buckets, levels, strict=True)):
+    for index, bucket in enumerate(buckets):
+        tokens = levels[index]
         if tokens < bucket.need:
             wait_ms = max(wait_ms, math.ceil((bucket.need - tokens) / bucket.per_ms))
             if refused_by is None:
                 refused_by = index
     if refused_by is not None:
         return Decision(False, max(wait_ms, 1), refused_by, {})
-    return Decision(
-        True,
-        0,
-        None,
-        {
-            index: (max(0.0, tokens - bucket.take), now_ms)
-            for index, (bucket, tokens) in enumerate(zip(buckets, levels, strict=True))
-            if bucket.take
-        },
-    )
+    taken = {}
+    for index, bucket in enumerate(buckets):
+        if bucket.take:
+            taken[index] = (max(0.0, levels[index] - bucket.take), now_ms)
+    return Decision(True, 0, None, taken)
 
 
 def expiry_ms(bucket: Bucket, tokens: float) -> int:

@@ -8,7 +8,7 @@ import gzip
 import hashlib
 import json
 import re
-from functools import cache, partial
+from functools import cache, lru_cache, partial
 from urllib.parse import parse_qsl
 
 from django.conf import settings
@@ -189,11 +189,20 @@ def _query(request) -> dict[str, str]:
         if not field:
             continue
         if "%" in field or "+" in field:
-            query.update(parse_qsl(field, keep_blank_values=True))
+            name, value = _decoded_field(field)
         else:
             name, _, value = field.partition("=")
-            query[name] = value
+        query[name] = value
     return query
+
+
+@lru_cache(maxsize=4096)
+def _decoded_field(field: str) -> tuple[str, str]:
+    """A `name=value` field with %-escapes or `+`, decoded as `parse_qsl` decodes it;
+    memoised, since the same page URLs come back on request after request and decoding one
+    cost more than the rest of the query string."""
+    ((name, value),) = parse_qsl(field, keep_blank_values=True)
+    return name, value
 
 
 def _page(query, user_agent: str):

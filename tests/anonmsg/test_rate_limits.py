@@ -91,6 +91,21 @@ def test_delivery_is_limited_per_write_key(client, workspace, limits):
     assert deliver(client, other, ip="192.0.2.99").status_code == 200
 
 
+def test_a_changed_limit_applies_to_clients_already_seen(client, workspace, limits):
+    # Each client's buckets are made once and reused (rate_limits._plans): a new limit must
+    # still reach a client and key this process has already answered.
+    for _ in range(3):
+        assert deliver(client, workspace).status_code == 200
+    limits(delivery_per_key=3)
+    # The level already counted is capped at the new size: three more, then refused.
+    assert deliver(client, workspace).status_code == 200
+    assert deliver(client, workspace).status_code == 200
+    assert deliver(client, workspace).status_code == 200
+    assert_json_throttled(deliver(client, workspace), longest_wait=20, mentions="write key")
+    limits(delivery_per_key=0)  # switched off
+    assert deliver(client, workspace).status_code == 200
+
+
 def test_delivery_is_limited_per_client_ip(client, workspace, limits):
     limits(delivery_per_ip=2)
     other = WorkspaceFactory()
