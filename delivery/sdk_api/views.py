@@ -39,6 +39,7 @@ MAX_URL_LENGTH = 2000
 MOBILE_PLATFORMS = ("ios", "android")
 SDK_PATH = settings.BASE_DIR / "static" / "delivery" / "sdk.js"
 SDK_MAX_AGE = 300
+MEMOISED_FIELD_LENGTH = 1000
 
 
 # --- Delivery -------------------------------------------------------------------------------
@@ -189,20 +190,25 @@ def _query(request) -> dict[str, str]:
         if not field:
             continue
         if "%" in field or "+" in field:
-            name, value = _decoded_field(field)
+            name, value = (
+                _decoded_field(field) if len(field) <= MEMOISED_FIELD_LENGTH else _decode(field)
+            )
         else:
             name, _, value = field.partition("=")
         query[name] = value
     return query
 
 
-@lru_cache(maxsize=4096)
-def _decoded_field(field: str) -> tuple[str, str]:
-    """A `name=value` field with %-escapes or `+`, decoded as `parse_qsl` decodes it;
-    memoised, since the same page URLs come back on request after request and decoding one
-    cost more than the rest of the query string."""
+def _decode(field: str) -> tuple[str, str]:
+    """A `name=value` field with %-escapes or `+`, decoded as `parse_qsl` decodes it."""
     ((name, value),) = parse_qsl(field, keep_blank_values=True)
     return name, value
+
+
+# Memoised: the same page URLs come back request after request, and decoding one cost more
+# than the rest of the query string. Longer fields than page URLs usually are get decoded
+# each time, which bounds the memo (client input) at a few megabytes per process.
+_decoded_field = lru_cache(maxsize=2048)(_decode)
 
 
 def _page(query, user_agent: str):

@@ -30,6 +30,8 @@ def query_of(raw: str) -> dict:
         "name%20with%20space=v%2Bplus+space",
         "url=%zz%2",  # broken escapes stay as they are
         "emoji=%F0%9F%98%80&x=1",
+        # Longer than the memoised fields (MEMOISED_FIELD_LENGTH): decoded each time, alike.
+        "url=%2F" + "caf%C3%A9+" * 150 + "&anonymousId=a-1",
     ],
 )
 def test_the_query_reads_as_parse_qsl_reads_it(raw):
@@ -50,3 +52,8 @@ def test_too_many_fields_are_refused(settings):
     assert refused.value.code == "too_many_parameters"
     settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = None
     assert len(query_of("&".join(f"f{n}=1" for n in range(5000)))) == 5000
+
+
+def test_a_memoised_field_reads_the_same_the_second_time():
+    raw = "url=https%3A%2F%2Fshop.example.com%2F%C3%A9t%C3%A9&anonymousId=a+1"
+    assert query_of(raw) == query_of(raw) == dict(parse_qsl(raw, keep_blank_values=True))
