@@ -42,6 +42,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from campaigns import assignment
@@ -175,9 +176,11 @@ def in_arm(message: LiveMessage, anonymous_id: str) -> LiveMessage:
     return message.experiment.arm(message_id=message.id, anonymous_id=anonymous_id)
 
 
-@dataclass(frozen=True)
-class MessageState:
-    """What one visitor did with one message (delivery.models.VisitorMessageState)."""
+class MessageState(NamedTuple):
+    """What one visitor did with one message (delivery.models.VisitorMessageState).
+
+    A named tuple: a returning visitor's states are decoded on every delivery request, and
+    a frozen dataclass took twice as long to make."""
 
     views: int = 0
     last_viewed_at: datetime | None = None
