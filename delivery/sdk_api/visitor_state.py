@@ -31,9 +31,9 @@ answers like an empty cache (anonmsg/redis_cache.py): delivery then reads the da
 
 import secrets
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import caches
@@ -67,9 +67,9 @@ STATE_FIELDS = ("message_id", "views", "last_viewed_at", "dismissed_at", "respon
 _workspace_ids: dict[str, int] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryWorkspace:
-    """The few workspace fields delivery reads (a model instance costs ten times as much)."""
+class DeliveryWorkspace(NamedTuple):
+    """The few workspace fields delivery reads (a model instance costs ten times as much; a
+    named tuple, made on every request, a third of a frozen dataclass)."""
 
     pk: int
     plan: str
@@ -124,8 +124,7 @@ def _datetime(timestamp: float | None) -> datetime | None:
     return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class VisitorState:
+class VisitorState(NamedTuple):
     identified: bool
     states: Mapping[int, MessageState]
 
