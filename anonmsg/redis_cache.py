@@ -18,7 +18,8 @@
 - The hot paths' round trip (`get_many_and_evalsha`) runs on a connection of its own per
   thread, kept open, rather than one borrowed from the pool and given back on every call: the
   pool's locking, bookkeeping and health poll cost about 15 µs of CPU per request, half the
-  round trip's own. So do `get_many` (the hot round trip when rate limits are synced), and
+  round trip's own. So do `get_many` (the hot round trip when rate limits are synced), the
+  scripts (`evalsha`: the exact rate limits' check, their sync, the filter's writes), and
   `add` and `set_many`, what a delivery cache miss writes: packed by hiredis, and `set_many`
   as one `SET … EX` per key instead of redis-py's MULTI/EXEC pipeline. `get_bits` and
   `get_many_and_bits` read a filter's bits (delivery/sdk_api/known_visitors.py), the latter
@@ -88,6 +89,17 @@ def _found(key_map: dict, values: list) -> dict:
 @cache
 def _sha1(script: bytes) -> str:
     return hashlib.sha1(script).hexdigest()
+
+
+def _loading_first(script: bytes, evalsha: bytes) -> bytes:
+    """A packed EVALSHA preceded by its script's SCRIPT LOAD: what is sent again when Redis
+    answered NOSCRIPT (it restarted and forgot the script). Two replies: the SHA1, the
+    script's answer."""
+    return _pack(("SCRIPT", "LOAD", script)) + evalsha
+
+
+def _read_reply(connection):
+    return connection.read_response()
 
 
 class CircuitBreaker:
@@ -197,35 +209,23 @@ class RedisCache(DjangoRedisCache):
         self.circuit_breaker = circuit_breaker(_redacted(self._servers[0]), pause)
         self._own = threading.local()
 
-    # Lua scripts, run by their SHA1 on the writable server (the rate limiter's, in
-    # anonmsg/rate_limits.py): same pool, same timeouts as the cache. Unlike the cache calls
-    # these raise RedisError, for the caller to decide what a failure means.
+    # Lua scripts (the rate limiter's, in anonmsg/rate_limits.py; the filter's, in
+    # delivery/sdk_api/known_visitors.py), run by their SHA1 on this thread's own connection to
+    # the writable server. Unlike the cache calls these raise RedisError, for the caller to
+    # decide what a failure means.
 
     def evalsha(self, script: bytes, keys: list[str], args: list):
-        """One round trip (two the first time Redis meets the script)."""
-        client = self._cache.get_client(write=True)
-        sha = _sha1(script)
-        try:
-            return client.evalsha(sha, len(keys), *keys, *args)
-        except NoScriptError:
-            client.script_load(script)
-            return client.evalsha(sha, len(keys), *keys, *args)
-
-    def evalsha_here(self, script: bytes, keys: list[str], args: list):
-        """`evalsha` on this thread's own connection, without the pool's locking: a writer's
-        after-commit script (delivery/sdk_api/known_visitors.py), run by every tracking
-        request that changes a visitor. Raises RedisError."""
+        """One round trip (two when Redis has forgotten the script: `_loading_first`)."""
         command = _pack(("EVALSHA", _sha1(script), len(keys), *keys, *args))
         try:
             answer, _ = self._exchange(command)
-        except NoScriptError:  # Redis restarted: it forgot the script
-            self._exchange(_pack(("SCRIPT", "LOAD", script)))
-            answer, _ = self._exchange(command)
+        except NoScriptError:
+            _, answer = self._exchange(_loading_first(script, command), then=_read_reply)
         return answer
 
     def _script_ran(self, script: bytes, keys: list[str], args: list) -> bool:
-        """`evalsha_here`, answering whether it ran: False when Redis failed or rests."""
-        self.evalsha_here(script, keys, args)
+        """`evalsha`, answering whether it ran: False when Redis failed or rests."""
+        self.evalsha(script, keys, args)
         return True
 
     def get_many_and_evalsha(self, keys, script: bytes, script_keys: list[str], script_args: list):
@@ -240,21 +240,19 @@ class RedisCache(DjangoRedisCache):
         # their own, and the validation (memcached's rules, char by char) cost more than the
         # round trip's own client CPU.
         key_map = {self.make_key(key): key for key in keys}
-        sha = _sha1(script)
-        evalsha = ("EVALSHA", sha, len(script_keys), *script_keys, *script_args)
+        evalsha = _pack(("EVALSHA", _sha1(script), len(script_keys), *script_keys, *script_args))
 
         def script_answer(connection):
             try:
                 return connection.read_response()
-            except NoScriptError:  # Redis restarted: it forgot the script
-                connection.send_command("SCRIPT", "LOAD", script)
+            except NoScriptError:
+                connection.send_packed_command(
+                    [_loading_first(script, evalsha)], check_health=False
+                )
                 connection.read_response()
-                connection.send_command(*evalsha)
                 return connection.read_response()
 
-        values, answer = self._exchange(
-            _pack(("MGET", *key_map)) + _pack(evalsha), then=script_answer
-        )
+        values, answer = self._exchange(_pack(("MGET", *key_map)) + evalsha, then=script_answer)
         return _found(key_map, values), answer
 
     def _get_many(self, keys, version=None):
@@ -279,7 +277,7 @@ class RedisCache(DjangoRedisCache):
         key_map = {self.make_key(name): name for name in keys}
         values, bits = self._exchange(
             _pack(("MGET", *key_map)) + _pack(self._bitfield_get(key, offsets)),
-            then=lambda connection: connection.read_response(),
+            then=_read_reply,
         )
         return _found(key_map, values), bits
 

@@ -221,10 +221,10 @@ def test_a_script_runs_on_the_threads_own_connection_and_survives_a_script_flush
     own = cache._own.connection
     script = b"return redis.call('INCRBY', KEYS[1], ARGV[1])"
     redis_cache.script_flush()  # what a Redis restart does to loaded scripts
-    assert cache.evalsha_here(script, ["counter"], [2]) == 2  # loaded, then run
-    assert cache.evalsha_here(script, ["counter"], [3]) == 5
+    assert cache.evalsha(script, ["counter"], [2]) == 2  # loaded, then run
+    assert cache.evalsha(script, ["counter"], [3]) == 5
     redis_cache.script_flush()
-    assert cache.evalsha_here(script, ["counter"], [1]) == 6
+    assert cache.evalsha(script, ["counter"], [1]) == 6
     assert cache._own.connection is own  # an error reply does not cost the connection
 
 
