@@ -844,11 +844,24 @@
       return;
     }
   });
+  // Escape on the page closes a modal on key release, as in its frame: closed on key press, the
+  // frame that focus was moving into (its load) could go while the key is down, and Chromium then
+  // never completes the key press. Only an Escape pressed while the modal was open counts.
+  let escapeFor = null;
   document.addEventListener(
     "keydown",
     (event) => {
-      const modal = modalEntry();
-      if (modal && event.key === "Escape") close(modal, true);
+      if (event.key === "Escape") escapeFor = modalEntry() || null;
+    },
+    true
+  );
+  document.addEventListener(
+    "keyup",
+    (event) => {
+      if (event.key !== "Escape") return;
+      const modal = escapeFor;
+      escapeFor = null;
+      if (modal && modal === modalEntry()) close(modal, true);
     },
     true
   );

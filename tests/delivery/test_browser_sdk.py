@@ -155,6 +155,16 @@ def shown(page):
     return page.locator("[data-anonmsg-message]")
 
 
+def focus_in_modal(page):
+    """Wait until the shown modal's frame has loaded and taken the focus (a key pressed before
+    would race the focus moving into it)."""
+    page.frame_locator("[data-anonmsg-message] iframe").locator("body").wait_for()
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.tagName === 'IFRAME'"
+        " && document.activeElement.closest('[data-anonmsg-message]')"
+    )
+
+
 def message_events(workspace, action_type, message):
     return Event.objects.filter(workspace=workspace, action_type=action_type, content_id=message.pk)
 
@@ -321,17 +331,29 @@ def test_a_modal_is_an_accessible_dialog_closed_by_escape_with_focus_restored(
     assert dialog.get_attribute("aria-modal") == "true"
     backdrop = shown(page)
     assert backdrop.get_attribute("data-anonmsg-position") == "top"
-    page.frame_locator("[data-anonmsg-message] iframe").get_by_role(
-        "button", name="Later"
-    ).wait_for()
-    page.wait_for_function(
-        "() => document.activeElement && document.activeElement.closest('[data-anonmsg-message]')"
-    )
+    focus_in_modal(page)
     box = dialog.bounding_box()
     assert box["y"] < 40  # positioned at the top
     page.keyboard.press("Escape")
     expect(shown(page)).to_have_count(0)
     assert page.evaluate("document.activeElement.id") == "host-button"
+    wait_for(lambda: message_events(workspace, "dismissed_content", message).exists())
+
+
+def test_escape_on_the_page_side_of_a_modal_closes_it_too(browser_page, site, workspace):
+    """Focus on the dialog's box (the page's side, not the frame): the page's own listener
+    closes the modal when the key is released, and the dismissal is reported."""
+    page = browser_page
+    message = launched(workspace, display_type="modal")
+    page.goto(f"{site.url}/shop/pricing")
+    assert deliveries(page, 1) == [message.pk]
+    focus_in_modal(page)
+    page.get_by_role("dialog").focus()
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "dialog"
+    page.keyboard.down("Escape")
+    expect(shown(page)).to_have_count(1)  # closed on release, not while the key is down
+    page.keyboard.up("Escape")
+    expect(shown(page)).to_have_count(0)
     wait_for(lambda: message_events(workspace, "dismissed_content", message).exists())
 
 

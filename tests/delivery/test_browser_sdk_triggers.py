@@ -15,6 +15,7 @@ from tests.delivery import test_browser_sdk as browser_sdk
 from tests.delivery.test_browser_sdk import (
     db,
     deliveries,
+    focus_in_modal,
     launched,
     message_events,
     shown,
@@ -292,6 +293,7 @@ def test_a_triggered_modal_waits_while_another_modal_is_open(browser_page, site,
     expect(shown(page)).to_have_count(1)
     assert shown(page).get_attribute("data-anonmsg-message") == str(reading.pk)
     assert no_view_reported(page, workspace, waiting)
+    focus_in_modal(page)
     page.keyboard.press("Escape")
     expect(page.locator(f'[data-anonmsg-message="{waiting.pk}"]')).to_have_count(1)
     expect(shown(page)).to_have_count(1)
@@ -356,6 +358,7 @@ def test_an_exit_intent_modal_first_in_priority_shows_after_the_page_load_modal_
     expect(shown(page)).to_have_count(1)
     assert shown(page).get_attribute("data-anonmsg-message") == str(on_load.pk)
     wait_for_one_view(workspace, on_load)
+    focus_in_modal(page)
     page.keyboard.press("Escape")
     expect(shown(page)).to_have_count(0)
     wait_for(
